@@ -1,0 +1,550 @@
+//! The Buzzbip HTTP client: login, media upload, template send and media delete, each with the
+//! plugin headers and the account's shared token, each answer classed per BUZZBIP.md.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue, RETRY_AFTER};
+use reqwest::{RequestBuilder, StatusCode, Url};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Serialize;
+
+use super::auth::{AccountKey, AccountSlot, TokenCache};
+use super::error::{BuzzbipError, Endpoint};
+use super::jsend::{Jsend, JsendStatus};
+use crate::telemetry::{mask_phone, redact_phones};
+
+/// WhatsApp's own document limit is 100 MB; Buzzbip publishes none, so we stay well below.
+pub const DEFAULT_MAX_UPLOAD_BYTES: u64 = 16 * 1024 * 1024;
+
+/// What identifies a store to Buzzbip. Secrets stay in `SecretString`, so `Debug` is safe.
+#[derive(Debug, Clone)]
+pub struct Credentials {
+    pub base_url: String,
+    pub username: String,
+    pub password: SecretString,
+    /// Sent as `x-api-key`.
+    pub api_key: SecretString,
+    /// Sent as `x-platform-type`, e.g. `woocommerce`.
+    pub platform_type: String,
+    /// Sent as `x-base-uri`: the shop's public URL.
+    pub base_uri: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct ClientOptions {
+    pub max_upload_bytes: u64,
+    pub connect_timeout: Duration,
+    pub timeout: Duration,
+}
+
+impl Default for ClientOptions {
+    fn default() -> Self {
+        Self {
+            max_upload_bytes: DEFAULT_MAX_UPLOAD_BYTES,
+            connect_timeout: Duration::from_secs(10),
+            timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+/// The body of `POST /api/v2/whatsapp/templates/{id}/send`.
+#[derive(Clone, Serialize, PartialEq, Eq)]
+pub struct SendRequest {
+    /// Country calling code and national number, digits only.
+    pub to: String,
+    /// ISO 3166-1 alpha-2.
+    pub country_code: String,
+    pub body_params: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub buttons: Vec<Button>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub header_media_id: Option<String>,
+}
+
+// By hand, so a request logged by mistake still shows no phone number and no message text.
+impl fmt::Debug for SendRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SendRequest")
+            .field("to", &mask_phone(&self.to))
+            .field("country_code", &self.country_code)
+            .field("body_params", &format_args!("[{} redacted]", self.body_params.len()))
+            .field("buttons", &self.buttons.len())
+            .field("header_media_id", &self.header_media_id)
+            .finish()
+    }
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Button {
+    pub index: u32,
+    pub sub_type: String,
+    pub value: String,
+}
+
+/// What a successful send returns: the key for later delivery lookups.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SendReceipt {
+    pub whatsapp_bulk_group_id: String,
+}
+
+/// A client for one store's Buzzbip account. Cheap to clone.
+#[derive(Clone)]
+pub struct BuzzbipClient {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    http: reqwest::Client,
+    base: Url,
+    username: String,
+    password: SecretString,
+    plugin_headers: HeaderMap,
+    slot: Arc<AccountSlot>,
+    options: ClientOptions,
+}
+
+impl fmt::Debug for BuzzbipClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BuzzbipClient")
+            .field("base", &self.inner.base.as_str())
+            .field("username", &self.inner.username)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The reqwest client every Buzzbip client should share (one connection pool per process).
+/// Redirects are off: a redirected POST would silently lose its body or its token.
+pub fn http_client(options: &ClientOptions) -> reqwest::Client {
+    reqwest::Client::builder()
+        .connect_timeout(options.connect_timeout)
+        .timeout(options.timeout)
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(concat!("shopbip/", env!("CARGO_PKG_VERSION")))
+        .build()
+        // Building fails only when the TLS backend cannot initialise, which no config changes.
+        .unwrap_or_else(|e| panic!("cannot initialise the HTTP client: {e}"))
+}
+
+/// Checks a Buzzbip base URL: https, or http to a loopback host (the sandbox).
+pub fn parse_base_url(raw: &str) -> Result<Url, BuzzbipError> {
+    let invalid = |reason: &str| BuzzbipError::InvalidBaseUrl {
+        url: raw.to_owned(),
+        reason: reason.to_owned(),
+    };
+    let url = Url::parse(raw).map_err(|e| invalid(&e.to_string()))?;
+    if url.cannot_be_a_base() || url.host().is_none() {
+        return Err(invalid("it has no host"));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(invalid("it must not carry a query or fragment"));
+    }
+    match url.scheme() {
+        "https" => Ok(url),
+        "http" if is_loopback(&url) => Ok(url),
+        "http" => Err(BuzzbipError::InsecureBaseUrl {
+            url: raw.to_owned(),
+        }),
+        other => Err(invalid(&format!("scheme {other:?} is not http(s)"))),
+    }
+}
+
+fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+impl BuzzbipClient {
+    pub fn new(
+        http: reqwest::Client,
+        tokens: &TokenCache,
+        credentials: Credentials,
+        options: ClientOptions,
+    ) -> Result<Self, BuzzbipError> {
+        let base = parse_base_url(&credentials.base_url)?;
+        let mut plugin_headers = HeaderMap::new();
+        for (name, value, sensitive) in [
+            ("x-api-key", credentials.api_key.expose_secret(), true),
+            ("x-platform-type", credentials.platform_type.as_str(), false),
+            ("x-base-uri", credentials.base_uri.as_str(), false),
+        ] {
+            let mut v = HeaderValue::from_str(value).map_err(|_| BuzzbipError::InvalidBaseUrl {
+                url: credentials.base_url.clone(),
+                reason: format!("the {name} value is not a valid HTTP header value"),
+            })?;
+            v.set_sensitive(sensitive);
+            plugin_headers.insert(HeaderName::from_static(name), v);
+        }
+        let slot = tokens.slot(AccountKey {
+            base_url: base.as_str().trim_end_matches('/').to_owned(),
+            username: credentials.username.clone(),
+        });
+        Ok(Self {
+            inner: Arc::new(Inner {
+                http,
+                base,
+                username: credentials.username,
+                password: credentials.password,
+                plugin_headers,
+                slot,
+                options,
+            }),
+        })
+    }
+
+    /// Uploads a PDF as WhatsApp header media; returns the media id exactly as Buzzbip gave it.
+    pub async fn upload_pdf(
+        &self,
+        filename: &str,
+        pdf: bytes::Bytes,
+    ) -> Result<String, BuzzbipError> {
+        let size = pdf.len() as u64;
+        let limit = self.inner.options.max_upload_bytes;
+        if size > limit {
+            return Err(BuzzbipError::TooLarge { size, limit });
+        }
+        let url = self.url(&["api", "v2", "whatsapp", "media"]);
+        let answer = self
+            .call(Endpoint::Upload, false, |http| {
+                let part = reqwest::multipart::Part::stream_with_length(
+                    reqwest::Body::from(pdf.clone()),
+                    size,
+                )
+                .file_name(filename.to_owned())
+                .mime_str("application/pdf")
+                .expect("application/pdf is a valid MIME type");
+                http.post(url.clone())
+                    .multipart(reqwest::multipart::Form::new().part("file", part))
+            })
+            .await?;
+        answer.media_id().ok_or_else(|| BuzzbipError::Unexpected {
+            endpoint: Endpoint::Upload,
+            status: 200,
+            missing: "a media id",
+            body: redact_phones(&answer.body_text()),
+        })
+    }
+
+    /// Sends an approved template; the returned bulk group id is the key for delivery lookups.
+    pub async fn send_template(
+        &self,
+        template_id: u64,
+        request: &SendRequest,
+    ) -> Result<SendReceipt, BuzzbipError> {
+        let id = template_id.to_string();
+        let url = self.url(&["api", "v2", "whatsapp", "templates", &id, "send"]);
+        let answer = self
+            .call(Endpoint::Send, false, |http| {
+                http.post(url.clone()).json(request)
+            })
+            .await?;
+        let whatsapp_bulk_group_id =
+            answer
+                .bulk_group_id()
+                .ok_or_else(|| BuzzbipError::Unexpected {
+                    endpoint: Endpoint::Send,
+                    status: 200,
+                    missing: "a whatsapp_bulk_group_id",
+                    body: redact_phones(&answer.body_text()),
+                })?;
+        Ok(SendReceipt {
+            whatsapp_bulk_group_id,
+        })
+    }
+
+    /// Deletes uploaded media that will not be used. An id Buzzbip does not know is already gone.
+    pub async fn delete_media(&self, media_id: &str) -> Result<(), BuzzbipError> {
+        let url = self.url(&["api", "v2", "whatsapp", "media", media_id]);
+        self.call(Endpoint::DeleteMedia, true, |http| http.delete(url.clone()))
+            .await
+            .map(drop)
+    }
+
+    fn url(&self, segments: &[&str]) -> Url {
+        let mut url = self.inner.base.clone();
+        url.path_segments_mut()
+            .expect("parse_base_url refused URLs that cannot be a base")
+            .pop_if_empty()
+            .extend(segments);
+        url
+    }
+
+    /// Runs one authenticated call; a 401 about the token logs in again and repeats it once.
+    async fn call<F>(
+        &self,
+        endpoint: Endpoint,
+        not_found_is_ok: bool,
+        build: F,
+    ) -> Result<Jsend, BuzzbipError>
+    where
+        F: Fn(&reqwest::Client) -> RequestBuilder,
+    {
+        let mut rejected = None;
+        loop {
+            let token = self
+                .inner
+                .slot
+                .token(rejected, || self.login())
+                .await?;
+            let request = build(&self.inner.http)
+                .headers(self.inner.plugin_headers.clone())
+                .bearer_auth(token.token.expose_secret());
+            let answer = self.execute(endpoint, request).await?;
+            match self.interpret(endpoint, answer, not_found_is_ok) {
+                Interpreted::Done(result) => return result,
+                Interpreted::TokenRefused(_) if rejected.is_none() => {
+                    tracing::info!(account = %self.inner.username, %endpoint, "Buzzbip refused the token; logging in again");
+                    rejected = Some(token.generation);
+                }
+                Interpreted::TokenRefused(body) => {
+                    return Err(BuzzbipError::TokenRejected { endpoint, body });
+                }
+            }
+        }
+    }
+
+    async fn login(&self) -> Result<SecretString, BuzzbipError> {
+        let url = self.url(&["api", "login_check"]);
+        let body = serde_json::json!({
+            "username": self.inner.username,
+            "password": self.inner.password.expose_secret(),
+        });
+        let request = self
+            .inner
+            .http
+            .post(url)
+            .headers(self.inner.plugin_headers.clone())
+            .json(&body);
+        let answer = self.execute(Endpoint::Login, request).await?;
+        let account = self.inner.username.clone();
+        let body_text = redact_phones(&answer.jsend.body_text());
+        match answer.status {
+            s if s.is_success() && answer.jsend.status != JsendStatus::Fail => {
+                match answer.jsend.token() {
+                    Some(token) => {
+                        tracing::info!(account = %account, "logged in to Buzzbip");
+                        Ok(SecretString::from(token))
+                    }
+                    None => Err(BuzzbipError::Unexpected {
+                        endpoint: Endpoint::Login,
+                        status: s.as_u16(),
+                        missing: "a token",
+                        body: body_text,
+                    }),
+                }
+            }
+            StatusCode::UNAUTHORIZED => Err(BuzzbipError::BadCredentials {
+                account,
+                body: body_text,
+            }),
+            StatusCode::FORBIDDEN => Err(BuzzbipError::NoApiAccess {
+                account,
+                body: body_text,
+            }),
+            _ => match classify_common(Endpoint::Login, &answer) {
+                Some(err) => Err(err),
+                None => Err(BuzzbipError::BadCredentials {
+                    account,
+                    body: body_text,
+                }),
+            },
+        }
+    }
+
+    async fn execute(
+        &self,
+        endpoint: Endpoint,
+        request: RequestBuilder,
+    ) -> Result<Answer, BuzzbipError> {
+        let started = Instant::now();
+        let response = request.send().await.map_err(|e| {
+            tracing::warn!(%endpoint, error = %redact_phones(&e.to_string()), "Buzzbip call failed before an answer");
+            BuzzbipError::network(endpoint, &e)
+        })?;
+        let status = response.status();
+        let retry_after = response
+            .headers()
+            .get(RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(parse_retry_after);
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| BuzzbipError::network(endpoint, &e))?;
+        tracing::debug!(
+            %endpoint,
+            status = status.as_u16(),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "Buzzbip answered"
+        );
+        Ok(Answer {
+            status,
+            retry_after,
+            jsend: Jsend::parse(&body),
+        })
+    }
+
+    fn interpret(&self, endpoint: Endpoint, answer: Answer, not_found_is_ok: bool) -> Interpreted {
+        let body = redact_phones(&answer.jsend.body_text());
+        let status = answer.status;
+        let account = self.inner.username.clone();
+        let result = if status.is_success() && answer.jsend.status == JsendStatus::Success {
+            Ok(answer.jsend)
+        } else if status == StatusCode::UNAUTHORIZED {
+            if mentions_api_key(&body) {
+                Err(BuzzbipError::InvalidApiKey { account, body })
+            } else {
+                return Interpreted::TokenRefused(body);
+            }
+        } else if status == StatusCode::FORBIDDEN {
+            Err(BuzzbipError::NoApiAccess { account, body })
+        } else if status == StatusCode::NOT_FOUND && not_found_is_ok {
+            Ok(answer.jsend)
+        } else if let Some(err) = classify_common(endpoint, &answer) {
+            Err(err)
+        } else {
+            Err(BuzzbipError::Rejected {
+                endpoint,
+                status: status.as_u16(),
+                body,
+            })
+        };
+        Interpreted::Done(result)
+    }
+}
+
+struct Answer {
+    status: StatusCode,
+    retry_after: Option<Duration>,
+    jsend: Jsend,
+}
+
+enum Interpreted {
+    Done(Result<Jsend, BuzzbipError>),
+    TokenRefused(String),
+}
+
+/// The transient cases shared by every call: 429, 5xx, 408, and JSend `error` (which JSend means
+/// for a server-side problem; a rate-limit message is the common one).
+fn classify_common(endpoint: Endpoint, answer: &Answer) -> Option<BuzzbipError> {
+    let status = answer.status.as_u16();
+    let body = redact_phones(&answer.jsend.body_text());
+    let retry_after = answer.retry_after;
+    if answer.status == StatusCode::TOO_MANY_REQUESTS
+        || (answer.jsend.status == JsendStatus::Error && answer.jsend.mentions_rate_limit())
+    {
+        return Some(BuzzbipError::RateLimited {
+            endpoint,
+            status,
+            retry_after,
+            body,
+        });
+    }
+    if answer.status.is_server_error()
+        || answer.status == StatusCode::REQUEST_TIMEOUT
+        || (answer.status.is_success() && answer.jsend.status == JsendStatus::Error)
+    {
+        return Some(BuzzbipError::Unavailable {
+            endpoint,
+            status,
+            retry_after,
+            body,
+        });
+    }
+    None
+}
+
+fn mentions_api_key(body: &str) -> bool {
+    let lower = body.to_ascii_lowercase();
+    lower.contains("api key") || lower.contains("api-key") || lower.contains("api_key")
+}
+
+/// `Retry-After` is either delta-seconds or an HTTP date.
+pub(crate) fn parse_retry_after(value: &str) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let when = httpdate::parse_http_date(value).ok()?;
+    Some(
+        when.duration_since(std::time::SystemTime::now())
+            .unwrap_or(Duration::ZERO),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base_url_must_be_tls_unless_loopback() {
+        assert!(parse_base_url("https://app.buzzbip.com").is_ok());
+        assert!(parse_base_url("http://127.0.0.1:9000").is_ok());
+        assert!(parse_base_url("http://localhost:9000/").is_ok());
+        assert!(parse_base_url("http://[::1]:9000").is_ok());
+        assert!(matches!(
+            parse_base_url("http://app.buzzbip.com"),
+            Err(BuzzbipError::InsecureBaseUrl { .. })
+        ));
+        assert!(matches!(
+            parse_base_url("http://10.0.0.5:8080"),
+            Err(BuzzbipError::InsecureBaseUrl { .. })
+        ));
+        assert!(matches!(
+            parse_base_url("ftp://app.buzzbip.com"),
+            Err(BuzzbipError::InvalidBaseUrl { .. })
+        ));
+        assert!(parse_base_url("not a url").is_err());
+    }
+
+    #[test]
+    fn urls_never_gain_or_lose_a_trailing_slash() {
+        let tokens = TokenCache::new();
+        for base in ["https://b.test", "https://b.test/", "https://b.test/prefix/"] {
+            let client = BuzzbipClient::new(
+                http_client(&ClientOptions::default()),
+                &tokens,
+                Credentials {
+                    base_url: base.to_owned(),
+                    username: "u".into(),
+                    password: SecretString::from("p"),
+                    api_key: SecretString::from("k"),
+                    platform_type: "woocommerce".into(),
+                    base_uri: "https://shop.test".into(),
+                },
+                ClientOptions::default(),
+            )
+            .unwrap();
+            let url = client.url(&["api", "v2", "whatsapp", "media"]);
+            assert!(url.path().ends_with("/api/v2/whatsapp/media"), "{url}");
+            assert!(!url.path().contains("//"), "{url}");
+        }
+    }
+
+    #[test]
+    fn retry_after_reads_seconds_and_dates() {
+        assert_eq!(parse_retry_after("7"), Some(Duration::from_secs(7)));
+        let later = std::time::SystemTime::now() + Duration::from_secs(120);
+        let d = parse_retry_after(&httpdate::fmt_http_date(later)).unwrap();
+        assert!(d > Duration::from_secs(100) && d <= Duration::from_secs(120), "{d:?}");
+        assert_eq!(parse_retry_after("soon"), None);
+    }
+
+    #[test]
+    fn send_request_debug_hides_phone_and_text() {
+        let req = SendRequest {
+            to: "21696816277".into(),
+            country_code: "TN".into(),
+            body_params: vec!["Amira".into()],
+            buttons: vec![],
+            header_media_id: Some("5".into()),
+        };
+        let dbg = format!("{req:?}");
+        assert!(!dbg.contains("96816") && !dbg.contains("Amira"), "{dbg}");
+    }
+}

@@ -1,0 +1,8 @@
+#![forbid(unsafe_code)]
+//! shopbip: shop events in, WhatsApp messages with the invoice attached out, through Buzzbip.
+
+pub mod buzzbip;
+pub mod demo;
+pub mod sandbox;
+pub mod settings;
+pub mod telemetry;

@@ -1,0 +1,147 @@
+//! A Buzzbip-compatible server (PRODUCT.md §7): the project's stand-in for Buzzbip in tests, the
+//! demo and `serve --sandbox`, and a merchant's way to try a store profile by hand.
+
+mod api;
+mod control;
+mod jwt;
+pub mod model;
+mod remote;
+mod state;
+
+use std::net::{SocketAddr, TcpListener};
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
+
+use actix_web::{App, HttpServer, web};
+use anyhow::Context;
+use serde::Deserialize;
+
+pub use model::{
+    Account, Call, Fault, FaultKind, FaultTarget, FileInfo, HeaderKind, Media, Template,
+    TemplateState,
+};
+pub use remote::SandboxControl;
+
+const DEFAULT_CONFIG: &str = include_str!("default.toml");
+
+/// Accounts and templates the sandbox starts with, and how long its tokens live.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SandboxConfig {
+    #[serde(default = "default_ttl")]
+    pub token_ttl_secs: u64,
+    #[serde(default)]
+    pub accounts: Vec<Account>,
+    #[serde(default)]
+    pub templates: Vec<Template>,
+}
+
+fn default_ttl() -> u64 {
+    3600
+}
+
+impl Default for SandboxConfig {
+    fn default() -> Self {
+        toml::from_str(DEFAULT_CONFIG).expect("the built-in sandbox config parses")
+    }
+}
+
+impl SandboxConfig {
+    pub fn from_file(path: &Path) -> anyhow::Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read sandbox config {}", path.display()))?;
+        toml::from_str(&text).with_context(|| format!("invalid sandbox config {}", path.display()))
+    }
+
+    pub fn account(&self, username: &str) -> Option<&Account> {
+        self.accounts.iter().find(|a| a.username == username)
+    }
+}
+
+/// The sandbox's state behind one lock; no handler holds it across an `.await`.
+pub struct Shared(Mutex<state::State>);
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, state::State> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// A running sandbox; dropping the handle leaves it running until the runtime ends.
+pub struct SandboxHandle {
+    pub addr: SocketAddr,
+    server: actix_web::dev::ServerHandle,
+}
+
+impl SandboxHandle {
+    /// `http://127.0.0.1:PORT`, to use as a store's `buzzbip.base_url`.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn control(&self) -> SandboxControl {
+        SandboxControl::new(&self.base_url()).expect("a socket address makes a valid URL")
+    }
+
+    pub async fn stop(self) {
+        self.server.stop(true).await;
+    }
+}
+
+fn server(
+    config: &SandboxConfig,
+    listener: TcpListener,
+    workers: usize,
+) -> std::io::Result<actix_web::dev::Server> {
+    let shared = web::Data::new(Shared(Mutex::new(state::State::new(config))));
+    Ok(HttpServer::new(move || {
+        App::new()
+            .app_data(shared.clone())
+            .app_data(web::PayloadConfig::new(1024 * 1024))
+            .configure(api::configure)
+            .configure(control::configure)
+            .default_service(web::to(api::not_found))
+    })
+    .workers(workers)
+    .listen(listener)?
+    .run())
+}
+
+/// Starts a sandbox on `listener` inside the current Tokio runtime (port 0 is fine).
+pub fn spawn(config: &SandboxConfig, listener: TcpListener) -> std::io::Result<SandboxHandle> {
+    let addr = listener.local_addr()?;
+    let server = server(config, listener, 1)?;
+    let handle = server.handle();
+    tokio::spawn(server);
+    Ok(SandboxHandle {
+        addr,
+        server: handle,
+    })
+}
+
+/// `shopbip sandbox`: serves until Ctrl-C.
+pub async fn run(config: &SandboxConfig, host: &str, port: u16) -> anyhow::Result<()> {
+    let listener = TcpListener::bind((host, port))
+        .with_context(|| format!("cannot listen on {host}:{port}"))?;
+    let addr = listener.local_addr()?;
+    println!("Buzzbip sandbox listening on http://{addr}");
+    println!("  token lifetime: {} s", config.token_ttl_secs);
+    for a in &config.accounts {
+        println!(
+            "  account {:<24} password {:<16} x-api-key {}{}",
+            a.username,
+            a.password,
+            a.api_key,
+            if a.api_access { "" } else { "  (no API access)" }
+        );
+    }
+    for t in &config.templates {
+        println!(
+            "  template {:<6} {:<20} {} placeholder(s), {:?} header, {:?}",
+            t.id, t.name, t.placeholders, t.header, t.state
+        );
+    }
+    println!("  control API: http://{addr}/_sandbox/calls (see README)");
+    server(config, listener, 2)?.await?;
+    Ok(())
+}
