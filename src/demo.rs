@@ -7,7 +7,9 @@ use std::path::PathBuf;
 use anyhow::Context;
 use secrecy::SecretString;
 
-use crate::buzzbip::{BuzzbipClient, ClientOptions, Credentials, SendRequest, TokenCache, http_client};
+use crate::buzzbip::{
+    BuzzbipClient, ClientOptions, Credentials, SendRequest, TokenCache, http_client,
+};
 use crate::sandbox::{self, SandboxConfig};
 
 const DEMO_ACCOUNT: &str = "demo@shopbip.test";
@@ -15,7 +17,9 @@ const DEMO_TEMPLATE: u64 = 1289;
 
 pub async fn run() -> anyhow::Result<()> {
     println!("shopbip demo");
-    println!("  Not built yet: webhook ingestion, the job store and invoice rendering (issues 3-5).");
+    println!(
+        "  Not built yet: webhook ingestion, the job store and invoice rendering (issues 3-5)."
+    );
     println!("  This run shows what exists: the Buzzbip client against an in-process sandbox,");
     println!("  uploading a placeholder PDF and sending template {DEMO_TEMPLATE} with it.\n");
 
@@ -63,7 +67,10 @@ pub async fn run() -> anyhow::Result<()> {
         .await?;
 
     print_received(&sandbox.control()).await?;
-    println!("\nwhatsapp_bulk_group_id: {}", receipt.whatsapp_bulk_group_id);
+    println!(
+        "\nwhatsapp_bulk_group_id: {}",
+        receipt.whatsapp_bulk_group_id
+    );
     println!("PDF written to: {}", display(out));
     sandbox.stop().await;
     Ok(())
@@ -124,7 +131,9 @@ pub fn placeholder_pdf(text: &str) -> Vec<u8> {
         pdf.extend_from_slice(format!("{} 0 obj\n{body}\nendobj\n", i + 1).as_bytes());
     }
     let xref = pdf.len();
-    pdf.extend_from_slice(format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes());
+    pdf.extend_from_slice(
+        format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes(),
+    );
     for off in offsets {
         pdf.extend_from_slice(format!("{off:010} 00000 n \n").as_bytes());
     }

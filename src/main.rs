@@ -8,7 +8,11 @@ use shopbip::sandbox::{self, SandboxConfig};
 use shopbip::settings::Settings;
 
 #[derive(Parser)]
-#[command(name = "shopbip", version, about = "Shop events in, WhatsApp messages with the invoice attached out")]
+#[command(
+    name = "shopbip",
+    version,
+    about = "Shop events in, WhatsApp messages with the invoice attached out"
+)]
 struct Cli {
     /// App settings file (default ./shopbip.toml, optional); SHOPBIP__SECTION__KEY overrides.
     #[arg(long, global = true, value_name = "FILE")]

@@ -150,9 +150,12 @@ impl Settings {
             )
             .build()
             .with_context(|| format!("cannot read settings from {}", file.display()))?;
-        built
-            .try_deserialize()
-            .with_context(|| format!("invalid settings in {} or SHOPBIP__ environment", file.display()))
+        built.try_deserialize().with_context(|| {
+            format!(
+                "invalid settings in {} or SHOPBIP__ environment",
+                file.display()
+            )
+        })
     }
 }
 
@@ -196,7 +199,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("s.toml");
         std::fs::write(&path, "[server]\nprot = 9000\n").unwrap();
-        let err = format!("{:#}", Settings::load_with_env(Some(&path), []).unwrap_err());
+        let err = format!(
+            "{:#}",
+            Settings::load_with_env(Some(&path), []).unwrap_err()
+        );
         assert!(err.contains("prot"), "{err}");
     }
 }

@@ -79,8 +79,8 @@ pub fn redact_phones(text: &str) -> String {
     let mut i = 0;
     while i < chars.len() {
         let c = chars[i];
-        let starts_run = c.is_ascii_digit()
-            || (c == '+' && chars.get(i + 1).is_some_and(char::is_ascii_digit));
+        let starts_run =
+            c.is_ascii_digit() || (c == '+' && chars.get(i + 1).is_some_and(char::is_ascii_digit));
         if !starts_run {
             out.push(c);
             i += 1;
@@ -90,7 +90,9 @@ pub fn redact_phones(text: &str) -> String {
         while end < chars.len() {
             let d = chars[end];
             let joins = matches!(d, ' ' | '-' | '(' | ')')
-                && chars.get(end + 1).is_some_and(|n| n.is_ascii_digit() || *n == '(');
+                && chars
+                    .get(end + 1)
+                    .is_some_and(|n| n.is_ascii_digit() || *n == '(');
             if d.is_ascii_digit() || joins {
                 end += 1;
             } else {

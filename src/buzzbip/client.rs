@@ -69,7 +69,10 @@ impl fmt::Debug for SendRequest {
         f.debug_struct("SendRequest")
             .field("to", &mask_phone(&self.to))
             .field("country_code", &self.country_code)
-            .field("body_params", &format_args!("[{} redacted]", self.body_params.len()))
+            .field(
+                "body_params",
+                &format_args!("[{} redacted]", self.body_params.len()),
+            )
             .field("buttons", &self.buttons.len())
             .field("header_media_id", &self.header_media_id)
             .finish()
@@ -286,11 +289,7 @@ impl BuzzbipClient {
     {
         let mut rejected = None;
         loop {
-            let token = self
-                .inner
-                .slot
-                .token(rejected, || self.login())
-                .await?;
+            let token = self.inner.slot.token(rejected, || self.login()).await?;
             let request = build(&self.inner.http)
                 .headers(self.inner.plugin_headers.clone())
                 .bearer_auth(token.token.expose_secret());
@@ -505,7 +504,11 @@ mod tests {
     #[test]
     fn urls_never_gain_or_lose_a_trailing_slash() {
         let tokens = TokenCache::new();
-        for base in ["https://b.test", "https://b.test/", "https://b.test/prefix/"] {
+        for base in [
+            "https://b.test",
+            "https://b.test/",
+            "https://b.test/prefix/",
+        ] {
             let client = BuzzbipClient::new(
                 http_client(&ClientOptions::default()),
                 &tokens,
@@ -531,7 +534,10 @@ mod tests {
         assert_eq!(parse_retry_after("7"), Some(Duration::from_secs(7)));
         let later = std::time::SystemTime::now() + Duration::from_secs(120);
         let d = parse_retry_after(&httpdate::fmt_http_date(later)).unwrap();
-        assert!(d > Duration::from_secs(100) && d <= Duration::from_secs(120), "{d:?}");
+        assert!(
+            d > Duration::from_secs(100) && d <= Duration::from_secs(120),
+            "{d:?}"
+        );
         assert_eq!(parse_retry_after("soon"), None);
     }
 

@@ -55,9 +55,7 @@ pub enum BuzzbipError {
         "Buzzbip refused the API key of {account} (x-api-key, HTTP 401); fix [buzzbip] api_key in the store profile; answer: {body}"
     )]
     InvalidApiKey { account: String, body: String },
-    #[error(
-        "the invoice PDF is {size} bytes, over the {limit}-byte upload limit: not uploaded"
-    )]
+    #[error("the invoice PDF is {size} bytes, over the {limit}-byte upload limit: not uploaded")]
     TooLarge { size: u64, limit: u64 },
     #[error("Buzzbip {endpoint} was rate limited (HTTP {status}{}): {body}", retry_note(*retry_after))]
     RateLimited {

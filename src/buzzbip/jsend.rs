@@ -105,7 +105,11 @@ mod tests {
             ),
         ];
         for (body, want) in cases {
-            assert_eq!(Jsend::parse(body).media_id().as_deref(), Some(want), "{body:?}");
+            assert_eq!(
+                Jsend::parse(body).media_id().as_deref(),
+                Some(want),
+                "{body:?}"
+            );
         }
     }
 
@@ -121,7 +125,10 @@ mod tests {
                 .as_deref(),
             Some("def")
         );
-        assert_eq!(Jsend::parse(br#"{"status":"success","data":[]}"#).token(), None);
+        assert_eq!(
+            Jsend::parse(br#"{"status":"success","data":[]}"#).token(),
+            None
+        );
     }
 
     #[test]
@@ -134,7 +141,10 @@ mod tests {
 
     #[test]
     fn status_is_never_success_unless_it_says_so() {
-        assert_eq!(Jsend::parse(b"<html>oops</html>").status, JsendStatus::Unknown);
+        assert_eq!(
+            Jsend::parse(b"<html>oops</html>").status,
+            JsendStatus::Unknown
+        );
         assert_eq!(Jsend::parse(br#"{"data":{}}"#).status, JsendStatus::Unknown);
         assert_eq!(
             Jsend::parse(br#"{"status":"fail","message":"x","data":[]}"#).status,
@@ -148,8 +158,10 @@ mod tests {
 
     #[test]
     fn rate_limit_wording_is_detected() {
-        assert!(Jsend::parse(br#"{"status":"error","message":"Rate limit exceeded"}"#)
-            .mentions_rate_limit());
+        assert!(
+            Jsend::parse(br#"{"status":"error","message":"Rate limit exceeded"}"#)
+                .mentions_rate_limit()
+        );
         assert!(!Jsend::parse(br#"{"status":"error","message":"Internal"}"#).mentions_rate_limit());
     }
 }

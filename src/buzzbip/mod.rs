@@ -7,7 +7,7 @@ mod jsend;
 
 pub use auth::TokenCache;
 pub use client::{
-    BuzzbipClient, Button, ClientOptions, Credentials, DEFAULT_MAX_UPLOAD_BYTES, SendReceipt,
+    Button, BuzzbipClient, ClientOptions, Credentials, DEFAULT_MAX_UPLOAD_BYTES, SendReceipt,
     SendRequest, http_client, parse_base_url,
 };
 pub use error::{BuzzbipError, Endpoint, ErrorClass};

@@ -28,10 +28,18 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 /// Anything else, a trailing slash on a v2 route included, is a 404 like Symfony's.
-pub async fn not_found(req: HttpRequest, body: web::Bytes, shared: web::Data<Shared>) -> HttpResponse {
+pub async fn not_found(
+    req: HttpRequest,
+    body: web::Bytes,
+    shared: web::Data<Shared>,
+) -> HttpResponse {
     let call = new_call(&req, json_of(&body), None);
     let message = format!("No route found for \"{} {}\"", req.method(), req.path());
-    finish(&shared, call, jsend_fail(StatusCode::NOT_FOUND, &message, Value::Null))
+    finish(
+        &shared,
+        call,
+        jsend_fail(StatusCode::NOT_FOUND, &message, Value::Null),
+    )
 }
 
 async fn login(req: HttpRequest, body: web::Bytes, shared: web::Data<Shared>) -> HttpResponse {
@@ -72,7 +80,11 @@ async fn login(req: HttpRequest, body: web::Bytes, shared: web::Data<Shared>) ->
     finish(&shared, call, resp)
 }
 
-async fn upload(req: HttpRequest, payload: web::Payload, shared: web::Data<Shared>) -> HttpResponse {
+async fn upload(
+    req: HttpRequest,
+    payload: web::Payload,
+    shared: web::Data<Shared>,
+) -> HttpResponse {
     let mut call = new_call(&req, None, None);
     if let Some(resp) = apply_fault(&shared, FaultTarget::Upload).await {
         return finish(&shared, call, resp);
@@ -87,7 +99,11 @@ async fn upload(req: HttpRequest, payload: web::Payload, shared: web::Data<Share
         let mut field = match field {
             Ok(f) => f,
             Err(e) => {
-                let resp = jsend_fail(StatusCode::BAD_REQUEST, &format!("invalid multipart body: {e}"), Value::Null);
+                let resp = jsend_fail(
+                    StatusCode::BAD_REQUEST,
+                    &format!("invalid multipart body: {e}"),
+                    Value::Null,
+                );
                 return finish(&shared, call, resp);
             }
         };
@@ -102,12 +118,20 @@ async fn upload(req: HttpRequest, payload: web::Payload, shared: web::Data<Share
             match chunk {
                 Ok(c) => content.extend_from_slice(&c),
                 Err(e) => {
-                    let resp = jsend_fail(StatusCode::BAD_REQUEST, &format!("invalid multipart body: {e}"), Value::Null);
+                    let resp = jsend_fail(
+                        StatusCode::BAD_REQUEST,
+                        &format!("invalid multipart body: {e}"),
+                        Value::Null,
+                    );
                     return finish(&shared, call, resp);
                 }
             }
             if content.len() as u64 > MAX_UPLOAD_BYTES {
-                let resp = jsend_fail(StatusCode::PAYLOAD_TOO_LARGE, "file is larger than 100 MB", Value::Null);
+                let resp = jsend_fail(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "file is larger than 100 MB",
+                    Value::Null,
+                );
                 return finish(&shared, call, resp);
             }
         }
@@ -124,7 +148,11 @@ async fn upload(req: HttpRequest, payload: web::Payload, shared: web::Data<Share
         }
     }
     let Some((info, content)) = found else {
-        let resp = jsend_fail(StatusCode::BAD_REQUEST, "Validation failed", json!({"file": "This value should not be blank."}));
+        let resp = jsend_fail(
+            StatusCode::BAD_REQUEST,
+            "Validation failed",
+            json!({"file": "This value should not be blank."}),
+        );
         return finish(&shared, call, resp);
     };
     call.file = Some(info.clone());
@@ -136,9 +164,16 @@ async fn upload(req: HttpRequest, payload: web::Payload, shared: web::Data<Share
         let reason = if info.size == 0 {
             "The file is empty.".to_owned()
         } else {
-            format!("The mime type {:?} is not allowed.", info.content_type.as_deref().unwrap_or("none"))
+            format!(
+                "The mime type {:?} is not allowed.",
+                info.content_type.as_deref().unwrap_or("none")
+            )
         };
-        let resp = jsend_fail(StatusCode::BAD_REQUEST, "Validation failed", json!({"file": reason}));
+        let resp = jsend_fail(
+            StatusCode::BAD_REQUEST,
+            "Validation failed",
+            json!({"file": reason}),
+        );
         return finish(&shared, call, resp);
     }
     let media = Media {
@@ -158,7 +193,11 @@ async fn upload(req: HttpRequest, payload: web::Payload, shared: web::Data<Share
     finish(&shared, call, resp)
 }
 
-async fn delete(req: HttpRequest, path: web::Path<String>, shared: web::Data<Shared>) -> HttpResponse {
+async fn delete(
+    req: HttpRequest,
+    path: web::Path<String>,
+    shared: web::Data<Shared>,
+) -> HttpResponse {
     let mut call = new_call(&req, None, None);
     if let Some(resp) = apply_fault(&shared, FaultTarget::Delete).await {
         return finish(&shared, call, resp);
@@ -169,9 +208,14 @@ async fn delete(req: HttpRequest, path: web::Path<String>, shared: web::Data<Sha
     };
     let id = path.into_inner();
     let resp = if shared.lock().delete_media(&id, &account) {
-        HttpResponse::Ok().json(json!({"status": "success", "message": "Media deleted", "data": null}))
+        HttpResponse::Ok()
+            .json(json!({"status": "success", "message": "Media deleted", "data": null}))
     } else {
-        jsend_fail(StatusCode::NOT_FOUND, &format!("Media {id} not found"), Value::Null)
+        jsend_fail(
+            StatusCode::NOT_FOUND,
+            &format!("Media {id} not found"),
+            Value::Null,
+        )
     };
     finish(&shared, call, resp)
 }
@@ -206,6 +250,8 @@ async fn send(
 }
 
 /// The checks Buzzbip documents for a v2 template send.
+// The error is the finished HTTP answer, built once per refused call: boxing buys nothing.
+#[allow(clippy::result_large_err)]
 fn validate_send(
     shared: &Shared,
     account: &str,
@@ -221,28 +267,50 @@ fn validate_send(
         .parse::<u64>()
         .ok()
         .and_then(|id| state.templates.get(&id))
-        .ok_or_else(|| jsend_fail(StatusCode::NOT_FOUND, &format!("Template {template_id} not found"), Value::Null))?;
+        .ok_or_else(|| {
+            jsend_fail(
+                StatusCode::NOT_FOUND,
+                &format!("Template {template_id} not found"),
+                Value::Null,
+            )
+        })?;
     if template.state != TemplateState::Approved {
         let state_name = serde_json::to_value(template.state).unwrap_or_default();
         return Err(jsend_fail(
             StatusCode::BAD_REQUEST,
-            &format!("Template {} is not approved (state: {})", template.id, state_name.as_str().unwrap_or("?")),
+            &format!(
+                "Template {} is not approved (state: {})",
+                template.id,
+                state_name.as_str().unwrap_or("?")
+            ),
             json!({"state": state_name}),
         ));
     }
     let mut errors = serde_json::Map::new();
     let to = body.get("to").and_then(Value::as_str).unwrap_or_default();
     if !(8..=15).contains(&to.len()) || !to.bytes().all(|b| b.is_ascii_digit()) {
-        errors.insert("to".into(), json!("Must be 8 to 15 digits with the country calling code, without +."));
+        errors.insert(
+            "to".into(),
+            json!("Must be 8 to 15 digits with the country calling code, without +."),
+        );
     }
-    let cc = body.get("country_code").and_then(Value::as_str).unwrap_or_default();
+    let cc = body
+        .get("country_code")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
     if cc.len() != 2 || !cc.bytes().all(|b| b.is_ascii_uppercase()) {
-        errors.insert("country_code".into(), json!("Must be an ISO 3166-1 alpha-2 code."));
+        errors.insert(
+            "country_code".into(),
+            json!("Must be an ISO 3166-1 alpha-2 code."),
+        );
     }
     let otp = body.get("otp_code").is_some_and(|v| !v.is_null());
     let params = body.get("body_params");
     if otp && (params.is_some() || body.get("buttons").is_some()) {
-        errors.insert("otp_code".into(), json!("otp_code cannot be combined with body_params or buttons."));
+        errors.insert(
+            "otp_code".into(),
+            json!("otp_code cannot be combined with body_params or buttons."),
+        );
     }
     let param_count = match params {
         None | Some(Value::Null) => 0,
@@ -255,14 +323,19 @@ fn validate_send(
     if !otp && param_count != template.placeholders {
         errors.insert(
             "body_params".into(),
-            json!(format!("Template {} expects {} body parameters, {} given.", template.id, template.placeholders, param_count)),
+            json!(format!(
+                "Template {} expects {} body parameters, {} given.",
+                template.id, template.placeholders, param_count
+            )),
         );
     }
     if let Some(buttons) = body.get("buttons").filter(|b| !b.is_null()) {
         let ok = buttons.as_array().is_some_and(|list| {
             list.len() <= template.url_buttons
                 && list.iter().all(|b| {
-                    b.get("index").and_then(Value::as_u64).is_some_and(|i| (i as usize) < template.url_buttons)
+                    b.get("index")
+                        .and_then(Value::as_u64)
+                        .is_some_and(|i| (i as usize) < template.url_buttons)
                         && b.get("sub_type").and_then(Value::as_str) == Some("url")
                         && b.get("value").is_some_and(Value::is_string)
                 })
@@ -279,15 +352,24 @@ fn validate_send(
     };
     match (template.header.takes_media(), media_id) {
         (true, None) => {
-            errors.insert("header_media_id".into(), json!("This template has a media header: header_media_id is required."));
+            errors.insert(
+                "header_media_id".into(),
+                json!("This template has a media header: header_media_id is required."),
+            );
         }
         (true, Some(id)) => {
-            if !state.media.get(&id).is_some_and(|m| m.owner == account) {
-                errors.insert("header_media_id".into(), json!(format!("Media {id} not found for this user.")));
+            if state.media.get(&id).is_none_or(|m| m.owner != account) {
+                errors.insert(
+                    "header_media_id".into(),
+                    json!(format!("Media {id} not found for this user.")),
+                );
             }
         }
         (false, Some(_)) => {
-            errors.insert("header_media_id".into(), json!("This template has no media header."));
+            errors.insert(
+                "header_media_id".into(),
+                json!("This template has no media header."),
+            );
         }
         (false, None) => {}
     }
@@ -299,9 +381,13 @@ fn validate_send(
 }
 
 /// The checks every v2 call goes through: token, plugin headers, API access.
+#[allow(clippy::result_large_err)]
 fn authorize(shared: &Shared, req: &HttpRequest, call: &mut Call) -> Result<String, HttpResponse> {
     let state = shared.lock();
-    let authorization = req.headers().get("authorization").and_then(|v| v.to_str().ok());
+    let authorization = req
+        .headers()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok());
     let account = match state.authenticate(authorization) {
         Auth::Ok(account) => account,
         Auth::Missing => return Err(lexik(StatusCode::UNAUTHORIZED, "JWT Token not found")),
@@ -316,12 +402,20 @@ fn authorize(shared: &Shared, req: &HttpRequest, call: &mut Call) -> Result<Stri
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| !v.trim().is_empty());
         if !present {
-            return Err(jsend_fail(StatusCode::BAD_REQUEST, &format!("Missing required header {name}"), Value::Null));
+            return Err(jsend_fail(
+                StatusCode::BAD_REQUEST,
+                &format!("Missing required header {name}"),
+                Value::Null,
+            ));
         }
     }
     let key = req.headers().get("x-api-key").and_then(|v| v.to_str().ok());
     if key != Some(account.api_key.as_str()) {
-        return Err(jsend_fail(StatusCode::UNAUTHORIZED, "Invalid API key", Value::Null));
+        return Err(jsend_fail(
+            StatusCode::UNAUTHORIZED,
+            "Invalid API key",
+            Value::Null,
+        ));
     }
     if !account.api_access {
         return Err(jsend_fail(
@@ -351,8 +445,12 @@ async fn apply_fault(shared: &Shared, target: FaultTarget) -> Option<HttpRespons
             let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
             HttpResponse::build(status).json(json!({"status": "error", "message": "Internal server error", "code": status.as_u16()}))
         }
-        FaultKind::JsendFail { message } => HttpResponse::Ok().json(json!({"status": "fail", "message": message, "data": []})),
-        FaultKind::JsendError { message } => HttpResponse::Ok().json(json!({"status": "error", "message": message})),
+        FaultKind::JsendFail { message } => {
+            HttpResponse::Ok().json(json!({"status": "fail", "message": message, "data": []}))
+        }
+        FaultKind::JsendError { message } => {
+            HttpResponse::Ok().json(json!({"status": "error", "message": message}))
+        }
         FaultKind::ExpiredToken => lexik(StatusCode::UNAUTHORIZED, "Expired JWT Token"),
     })
 }
@@ -361,7 +459,12 @@ fn new_call(req: &HttpRequest, json: Option<Value>, file: Option<FileInfo>) -> C
     let headers: BTreeMap<String, String> = req
         .headers()
         .iter()
-        .map(|(k, v)| (k.as_str().to_ascii_lowercase(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+        .map(|(k, v)| {
+            (
+                k.as_str().to_ascii_lowercase(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
         .collect();
     Call {
         seq: 0,

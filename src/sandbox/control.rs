@@ -117,9 +117,14 @@ async fn media_content(shared: web::Data<Shared>, path: web::Path<String>) -> Ht
     let id = path.into_inner();
     match (state.media.get(&id), state.content(&id)) {
         (Some(m), Some(bytes)) => HttpResponse::Ok()
-            .content_type(m.content_type.clone().unwrap_or_else(|| "application/octet-stream".into()))
+            .content_type(
+                m.content_type
+                    .clone()
+                    .unwrap_or_else(|| "application/octet-stream".into()),
+            )
             .body(bytes),
-        _ => HttpResponse::NotFound().json(json!({"message": format!("no content kept for media {id}")})),
+        _ => HttpResponse::NotFound()
+            .json(json!({"message": format!("no content kept for media {id}")})),
     }
 }
 

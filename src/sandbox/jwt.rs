@@ -28,18 +28,26 @@ pub fn sign(secret: &[u8], claims: &Claims) -> String {
     let header = URL_SAFE_NO_PAD.encode(br#"{"typ":"JWT","alg":"HS256"}"#);
     let payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(claims).expect("claims serialise"));
     let signing_input = format!("{header}.{payload}");
-    let sig = URL_SAFE_NO_PAD.encode(mac(secret, signing_input.as_bytes()).finalize().into_bytes());
+    let sig = URL_SAFE_NO_PAD.encode(
+        mac(secret, signing_input.as_bytes())
+            .finalize()
+            .into_bytes(),
+    );
     format!("{signing_input}.{sig}")
 }
 
 pub fn verify(secret: &[u8], token: &str, now: u64) -> Result<Claims, TokenError> {
     let (signing_input, sig) = token.rsplit_once('.').ok_or(TokenError::Invalid)?;
-    let sig = URL_SAFE_NO_PAD.decode(sig).map_err(|_| TokenError::Invalid)?;
+    let sig = URL_SAFE_NO_PAD
+        .decode(sig)
+        .map_err(|_| TokenError::Invalid)?;
     mac(secret, signing_input.as_bytes())
         .verify_slice(&sig)
         .map_err(|_| TokenError::Invalid)?;
     let payload = signing_input.split('.').nth(1).ok_or(TokenError::Invalid)?;
-    let bytes = URL_SAFE_NO_PAD.decode(payload).map_err(|_| TokenError::Invalid)?;
+    let bytes = URL_SAFE_NO_PAD
+        .decode(payload)
+        .map_err(|_| TokenError::Invalid)?;
     let claims: Claims = serde_json::from_slice(&bytes).map_err(|_| TokenError::Invalid)?;
     if claims.exp <= now {
         return Err(TokenError::Expired);
@@ -73,7 +81,11 @@ mod tests {
         assert_eq!(verify(b"k", &token, 150), Ok(claims(200)));
         assert_eq!(verify(b"k", &token, 200), Err(TokenError::Expired));
         assert_eq!(verify(b"other", &token, 150), Err(TokenError::Invalid));
-        let forged = sign(b"k", &claims(900)).rsplit_once('.').unwrap().0.to_owned()
+        let forged = sign(b"k", &claims(900))
+            .rsplit_once('.')
+            .unwrap()
+            .0
+            .to_owned()
             + "."
             + token.rsplit_once('.').unwrap().1;
         assert_eq!(verify(b"k", &forged, 150), Err(TokenError::Invalid));

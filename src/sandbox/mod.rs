@@ -132,7 +132,11 @@ pub async fn run(config: &SandboxConfig, host: &str, port: u16) -> anyhow::Resul
             a.username,
             a.password,
             a.api_key,
-            if a.api_access { "" } else { "  (no API access)" }
+            if a.api_access {
+                ""
+            } else {
+                "  (no API access)"
+            }
         );
     }
     for t in &config.templates {

@@ -32,7 +32,10 @@ pub enum HeaderKind {
 
 impl HeaderKind {
     pub fn takes_media(self) -> bool {
-        matches!(self, HeaderKind::Document | HeaderKind::Image | HeaderKind::Video)
+        matches!(
+            self,
+            HeaderKind::Document | HeaderKind::Image | HeaderKind::Video
+        )
     }
 }
 

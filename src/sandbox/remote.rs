@@ -65,7 +65,8 @@ impl SandboxControl {
     }
 
     pub async fn expire_tokens(&self) -> Result<()> {
-        self.post("/_sandbox/tokens/expire", &serde_json::json!({})).await
+        self.post("/_sandbox/tokens/expire", &serde_json::json!({}))
+            .await
     }
 
     pub async fn reset(&self) -> Result<()> {
@@ -89,7 +90,11 @@ impl SandboxControl {
 
     fn ok(resp: &reqwest::Response) -> Result<()> {
         if !resp.status().is_success() {
-            bail!("sandbox control call {} answered {}", resp.url().path(), resp.status());
+            bail!(
+                "sandbox control call {} answered {}",
+                resp.url().path(),
+                resp.status()
+            );
         }
         Ok(())
     }
