@@ -6,3 +6,7 @@ pub mod demo;
 pub mod sandbox;
 pub mod settings;
 pub mod telemetry;
+pub mod jobs;
+pub mod order;
+pub mod platforms;
+pub mod stores;

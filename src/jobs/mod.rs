@@ -1,0 +1,211 @@
+//! The durable job store: verified events and the jobs they create, with leases, retries and
+//! replay. `JobStore` is the seam; `sqlite` is the embedded implementation.
+
+pub mod retry;
+pub mod sqlite;
+
+use std::fmt;
+use std::str::FromStr;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use crate::order::{EventKind, Order};
+use crate::stores::NotifyRule;
+pub use retry::RetryPolicy;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum JobState {
+    Queued,
+    Running,
+    Done,
+    Skipped,
+    Dead,
+}
+
+impl JobState {
+    pub const ALL: [JobState; 5] = [
+        JobState::Queued,
+        JobState::Running,
+        JobState::Done,
+        JobState::Skipped,
+        JobState::Dead,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobState::Queued => "queued",
+            JobState::Running => "running",
+            JobState::Done => "done",
+            JobState::Skipped => "skipped",
+            JobState::Dead => "dead",
+        }
+    }
+}
+
+impl fmt::Display for JobState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for JobState {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        JobState::ALL
+            .into_iter()
+            .find(|k| k.as_str() == s)
+            .ok_or_else(|| format!("unknown job state {s:?}"))
+    }
+}
+
+/// A verified event to store, with the rules it matched.
+#[derive(Debug, Clone)]
+pub struct NewEvent {
+    pub store_id: String,
+    pub platform: String,
+    pub delivery_key: String,
+    pub topic: String,
+    pub kind: EventKind,
+    pub order: Order,
+    pub rules: Vec<NotifyRule>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IngestOutcome {
+    /// This delivery was stored before: nothing new.
+    DuplicateDelivery,
+    /// Stored; `jobs_created` new jobs, `jobs_existing` already existed for the same
+    /// (order, event, rule) and were not created again.
+    Stored {
+        event_id: i64,
+        jobs_created: usize,
+        jobs_existing: usize,
+    },
+}
+
+/// A job as stored, with the order of the event that created it.
+#[derive(Debug, Clone)]
+pub struct Job {
+    pub id: i64,
+    pub event_id: i64,
+    pub store_id: String,
+    pub order_id: String,
+    pub kind: EventKind,
+    pub rule: NotifyRule,
+    pub state: JobState,
+    pub attempts: u32,
+    pub max_attempts: u32,
+    pub run_at: i64,
+    pub locked_by: Option<String>,
+    pub locked_until: Option<i64>,
+    pub last_error: Option<String>,
+    /// Results of the steps done so far (phone, invoice, media id, send receipt).
+    pub steps: serde_json::Value,
+    pub replays: u32,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub order: Order,
+}
+
+/// Why a job attempt failed, as far as retrying goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    Transient { retry_after: Option<Duration> },
+    Permanent,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("job store: {0}")]
+    Db(#[from] sqlx::Error),
+    #[error("job store migration: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("job store: corrupt row: {0}")]
+    Corrupt(String),
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// Filters of `list`.
+#[derive(Debug, Clone, Default)]
+pub struct JobFilter {
+    pub store_id: Option<String>,
+    pub state: Option<JobState>,
+    pub order_id: Option<String>,
+    /// Only jobs with an id below this (cursor pagination, newest first).
+    pub before_id: Option<i64>,
+    pub limit: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReplayOutcome {
+    Requeued,
+    NotFound,
+    /// Only `done`, `dead` and `skipped` jobs can be replayed.
+    NotFinished(JobState),
+}
+
+#[async_trait]
+pub trait JobStore: Send + Sync {
+    /// In one transaction: the event (unless its delivery was seen) and one job per rule
+    /// (unless that order already has a job for that event and rule).
+    async fn ingest(&self, event: NewEvent) -> Result<IngestOutcome, StoreError>;
+
+    /// Leases up to `limit` due jobs to `worker` for `lease`, counting an attempt each.
+    async fn claim(&self, worker: &str, lease: Duration, limit: u32) -> Result<Vec<Job>, StoreError>;
+
+    /// Extends a lease the worker still holds; false when it lost it.
+    async fn renew(&self, job_id: i64, worker: &str, lease: Duration) -> Result<bool, StoreError>;
+
+    /// Persists step results while the worker holds the lease.
+    async fn save_steps(
+        &self,
+        job_id: i64,
+        worker: &str,
+        steps: &serde_json::Value,
+    ) -> Result<bool, StoreError>;
+
+    /// Ends the job `done`, or `skipped` with the reason.
+    async fn finish(
+        &self,
+        job_id: i64,
+        worker: &str,
+        state: JobState,
+        reason: Option<&str>,
+    ) -> Result<bool, StoreError>;
+
+    /// Records a failed attempt: back to `queued` at the retry schedule's time, or `dead` when
+    /// permanent or out of attempts.
+    async fn fail(
+        &self,
+        job_id: i64,
+        worker: &str,
+        error: &str,
+        failure: Failure,
+    ) -> Result<Option<JobState>, StoreError>;
+
+    /// Returns jobs whose lease expired (a crashed or killed worker) to the queue.
+    async fn reap_expired(&self) -> Result<u64, StoreError>;
+
+    /// Runs a finished job again: the one way a second message for an order can happen.
+    async fn replay(&self, job_id: i64) -> Result<ReplayOutcome, StoreError>;
+
+    async fn get(&self, job_id: i64) -> Result<Option<Job>, StoreError>;
+
+    async fn list(&self, filter: &JobFilter) -> Result<Vec<Job>, StoreError>;
+
+    async fn count_by_state(&self) -> Result<Vec<(JobState, u64)>, StoreError>;
+
+    /// Answers when the database does (readiness).
+    async fn ping(&self) -> Result<(), StoreError>;
+}
+
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}

@@ -1,0 +1,143 @@
+//! `{order.number}`-style placeholders in `body_params`, `buttons[].value`, `filename` and
+//! `fetch_url`. Unknown names are refused when profiles load, never rendered as empty text.
+
+use crate::order::{Order, format_money};
+
+/// Every placeholder a profile may use.
+pub const KNOWN: &[&str] = &[
+    "order.id",
+    "order.number",
+    "order.key",
+    "order.status",
+    "order.total",
+    "order.subtotal",
+    "order.currency",
+    "order.date",
+    "customer.first_name",
+    "customer.last_name",
+    "customer.full_name",
+    "customer.email",
+    "invoice.number",
+    "store.id",
+];
+
+/// What placeholders are filled from.
+pub struct Context<'a> {
+    pub store_id: &'a str,
+    pub order: &'a Order,
+    /// The invoice number, once allocated; the platform's own one otherwise.
+    pub invoice_number: Option<&'a str>,
+}
+
+/// The names used in `text`, or why it cannot be used (unknown name, unclosed brace).
+pub fn validate(text: &str) -> Result<Vec<&str>, String> {
+    let mut names = Vec::new();
+    let mut rest = text;
+    while let Some(open) = rest.find('{') {
+        let after = &rest[open + 1..];
+        let close = after
+            .find('}')
+            .ok_or_else(|| format!("unclosed '{{' in {text:?}"))?;
+        let name = after[..close].trim();
+        if !KNOWN.contains(&name) {
+            return Err(format!(
+                "unknown placeholder {{{name}}} in {text:?}; known: {}",
+                KNOWN.join(", ")
+            ));
+        }
+        names.push(name);
+        rest = &after[close + 1..];
+    }
+    Ok(names)
+}
+
+/// Fills `text`; `encode` is applied to each value (identity for messages, percent-encoding for
+/// URLs). Call only on text that passed `validate`.
+pub fn render(text: &str, ctx: &Context<'_>, encode: fn(&str) -> String) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        let Some(close) = after.find('}') else {
+            out.push_str(&rest[open..]);
+            return out;
+        };
+        out.push_str(&encode(&value(after[..close].trim(), ctx)));
+        rest = &after[close + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+pub fn plain(s: &str) -> String {
+    s.to_owned()
+}
+
+fn value(name: &str, ctx: &Context<'_>) -> String {
+    let o = ctx.order;
+    match name {
+        "order.id" => o.id.clone(),
+        "order.number" => o.number.clone(),
+        "order.key" => o.key.clone().unwrap_or_default(),
+        "order.status" => o.status.clone().unwrap_or_default(),
+        "order.total" => format_money(o.total, &o.currency),
+        "order.subtotal" => format_money(o.subtotal, &o.currency),
+        "order.currency" => o.currency.clone(),
+        "order.date" => o
+            .created_at
+            .as_deref()
+            .map(|d| d.chars().take(10).collect())
+            .unwrap_or_default(),
+        "customer.first_name" => o.customer.first_name.clone(),
+        "customer.last_name" => o.customer.last_name.clone(),
+        "customer.full_name" => o.customer.full_name(),
+        "customer.email" => o.customer.email.clone().unwrap_or_default(),
+        "invoice.number" => ctx
+            .invoice_number
+            .map(str::to_owned)
+            .or_else(|| o.invoice_number.clone())
+            .unwrap_or_else(|| o.number.clone()),
+        "store.id" => ctx.store_id.to_owned(),
+        _ => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_and_unclosed_placeholders_are_refused() {
+        assert_eq!(validate("Invoice-{order.number}.pdf").unwrap(), ["order.number"]);
+        assert!(validate("{order.numbr}").unwrap_err().contains("order.numbr"));
+        assert!(validate("x {order.number").unwrap_err().contains("unclosed"));
+        assert!(validate("no placeholders").unwrap().is_empty());
+    }
+
+    #[test]
+    fn render_fills_order_fields() {
+        let order = Order {
+            id: "42".into(),
+            number: "1001".into(),
+            currency: "TND".into(),
+            total: "1234.5".parse().unwrap(),
+            customer: crate::order::Customer {
+                first_name: "Amira".into(),
+                last_name: "Ben Salah".into(),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let ctx = Context {
+            store_id: "acme",
+            order: &order,
+            invoice_number: None,
+        };
+        assert_eq!(
+            render("{customer.full_name} #{order.number}: {order.total}", &ctx, plain),
+            "Amira Ben Salah #1001: TND 1,234.500"
+        );
+        assert_eq!(render("{invoice.number}", &ctx, plain), "1001");
+    }
+}
