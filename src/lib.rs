@@ -10,3 +10,6 @@ pub mod jobs;
 pub mod order;
 pub mod platforms;
 pub mod stores;
+pub mod http;
+pub mod check;
+pub mod serve;

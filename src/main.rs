@@ -23,6 +23,10 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Runs the webhook receiver (POST /webhooks/{store_id}, /healthz, /readyz).
+    Serve,
+    /// Validates the settings and every store profile, and prints the runbook.
+    Check,
     /// Runs a round trip on embedded defaults and exits (today: the Buzzbip client against the
     /// sandbox; the full webhook pipeline comes with the next issues).
     Demo,
@@ -57,6 +61,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let settings = Settings::load(cli.config.as_deref())?;
     shopbip::telemetry::init(&settings.log);
     match cli.command {
+        Command::Serve => shopbip::serve::run(settings).await,
+        Command::Check => {
+            let ok = shopbip::check::run(&settings, &mut std::io::stdout().lock())?;
+            if ok {
+                Ok(())
+            } else {
+                anyhow::bail!("configuration has errors (listed above)")
+            }
+        }
         Command::Demo => shopbip::demo::run().await,
         Command::Sandbox {
             port,

@@ -209,3 +209,19 @@ pub fn now_ms() -> i64 {
         .map(|d| d.as_millis() as i64)
         .unwrap_or(0)
 }
+
+/// Opens the job store the URL names: `sqlite://…` (embedded) today.
+pub async fn open(url: &str, policy: RetryPolicy) -> Result<std::sync::Arc<dyn JobStore>, StoreError> {
+    if url.starts_with("sqlite:") {
+        Ok(std::sync::Arc::new(sqlite::SqliteStore::open(url, policy).await?))
+    } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+        Err(StoreError::Invalid(
+            "database.url: PostgreSQL is not supported yet by this build; use sqlite://…".into(),
+        ))
+    } else {
+        Err(StoreError::Invalid(format!(
+            "database.url: {:?} is neither sqlite://… nor postgres://…",
+            url.split('@').next_back().unwrap_or(url)
+        )))
+    }
+}

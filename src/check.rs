@@ -1,0 +1,77 @@
+//! `shopbip check`: validates the settings and every store profile, then prints the runbook.
+
+use std::io::Write;
+
+use crate::settings::Settings;
+use crate::stores::{InvoiceSource, StoreRegistry};
+
+/// Writes problems or the runbook to `out`; true when everything is valid.
+pub fn run(settings: &Settings, out: &mut impl Write) -> std::io::Result<bool> {
+    let mut ok = true;
+    let url = &settings.database.url;
+    if !["sqlite:", "postgres:", "postgresql:"].iter().any(|p| url.starts_with(p)) {
+        writeln!(out, "error: settings: database.url must start with sqlite:// or postgres://")?;
+        ok = false;
+    }
+    let dir = &settings.stores.dir;
+    let registry = match StoreRegistry::load_dir(dir) {
+        Ok(r) => r,
+        Err(errors) => {
+            for e in errors {
+                writeln!(out, "error: {e}")?;
+            }
+            return Ok(false);
+        }
+    };
+    if registry.is_empty() {
+        writeln!(out, "warning: no store profile in {} (one <store_id>.toml per store)", dir.display())?;
+    }
+    print_runbook(&registry, out)?;
+    Ok(ok)
+}
+
+pub fn print_runbook(registry: &StoreRegistry, out: &mut impl Write) -> std::io::Result<()> {
+    let mut rows = vec![[
+        "STORE".to_owned(),
+        "PLATFORM".to_owned(),
+        "ENV".to_owned(),
+        "EVENT".to_owned(),
+        "TEMPLATE".to_owned(),
+        "INVOICE".to_owned(),
+    ]];
+    for store in registry.iter() {
+        for rule in &store.rules {
+            let invoice = if !rule.attach_invoice {
+                "none".to_owned()
+            } else {
+                match store.invoice.source {
+                    InvoiceSource::Generate => format!("generate ({})", store.invoice.language),
+                    InvoiceSource::Fetch => match &store.invoice.fetch_url {
+                        Some(u) => format!("fetch {}", u.split('?').next().unwrap_or(u)),
+                        None => "fetch (platform's PDF URL)".to_owned(),
+                    },
+                }
+            };
+            rows.push([
+                store.id.to_string(),
+                store.platform.to_string(),
+                format!("{:?}", store.environment).to_lowercase(),
+                rule.on.to_string(),
+                rule.template_id.to_string(),
+                invoice,
+            ]);
+        }
+    }
+    let widths: Vec<usize> = (0..6)
+        .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
+        .collect();
+    for row in rows {
+        let line: Vec<String> = row
+            .iter()
+            .zip(&widths)
+            .map(|(cell, w)| format!("{cell:<w$}"))
+            .collect();
+        writeln!(out, "{}", line.join("  ").trim_end())?;
+    }
+    Ok(())
+}
