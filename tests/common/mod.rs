@@ -78,3 +78,174 @@ pub const NO_API: &str = "noapi@shopbip.test";
 pub fn pdf(text: &str) -> bytes::Bytes {
     bytes::Bytes::from(shopbip::demo::placeholder_pdf(text))
 }
+
+pub mod app {
+    //! A real shopbip server on port 0 over a real SQLite file in a temp folder.
+    use std::path::{Path, PathBuf};
+    use std::sync::Arc;
+
+    use shopbip::http::Application;
+    use shopbip::jobs::sqlite::SqliteStore;
+    use shopbip::jobs::{JobFilter, JobStore, RetryPolicy};
+    use shopbip::settings::Settings;
+    use shopbip::stores::StoreRegistry;
+
+    pub const WOO_SECRET: &str = "woo-secret-2026";
+    pub const WOO_OLD_SECRET: &str = "woo-secret-2025";
+    pub const SHOPIFY_SECRET: &str = "shpss_4c1d2b0e";
+
+    pub struct TestApp {
+        pub base: String,
+        pub http: reqwest::Client,
+        pub store: Arc<SqliteStore>,
+        pub db_url: String,
+        pub dir: tempfile::TempDir,
+    }
+
+    pub fn woo_profile(buzzbip_url: &str) -> String {
+        format!(
+            r#"platform = "woocommerce"
+base_uri = "https://shop.acme.test"
+default_country = "TN"
+[webhook]
+secrets = ["{WOO_OLD_SECRET}", "{WOO_SECRET}"]
+[buzzbip]
+base_url = "{buzzbip_url}"
+username = "demo@shopbip.test"
+password = "demo-password"
+api_key = "demo-api-key"
+[invoice]
+language = "fr"
+seller_name = "Acme SARL"
+[[notify]]
+on = "order.paid"
+template_id = 1289
+body_params = ["{{customer.first_name}}", "{{order.number}}"]
+"#
+        )
+    }
+
+    pub fn shopify_profile(buzzbip_url: &str) -> String {
+        format!(
+            r#"platform = "shopify"
+base_uri = "https://atlas-argan.myshopify.com"
+default_country = "MA"
+[webhook]
+secrets = ["{SHOPIFY_SECRET}"]
+[buzzbip]
+base_url = "{buzzbip_url}"
+username = "demo@shopbip.test"
+password = "demo-password"
+api_key = "demo-api-key"
+[[notify]]
+on = "order.created"
+template_id = 1290
+body_params = ["{{order.number}}"]
+attach_invoice = false
+[[notify]]
+on = "order.paid"
+template_id = 1289
+body_params = ["{{customer.first_name}}", "{{order.number}}"]
+"#
+        )
+    }
+
+    pub fn write_profiles(dir: &Path, buzzbip_url: &str) -> PathBuf {
+        let stores = dir.join("plugin-config");
+        std::fs::create_dir_all(&stores).unwrap();
+        std::fs::write(stores.join("acme-woo.toml"), woo_profile(buzzbip_url)).unwrap();
+        std::fs::write(stores.join("atlas-shopify.toml"), shopify_profile(buzzbip_url)).unwrap();
+        stores
+    }
+
+    pub async fn spawn_app() -> TestApp {
+        spawn_app_with(|_| {}).await
+    }
+
+    pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
+        let dir = tempfile::tempdir().unwrap();
+        let stores_dir = write_profiles(dir.path(), "http://127.0.0.1:9");
+        let mut settings = Settings::default();
+        settings.server.port = 0;
+        settings.stores.dir = stores_dir;
+        settings.database.url = format!("sqlite://{}", dir.path().join("shopbip.db").display());
+        adjust(&mut settings);
+        let registry = Arc::new(StoreRegistry::load_dir(&settings.stores.dir).expect("profiles load"));
+        let store = Arc::new(
+            SqliteStore::open(&settings.database.url, RetryPolicy::default())
+                .await
+                .unwrap(),
+        );
+        let app = Application::build(&settings, registry, store.clone()).unwrap();
+        let base = format!("http://127.0.0.1:{}", app.port());
+        tokio::spawn(app.run_until_stopped());
+        TestApp {
+            base,
+            http: reqwest::Client::new(),
+            store,
+            db_url: settings.database.url,
+            dir,
+        }
+    }
+
+    impl TestApp {
+        pub async fn post(&self, store: &str, headers: &[(&str, String)], body: Vec<u8>) -> reqwest::Response {
+            let mut req = self
+                .http
+                .post(format!("{}/webhooks/{store}", self.base))
+                .header("content-type", "application/json")
+                .body(body);
+            for (k, v) in headers {
+                req = req.header(*k, v);
+            }
+            req.send().await.unwrap()
+        }
+
+        pub async fn jobs(&self) -> Vec<shopbip::jobs::Job> {
+            self.store
+                .list(&JobFilter { limit: 1000, ..JobFilter::default() })
+                .await
+                .unwrap()
+        }
+
+        /// Counted with SQL on the file, not through the store under test.
+        pub async fn count(&self, table: &str) -> i64 {
+            let pool = sqlx::SqlitePool::connect(&self.db_url).await.unwrap();
+            let sql = format!("SELECT COUNT(*) FROM {table}");
+            let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).fetch_one(&pool).await.unwrap();
+            pool.close().await;
+            n
+        }
+    }
+}
+
+pub mod sign {
+    use shopbip::platforms::signature::sign_base64;
+
+    pub fn fixture(path: &str) -> Vec<u8> {
+        std::fs::read(format!("{}/tests/fixtures/{path}", env!("CARGO_MANIFEST_DIR")))
+            .unwrap_or_else(|e| panic!("fixture {path}: {e}"))
+    }
+
+    pub fn woo_headers(secret: &str, topic: &str, body: &[u8], delivery: &str) -> Vec<(&'static str, String)> {
+        vec![
+            ("X-WC-Webhook-Signature", sign_base64(secret, body)),
+            ("X-WC-Webhook-Topic", topic.to_owned()),
+            ("X-WC-Webhook-Resource", "order".to_owned()),
+            ("X-WC-Webhook-Source", "https://shop.acme.test/".to_owned()),
+            ("X-WC-Webhook-ID", "12".to_owned()),
+            ("X-WC-Webhook-Delivery-ID", delivery.to_owned()),
+        ]
+    }
+
+    pub fn shopify_headers(secret: &str, topic: &str, body: &[u8], webhook_id: &str) -> Vec<(&'static str, String)> {
+        vec![
+            ("X-Shopify-Hmac-Sha256", sign_base64(secret, body)),
+            ("X-Shopify-Topic", topic.to_owned()),
+            ("X-Shopify-Shop-Domain", "atlas-argan.myshopify.com".to_owned()),
+            ("X-Shopify-API-Version", "2026-10".to_owned()),
+            ("X-Shopify-Webhook-Id", webhook_id.to_owned()),
+            ("X-Shopify-Event-Id", format!("evt-{webhook_id}")),
+        ]
+    }
+}
