@@ -9,8 +9,14 @@ use crate::stores::{InvoiceSource, StoreRegistry};
 pub fn run(settings: &Settings, out: &mut impl Write) -> std::io::Result<bool> {
     let mut ok = true;
     let url = &settings.database.url;
-    if !["sqlite:", "postgres:", "postgresql:"].iter().any(|p| url.starts_with(p)) {
-        writeln!(out, "error: settings: database.url must start with sqlite:// or postgres://")?;
+    if !["sqlite:", "postgres:", "postgresql:"]
+        .iter()
+        .any(|p| url.starts_with(p))
+    {
+        writeln!(
+            out,
+            "error: settings: database.url must start with sqlite:// or postgres://"
+        )?;
         ok = false;
     }
     let dir = &settings.stores.dir;
@@ -24,7 +30,11 @@ pub fn run(settings: &Settings, out: &mut impl Write) -> std::io::Result<bool> {
         }
     };
     if registry.is_empty() {
-        writeln!(out, "warning: no store profile in {} (one <store_id>.toml per store)", dir.display())?;
+        writeln!(
+            out,
+            "warning: no store profile in {} (one <store_id>.toml per store)",
+            dir.display()
+        )?;
     }
     print_runbook(&registry, out)?;
     Ok(ok)

@@ -155,10 +155,8 @@ pub fn minor_units(currency: &str) -> u32 {
 /// `TND 1,234.500`, `EUR 3.00`, `JPY 1,200`: the currency's own number of decimals, always.
 pub fn format_money(amount: Decimal, currency: &str) -> String {
     let places = minor_units(currency);
-    let rounded = amount.round_dp_with_strategy(
-        places,
-        rust_decimal::RoundingStrategy::MidpointAwayFromZero,
-    );
+    let rounded =
+        amount.round_dp_with_strategy(places, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
     let negative = rounded.is_sign_negative() && !rounded.is_zero();
     let text = format!("{:.*}", places as usize, rounded.abs());
     let (int, frac) = text.split_once('.').unwrap_or((&text, ""));

@@ -19,7 +19,8 @@ async fn readyz(state: web::Data<AppState>) -> HttpResponse {
         Ok(()) => HttpResponse::Ok().json(json!({"status": "ready", "stores": state.stores.len()})),
         Err(e) => {
             tracing::warn!(error = %e, "readiness check failed");
-            HttpResponse::ServiceUnavailable().json(json!({"status": "not ready", "error": "database unavailable"}))
+            HttpResponse::ServiceUnavailable()
+                .json(json!({"status": "not ready", "error": "database unavailable"}))
         }
     }
 }

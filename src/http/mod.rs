@@ -35,7 +35,10 @@ impl Application {
     ) -> anyhow::Result<Self> {
         let addr = (settings.server.host.as_str(), settings.server.port);
         let listener = TcpListener::bind(addr).with_context(|| {
-            format!("cannot listen on {}:{}", settings.server.host, settings.server.port)
+            format!(
+                "cannot listen on {}:{}",
+                settings.server.host, settings.server.port
+            )
         })?;
         let port = listener.local_addr()?.port();
         let state = web::Data::new(AppState { stores, jobs });

@@ -60,7 +60,10 @@ async fn handle(
     let Some(store) = state.stores.get(store_id).cloned() else {
         return (
             Outcome::new("unknown_store"),
-            error(HttpResponse::NotFound(), &format!("unknown store {store_id:?}")),
+            error(
+                HttpResponse::NotFound(),
+                &format!("unknown store {store_id:?}"),
+            ),
         );
     };
     let headers = Headers::new(req.headers().iter().map(|(k, v)| {
@@ -73,7 +76,10 @@ async fn handle(
     match platform.verify(&headers, body, &store.webhook_secrets) {
         Ok(Verified::Signed) => {}
         Ok(Verified::Ping) => {
-            return (Outcome::new("ping"), HttpResponse::Ok().json(json!({"status": "pong"})));
+            return (
+                Outcome::new("ping"),
+                HttpResponse::Ok().json(json!({"status": "pong"})),
+            );
         }
         Err(e) => {
             return (
@@ -83,15 +89,19 @@ async fn handle(
         }
     }
     let event = match platform.parse(&headers, body) {
-        Ok(Parsed::Event(event)) => event,
+        Ok(Parsed::Event(event)) => *event,
         Ok(Parsed::Ignored { topic, reason }) => {
             return (
                 Outcome::new("ignored"),
-                HttpResponse::Ok().json(json!({"status": "ignored", "topic": topic, "reason": reason})),
+                HttpResponse::Ok()
+                    .json(json!({"status": "ignored", "topic": topic, "reason": reason})),
             );
         }
         Err(e) => {
-            return (Outcome::new("bad_body"), error(HttpResponse::BadRequest(), &e.to_string()));
+            return (
+                Outcome::new("bad_body"),
+                error(HttpResponse::BadRequest(), &e.to_string()),
+            );
         }
     };
     let rules: Vec<_> = store.rules_for(event.kind).cloned().collect();
@@ -119,7 +129,10 @@ async fn handle(
     match state.jobs.ingest(new).await {
         Ok(IngestOutcome::DuplicateDelivery) => {
             outcome.label = "duplicate";
-            (outcome, HttpResponse::Ok().json(json!({"status": "duplicate"})))
+            (
+                outcome,
+                HttpResponse::Ok().json(json!({"status": "duplicate"})),
+            )
         }
         Ok(IngestOutcome::Stored {
             event_id,
@@ -142,7 +155,13 @@ async fn handle(
             // Not bad input: the platform should retry, so a 5xx is the honest answer.
             tracing::error!(store = %store.id, error = %e, "could not store a verified webhook");
             outcome.label = "store_error";
-            (outcome, error(HttpResponse::ServiceUnavailable(), "could not store the event; retry later"))
+            (
+                outcome,
+                error(
+                    HttpResponse::ServiceUnavailable(),
+                    "could not store the event; retry later",
+                ),
+            )
         }
     }
 }

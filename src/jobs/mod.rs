@@ -155,7 +155,12 @@ pub trait JobStore: Send + Sync {
     async fn ingest(&self, event: NewEvent) -> Result<IngestOutcome, StoreError>;
 
     /// Leases up to `limit` due jobs to `worker` for `lease`, counting an attempt each.
-    async fn claim(&self, worker: &str, lease: Duration, limit: u32) -> Result<Vec<Job>, StoreError>;
+    async fn claim(
+        &self,
+        worker: &str,
+        lease: Duration,
+        limit: u32,
+    ) -> Result<Vec<Job>, StoreError>;
 
     /// Extends a lease the worker still holds; false when it lost it.
     async fn renew(&self, job_id: i64, worker: &str, lease: Duration) -> Result<bool, StoreError>;
@@ -211,9 +216,14 @@ pub fn now_ms() -> i64 {
 }
 
 /// Opens the job store the URL names: `sqlite://…` (embedded) today.
-pub async fn open(url: &str, policy: RetryPolicy) -> Result<std::sync::Arc<dyn JobStore>, StoreError> {
+pub async fn open(
+    url: &str,
+    policy: RetryPolicy,
+) -> Result<std::sync::Arc<dyn JobStore>, StoreError> {
     if url.starts_with("sqlite:") {
-        Ok(std::sync::Arc::new(sqlite::SqliteStore::open(url, policy).await?))
+        Ok(std::sync::Arc::new(
+            sqlite::SqliteStore::open(url, policy).await?,
+        ))
     } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
         Err(StoreError::Invalid(
             "database.url: PostgreSQL is not supported yet by this build; use sqlite://…".into(),

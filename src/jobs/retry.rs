@@ -49,10 +49,19 @@ mod tests {
     #[test]
     fn delays_grow_exponentially_within_jitter_and_cap() {
         let p = RetryPolicy::default();
-        for (attempt, nominal) in [(1u32, 10.0), (2, 20.0), (3, 40.0), (9, 2560.0), (12, 3600.0)] {
+        for (attempt, nominal) in [
+            (1u32, 10.0),
+            (2, 20.0),
+            (3, 40.0),
+            (9, 2560.0),
+            (12, 3600.0),
+        ] {
             for _ in 0..50 {
                 let d = p.delay(attempt, None).as_secs_f64();
-                assert!(d >= nominal * 0.8 - 1e-9 && d <= nominal * 1.2 + 1e-9, "{attempt}: {d}");
+                assert!(
+                    d >= nominal * 0.8 - 1e-9 && d <= nominal * 1.2 + 1e-9,
+                    "{attempt}: {d}"
+                );
             }
         }
     }
@@ -60,7 +69,13 @@ mod tests {
     #[test]
     fn retry_after_wins_over_the_schedule() {
         let p = RetryPolicy::default();
-        assert_eq!(p.delay(1, Some(Duration::from_secs(300))), Duration::from_secs(300));
-        assert_eq!(p.delay(8, Some(Duration::from_secs(2))), Duration::from_secs(2));
+        assert_eq!(
+            p.delay(1, Some(Duration::from_secs(300))),
+            Duration::from_secs(300)
+        );
+        assert_eq!(
+            p.delay(8, Some(Duration::from_secs(2))),
+            Duration::from_secs(2)
+        );
     }
 }

@@ -79,8 +79,8 @@ impl SqliteStore {
 impl JobStore for SqliteStore {
     async fn ingest(&self, event: NewEvent) -> Result<IngestOutcome, StoreError> {
         let now = now_ms();
-        let order_json = serde_json::to_string(&event.order)
-            .map_err(|e| StoreError::Invalid(e.to_string()))?;
+        let order_json =
+            serde_json::to_string(&event.order).map_err(|e| StoreError::Invalid(e.to_string()))?;
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let inserted = sqlx::query(
             "INSERT INTO events (store_id, platform, delivery_key, topic, kind, order_id, order_json, received_at) \
@@ -380,7 +380,8 @@ fn parse_state(s: String) -> Result<JobState, StoreError> {
 }
 
 fn job_from_row(r: &SqliteRow) -> Result<Job, StoreError> {
-    let corrupt = |what: &str, e: &dyn std::fmt::Display| StoreError::Corrupt(format!("{what}: {e}"));
+    let corrupt =
+        |what: &str, e: &dyn std::fmt::Display| StoreError::Corrupt(format!("{what}: {e}"));
     let kind: String = r.try_get("kind")?;
     let rule: String = r.try_get("rule_json")?;
     let steps: String = r.try_get("steps_json")?;

@@ -117,10 +117,13 @@ pub struct CanonicalEvent {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Parsed {
-    Event(CanonicalEvent),
+    Event(Box<CanonicalEvent>),
     /// Verified, but nothing any rule could use (an unknown topic, an update that changes
     /// nothing we send for): acknowledged with 200 and not stored.
-    Ignored { topic: String, reason: String },
+    Ignored {
+        topic: String,
+        reason: String,
+    },
 }
 
 /// One shop platform's webhook format.

@@ -59,25 +59,39 @@ impl WebhookPlatform for Shopify {
             .get(&WEBHOOK_ID)
             .map(str::to_owned)
             .unwrap_or_else(|| body_hash_key(body));
-        Ok(Parsed::Event(CanonicalEvent {
+        Ok(Parsed::Event(Box::new(CanonicalEvent {
             delivery_key,
             topic,
             kind,
             order,
-        }))
+        })))
     }
 }
 
 fn order(j: &Value) -> Result<Order, ParseError> {
     let id = text(j, "id").ok_or_else(|| ParseError::Invalid("order without an id".into()))?;
     let customer = j.get("customer").cloned().unwrap_or(Value::Null);
-    let billing = j.get("billing_address").filter(|v| v.is_object()).map(address);
-    let shipping = j.get("shipping_address").filter(|v| v.is_object()).map(address);
+    let billing = j
+        .get("billing_address")
+        .filter(|v| v.is_object())
+        .map(address);
+    let shipping = j
+        .get("shipping_address")
+        .filter(|v| v.is_object())
+        .map(address);
     let first = text(&customer, "first_name")
-        .or_else(|| billing.as_ref().and_then(|_| text(&j["billing_address"], "first_name")))
+        .or_else(|| {
+            billing
+                .as_ref()
+                .and_then(|_| text(&j["billing_address"], "first_name"))
+        })
         .unwrap_or_default();
     let last = text(&customer, "last_name")
-        .or_else(|| billing.as_ref().and_then(|_| text(&j["billing_address"], "last_name")))
+        .or_else(|| {
+            billing
+                .as_ref()
+                .and_then(|_| text(&j["billing_address"], "last_name"))
+        })
         .unwrap_or_default();
     let number = text(j, "order_number")
         .or_else(|| text(j, "name").map(|n| n.trim_start_matches('#').to_owned()))
@@ -142,9 +156,13 @@ fn refund_order(j: &Value) -> Result<Order, ParseError> {
 
 fn address(a: &Value) -> Address {
     let name = text(a, "name").unwrap_or_else(|| {
-        format!("{} {}", text_or_empty(a, "first_name"), text_or_empty(a, "last_name"))
-            .trim()
-            .to_owned()
+        format!(
+            "{} {}",
+            text_or_empty(a, "first_name"),
+            text_or_empty(a, "last_name")
+        )
+        .trim()
+        .to_owned()
     });
     Address {
         name,
@@ -163,7 +181,9 @@ fn line(l: &Value) -> LineItem {
     let quantity = opt_money(l, "quantity").unwrap_or(Decimal::ONE);
     let unit_price = money(l, "price");
     LineItem {
-        name: text(l, "name").or_else(|| text(l, "title")).unwrap_or_default(),
+        name: text(l, "name")
+            .or_else(|| text(l, "title"))
+            .unwrap_or_default(),
         sku: text(l, "sku"),
         quantity,
         unit_price,

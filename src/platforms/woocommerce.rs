@@ -60,13 +60,13 @@ impl WebhookPlatform for WooCommerce {
                 _ => return ignored("the order's new status means no canonical event"),
             },
         };
-        Ok(Parsed::Event(CanonicalEvent {
+        Ok(Parsed::Event(Box::new(CanonicalEvent {
             // The delivery id changes on every send and can collide within a second.
             delivery_key: body_hash_key(body),
             topic,
             kind,
             order,
-        }))
+        })))
     }
 }
 
@@ -81,7 +81,10 @@ fn is_ping(body: &[u8]) -> bool {
 fn order(j: &Value) -> Result<Order, ParseError> {
     let id = text(j, "id").ok_or_else(|| ParseError::Invalid("order without an id".into()))?;
     let billing = j.get("billing").map(address);
-    let shipping = j.get("shipping").map(address).filter(|a| !a.line1.is_empty() || a.phone.is_some());
+    let shipping = j
+        .get("shipping")
+        .map(address)
+        .filter(|a| !a.line1.is_empty() || a.phone.is_some());
     let b = j.get("billing").cloned().unwrap_or(Value::Null);
     let lines: Vec<LineItem> = array(j, "line_items").iter().map(line).collect();
     let subtotal = lines
@@ -134,7 +137,11 @@ fn gmt(j: &Value, key: &str) -> Option<String> {
 }
 
 fn address(a: &Value) -> Address {
-    let name = format!("{} {}", text_or_empty(a, "first_name"), text_or_empty(a, "last_name"));
+    let name = format!(
+        "{} {}",
+        text_or_empty(a, "first_name"),
+        text_or_empty(a, "last_name")
+    );
     Address {
         name: name.trim().to_owned(),
         company: text(a, "company"),

@@ -197,8 +197,8 @@ pub fn load_file(
         .and_then(|s| s.to_str())
         .unwrap_or_default();
     let id = StoreId::parse(stem).map_err(|m| vec![err("", m)])?;
-    let text = std::fs::read_to_string(file)
-        .map_err(|e| vec![err("", format!("cannot read: {e}"))])?;
+    let text =
+        std::fs::read_to_string(file).map_err(|e| vec![err("", format!("cannot read: {e}"))])?;
     let mut doc: toml::Value = toml::from_str(&text)
         .map_err(|e| vec![err("", format!("not valid TOML: {}", e.to_string().trim()))])?;
     let mut env_errors = Vec::new();
@@ -225,13 +225,19 @@ fn validate(id: StoreId, file: &Path, raw: ProfileFile) -> Result<Store, Vec<Pro
     };
     match url::Url::parse(&raw.base_uri) {
         Ok(u) if matches!(u.scheme(), "http" | "https") => {}
-        _ => err("base_uri", format!("{:?} is not an http(s) URL", raw.base_uri)),
+        _ => err(
+            "base_uri",
+            format!("{:?} is not an http(s) URL", raw.base_uri),
+        ),
     }
     let country = raw.default_country.trim().to_ascii_uppercase();
     if country.len() != 2 || !country.chars().all(|c| c.is_ascii_uppercase()) {
         err(
             "default_country",
-            format!("{:?} is not an ISO 3166-1 alpha-2 code such as \"TN\"", raw.default_country),
+            format!(
+                "{:?} is not an ISO 3166-1 alpha-2 code such as \"TN\"",
+                raw.default_country
+            ),
         );
     }
     if raw.webhook.secrets.is_empty() {
@@ -259,7 +265,10 @@ fn validate(id: StoreId, file: &Path, raw: ProfileFile) -> Result<Store, Vec<Pro
         err("invoice.filename", m);
     }
     if !inv.filename.to_ascii_lowercase().ends_with(".pdf") {
-        err("invoice.filename", format!("{:?} must end in .pdf", inv.filename));
+        err(
+            "invoice.filename",
+            format!("{:?} must end in .pdf", inv.filename),
+        );
     }
     match (&inv.fetch_url, inv.source) {
         (Some(u), _) => {
@@ -269,15 +278,24 @@ fn validate(id: StoreId, file: &Path, raw: ProfileFile) -> Result<Store, Vec<Pro
         }
         (None, InvoiceSource::Fetch) if !raw.platform.gives_invoice_url() => err(
             "invoice.fetch_url",
-            format!("source = \"fetch\" needs a fetch_url: {} gives no invoice PDF URL", raw.platform),
+            format!(
+                "source = \"fetch\" needs a fetch_url: {} gives no invoice PDF URL",
+                raw.platform
+            ),
         ),
         _ => {}
     }
     if !matches!(inv.language.as_str(), "en" | "fr" | "ar") {
-        err("invoice.language", format!("{:?} is not one of en, fr, ar", inv.language));
+        err(
+            "invoice.language",
+            format!("{:?} is not one of en, fr, ar", inv.language),
+        );
     }
     let base = file.parent().unwrap_or(Path::new("."));
-    for (key, rel) in [("invoice.logo", &inv.logo), ("invoice.template", &inv.template)] {
+    for (key, rel) in [
+        ("invoice.logo", &inv.logo),
+        ("invoice.template", &inv.template),
+    ] {
         if let Some(rel) = rel
             && !base.join(rel).is_file()
         {
@@ -304,7 +322,10 @@ fn validate(id: StoreId, file: &Path, raw: ProfileFile) -> Result<Store, Vec<Pro
         }
     }
     if raw.notify.is_empty() {
-        err("notify", "no [[notify]] rule: this store would never send anything".into());
+        err(
+            "notify",
+            "no [[notify]] rule: this store would never send anything".into(),
+        );
     }
     let mut allow = Vec::new();
     for (i, p) in raw.test.allow_phones.iter().enumerate() {
@@ -356,7 +377,14 @@ mod tests {
         for ok in ["acme", "a", "shop-1", "0shop"] {
             assert!(StoreId::parse(ok).is_ok(), "{ok}");
         }
-        for bad in ["", "-acme", "Acme", "acme_shop", "acme.shop", &"a".repeat(64)] {
+        for bad in [
+            "",
+            "-acme",
+            "Acme",
+            "acme_shop",
+            "acme.shop",
+            &"a".repeat(64),
+        ] {
             assert!(StoreId::parse(bad).is_err(), "{bad}");
         }
     }

@@ -109,9 +109,20 @@ mod tests {
 
     #[test]
     fn unknown_and_unclosed_placeholders_are_refused() {
-        assert_eq!(validate("Invoice-{order.number}.pdf").unwrap(), ["order.number"]);
-        assert!(validate("{order.numbr}").unwrap_err().contains("order.numbr"));
-        assert!(validate("x {order.number").unwrap_err().contains("unclosed"));
+        assert_eq!(
+            validate("Invoice-{order.number}.pdf").unwrap(),
+            ["order.number"]
+        );
+        assert!(
+            validate("{order.numbr}")
+                .unwrap_err()
+                .contains("order.numbr")
+        );
+        assert!(
+            validate("x {order.number")
+                .unwrap_err()
+                .contains("unclosed")
+        );
         assert!(validate("no placeholders").unwrap().is_empty());
     }
 
@@ -135,7 +146,11 @@ mod tests {
             invoice_number: None,
         };
         assert_eq!(
-            render("{customer.full_name} #{order.number}: {order.total}", &ctx, plain),
+            render(
+                "{customer.full_name} #{order.number}: {order.total}",
+                &ctx,
+                plain
+            ),
             "Amira Ben Salah #1001: TND 1,234.500"
         );
         assert_eq!(render("{invoice.number}", &ctx, plain), "1001");

@@ -241,10 +241,8 @@ mod tests {
 
     #[test]
     fn interpolation_fills_and_names_missing_variables() {
-        let mut v: toml::Value = toml::from_str(
-            "a = \"${X}-${Y}\"\n[b]\nlist = [\"ok\", \"${MISSING}\"]\n",
-        )
-        .unwrap();
+        let mut v: toml::Value =
+            toml::from_str("a = \"${X}-${Y}\"\n[b]\nlist = [\"ok\", \"${MISSING}\"]\n").unwrap();
         let lookup = |n: &str| match n {
             "X" => Some("1".to_owned()),
             "Y" => Some("two".to_owned()),

@@ -154,7 +154,11 @@ body_params = ["{{customer.first_name}}", "{{order.number}}"]
         let stores = dir.join("plugin-config");
         std::fs::create_dir_all(&stores).unwrap();
         std::fs::write(stores.join("acme-woo.toml"), woo_profile(buzzbip_url)).unwrap();
-        std::fs::write(stores.join("atlas-shopify.toml"), shopify_profile(buzzbip_url)).unwrap();
+        std::fs::write(
+            stores.join("atlas-shopify.toml"),
+            shopify_profile(buzzbip_url),
+        )
+        .unwrap();
         stores
     }
 
@@ -170,7 +174,8 @@ body_params = ["{{customer.first_name}}", "{{order.number}}"]
         settings.stores.dir = stores_dir;
         settings.database.url = format!("sqlite://{}", dir.path().join("shopbip.db").display());
         adjust(&mut settings);
-        let registry = Arc::new(StoreRegistry::load_dir(&settings.stores.dir).expect("profiles load"));
+        let registry =
+            Arc::new(StoreRegistry::load_dir(&settings.stores.dir).expect("profiles load"));
         let store = Arc::new(
             SqliteStore::open(&settings.database.url, RetryPolicy::default())
                 .await
@@ -189,7 +194,12 @@ body_params = ["{{customer.first_name}}", "{{order.number}}"]
     }
 
     impl TestApp {
-        pub async fn post(&self, store: &str, headers: &[(&str, String)], body: Vec<u8>) -> reqwest::Response {
+        pub async fn post(
+            &self,
+            store: &str,
+            headers: &[(&str, String)],
+            body: Vec<u8>,
+        ) -> reqwest::Response {
             let mut req = self
                 .http
                 .post(format!("{}/webhooks/{store}", self.base))
@@ -203,7 +213,10 @@ body_params = ["{{customer.first_name}}", "{{order.number}}"]
 
         pub async fn jobs(&self) -> Vec<shopbip::jobs::Job> {
             self.store
-                .list(&JobFilter { limit: 1000, ..JobFilter::default() })
+                .list(&JobFilter {
+                    limit: 1000,
+                    ..JobFilter::default()
+                })
                 .await
                 .unwrap()
         }
@@ -212,7 +225,10 @@ body_params = ["{{customer.first_name}}", "{{order.number}}"]
         pub async fn count(&self, table: &str) -> i64 {
             let pool = sqlx::SqlitePool::connect(&self.db_url).await.unwrap();
             let sql = format!("SELECT COUNT(*) FROM {table}");
-            let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).fetch_one(&pool).await.unwrap();
+            let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+                .fetch_one(&pool)
+                .await
+                .unwrap();
             pool.close().await;
             n
         }
@@ -223,11 +239,19 @@ pub mod sign {
     use shopbip::platforms::signature::sign_base64;
 
     pub fn fixture(path: &str) -> Vec<u8> {
-        std::fs::read(format!("{}/tests/fixtures/{path}", env!("CARGO_MANIFEST_DIR")))
-            .unwrap_or_else(|e| panic!("fixture {path}: {e}"))
+        std::fs::read(format!(
+            "{}/tests/fixtures/{path}",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap_or_else(|e| panic!("fixture {path}: {e}"))
     }
 
-    pub fn woo_headers(secret: &str, topic: &str, body: &[u8], delivery: &str) -> Vec<(&'static str, String)> {
+    pub fn woo_headers(
+        secret: &str,
+        topic: &str,
+        body: &[u8],
+        delivery: &str,
+    ) -> Vec<(&'static str, String)> {
         vec![
             ("X-WC-Webhook-Signature", sign_base64(secret, body)),
             ("X-WC-Webhook-Topic", topic.to_owned()),
@@ -238,11 +262,19 @@ pub mod sign {
         ]
     }
 
-    pub fn shopify_headers(secret: &str, topic: &str, body: &[u8], webhook_id: &str) -> Vec<(&'static str, String)> {
+    pub fn shopify_headers(
+        secret: &str,
+        topic: &str,
+        body: &[u8],
+        webhook_id: &str,
+    ) -> Vec<(&'static str, String)> {
         vec![
             ("X-Shopify-Hmac-Sha256", sign_base64(secret, body)),
             ("X-Shopify-Topic", topic.to_owned()),
-            ("X-Shopify-Shop-Domain", "atlas-argan.myshopify.com".to_owned()),
+            (
+                "X-Shopify-Shop-Domain",
+                "atlas-argan.myshopify.com".to_owned(),
+            ),
             ("X-Shopify-API-Version", "2026-10".to_owned()),
             ("X-Shopify-Webhook-Id", webhook_id.to_owned()),
             ("X-Shopify-Event-Id", format!("evt-{webhook_id}")),

@@ -1,0 +1,188 @@
+//! `shopbip check` as a user runs it: the binary, real files, real environment.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+const EXAMPLE_ENV: [&str; 6] = [
+    "EXAMPLE_WOO_WEBHOOK_SECRET",
+    "EXAMPLE_WOO_BUZZBIP_PASSWORD",
+    "EXAMPLE_WOO_BUZZBIP_API_KEY",
+    "EXAMPLE_SHOPIFY_WEBHOOK_SECRET",
+    "EXAMPLE_SHOPIFY_BUZZBIP_PASSWORD",
+    "EXAMPLE_SHOPIFY_BUZZBIP_API_KEY",
+];
+
+fn check(stores_dir: &Path, env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_shopbip"));
+    cmd.arg("check")
+        .env("SHOPBIP__STORES__DIR", stores_dir)
+        .current_dir(std::env::temp_dir());
+    for name in EXAMPLE_ENV {
+        cmd.env_remove(name);
+    }
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().unwrap()
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+#[test]
+fn the_shipped_examples_pass_and_print_the_runbook() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("plugin-config");
+    let env: Vec<(&str, &str)> = EXAMPLE_ENV.iter().map(|n| (*n, "set-in-test")).collect();
+    let out = check(&dir, &env);
+    let all = text(&out);
+    assert!(out.status.success(), "{all}");
+    assert!(
+        all.contains("STORE") && all.contains("TEMPLATE") && all.contains("INVOICE"),
+        "{all}"
+    );
+    let row = all
+        .lines()
+        .find(|l| l.starts_with("example-woocommerce"))
+        .unwrap_or_else(|| panic!("no runbook row: {all}"));
+    for cell in [
+        "woocommerce",
+        "production",
+        "order.paid",
+        "1289",
+        "generate (fr)",
+    ] {
+        assert!(row.contains(cell), "{row}");
+    }
+    assert!(all.lines().any(|l| l.starts_with("example-shopify")
+        && l.contains("order.fulfilled")
+        && l.contains("none")));
+    assert!(!all.contains("set-in-test"), "check never prints secrets");
+}
+
+#[test]
+fn missing_secrets_fail_naming_file_and_key() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("plugin-config");
+    let out = check(&dir, &[]);
+    assert_eq!(out.status.code(), Some(1));
+    let all = text(&out);
+    assert!(
+        all.contains("example-woocommerce.toml: webhook.secrets[0]: environment variable EXAMPLE_WOO_WEBHOOK_SECRET is not set"),
+        "{all}"
+    );
+}
+
+fn broken(name: &str, body: &str) -> (tempfile::TempDir, Output) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join(name), body).unwrap();
+    let out = check(dir.path(), &[]);
+    (dir, out)
+}
+
+const VALID: &str = r#"platform = "woocommerce"
+base_uri = "https://shop.test"
+default_country = "TN"
+[webhook]
+secrets = ["s"]
+[buzzbip]
+username = "u"
+password = "p"
+api_key = "k"
+[[notify]]
+on = "order.paid"
+template_id = 1289
+body_params = ["{customer.first_name}"]
+"#;
+
+#[test]
+fn a_valid_profile_passes() {
+    let (_d, out) = broken("shop.toml", VALID);
+    assert!(out.status.success(), "{}", text(&out));
+}
+
+#[test]
+fn broken_profiles_fail_naming_file_and_key() {
+    let cases = [
+        (
+            "shop.toml",
+            VALID.replace("template_id", "tempalte_id"),
+            "shop.toml: notify[0]",
+        ),
+        (
+            "shop.toml",
+            VALID.replace("{customer.first_name}", "{customer.nickname}"),
+            "notify[0].body_params[0]: unknown placeholder {customer.nickname}",
+        ),
+        (
+            "shop.toml",
+            VALID.replace(
+                "https://shop.test\"",
+                "https://shop.test\"\ncolour = \"red\"",
+            ),
+            "unknown field `colour`",
+        ),
+        (
+            "shop.toml",
+            VALID.replace(
+                "[buzzbip]",
+                "[buzzbip]\nbase_url = \"http://app.buzzbip.com\"",
+            ),
+            "buzzbip.base_url: Buzzbip base URL \"http://app.buzzbip.com\" is not allowed",
+        ),
+        (
+            "shop.toml",
+            VALID.replace("\"woocommerce\"", "\"magento\""),
+            "shop.toml: platform",
+        ),
+        (
+            "shop.toml",
+            VALID.replace("\"TN\"", "\"Tunisia\""),
+            "default_country",
+        ),
+        (
+            "shop.toml",
+            VALID.replace("secrets = [\"s\"]", "secrets = [\"${NOT_SET_ANYWHERE}\"]"),
+            "webhook.secrets[0]: environment variable NOT_SET_ANYWHERE is not set",
+        ),
+        (
+            "Shop_1.toml",
+            VALID.to_owned(),
+            "Shop_1.toml: store id \"Shop_1\"",
+        ),
+        (
+            "shop.toml",
+            format!("{VALID}\n[[notify]]\non = \"order.paid\"\ntemplate_id = 1289\n"),
+            "notify[1]: same event and template as notify[0]",
+        ),
+        (
+            "shop.toml",
+            VALID.replace("[[notify]]", "[invoice]\nsource = \"fetch\"\n[[notify]]"),
+            "invoice.fetch_url",
+        ),
+        ("shop.toml", "platform = \n".to_owned(), "not valid TOML"),
+    ];
+    for (file, body, expected) in cases {
+        let (_d, out) = broken(file, &body);
+        let all = text(&out);
+        assert_eq!(out.status.code(), Some(1), "{expected}: {all}");
+        assert!(all.contains(expected), "expected {expected:?} in:\n{all}");
+    }
+}
+
+#[test]
+fn duplicate_store_ids_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("shop.toml"), VALID).unwrap();
+    std::fs::write(dir.path().join("shop.TOML"), VALID).unwrap();
+    let out = check(dir.path(), &[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out).contains("duplicate store id \"shop\""),
+        "{}",
+        text(&out)
+    );
+}

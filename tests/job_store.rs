@@ -1,0 +1,388 @@
+//! The SQLite job store on a real file: dedupe, leases, retries, replay, restarts.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use shopbip::jobs::sqlite::SqliteStore;
+use shopbip::jobs::{
+    Failure, IngestOutcome, JobFilter, JobState, JobStore, NewEvent, ReplayOutcome, RetryPolicy,
+    now_ms,
+};
+use shopbip::order::{EventKind, Order};
+use shopbip::stores::NotifyRule;
+
+fn rule(on: EventKind, template_id: u64) -> NotifyRule {
+    NotifyRule {
+        on,
+        template_id,
+        body_params: vec!["{order.number}".into()],
+        attach_invoice: true,
+        buttons: vec![],
+    }
+}
+
+fn event(delivery: &str, order_id: &str, kind: EventKind, rules: Vec<NotifyRule>) -> NewEvent {
+    NewEvent {
+        store_id: "acme".into(),
+        platform: "woocommerce".into(),
+        delivery_key: delivery.into(),
+        topic: "order.updated".into(),
+        kind,
+        order: Order {
+            id: order_id.into(),
+            number: order_id.into(),
+            currency: "EUR".into(),
+            ..Order::default()
+        },
+        rules,
+    }
+}
+
+async fn open(dir: &tempfile::TempDir) -> SqliteStore {
+    open_with(dir, RetryPolicy::default()).await
+}
+
+async fn open_with(dir: &tempfile::TempDir, policy: RetryPolicy) -> SqliteStore {
+    let url = format!("sqlite://{}", dir.path().join("data/jobs.db").display());
+    SqliteStore::open(&url, policy).await.unwrap()
+}
+
+async fn all(store: &SqliteStore) -> Vec<shopbip::jobs::Job> {
+    store
+        .list(&JobFilter {
+            limit: 1000,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+}
+
+const LEASE: Duration = Duration::from_secs(60);
+
+#[tokio::test]
+async fn one_job_per_order_event_and_rule_ever() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir).await;
+    let paid = || {
+        vec![
+            rule(EventKind::OrderPaid, 1289),
+            rule(EventKind::OrderPaid, 1300),
+        ]
+    };
+    let first = store
+        .ingest(event("d1", "42", EventKind::OrderPaid, paid()))
+        .await
+        .unwrap();
+    assert!(
+        matches!(
+            first,
+            IngestOutcome::Stored {
+                jobs_created: 2,
+                jobs_existing: 0,
+                ..
+            }
+        ),
+        "{first:?}"
+    );
+    assert_eq!(
+        store
+            .ingest(event("d1", "42", EventKind::OrderPaid, paid()))
+            .await
+            .unwrap(),
+        IngestOutcome::DuplicateDelivery
+    );
+    let again = store
+        .ingest(event("d2", "42", EventKind::OrderPaid, paid()))
+        .await
+        .unwrap();
+    assert!(
+        matches!(
+            again,
+            IngestOutcome::Stored {
+                jobs_created: 0,
+                jobs_existing: 2,
+                ..
+            }
+        ),
+        "{again:?}"
+    );
+    let other = store
+        .ingest(event("d3", "43", EventKind::OrderPaid, paid()))
+        .await
+        .unwrap();
+    assert!(matches!(
+        other,
+        IngestOutcome::Stored {
+            jobs_created: 2,
+            ..
+        }
+    ));
+    assert_eq!(all(&store).await.len(), 4);
+}
+
+#[tokio::test]
+async fn jobs_survive_closing_and_reopening_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir).await;
+    store
+        .ingest(event(
+            "d1",
+            "42",
+            EventKind::OrderPaid,
+            vec![rule(EventKind::OrderPaid, 1289)],
+        ))
+        .await
+        .unwrap();
+    store.close().await;
+    drop(store);
+    let reopened = open(&dir).await;
+    let jobs = all(&reopened).await;
+    assert_eq!(jobs.len(), 1);
+    assert_eq!(jobs[0].state, JobState::Queued);
+    assert_eq!(jobs[0].order.id, "42");
+    let claimed = reopened.claim("w1", LEASE, 10).await.unwrap();
+    assert_eq!(claimed.len(), 1);
+}
+
+#[tokio::test]
+async fn an_expired_lease_is_reclaimed_by_another_worker() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir).await;
+    store
+        .ingest(event(
+            "d1",
+            "42",
+            EventKind::OrderPaid,
+            vec![rule(EventKind::OrderPaid, 1289)],
+        ))
+        .await
+        .unwrap();
+    let job = store
+        .claim("crashed", Duration::from_millis(50), 10)
+        .await
+        .unwrap()
+        .remove(0);
+    assert_eq!(job.attempts, 1);
+    assert!(
+        store.claim("w2", LEASE, 10).await.unwrap().is_empty(),
+        "leased jobs are not claimable"
+    );
+    tokio::time::sleep(Duration::from_millis(120)).await;
+    assert_eq!(store.reap_expired().await.unwrap(), 1);
+    let again = store.claim("w2", LEASE, 10).await.unwrap();
+    assert_eq!(again.len(), 1);
+    assert_eq!(again[0].attempts, 2);
+    assert!(
+        again[0]
+            .last_error
+            .as_deref()
+            .unwrap()
+            .contains("lease expired")
+    );
+    // The crashed worker, come back, cannot finish or save a job it no longer holds.
+    assert!(
+        !store
+            .finish(job.id, "crashed", JobState::Done, None)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .save_steps(job.id, "crashed", &serde_json::json!({"x": 1}))
+            .await
+            .unwrap()
+    );
+    assert!(store.renew(job.id, "w2", LEASE).await.unwrap());
+    assert!(
+        store
+            .finish(job.id, "w2", JobState::Done, None)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store.get(job.id).await.unwrap().unwrap().state,
+        JobState::Done
+    );
+}
+
+#[tokio::test]
+async fn failures_follow_the_retry_schedule_and_end_dead() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = RetryPolicy {
+        max_attempts: 2,
+        ..RetryPolicy::default()
+    };
+    let store = open_with(&dir, policy).await;
+    let rules = vec![
+        rule(EventKind::OrderPaid, 1),
+        rule(EventKind::OrderPaid, 2),
+        rule(EventKind::OrderPaid, 3),
+    ];
+    store
+        .ingest(event("d1", "42", EventKind::OrderPaid, rules))
+        .await
+        .unwrap();
+    let jobs = store.claim("w", LEASE, 10).await.unwrap();
+    let (a, b, c) = (jobs[0].id, jobs[1].id, jobs[2].id);
+
+    let before = now_ms();
+    let s = store
+        .fail(a, "w", "HTTP 503", Failure::Transient { retry_after: None })
+        .await
+        .unwrap();
+    assert_eq!(s, Some(JobState::Queued));
+    let ja = store.get(a).await.unwrap().unwrap();
+    let wait = ja.run_at - before;
+    assert!(
+        (8_000..=12_100).contains(&wait),
+        "first retry after ~10 s ±20 %, got {wait} ms"
+    );
+    assert_eq!(ja.last_error.as_deref(), Some("HTTP 503"));
+
+    store
+        .fail(
+            b,
+            "w",
+            "HTTP 429",
+            Failure::Transient {
+                retry_after: Some(Duration::from_secs(90)),
+            },
+        )
+        .await
+        .unwrap();
+    let jb = store.get(b).await.unwrap().unwrap();
+    assert!(
+        (89_900..=90_500).contains(&(jb.run_at - before)),
+        "Retry-After wins"
+    );
+
+    let s = store
+        .fail(c, "w", "template rejected", Failure::Permanent)
+        .await
+        .unwrap();
+    assert_eq!(s, Some(JobState::Dead));
+    assert_eq!(
+        store.get(c).await.unwrap().unwrap().last_error.as_deref(),
+        Some("template rejected")
+    );
+
+    // Not due yet: nothing to claim. Once due, the second attempt failing is the last.
+    assert!(store.claim("w", LEASE, 10).await.unwrap().is_empty());
+    let pool = sqlx::SqlitePool::connect(&format!(
+        "sqlite://{}",
+        dir.path().join("data/jobs.db").display()
+    ))
+    .await
+    .unwrap();
+    sqlx::query("UPDATE jobs SET run_at = 0 WHERE id = ?1")
+        .bind(a)
+        .execute(&pool)
+        .await
+        .unwrap();
+    let retried = store.claim("w", LEASE, 10).await.unwrap();
+    assert_eq!(retried.len(), 1);
+    assert_eq!(retried[0].attempts, 2);
+    let s = store
+        .fail(a, "w", "HTTP 503", Failure::Transient { retry_after: None })
+        .await
+        .unwrap();
+    assert_eq!(s, Some(JobState::Dead));
+    let dead = store.get(a).await.unwrap().unwrap();
+    assert!(
+        dead.last_error
+            .unwrap()
+            .starts_with("gave up after 2 attempts"),
+        "reason kept"
+    );
+    let counts = store.count_by_state().await.unwrap();
+    assert!(
+        counts.contains(&(JobState::Dead, 2)) && counts.contains(&(JobState::Queued, 1)),
+        "{counts:?}"
+    );
+}
+
+#[tokio::test]
+async fn replay_requeues_a_finished_job_and_records_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir).await;
+    store
+        .ingest(event(
+            "d1",
+            "42",
+            EventKind::OrderPaid,
+            vec![rule(EventKind::OrderPaid, 1289)],
+        ))
+        .await
+        .unwrap();
+    let job = store.claim("w", LEASE, 1).await.unwrap().remove(0);
+    assert_eq!(
+        store.replay(job.id).await.unwrap(),
+        ReplayOutcome::NotFinished(JobState::Running)
+    );
+    let steps = serde_json::json!({"invoice_number": "INV-7", "media_id": "5001", "whatsapp_bulk_group_id": "g1"});
+    assert!(store.save_steps(job.id, "w", &steps).await.unwrap());
+    store
+        .finish(job.id, "w", JobState::Done, None)
+        .await
+        .unwrap();
+
+    assert_eq!(store.replay(job.id).await.unwrap(), ReplayOutcome::Requeued);
+    let replayed = store.get(job.id).await.unwrap().unwrap();
+    assert_eq!(
+        (replayed.state, replayed.replays, replayed.attempts),
+        (JobState::Queued, 1, 0)
+    );
+    assert_eq!(
+        replayed.steps["invoice_number"], "INV-7",
+        "the invoice number stays"
+    );
+    assert!(
+        replayed.steps.get("whatsapp_bulk_group_id").is_none(),
+        "the send runs again"
+    );
+    assert_eq!(
+        replayed.steps["previous_runs"][0]["whatsapp_bulk_group_id"],
+        "g1"
+    );
+    assert_eq!(store.replay(999).await.unwrap(), ReplayOutcome::NotFound);
+}
+
+#[tokio::test]
+async fn concurrent_workers_never_claim_the_same_job() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(open(&dir).await);
+    for i in 0..200 {
+        let id = i.to_string();
+        store
+            .ingest(event(
+                &id,
+                &id,
+                EventKind::OrderPaid,
+                vec![rule(EventKind::OrderPaid, 1)],
+            ))
+            .await
+            .unwrap();
+    }
+    let workers = (0..4).map(|w| {
+        let store = store.clone();
+        tokio::spawn(async move {
+            let mut mine = Vec::new();
+            loop {
+                let batch = store.claim(&format!("w{w}"), LEASE, 7).await.unwrap();
+                if batch.is_empty() {
+                    break mine;
+                }
+                mine.extend(batch.into_iter().map(|j| j.id));
+            }
+        })
+    });
+    let mut claimed: Vec<i64> = futures_util::future::join_all(workers)
+        .await
+        .into_iter()
+        .flat_map(Result::unwrap)
+        .collect();
+    assert_eq!(claimed.len(), 200);
+    claimed.sort_unstable();
+    claimed.dedup();
+    assert_eq!(claimed.len(), 200, "no job claimed twice");
+}
