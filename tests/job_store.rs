@@ -386,3 +386,47 @@ async fn concurrent_workers_never_claim_the_same_job() {
     claimed.dedup();
     assert_eq!(claimed.len(), 200, "no job claimed twice");
 }
+
+#[tokio::test]
+async fn concurrent_repeats_in_one_group_commit_still_make_one_job() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(open(&dir).await);
+    let rules = || vec![rule(EventKind::OrderPaid, 1289)];
+    // The same delivery 20 times at once, then 20 deliveries of one order at once: they land
+    // in the same batches of the group-commit writer.
+    let same_delivery = (0..20).map(|_| {
+        let store = store.clone();
+        tokio::spawn(async move {
+            store
+                .ingest(event("same", "42", EventKind::OrderPaid, rules()))
+                .await
+                .unwrap()
+        })
+    });
+    let outcomes = futures_util::future::join_all(same_delivery).await;
+    let stored = outcomes
+        .iter()
+        .filter(|o| matches!(o.as_ref().unwrap(), IngestOutcome::Stored { .. }))
+        .count();
+    assert_eq!(stored, 1);
+
+    let same_order = (0..20).map(|i| {
+        let store = store.clone();
+        tokio::spawn(async move {
+            store
+                .ingest(event(&format!("d{i}"), "77", EventKind::OrderPaid, rules()))
+                .await
+                .unwrap()
+        })
+    });
+    let created: usize = futures_util::future::join_all(same_order)
+        .await
+        .into_iter()
+        .map(|o| match o.unwrap() {
+            IngestOutcome::Stored { jobs_created, .. } => jobs_created,
+            IngestOutcome::DuplicateDelivery => panic!("distinct deliveries"),
+        })
+        .sum();
+    assert_eq!(created, 1);
+    assert_eq!(all(&store).await.len(), 2);
+}

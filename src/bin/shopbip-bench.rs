@@ -132,7 +132,11 @@ async fn load(
     let next = Arc::new(AtomicUsize::new(0));
     let started = Instant::now();
     let mut handles = Vec::new();
-    let tasks = if rate.is_some() { requests } else { concurrency };
+    let tasks = if rate.is_some() {
+        requests
+    } else {
+        concurrency
+    };
     let interval = rate.map(|r| Duration::from_secs_f64(1.0 / r as f64));
     for t in 0..tasks {
         let http = http.clone();

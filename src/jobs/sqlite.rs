@@ -1,6 +1,7 @@
 //! The embedded job store: one SQLite file in WAL mode; every write transaction starts with
 //! `BEGIN IMMEDIATE` so concurrent writers queue on `busy_timeout` instead of failing.
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
@@ -11,6 +12,7 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
     SqliteSynchronous,
 };
+use tokio::sync::{mpsc, oneshot};
 
 use super::{
     Failure, IngestOutcome, Job, JobFilter, JobState, JobStore, NewEvent, ReplayOutcome,
@@ -26,7 +28,13 @@ const JOB_SELECT: &str = "SELECT j.id, j.event_id, j.store_id, j.order_id, j.kin
 pub struct SqliteStore {
     pool: SqlitePool,
     policy: RetryPolicy,
+    ingest_tx: mpsc::Sender<(Prepared, Reply)>,
 }
+
+type Reply = oneshot::Sender<Result<IngestOutcome, StoreError>>;
+
+/// Most events written in one transaction (one fsync) by the group-commit writer.
+const MAX_BATCH: usize = 256;
 
 impl SqliteStore {
     /// Opens (creating it and its folder if needed) and migrates the database at `url`
@@ -51,7 +59,13 @@ impl SqliteStore {
             .connect_with(options)
             .await?;
         sqlx::migrate!("migrations/sqlite").run(&pool).await?;
-        Ok(Self { pool, policy })
+        let (ingest_tx, ingest_rx) = mpsc::channel(4 * MAX_BATCH);
+        tokio::spawn(group_commit(pool.clone(), ingest_rx));
+        Ok(Self {
+            pool,
+            policy,
+            ingest_tx,
+        })
     }
 
     pub async fn close(&self) {
@@ -78,62 +92,15 @@ impl SqliteStore {
 #[async_trait]
 impl JobStore for SqliteStore {
     async fn ingest(&self, event: NewEvent) -> Result<IngestOutcome, StoreError> {
-        let now = now_ms();
-        let order_json =
-            serde_json::to_string(&event.order).map_err(|e| StoreError::Invalid(e.to_string()))?;
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        let inserted = sqlx::query(
-            "INSERT INTO events (store_id, platform, delivery_key, topic, kind, order_id, order_json, received_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) \
-             ON CONFLICT (store_id, delivery_key) DO NOTHING RETURNING id",
-        )
-        .bind(&event.store_id)
-        .bind(&event.platform)
-        .bind(&event.delivery_key)
-        .bind(&event.topic)
-        .bind(event.kind.as_str())
-        .bind(&event.order.id)
-        .bind(&order_json)
-        .bind(now)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some(row) = inserted else {
-            tx.commit().await?;
-            return Ok(IngestOutcome::DuplicateDelivery);
-        };
-        let event_id: i64 = row.try_get(0)?;
-        let (mut created, mut existing) = (0, 0);
-        for rule in &event.rules {
-            let rule_json =
-                serde_json::to_string(rule).map_err(|e| StoreError::Invalid(e.to_string()))?;
-            let done = sqlx::query(
-                "INSERT INTO jobs (event_id, store_id, order_id, kind, rule_key, rule_json, state, \
-                 max_attempts, run_at, created_at, updated_at) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'queued', ?7, ?8, ?8, ?8) \
-                 ON CONFLICT (store_id, order_id, kind, rule_key) DO NOTHING",
-            )
-            .bind(event_id)
-            .bind(&event.store_id)
-            .bind(&event.order.id)
-            .bind(event.kind.as_str())
-            .bind(rule.key())
-            .bind(rule_json)
-            .bind(self.policy.max_attempts as i64)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-            if done.rows_affected() == 1 {
-                created += 1;
-            } else {
-                existing += 1;
-            }
-        }
-        tx.commit().await?;
-        Ok(IngestOutcome::Stored {
-            event_id,
-            jobs_created: created,
-            jobs_existing: existing,
-        })
+        let prepared = Prepared::new(event, self.policy.max_attempts)?;
+        let (reply, answer) = oneshot::channel();
+        self.ingest_tx
+            .send((prepared, reply))
+            .await
+            .map_err(|_| StoreError::Invalid("the job store's writer has stopped".into()))?;
+        answer
+            .await
+            .map_err(|_| StoreError::Invalid("the job store's writer has stopped".into()))?
     }
 
     async fn claim(
@@ -355,6 +322,173 @@ impl JobStore for SqliteStore {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
     }
+}
+
+/// An event made ready for the writer: everything serialised outside the write transaction.
+struct Prepared {
+    store_id: String,
+    platform: String,
+    delivery_key: String,
+    topic: String,
+    kind: &'static str,
+    order_id: String,
+    order_json: String,
+    /// (rule key, rule JSON)
+    rules: Vec<(String, String)>,
+    max_attempts: i64,
+}
+
+impl Prepared {
+    fn new(event: NewEvent, max_attempts: u32) -> Result<Self, StoreError> {
+        let rules = event
+            .rules
+            .iter()
+            .map(|r| Ok((r.key(), to_json(r)?)))
+            .collect::<Result<_, StoreError>>()?;
+        Ok(Self {
+            order_json: to_json(&event.order)?,
+            store_id: event.store_id,
+            platform: event.platform,
+            delivery_key: event.delivery_key,
+            topic: event.topic,
+            kind: event.kind.as_str(),
+            order_id: event.order.id,
+            rules,
+            max_attempts: max_attempts as i64,
+        })
+    }
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
+    serde_json::to_string(value).map_err(|e| StoreError::Invalid(e.to_string()))
+}
+
+/// Group commit: webhooks arriving together share one `BEGIN IMMEDIATE` transaction and one
+/// fsync, and each is answered only after that commit. A failed batch is retried one event per
+/// transaction, so a single bad event cannot fail its neighbours.
+async fn group_commit(pool: SqlitePool, mut rx: mpsc::Receiver<(Prepared, Reply)>) {
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        let (events, replies): (Vec<Prepared>, Vec<Reply>) = batch.drain(..).unzip();
+        match write_batch(&pool, &events).await {
+            Ok(outcomes) => {
+                for (reply, outcome) in replies.into_iter().zip(outcomes) {
+                    let _ = reply.send(Ok(outcome));
+                }
+            }
+            Err(batch_error) => {
+                tracing::warn!(error = %batch_error, events = events.len(), "group commit failed; writing events one by one");
+                for (event, reply) in events.into_iter().zip(replies) {
+                    let one = write_batch(&pool, std::slice::from_ref(&event))
+                        .await
+                        .map(|mut o| o.remove(0))
+                        .map_err(StoreError::from);
+                    let _ = reply.send(one);
+                }
+            }
+        }
+    }
+}
+
+/// Rows per multi-row INSERT: few statements per batch, well under SQLite's variable limit.
+const ROWS_PER_STATEMENT: usize = 64;
+
+/// Writes a batch in one transaction with two multi-row INSERTs per chunk (events, then jobs):
+/// the per-statement cost, not the rows, is what limits SQLite throughput here.
+async fn write_batch(
+    pool: &SqlitePool,
+    events: &[Prepared],
+) -> Result<Vec<IngestOutcome>, sqlx::Error> {
+    let now = now_ms();
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    let mut outcomes = Vec::with_capacity(events.len());
+    for chunk in events.chunks(ROWS_PER_STATEMENT) {
+        let sql = format!(
+            "INSERT INTO events (store_id, platform, delivery_key, topic, kind, order_id, order_json, received_at) \
+             VALUES {} ON CONFLICT (store_id, delivery_key) DO NOTHING RETURNING id, store_id, delivery_key",
+            placeholders(chunk.len(), 8)
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for e in chunk {
+            query = query
+                .bind(&e.store_id)
+                .bind(&e.platform)
+                .bind(&e.delivery_key)
+                .bind(&e.topic)
+                .bind(e.kind)
+                .bind(&e.order_id)
+                .bind(&e.order_json)
+                .bind(now);
+        }
+        let mut ids: HashMap<(String, String), i64> = HashMap::new();
+        for row in query.fetch_all(&mut *tx).await? {
+            ids.insert((row.try_get(1)?, row.try_get(2)?), row.try_get(0)?);
+        }
+        // Each new event takes its id once; a second event of the same delivery in this very
+        // batch is a duplicate like any other.
+        let stored: Vec<Option<i64>> = chunk
+            .iter()
+            .map(|e| ids.remove(&(e.store_id.clone(), e.delivery_key.clone())))
+            .collect();
+        let job_rows: Vec<(i64, &Prepared, &(String, String))> = chunk
+            .iter()
+            .zip(&stored)
+            .filter_map(|(e, id)| id.map(|id| (id, e)))
+            .flat_map(|(id, e)| e.rules.iter().map(move |r| (id, e, r)))
+            .collect();
+        let mut created: HashMap<i64, usize> = HashMap::new();
+        for rows in job_rows.chunks(ROWS_PER_STATEMENT) {
+            let sql = format!(
+                "INSERT INTO jobs (event_id, store_id, order_id, kind, rule_key, rule_json, state, \
+                 max_attempts, run_at, created_at, updated_at) VALUES {} \
+                 ON CONFLICT (store_id, order_id, kind, rule_key) DO NOTHING RETURNING event_id",
+                job_placeholders(rows.len())
+            );
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for (id, e, (rule_key, rule_json)) in rows {
+                query = query
+                    .bind(*id)
+                    .bind(&e.store_id)
+                    .bind(&e.order_id)
+                    .bind(e.kind)
+                    .bind(rule_key)
+                    .bind(rule_json)
+                    .bind(e.max_attempts)
+                    .bind(now)
+                    .bind(now)
+                    .bind(now);
+            }
+            for row in query.fetch_all(&mut *tx).await? {
+                *created.entry(row.try_get(0)?).or_default() += 1;
+            }
+        }
+        for (e, id) in chunk.iter().zip(stored) {
+            outcomes.push(match id {
+                None => IngestOutcome::DuplicateDelivery,
+                Some(event_id) => {
+                    let jobs_created = created.get(&event_id).copied().unwrap_or(0);
+                    IngestOutcome::Stored {
+                        event_id,
+                        jobs_created,
+                        jobs_existing: e.rules.len() - jobs_created,
+                    }
+                }
+            });
+        }
+    }
+    tx.commit().await?;
+    Ok(outcomes)
+}
+
+/// `(?, ?, …), (?, ?, …)`: `rows` groups of `columns` positional parameters.
+fn placeholders(rows: usize, columns: usize) -> String {
+    let group = format!("({})", vec!["?"; columns].join(", "));
+    vec![group; rows].join(", ")
+}
+
+/// Job rows: ten bound values around the literal `'queued'` state.
+fn job_placeholders(rows: usize) -> String {
+    vec!["(?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?)"; rows].join(", ")
 }
 
 /// A replayed job starts over, keeping what must stay the same for the order (its invoice
