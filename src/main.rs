@@ -7,6 +7,11 @@ use clap::{Parser, Subcommand};
 use shopbip::sandbox::{self, SandboxConfig};
 use shopbip::settings::Settings;
 
+// glibc's malloc spent ~17 % of ingestion CPU in a profile (BENCHMARKS.md); mimalloc is the
+// usual cure for many small short-lived allocations across threads.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "shopbip",
