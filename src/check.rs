@@ -29,6 +29,22 @@ pub fn run(settings: &Settings, out: &mut impl Write) -> std::io::Result<bool> {
             return Ok(false);
         }
     };
+    for store in registry.iter() {
+        if let Err(e) = crate::invoice::check_store_template(store) {
+            let template = store
+                .invoice
+                .template
+                .as_ref()
+                .map(|t| t.display().to_string())
+                .unwrap_or_default();
+            writeln!(
+                out,
+                "error: {}: invoice.template ({template}): {e}",
+                store.file.display()
+            )?;
+            ok = false;
+        }
+    }
     if registry.is_empty() {
         writeln!(
             out,

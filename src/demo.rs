@@ -1,108 +1,180 @@
-//! `shopbip demo`. The webhook → worker pipeline is not built yet, so for now the demo runs the
-//! part that exists: the Buzzbip client against an in-process sandbox, and says so.
+//! `shopbip demo`: the whole round trip on embedded defaults, then exit. A temporary SQLite file,
+//! an in-process Buzzbip sandbox, a demo WooCommerce store, one signed paid order posted over
+//! HTTP to the real receiver, the real workers rendering, uploading and sending.
 
-use std::net::TcpListener;
-use std::path::PathBuf;
+use std::time::{Duration, Instant};
 
-use anyhow::Context;
-use secrecy::SecretString;
+use anyhow::{Context, bail};
 
-use crate::buzzbip::{
-    BuzzbipClient, ClientOptions, Credentials, SendRequest, TokenCache, http_client,
-};
-use crate::sandbox::{self, SandboxConfig};
+use crate::jobs::{JobFilter, JobState};
+use crate::platforms::signature::sign_base64;
+use crate::serve::{Service, with_sandbox};
+use crate::settings::Settings;
+use crate::stores::StoreRegistry;
 
-const DEMO_ACCOUNT: &str = "demo@shopbip.test";
-const DEMO_TEMPLATE: u64 = 1289;
+const STORE_ID: &str = "demo-shop";
+const WEBHOOK_SECRET: &str = "demo-webhook-secret";
+const SAMPLE_ORDER: &[u8] =
+    include_bytes!("../tests/fixtures/woocommerce/order-updated-paid-tnd.json");
 
-pub async fn run() -> anyhow::Result<()> {
-    println!("shopbip demo");
-    println!(
-        "  Not built yet: webhook ingestion, the job store and invoice rendering (issues 3-5)."
-    );
-    println!("  This run shows what exists: the Buzzbip client against an in-process sandbox,");
-    println!("  uploading a placeholder PDF and sending template {DEMO_TEMPLATE} with it.\n");
+fn demo_profile() -> String {
+    format!(
+        r#"platform = "woocommerce"
+base_uri = "https://shop.demo.test"
+default_country = "TN"
 
-    let config = SandboxConfig::default();
-    let account = config
-        .account(DEMO_ACCOUNT)
-        .context("the built-in sandbox config has the demo account")?
-        .clone();
-    let sandbox = sandbox::spawn(&config, TcpListener::bind("127.0.0.1:0")?)?;
-    println!("sandbox: {}", sandbox.base_url());
+[webhook]
+secrets = ["{WEBHOOK_SECRET}"]
 
-    let options = ClientOptions::default();
-    let client = BuzzbipClient::new(
-        http_client(&options),
-        &TokenCache::new(),
-        Credentials {
-            base_url: sandbox.base_url(),
-            username: account.username.clone(),
-            password: SecretString::from(account.password.clone()),
-            api_key: SecretString::from(account.api_key.clone()),
-            platform_type: "woocommerce".into(),
-            base_uri: "https://shop.demo.test".into(),
-        },
-        options,
-    )?;
+[buzzbip]
+base_url = "http://127.0.0.1:9"   # replaced by the in-process sandbox
+username = "demo@shopbip.test"
+password = "demo-password"
+api_key = "demo-api-key"
 
-    let pdf = placeholder_pdf("shopbip demo - placeholder document, not an invoice yet");
-    let out = std::env::temp_dir().join("shopbip-demo-Invoice-1001.pdf");
-    std::fs::write(&out, &pdf).with_context(|| format!("cannot write {}", out.display()))?;
+[invoice]
+filename = "Facture-{{order.number}}.pdf"
+language = "fr"
+seller_name = "Acme SARL"
+seller_address = "12 rue de Marseille, 1001 Tunis"
+seller_tax_id = "1234567/A/M/000"
 
-    let media_id = client
-        .upload_pdf("Invoice-1001.pdf", bytes::Bytes::from(pdf))
-        .await?;
-    let receipt = client
-        .send_template(
-            DEMO_TEMPLATE,
-            &SendRequest {
-                to: "21696816277".into(),
-                country_code: "TN".into(),
-                body_params: vec!["Amira".into(), "1001".into()],
-                buttons: vec![],
-                header_media_id: Some(media_id),
-            },
-        )
-        .await?;
-
-    print_received(&sandbox.control()).await?;
-    println!(
-        "\nwhatsapp_bulk_group_id: {}",
-        receipt.whatsapp_bulk_group_id
-    );
-    println!("PDF written to: {}", display(out));
-    sandbox.stop().await;
-    Ok(())
+[[notify]]
+on = "order.paid"
+template_id = 1289
+body_params = ["{{customer.first_name}}", "{{order.number}}"]
+buttons = [{{ index = 0, sub_type = "url", value = "{{order.id}}" }}]
+"#
+    )
 }
 
-async fn print_received(control: &sandbox::SandboxControl) -> anyhow::Result<()> {
+pub async fn run() -> anyhow::Result<()> {
+    let dir = std::env::temp_dir().join(format!("shopbip-demo-{}", std::process::id()));
+    let stores_dir = dir.join("plugin-config");
+    std::fs::create_dir_all(&stores_dir)
+        .with_context(|| format!("cannot create {}", stores_dir.display()))?;
+    std::fs::write(stores_dir.join(format!("{STORE_ID}.toml")), demo_profile())?;
+
+    let mut settings = Settings::default();
+    settings.server.port = 0;
+    settings.stores.dir = stores_dir.clone();
+    settings.database.url = format!("sqlite://{}", dir.join("shopbip.db").display());
+    settings.worker.poll_interval_ms = 50;
+    let registry = StoreRegistry::load_dir(&stores_dir)
+        .map_err(|e| anyhow::anyhow!("the demo profile is invalid: {}", e[0]))?;
+    let (sandbox, registry) = with_sandbox(&registry)?;
+    let service = Service::start(&settings, registry).await?;
+    println!("shopbip demo");
+    println!("  database:  {}", settings.database.url);
+    println!("  sandbox:   {} (Buzzbip stand-in)", sandbox.base_url());
+    println!(
+        "  receiver:  http://127.0.0.1:{}/webhooks/{STORE_ID}",
+        service.port
+    );
+
+    let response = reqwest::Client::new()
+        .post(format!(
+            "http://127.0.0.1:{}/webhooks/{STORE_ID}",
+            service.port
+        ))
+        .header("content-type", "application/json")
+        .header("X-WC-Webhook-Topic", "order.updated")
+        .header(
+            "X-WC-Webhook-Signature",
+            sign_base64(WEBHOOK_SECRET, SAMPLE_ORDER),
+        )
+        .header("X-WC-Webhook-Delivery-ID", "demo-1")
+        .body(SAMPLE_ORDER)
+        .send()
+        .await?;
+    println!(
+        "\nposted a signed WooCommerce order.updated (order 5120, paid): HTTP {}",
+        response.status().as_u16()
+    );
+
+    let job = wait_for_job(&service).await?;
+    println!("job {}: {} (attempt {})", job.id, job.state, job.attempts);
+
+    let control = sandbox.control();
     println!("\nwhat the sandbox received:");
+    let mut pdf_path = None;
     for call in control.calls().await? {
-        print!("  {} {} -> {}", call.method, call.path, call.status);
         if let Some(f) = &call.file {
-            print!(
-                "  upload: file {:?}, {} bytes, {}",
+            println!(
+                "  upload  {} {} -> {}: file {:?}, {} bytes, {}",
+                call.method,
+                call.path,
+                call.status,
                 f.filename.as_deref().unwrap_or("(none)"),
                 f.size,
                 f.content_type.as_deref().unwrap_or("?")
             );
-        }
-        if call.path.ends_with("/send")
+        } else if call.path.ends_with("/send")
             && let Some(json) = &call.json
         {
-            print!(
-                "  send: to {}, country_code {}, body_params {}, header_media_id {}",
-                json["to"], json["country_code"], json["body_params"], json["header_media_id"]
+            let template = call.path.split('/').nth(5).unwrap_or("?");
+            println!(
+                "  send    {} {} -> {}: template {template}, to {}, country_code {}, body_params {}, buttons {}, header_media_id {}",
+                call.method,
+                call.path,
+                call.status,
+                json["to"],
+                json["country_code"],
+                json["body_params"],
+                json["buttons"],
+                json["header_media_id"]
+            );
+            if let Some(id) = json["header_media_id"].as_str() {
+                let bytes = control.media_content(id).await?;
+                let path = dir.join(format!("invoice-{id}.pdf"));
+                std::fs::write(&path, &bytes)?;
+                pdf_path = Some(path);
+            }
+        } else {
+            println!(
+                "  {:<7} {} {} -> {}",
+                "login", call.method, call.path, call.status
             );
         }
-        println!();
     }
-    Ok(())
+    service.stop().await;
+    sandbox.stop().await;
+    match (job.state, pdf_path) {
+        (JobState::Done, Some(path)) => {
+            println!(
+                "\ninvoice PDF (the bytes Buzzbip received): {}",
+                path.display()
+            );
+            Ok(())
+        }
+        (state, _) => bail!(
+            "the demo order did not complete: job {state}: {}",
+            job.last_error.unwrap_or_default()
+        ),
+    }
 }
 
-fn display(p: PathBuf) -> String {
-    p.display().to_string()
+async fn wait_for_job(service: &Service) -> anyhow::Result<crate::jobs::Job> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let jobs = service
+            .jobs
+            .list(&JobFilter {
+                limit: 10,
+                ..JobFilter::default()
+            })
+            .await?;
+        if let Some(job) = jobs
+            .into_iter()
+            .find(|j| matches!(j.state, JobState::Done | JobState::Dead | JobState::Skipped))
+        {
+            return Ok(job);
+        }
+        if Instant::now() > deadline {
+            bail!("no job finished within 60 s");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 /// A one-page PDF with one line of Helvetica text, written by hand (offsets computed) so the

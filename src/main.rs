@@ -28,10 +28,29 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Runs the webhook receiver (POST /webhooks/{store_id}, /healthz, /readyz).
-    Serve,
+    /// Runs the webhook receiver (POST /webhooks/{store_id}, /healthz, /readyz) and the workers.
+    Serve {
+        /// Point every store at an in-process Buzzbip sandbox: nothing leaves the machine.
+        #[arg(long)]
+        sandbox: bool,
+    },
     /// Validates the settings and every store profile, and prints the runbook.
     Check,
+    /// Renders a store's invoice for a saved platform order payload, to preview its look.
+    Invoice {
+        #[arg(long)]
+        store: String,
+        /// The order as the platform sends it (e.g. a WooCommerce webhook body).
+        #[arg(long, value_name = "FILE.json")]
+        order: PathBuf,
+        #[arg(
+            short = 'o',
+            long,
+            value_name = "out.pdf",
+            default_value = "invoice.pdf"
+        )]
+        out: PathBuf,
+    },
     /// Runs a round trip on embedded defaults and exits (today: the Buzzbip client against the
     /// sandbox; the full webhook pipeline comes with the next issues).
     Demo,
@@ -66,7 +85,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let settings = Settings::load(cli.config.as_deref())?;
     shopbip::telemetry::init(&settings.log);
     match cli.command {
-        Command::Serve => shopbip::serve::run(settings).await,
+        Command::Serve { sandbox } => shopbip::serve::run(settings, sandbox).await,
         Command::Check => {
             let ok = shopbip::check::run(&settings, &mut std::io::stdout().lock())?;
             if ok {
@@ -74,6 +93,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             } else {
                 anyhow::bail!("configuration has errors (listed above)")
             }
+        }
+        Command::Invoice { store, order, out } => {
+            let written = shopbip::invoice::preview(&settings, &store, &order, &out)?;
+            println!("{} ({} bytes)", out.display(), written);
+            Ok(())
         }
         Command::Demo => shopbip::demo::run().await,
         Command::Sandbox {

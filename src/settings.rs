@@ -22,6 +22,54 @@ pub struct Settings {
     pub admin: AdminSettings,
     pub log: LogSettings,
     pub buzzbip: UpstreamSettings,
+    pub worker: WorkerSettings,
+}
+
+/// The workers inside `shopbip serve`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WorkerSettings {
+    /// Jobs run at once by this process.
+    pub concurrency: usize,
+    /// How long a claimed job stays ours without renewal; renewed every third of it.
+    pub lease_secs: u64,
+    /// How often an idle worker looks for due jobs.
+    pub poll_interval_ms: u64,
+    /// Sends per second per Buzzbip account (token bucket), so a burst drains at this pace.
+    pub rate_per_second: u32,
+    /// On shutdown, how long jobs in flight may take before they are handed back to the queue.
+    pub shutdown_grace_secs: u64,
+    /// First retry delay; it doubles per attempt up to `retry_cap_secs` (±20 % jitter).
+    pub retry_base_ms: u64,
+    pub retry_cap_secs: u64,
+    /// Attempts before a job is `dead`.
+    pub max_attempts: u32,
+}
+
+impl WorkerSettings {
+    pub fn retry_policy(&self) -> crate::jobs::RetryPolicy {
+        crate::jobs::RetryPolicy {
+            base: Duration::from_millis(self.retry_base_ms.max(1)),
+            cap: Duration::from_secs(self.retry_cap_secs.max(1)),
+            max_attempts: self.max_attempts.max(1),
+            ..crate::jobs::RetryPolicy::default()
+        }
+    }
+}
+
+impl Default for WorkerSettings {
+    fn default() -> Self {
+        Self {
+            concurrency: 8,
+            lease_secs: 60,
+            poll_interval_ms: 200,
+            rate_per_second: 20,
+            shutdown_grace_secs: 20,
+            retry_base_ms: 10_000,
+            retry_cap_secs: 3600,
+            max_attempts: 12,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]

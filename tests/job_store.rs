@@ -430,3 +430,42 @@ async fn concurrent_repeats_in_one_group_commit_still_make_one_job() {
     assert_eq!(created, 1);
     assert_eq!(all(&store).await.len(), 2);
 }
+
+#[tokio::test]
+async fn invoice_numbers_are_allocated_once_per_order_in_a_per_store_sequence() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(open(&dir).await);
+    assert_eq!(store.invoice_number("acme", "42").await.unwrap(), 1);
+    assert_eq!(store.invoice_number("acme", "43").await.unwrap(), 2);
+    assert_eq!(
+        store.invoice_number("acme", "42").await.unwrap(),
+        1,
+        "a retry gets the same number"
+    );
+    assert_eq!(
+        store.invoice_number("other", "42").await.unwrap(),
+        1,
+        "each store counts alone"
+    );
+    let many = (0..30).map(|i| {
+        let store = store.clone();
+        tokio::spawn(async move {
+            store
+                .invoice_number("acme", &format!("o{i}"))
+                .await
+                .unwrap()
+        })
+    });
+    let mut numbers: Vec<u64> = futures_util::future::join_all(many)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    numbers.sort_unstable();
+    assert_eq!(
+        numbers,
+        (3..=32).collect::<Vec<u64>>(),
+        "gapless and never shared"
+    );
+    assert_eq!(shopbip::jobs::format_invoice_number(7), "INV-000007");
+}

@@ -218,7 +218,7 @@ async fn the_sandbox_command_starts_and_answers_a_login() {
 }
 
 #[test]
-fn the_demo_command_runs_the_round_trip_and_writes_a_pdf() {
+fn the_demo_command_sends_an_order_with_its_invoice_and_writes_the_pdf() {
     let out = Command::new(env!("CARGO_BIN_EXE_shopbip"))
         .arg("demo")
         .output()

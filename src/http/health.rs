@@ -16,7 +16,9 @@ async fn healthz() -> HttpResponse {
 
 async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     match state.jobs.ping().await {
-        Ok(()) => HttpResponse::Ok().json(json!({"status": "ready", "stores": state.stores.len()})),
+        Ok(()) => {
+            HttpResponse::Ok().json(json!({"status": "ready", "stores": state.stores.load().len()}))
+        }
         Err(e) => {
             tracing::warn!(error = %e, "readiness check failed");
             HttpResponse::ServiceUnavailable()

@@ -11,13 +11,16 @@ use actix_web::dev::{Server, ServerHandle};
 use actix_web::{App, HttpServer, web};
 use anyhow::Context;
 
+use arc_swap::ArcSwap;
+
 use crate::jobs::JobStore;
 use crate::settings::Settings;
 use crate::stores::StoreRegistry;
 
 /// What every request handler can reach.
 pub struct AppState {
-    pub stores: Arc<StoreRegistry>,
+    /// Swapped whole on reload; a request reads it once.
+    pub stores: Arc<ArcSwap<StoreRegistry>>,
     pub jobs: Arc<dyn JobStore>,
 }
 
@@ -30,7 +33,7 @@ impl Application {
     /// Binds `server.host:server.port` (port 0 picks a free one) and builds the server.
     pub fn build(
         settings: &Settings,
-        stores: Arc<StoreRegistry>,
+        stores: Arc<ArcSwap<StoreRegistry>>,
         jobs: Arc<dyn JobStore>,
     ) -> anyhow::Result<Self> {
         let addr = (settings.server.host.as_str(), settings.server.port);

@@ -57,7 +57,7 @@ async fn handle(
     body: &[u8],
     state: &AppState,
 ) -> (Outcome, HttpResponse) {
-    let Some(store) = state.stores.get(store_id).cloned() else {
+    let Some(store) = state.stores.load().get(store_id).cloned() else {
         return (
             Outcome::new("unknown_store"),
             error(

@@ -192,6 +192,10 @@ pub trait JobStore: Send + Sync {
         failure: Failure,
     ) -> Result<Option<JobState>, StoreError>;
 
+    /// Gives a running job back to the queue without counting the attempt (shutdown, pacing),
+    /// to run again from `run_at`.
+    async fn release(&self, job_id: i64, worker: &str, run_at: i64) -> Result<bool, StoreError>;
+
     /// Returns jobs whose lease expired (a crashed or killed worker) to the queue.
     async fn reap_expired(&self) -> Result<u64, StoreError>;
 
@@ -204,8 +208,17 @@ pub trait JobStore: Send + Sync {
 
     async fn count_by_state(&self) -> Result<Vec<(JobState, u64)>, StoreError>;
 
+    /// The store's invoice number for this order: allocated from the store's sequence the
+    /// first time, the same number every time after.
+    async fn invoice_number(&self, store_id: &str, order_id: &str) -> Result<u64, StoreError>;
+
     /// Answers when the database does (readiness).
     async fn ping(&self) -> Result<(), StoreError>;
+}
+
+/// How an allocated invoice number is printed.
+pub fn format_invoice_number(n: u64) -> String {
+    format!("INV-{n:06}")
 }
 
 pub fn now_ms() -> i64 {
@@ -233,5 +246,18 @@ pub async fn open(
             "database.url: {:?} is neither sqlite://… nor postgres://…",
             url.split('@').next_back().unwrap_or(url)
         )))
+    }
+}
+
+/// Returns expired leases to the queue every `every`, for as long as the process runs.
+pub async fn run_reaper(store: std::sync::Arc<dyn JobStore>, every: Duration) {
+    let mut tick = tokio::time::interval(every);
+    loop {
+        tick.tick().await;
+        match store.reap_expired().await {
+            Ok(0) => {}
+            Ok(n) => tracing::warn!(jobs = n, "requeued jobs whose worker lost its lease"),
+            Err(e) => tracing::error!(error = %e, "lease reaper failed"),
+        }
     }
 }

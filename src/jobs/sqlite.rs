@@ -243,6 +243,21 @@ impl JobStore for SqliteStore {
         Ok(Some(state))
     }
 
+    async fn release(&self, job_id: i64, worker: &str, run_at: i64) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE jobs SET state = 'queued', attempts = MAX(attempts - 1, 0), run_at = ?1, \
+             locked_by = NULL, locked_until = NULL, updated_at = ?2 \
+             WHERE id = ?3 AND locked_by = ?4 AND state = 'running'",
+        )
+        .bind(run_at)
+        .bind(now_ms())
+        .bind(job_id)
+        .bind(worker)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     async fn reap_expired(&self) -> Result<u64, StoreError> {
         let now = now_ms();
         let done = sqlx::query(
@@ -316,6 +331,34 @@ impl JobStore for SqliteStore {
         rows.iter()
             .map(|r| Ok((parse_state(r.try_get(0)?)?, r.try_get::<i64, _>(1)? as u64)))
             .collect()
+    }
+
+    async fn invoice_number(&self, store_id: &str, order_id: &str) -> Result<u64, StoreError> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let existing: Option<i64> = sqlx::query_scalar(
+            "SELECT number FROM invoice_numbers WHERE store_id = ?1 AND order_id = ?2",
+        )
+        .bind(store_id)
+        .bind(order_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let number = match existing {
+            Some(n) => n,
+            None => {
+                sqlx::query_scalar(
+                    "INSERT INTO invoice_numbers (store_id, order_id, number, created_at) \
+                     SELECT ?1, ?2, COALESCE(MAX(number), 0) + 1, ?3 FROM invoice_numbers \
+                     WHERE store_id = ?1 RETURNING number",
+                )
+                .bind(store_id)
+                .bind(order_id)
+                .bind(now_ms())
+                .fetch_one(&mut *tx)
+                .await?
+            }
+        };
+        tx.commit().await?;
+        Ok(number as u64)
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

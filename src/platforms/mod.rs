@@ -138,6 +138,9 @@ pub trait WebhookPlatform: Sync {
 
     /// Parses a verified body, once, into the canonical event.
     fn parse(&self, headers: &Headers, body: &[u8]) -> Result<Parsed, ParseError>;
+
+    /// Reads a saved order payload (no headers, no signature): `shopbip invoice` previews.
+    fn parse_order(&self, body: &[u8]) -> Result<Order, ParseError>;
 }
 
 pub(crate) fn body_hash_key(body: &[u8]) -> String {

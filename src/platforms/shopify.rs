@@ -30,6 +30,12 @@ impl WebhookPlatform for Shopify {
             .map(|()| Verified::Signed)
     }
 
+    fn parse_order(&self, body: &[u8]) -> Result<Order, ParseError> {
+        let json: Value =
+            serde_json::from_slice(body).map_err(|e| ParseError::Json(e.to_string()))?;
+        order(&json)
+    }
+
     fn parse(&self, headers: &Headers, body: &[u8]) -> Result<Parsed, ParseError> {
         let topic = headers
             .get(&TOPIC)

@@ -47,7 +47,7 @@ impl fmt::Display for StoreId {
 }
 
 /// A validated store profile.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Store {
     pub id: StoreId,
     pub file: PathBuf,

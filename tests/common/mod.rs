@@ -174,8 +174,9 @@ body_params = ["{{customer.first_name}}", "{{order.number}}"]
         settings.stores.dir = stores_dir;
         settings.database.url = format!("sqlite://{}", dir.path().join("shopbip.db").display());
         adjust(&mut settings);
-        let registry =
-            Arc::new(StoreRegistry::load_dir(&settings.stores.dir).expect("profiles load"));
+        let registry = Arc::new(arc_swap::ArcSwap::from_pointee(
+            StoreRegistry::load_dir(&settings.stores.dir).expect("profiles load"),
+        ));
         let store = Arc::new(
             SqliteStore::open(&settings.database.url, RetryPolicy::default())
                 .await
@@ -279,5 +280,111 @@ pub mod sign {
             ("X-Shopify-Webhook-Id", webhook_id.to_owned()),
             ("X-Shopify-Event-Id", format!("evt-{webhook_id}")),
         ]
+    }
+}
+
+pub mod pipeline {
+    //! The whole service (receiver, workers, reaper) on a real SQLite file, talking to a real
+    //! sandbox over loopback.
+    use std::path::{Path, PathBuf};
+    use std::time::{Duration, Instant};
+
+    use shopbip::jobs::{Job, JobFilter, JobState};
+    use shopbip::serve::Service;
+    use shopbip::settings::Settings;
+    use shopbip::stores::StoreRegistry;
+
+    use super::TestSandbox;
+
+    pub struct Pipeline {
+        pub sandbox: TestSandbox,
+        pub service: Service,
+        pub base: String,
+        pub http: reqwest::Client,
+        pub dir: tempfile::TempDir,
+    }
+
+    pub fn test_settings(dir: &Path, stores: PathBuf) -> Settings {
+        let mut settings = Settings::default();
+        settings.server.port = 0;
+        settings.stores.dir = stores;
+        settings.database.url = format!("sqlite://{}", dir.join("shopbip.db").display());
+        settings.worker.poll_interval_ms = 20;
+        settings.worker.concurrency = 4;
+        settings.worker.rate_per_second = 1000;
+        settings.worker.retry_base_ms = 200;
+        settings.worker.lease_secs = 10;
+        settings
+    }
+
+    /// `profiles` gets the sandbox URL and writes store profiles into the folder it is given.
+    pub async fn start(profiles: impl FnOnce(&Path, &str)) -> Pipeline {
+        let sandbox = super::spawn_sandbox();
+        let dir = tempfile::tempdir().unwrap();
+        let stores = dir.path().join("plugin-config");
+        std::fs::create_dir_all(&stores).unwrap();
+        profiles(&stores, &sandbox.handle.base_url());
+        let settings = test_settings(dir.path(), stores.clone());
+        let registry = StoreRegistry::load_dir(&stores).unwrap_or_else(|e| panic!("{e:?}"));
+        let service = Service::start(&settings, registry).await.unwrap();
+        Pipeline {
+            base: format!("http://127.0.0.1:{}", service.port),
+            sandbox,
+            service,
+            http: reqwest::Client::new(),
+            dir,
+        }
+    }
+
+    impl Pipeline {
+        pub async fn post(
+            &self,
+            store: &str,
+            headers: &[(&str, String)],
+            body: Vec<u8>,
+        ) -> reqwest::Response {
+            let mut req = self
+                .http
+                .post(format!("{}/webhooks/{store}", self.base))
+                .header("content-type", "application/json")
+                .body(body);
+            for (k, v) in headers {
+                req = req.header(*k, v);
+            }
+            req.send().await.unwrap()
+        }
+
+        pub async fn jobs(&self) -> Vec<Job> {
+            self.service
+                .jobs
+                .list(&JobFilter {
+                    limit: 1000,
+                    ..Default::default()
+                })
+                .await
+                .unwrap()
+        }
+
+        /// Waits until `n` jobs exist and none is queued or running.
+        pub async fn settled(&self, n: usize) -> Vec<Job> {
+            let deadline = Instant::now() + Duration::from_secs(60);
+            loop {
+                let jobs = self.jobs().await;
+                let open = jobs
+                    .iter()
+                    .any(|j| matches!(j.state, JobState::Queued | JobState::Running));
+                if jobs.len() >= n && !open {
+                    return jobs;
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "jobs never settled: {:#?}",
+                    jobs.iter()
+                        .map(|j| (j.id, j.state, j.last_error.clone()))
+                        .collect::<Vec<_>>()
+                );
+                tokio::time::sleep(Duration::from_millis(25)).await;
+            }
+        }
     }
 }

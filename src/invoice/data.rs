@@ -1,0 +1,381 @@
+//! The JSON an invoice template reads (`/data.json`): the order made printable, with money
+//! already formatted by decimal arithmetic and labels in the store's language.
+
+use rust_decimal::Decimal;
+use serde::Serialize;
+
+use crate::order::{Order, format_money};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct InvoiceData {
+    pub lang: &'static str,
+    pub rtl: bool,
+    pub labels: Labels,
+    pub seller: Seller,
+    pub invoice: Identity,
+    pub bill_to: BillTo,
+    pub items: Vec<Item>,
+    pub totals: Totals,
+    pub currency: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Seller {
+    pub name: String,
+    pub address_lines: Vec<String>,
+    pub tax_id: String,
+    /// The logo's path inside the template's world (`/logo.png`), when the store has one.
+    pub logo: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Identity {
+    pub number: String,
+    pub date: String,
+    pub order_number: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct BillTo {
+    pub name: String,
+    pub lines: Vec<String>,
+    pub phone: String,
+    pub email: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Item {
+    pub name: String,
+    pub sku: String,
+    pub quantity: String,
+    pub unit_price: String,
+    pub amount: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Totals {
+    /// Subtotal, shipping, discount and each tax, in that order, formatted with the currency.
+    pub lines: Vec<TotalLine>,
+    pub total: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TotalLine {
+    pub label: String,
+    pub amount: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Labels {
+    pub invoice: &'static str,
+    pub number: &'static str,
+    pub date: &'static str,
+    pub order: &'static str,
+    pub bill_to: &'static str,
+    pub phone: &'static str,
+    pub description: &'static str,
+    pub quantity: &'static str,
+    pub unit_price: &'static str,
+    pub amount: &'static str,
+    pub subtotal: &'static str,
+    pub shipping: &'static str,
+    pub discount: &'static str,
+    pub tax: &'static str,
+    pub total: &'static str,
+    pub tax_id: &'static str,
+    pub page: &'static str,
+    pub thanks: &'static str,
+}
+
+/// The languages invoices are labelled in; anything else falls back to English.
+pub fn labels(lang: &str) -> (&'static str, bool, Labels) {
+    match lang {
+        "fr" => (
+            "fr",
+            false,
+            Labels {
+                invoice: "Facture",
+                number: "Numéro",
+                date: "Date",
+                order: "Commande",
+                bill_to: "Facturé à",
+                phone: "Tél.",
+                description: "Désignation",
+                quantity: "Qté",
+                unit_price: "Prix unitaire",
+                amount: "Montant",
+                subtotal: "Sous-total",
+                shipping: "Livraison",
+                discount: "Remise",
+                tax: "Taxe",
+                total: "Total TTC",
+                tax_id: "Matricule fiscal",
+                page: "Page",
+                thanks: "Merci pour votre commande !",
+            },
+        ),
+        "ar" => (
+            "ar",
+            true,
+            Labels {
+                invoice: "فاتورة",
+                number: "رقم الفاتورة",
+                date: "التاريخ",
+                order: "الطلب",
+                bill_to: "فاتورة إلى",
+                phone: "الهاتف",
+                description: "الوصف",
+                quantity: "الكمية",
+                unit_price: "سعر الوحدة",
+                amount: "المبلغ",
+                subtotal: "المجموع الفرعي",
+                shipping: "الشحن",
+                discount: "الخصم",
+                tax: "الضريبة",
+                total: "المجموع الكلي",
+                tax_id: "المعرف الضريبي",
+                page: "صفحة",
+                thanks: "شكرا لطلبكم!",
+            },
+        ),
+        _ => (
+            "en",
+            false,
+            Labels {
+                invoice: "Invoice",
+                number: "Number",
+                date: "Date",
+                order: "Order",
+                bill_to: "Bill to",
+                phone: "Phone",
+                description: "Description",
+                quantity: "Qty",
+                unit_price: "Unit price",
+                amount: "Amount",
+                subtotal: "Subtotal",
+                shipping: "Shipping",
+                discount: "Discount",
+                tax: "Tax",
+                total: "Total",
+                tax_id: "Tax ID",
+                page: "Page",
+                thanks: "Thank you for your order!",
+            },
+        ),
+    }
+}
+
+/// What the seller side of the invoice says, from the store profile.
+#[derive(Debug, Clone, Default)]
+pub struct SellerInfo {
+    pub name: String,
+    pub address: String,
+    pub tax_id: String,
+    pub language: String,
+}
+
+pub fn build(
+    order: &Order,
+    seller: &SellerInfo,
+    invoice_number: &str,
+    logo_path: Option<&str>,
+) -> InvoiceData {
+    let (lang, rtl, labels) = labels(&seller.language);
+    let cur = order.currency.as_str();
+    let money = |d: Decimal| format_money(d, cur);
+    let mut lines = vec![TotalLine {
+        label: labels.subtotal.to_owned(),
+        amount: money(order.subtotal),
+    }];
+    if !order.shipping_total.is_zero() {
+        lines.push(TotalLine {
+            label: labels.shipping.to_owned(),
+            amount: money(order.shipping_total),
+        });
+    }
+    if !order.discount_total.is_zero() {
+        lines.push(TotalLine {
+            label: labels.discount.to_owned(),
+            amount: money(-order.discount_total.abs()),
+        });
+    }
+    for tax in &order.taxes {
+        let label = match tax.rate {
+            Some(rate) if !tax.label.contains('%') => {
+                format!("{} {} %", tax.label, rate.normalize())
+            }
+            _ => tax.label.clone(),
+        };
+        lines.push(TotalLine {
+            label,
+            amount: money(tax.amount),
+        });
+    }
+    if order.taxes.is_empty() && !order.tax_total.is_zero() {
+        lines.push(TotalLine {
+            label: labels.tax.to_owned(),
+            amount: money(order.tax_total),
+        });
+    }
+    let billing = order.billing.clone().unwrap_or_default();
+    let name = if billing.name.is_empty() {
+        order.customer.full_name()
+    } else {
+        billing.name.clone()
+    };
+    let mut address = Vec::new();
+    if let Some(c) = billing.company.as_ref().filter(|c| !c.is_empty()) {
+        address.push(c.clone());
+    }
+    address.extend(
+        [Some(billing.line1.clone()), billing.line2.clone()]
+            .into_iter()
+            .flatten()
+            .filter(|l| !l.is_empty()),
+    );
+    let city = [
+        billing.postcode.clone().unwrap_or_default(),
+        billing.city.clone(),
+    ]
+    .iter()
+    .filter(|s| !s.is_empty())
+    .cloned()
+    .collect::<Vec<_>>()
+    .join(" ");
+    if !city.is_empty() {
+        address.push(city);
+    }
+    if let Some(country) = &billing.country {
+        address.push(country.clone());
+    }
+    InvoiceData {
+        lang,
+        rtl,
+        seller: Seller {
+            name: seller.name.clone(),
+            address_lines: seller
+                .address
+                .split([',', '\n'])
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .map(str::to_owned)
+                .collect(),
+            tax_id: seller.tax_id.clone(),
+            logo: logo_path.map(str::to_owned),
+        },
+        invoice: Identity {
+            number: invoice_number.to_owned(),
+            date: format_date(
+                order.paid_at.as_deref().or(order.created_at.as_deref()),
+                lang,
+            ),
+            order_number: order.number.clone(),
+        },
+        bill_to: BillTo {
+            name,
+            lines: address,
+            phone: billing
+                .phone
+                .clone()
+                .or_else(|| order.customer.phone.clone())
+                .unwrap_or_default(),
+            email: order.customer.email.clone().unwrap_or_default(),
+        },
+        items: order
+            .lines
+            .iter()
+            .map(|l| Item {
+                name: l.name.clone(),
+                sku: l.sku.clone().unwrap_or_default(),
+                quantity: l.quantity.normalize().to_string(),
+                unit_price: amount(l.unit_price, cur),
+                amount: amount(l.total, cur),
+            })
+            .collect(),
+        totals: Totals {
+            lines,
+            total: money(order.total),
+        },
+        currency: order.currency.clone(),
+        labels,
+    }
+}
+
+/// An amount without the currency code, for table cells: `1,234.500`.
+fn amount(d: Decimal, currency: &str) -> String {
+    let text = format_money(d, currency);
+    text.split_once(' ')
+        .map(|(_, n)| n.to_owned())
+        .unwrap_or(text)
+}
+
+/// `2026-11-20T09:04:40Z` → `20 November 2026` (en), `20 novembre 2026` (fr), `20/11/2026` (ar).
+pub fn format_date(iso: Option<&str>, lang: &str) -> String {
+    let Some(iso) = iso else {
+        return String::new();
+    };
+    let date = iso.get(..10).unwrap_or(iso);
+    let mut parts = date.split('-');
+    let (Some(y), Some(m), Some(d)) = (parts.next(), parts.next(), parts.next()) else {
+        return date.to_owned();
+    };
+    let (Ok(month), Ok(day)) = (m.parse::<usize>(), d.parse::<u32>()) else {
+        return date.to_owned();
+    };
+    if !(1..=12).contains(&month) {
+        return date.to_owned();
+    }
+    const EN: [&str; 12] = [
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ];
+    const FR: [&str; 12] = [
+        "janvier",
+        "février",
+        "mars",
+        "avril",
+        "mai",
+        "juin",
+        "juillet",
+        "août",
+        "septembre",
+        "octobre",
+        "novembre",
+        "décembre",
+    ];
+    match lang {
+        "fr" => format!("{day} {} {y}", FR[month - 1]),
+        "ar" => format!("{day:02}/{month:02}/{y}"),
+        _ => format!("{day} {} {y}", EN[month - 1]),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_follow_the_language() {
+        let at = Some("2026-11-20T09:04:40Z");
+        assert_eq!(format_date(at, "en"), "20 November 2026");
+        assert_eq!(format_date(at, "fr"), "20 novembre 2026");
+        assert_eq!(format_date(at, "ar"), "20/11/2026");
+        assert_eq!(format_date(None, "en"), "");
+    }
+
+    #[test]
+    fn table_amounts_keep_the_currency_decimals_without_the_code() {
+        assert_eq!(amount("23.3333".parse().unwrap(), "TND"), "23.333");
+        assert_eq!(amount("3".parse().unwrap(), "EUR"), "3.00");
+    }
+}

@@ -1,0 +1,217 @@
+//! The workers inside `shopbip serve`: claim due jobs with a lease, run their steps with the
+//! lease renewed, and record the outcome; transient failures go back to the queue with the
+//! retry schedule, so a worker slot is never held waiting.
+
+mod pacer;
+pub mod pipeline;
+pub mod steps;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use arc_swap::ArcSwap;
+use tokio::sync::{Semaphore, watch};
+use tokio::task::JoinSet;
+
+use crate::buzzbip::{ClientOptions, TokenCache};
+use crate::invoice::fetch::{self, FetchOptions};
+use crate::jobs::{Failure, Job, JobState, JobStore, now_ms};
+use crate::settings::{Settings, WorkerSettings};
+use crate::stores::StoreRegistry;
+use crate::telemetry::redact_phones;
+pub use pacer::Pacer;
+use pipeline::Outcome;
+
+/// What the steps need, shared by every job of the process.
+pub struct Deps {
+    pub jobs: Arc<dyn JobStore>,
+    /// Swapped whole on reload; a job reads it once.
+    pub stores: Arc<ArcSwap<StoreRegistry>>,
+    pub stores_dir: PathBuf,
+    pub http: reqwest::Client,
+    pub tokens: TokenCache,
+    pub client_options: ClientOptions,
+    pub fetch_client: reqwest::Client,
+    pub fetch_options: FetchOptions,
+    pub pacer: Pacer,
+}
+
+impl Deps {
+    pub fn new(
+        settings: &Settings,
+        jobs: Arc<dyn JobStore>,
+        stores: Arc<ArcSwap<StoreRegistry>>,
+    ) -> Self {
+        let client_options = settings.buzzbip.client_options();
+        let fetch_options = FetchOptions::default();
+        Self {
+            jobs,
+            stores,
+            stores_dir: settings.stores.dir.clone(),
+            http: crate::buzzbip::http_client(&client_options),
+            tokens: TokenCache::new(),
+            client_options,
+            fetch_client: fetch::client(&fetch_options),
+            fetch_options,
+            pacer: Pacer::new(settings.worker.rate_per_second),
+        }
+    }
+}
+
+/// Runs workers until `shutdown` turns true; then stops claiming, gives jobs in flight
+/// `shutdown_grace_secs` to finish, and hands back to the queue those that did not.
+pub async fn run(deps: Arc<Deps>, settings: WorkerSettings, mut shutdown: watch::Receiver<bool>) {
+    let worker_id = format!("{}-{}", hostname(), std::process::id());
+    let lease = Duration::from_secs(settings.lease_secs.max(3));
+    let slots = Arc::new(Semaphore::new(settings.concurrency.max(1)));
+    let mut running: JoinSet<()> = JoinSet::new();
+    let in_flight = Arc::new(std::sync::Mutex::new(
+        std::collections::HashSet::<i64>::new(),
+    ));
+    tracing::info!(worker = %worker_id, concurrency = settings.concurrency, "workers started");
+    loop {
+        if *shutdown.borrow() {
+            break;
+        }
+        while running.try_join_next().is_some() {}
+        let free = slots.available_permits();
+        if free == 0 {
+            tokio::select! {
+                _ = running.join_next() => {}
+                _ = shutdown.changed() => {}
+            }
+            continue;
+        }
+        let claimed = match deps.jobs.claim(&worker_id, lease, free as u32).await {
+            Ok(jobs) => jobs,
+            Err(e) => {
+                tracing::error!(error = %e, "claiming jobs failed");
+                Vec::new()
+            }
+        };
+        if claimed.is_empty() {
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_millis(settings.poll_interval_ms)) => {}
+                _ = shutdown.changed() => {}
+            }
+            continue;
+        }
+        for job in claimed {
+            let Ok(permit) = slots.clone().acquire_owned().await else {
+                break;
+            };
+            let (deps, worker_id, in_flight) = (deps.clone(), worker_id.clone(), in_flight.clone());
+            in_flight
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(job.id);
+            running.spawn(async move {
+                run_one(&deps, &worker_id, job.clone(), lease).await;
+                in_flight
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .remove(&job.id);
+                drop(permit);
+            });
+        }
+    }
+    let grace = Duration::from_secs(settings.shutdown_grace_secs);
+    tracing::info!(
+        jobs = running.len(),
+        "workers stopping: finishing jobs in flight"
+    );
+    let finished = tokio::time::timeout(grace, async {
+        while running.join_next().await.is_some() {}
+    })
+    .await;
+    if finished.is_err() {
+        running.abort_all();
+        let left: Vec<i64> = in_flight
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .drain()
+            .collect();
+        for id in left {
+            let _ = deps.jobs.release(id, &worker_id, now_ms()).await;
+        }
+    }
+    tracing::info!("workers stopped");
+}
+
+/// One job: the steps raced against lease renewal, then the outcome recorded.
+async fn run_one(deps: &Deps, worker: &str, job: Job, lease: Duration) {
+    let started = std::time::Instant::now();
+    let keep_lease = async {
+        let mut tick = tokio::time::interval(lease / 3);
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            match deps.jobs.renew(job.id, worker, lease).await {
+                Ok(true) => {}
+                Ok(false) => return,
+                Err(e) => tracing::warn!(job = job.id, error = %e, "lease renewal failed"),
+            }
+        }
+    };
+    let outcome = tokio::select! {
+        outcome = pipeline::run(deps, worker, &job) => outcome,
+        () = keep_lease => {
+            tracing::error!(job = job.id, "lost the lease: another worker owns the job now");
+            return;
+        }
+    };
+    let state = pipeline::final_state(&outcome);
+    let recorded = match &outcome {
+        Outcome::Done => deps
+            .jobs
+            .finish(job.id, worker, JobState::Done, None)
+            .await
+            .map(|_| ()),
+        Outcome::Skipped(reason) => deps
+            .jobs
+            .finish(job.id, worker, JobState::Skipped, Some(reason))
+            .await
+            .map(|_| ()),
+        Outcome::Failed(reason, failure) => deps
+            .jobs
+            .fail(job.id, worker, &redact_phones(reason), *failure)
+            .await
+            .map(|_| ()),
+        Outcome::Later(wait) => deps
+            .jobs
+            .release(job.id, worker, now_ms() + wait.as_millis() as i64)
+            .await
+            .map(|_| ()),
+    };
+    if let Err(e) = recorded {
+        tracing::error!(job = job.id, error = %e, "could not record the job's outcome; its lease will expire and it will run again");
+    }
+    let (label, reason) = match &outcome {
+        Outcome::Done => ("done", None),
+        Outcome::Skipped(r) => ("skipped", Some(r.as_str())),
+        Outcome::Failed(r, Failure::Permanent) => ("dead", Some(r.as_str())),
+        Outcome::Failed(r, Failure::Transient { .. }) => ("retry", Some(r.as_str())),
+        Outcome::Later(_) => ("paced", None),
+    };
+    tracing::info!(
+        job = job.id,
+        store = %job.store_id,
+        order = %job.order_id,
+        event = %job.kind,
+        outcome = label,
+        attempt = job.attempts,
+        reason = reason.map(redact_phones).unwrap_or_default(),
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "job"
+    );
+    let _ = state;
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/etc/hostname")
+        .map(|h| h.trim().to_owned())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "shopbip".to_owned())
+}

@@ -1,0 +1,51 @@
+//! Per Buzzbip account pacing: a token bucket per account, so a burst of orders drains at the
+//! configured rate instead of drawing 429s.
+
+use std::num::NonZeroU32;
+use std::time::Duration;
+
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+
+use crate::stores::Store;
+
+/// Waits longer than this go back to the queue rather than holding a worker slot.
+const MAX_INLINE_WAIT: Duration = Duration::from_secs(2);
+
+pub struct Pacer {
+    limiter: DefaultKeyedRateLimiter<String>,
+    clock: DefaultClock,
+}
+
+impl Pacer {
+    pub fn new(per_second: u32) -> Self {
+        let rate = NonZeroU32::new(per_second.max(1)).unwrap_or(NonZeroU32::MIN);
+        Self {
+            limiter: RateLimiter::keyed(Quota::per_second(rate)),
+            clock: DefaultClock::default(),
+        }
+    }
+
+    /// Takes a send slot for the store's account, sleeping for it when that is short; returns
+    /// the wait when it is long (the caller requeues the job for then).
+    pub async fn wait(&self, store: &Store) -> Option<Duration> {
+        let key = format!("{}|{}", store.buzzbip.base_url, store.buzzbip.username);
+        loop {
+            match self.limiter.check_key(&key) {
+                Ok(()) => return None,
+                Err(not_until) => {
+                    let wait = not_until.wait_time_from(self.clock.now());
+                    if wait > MAX_INLINE_WAIT {
+                        return Some(wait);
+                    }
+                    tokio::time::sleep(wait).await;
+                }
+            }
+        }
+    }
+
+    /// Forgets idle accounts (governor's keyed map never shrinks on its own).
+    pub fn shrink(&self) {
+        self.limiter.retain_recent();
+    }
+}

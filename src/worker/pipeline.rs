@@ -1,0 +1,286 @@
+//! The steps of one job (PRODUCT.md §5): phone, staging filter, invoice, upload, send. Each
+//! result is saved before the next step starts.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use sha2::Digest;
+
+use super::Deps;
+use super::steps::Steps;
+use crate::buzzbip::{Button, BuzzbipClient, BuzzbipError, SendRequest};
+use crate::invoice::fetch;
+use crate::jobs::{Failure, Job, JobState, format_invoice_number, now_ms};
+use crate::stores::placeholders::{self, Context};
+use crate::stores::{Environment, InvoiceSource, Store};
+
+/// How a job attempt ended.
+#[derive(Debug)]
+pub enum Outcome {
+    Done,
+    Skipped(String),
+    Failed(String, Failure),
+    /// Not run now (pacing): back to the queue without counting an attempt.
+    Later(Duration),
+}
+
+pub async fn run(deps: &Deps, worker: &str, job: &Job) -> Outcome {
+    match run_steps(deps, worker, job).await {
+        Ok(outcome) => outcome,
+        Err(StepError(reason, failure)) => Outcome::Failed(reason, failure),
+    }
+}
+
+struct StepError(String, Failure);
+
+impl From<BuzzbipError> for StepError {
+    fn from(e: BuzzbipError) -> Self {
+        let failure = match e.class() {
+            crate::buzzbip::ErrorClass::Transient { retry_after } => {
+                Failure::Transient { retry_after }
+            }
+            crate::buzzbip::ErrorClass::Permanent => Failure::Permanent,
+        };
+        StepError(e.to_string(), failure)
+    }
+}
+
+impl From<crate::jobs::StoreError> for StepError {
+    fn from(e: crate::jobs::StoreError) -> Self {
+        StepError(e.to_string(), Failure::Transient { retry_after: None })
+    }
+}
+
+fn permanent(reason: impl Into<String>) -> StepError {
+    StepError(reason.into(), Failure::Permanent)
+}
+
+async fn save(deps: &Deps, worker: &str, job: &Job, steps: &Steps) -> Result<(), StepError> {
+    if deps
+        .jobs
+        .save_steps(job.id, worker, &steps.to_json())
+        .await?
+    {
+        Ok(())
+    } else {
+        Err(StepError(
+            "lost the job's lease before saving a step".into(),
+            Failure::Transient { retry_after: None },
+        ))
+    }
+}
+
+async fn run_steps(deps: &Deps, worker: &str, job: &Job) -> Result<Outcome, StepError> {
+    let stores = deps.stores.load();
+    let Some(store) = stores.get(&job.store_id).cloned() else {
+        return Err(permanent(format!(
+            "store {} is no longer configured in {}",
+            job.store_id,
+            deps.stores_dir.display()
+        )));
+    };
+    let mut steps = Steps::from_json(&job.steps);
+    if steps.whatsapp_bulk_group_id.is_some() {
+        // Sent, then interrupted before the job was closed: nothing left to do.
+        return Ok(Outcome::Done);
+    }
+
+    // 1. Phone.
+    let (to, country_code) = match (&steps.to, &steps.country_code) {
+        (Some(to), Some(cc)) => (to.clone(), cc.clone()),
+        _ => match crate::phone::recipient(&job.order, &store.default_country) {
+            Ok(phone) => {
+                steps.to = Some(phone.to().to_owned());
+                steps.country_code = Some(phone.country_code().to_owned());
+                save(deps, worker, job, &steps).await?;
+                (phone.to().to_owned(), phone.country_code().to_owned())
+            }
+            Err(reason) => return Ok(Outcome::Skipped(reason)),
+        },
+    };
+
+    // 2. Staging stores send only to their allow-list.
+    if store.environment == Environment::Staging && !store.allow_phones.contains(&to) {
+        return Ok(Outcome::Skipped(format!(
+            "staging store: {} is not in [test].allow_phones",
+            crate::telemetry::mask_phone(&format!("+{to}"))
+        )));
+    }
+
+    let client = BuzzbipClient::new(
+        deps.http.clone(),
+        &deps.tokens,
+        store.buzzbip.clone(),
+        deps.client_options.clone(),
+    )?;
+
+    // 3-4. Invoice and upload.
+    if job.rule.attach_invoice && steps.media_id.is_none() {
+        let number = invoice_number(deps, &store, job, &mut steps, worker).await?;
+        let pdf = invoice_pdf(deps, &store, job, &number).await?;
+        let filename = placeholders::render(
+            &store.invoice.filename,
+            &context(&store, job, Some(&number)),
+            placeholders::plain,
+        );
+        steps.pdf_sha256 = Some(hex::encode(sha2::Sha256::digest(&pdf)));
+        steps.pdf_bytes = Some(pdf.len() as u64);
+        let media_id = client
+            .upload_pdf(&filename, bytes::Bytes::from(pdf))
+            .await?;
+        steps.media_id = Some(media_id);
+        save(deps, worker, job, &steps).await?;
+    }
+
+    // 5. Send, paced per Buzzbip account.
+    if let Some(wait) = deps.pacer.wait(&store).await {
+        return Ok(Outcome::Later(wait));
+    }
+    let ctx = context(&store, job, steps.invoice_number.as_deref());
+    let request = SendRequest {
+        to,
+        country_code,
+        body_params: job
+            .rule
+            .body_params
+            .iter()
+            .map(|p| placeholders::render(p, &ctx, placeholders::plain))
+            .collect(),
+        buttons: job
+            .rule
+            .buttons
+            .iter()
+            .map(|b| Button {
+                index: b.index as u32,
+                sub_type: b.sub_type.clone(),
+                value: placeholders::render(&b.value, &ctx, placeholders::plain),
+            })
+            .collect(),
+        header_media_id: steps.media_id.clone(),
+    };
+    if let Some(started) = steps.send_started_at {
+        // Recorded for the operator: this order may receive this message twice.
+        steps
+            .other
+            .insert("possible_duplicate_send_after".into(), started.into());
+        tracing::warn!(
+            job = job.id,
+            store = %job.store_id,
+            started_at_ms = started,
+            "an earlier send attempt of this job ended without a recorded answer; Buzzbip may have sent it"
+        );
+    }
+    steps.send_started_at = Some(now_ms());
+    save(deps, worker, job, &steps).await?;
+    match client.send_template(job.rule.template_id, &request).await {
+        Ok(receipt) => {
+            steps.whatsapp_bulk_group_id = Some(receipt.whatsapp_bulk_group_id);
+            save(deps, worker, job, &steps).await?;
+            Ok(Outcome::Done)
+        }
+        Err(e) if !e.is_transient() => {
+            // A send that can never succeed: do not leave its document on Buzzbip.
+            if let Some(media_id) = &steps.media_id {
+                if let Err(del) = client.delete_media(media_id).await {
+                    tracing::warn!(job = job.id, error = %del, "could not delete the unused media");
+                } else {
+                    steps.other.insert("media_deleted".into(), true.into());
+                    steps.media_id = None;
+                    let _ = deps.jobs.save_steps(job.id, worker, &steps.to_json()).await;
+                }
+            }
+            Err(e.into())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn context<'a>(store: &'a Store, job: &'a Job, invoice_number: Option<&'a str>) -> Context<'a> {
+    Context {
+        store_id: store.id.as_str(),
+        order: &job.order,
+        invoice_number,
+    }
+}
+
+/// The platform's invoice number, or one from the store's sequence, once per order.
+async fn invoice_number(
+    deps: &Deps,
+    store: &Store,
+    job: &Job,
+    steps: &mut Steps,
+    worker: &str,
+) -> Result<String, StepError> {
+    if let Some(n) = &steps.invoice_number {
+        return Ok(n.clone());
+    }
+    let number = match &job.order.invoice_number {
+        Some(n) => n.clone(),
+        None => format_invoice_number(
+            deps.jobs
+                .invoice_number(store.id.as_str(), &job.order_id)
+                .await?,
+        ),
+    };
+    steps.invoice_number = Some(number.clone());
+    save(deps, worker, job, steps).await?;
+    Ok(number)
+}
+
+async fn invoice_pdf(
+    deps: &Deps,
+    store: &Arc<Store>,
+    job: &Job,
+    number: &str,
+) -> Result<Vec<u8>, StepError> {
+    let fetch_from = match (store.invoice.source, &store.invoice.fetch_url) {
+        (InvoiceSource::Fetch, Some(url)) => Some(placeholders::render(
+            url,
+            &context(store, job, Some(number)),
+            encode_component,
+        )),
+        (InvoiceSource::Fetch, None) => job.order.invoice_url.clone(),
+        (InvoiceSource::Generate, _) => None,
+    };
+    match (store.invoice.source, fetch_from) {
+        (InvoiceSource::Fetch, Some(url)) => {
+            fetch::fetch_pdf(&deps.fetch_client, &url, &deps.fetch_options)
+                .await
+                .map_err(|e| {
+                    let failure = if e.is_transient() {
+                        Failure::Transient { retry_after: None }
+                    } else {
+                        Failure::Permanent
+                    };
+                    StepError(e.to_string(), failure)
+                })
+        }
+        (InvoiceSource::Fetch, None) => Err(permanent(
+            "invoice.source is \"fetch\" but the order carries no invoice PDF URL",
+        )),
+        (InvoiceSource::Generate, _) => {
+            let (store, order, number) = (store.clone(), job.order.clone(), number.to_owned());
+            tokio::task::spawn_blocking(move || {
+                crate::invoice::render_for_store(&store, &order, &number)
+            })
+            .await
+            .map_err(|e| permanent(format!("invoice rendering crashed: {e}")))?
+            .map_err(|e| permanent(e.to_string()))
+        }
+    }
+}
+
+/// Percent-encodes a placeholder value for a URL query or path.
+fn encode_component(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+/// The state a job ends in for an outcome (used for logs and metrics).
+pub fn final_state(outcome: &Outcome) -> Option<JobState> {
+    match outcome {
+        Outcome::Done => Some(JobState::Done),
+        Outcome::Skipped(_) => Some(JobState::Skipped),
+        Outcome::Failed(_, Failure::Permanent) => Some(JobState::Dead),
+        Outcome::Failed(..) | Outcome::Later(_) => None,
+    }
+}

@@ -1,0 +1,443 @@
+//! Invoice PDFs: rendered with Typst and read back with poppler's pdftotext, and fetched from a
+//! local HTTP server.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+use std::sync::Arc;
+
+use common::sign::fixture;
+use shopbip::invoice::fetch::{FetchError, FetchOptions, client, fetch_pdf};
+use shopbip::invoice::{RenderError, render_for_store};
+use shopbip::order::Order;
+use shopbip::platforms::Platform;
+use shopbip::stores::{Store, StoreRegistry};
+
+fn store_in(dir: &Path, language: &str, extra_invoice: &str) -> Arc<Store> {
+    let profile = format!(
+        r#"platform = "woocommerce"
+base_uri = "https://shop.acme.test"
+default_country = "TN"
+[webhook]
+secrets = ["s"]
+[buzzbip]
+username = "u"
+password = "p"
+api_key = "k"
+[invoice]
+language = "{language}"
+seller_name = "Acme SARL"
+seller_address = "12 rue de Marseille, 1001 Tunis"
+seller_tax_id = "1234567/A/M/000"
+{extra_invoice}
+[[notify]]
+on = "order.paid"
+template_id = 1289
+"#
+    );
+    std::fs::write(dir.join("acme.toml"), profile).unwrap();
+    let registry = StoreRegistry::load_dir(dir).unwrap_or_else(|e| panic!("{e:?}"));
+    registry.get("acme").unwrap().clone()
+}
+
+fn woo_order(path: &str) -> Order {
+    Platform::Woocommerce
+        .adapter()
+        .parse_order(&fixture(path))
+        .unwrap()
+}
+
+fn poppler(tool: &str, args: &[&str], pdf: &[u8]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("invoice.pdf");
+    std::fs::write(&file, pdf).unwrap();
+    let out = Command::new(tool)
+        .args(args)
+        .arg(&file)
+        .args(if tool == "pdftotext" {
+            vec!["-"]
+        } else {
+            vec![]
+        })
+        .output()
+        .unwrap_or_else(|e| panic!("{tool} not found ({e}): install poppler-utils (.ci/run does)"));
+    assert!(
+        out.status.success(),
+        "{tool}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn text(pdf: &[u8]) -> String {
+    poppler("pdftotext", &["-layout"], pdf)
+}
+
+fn pages(pdf: &[u8]) -> usize {
+    poppler("pdfinfo", &[], pdf)
+        .lines()
+        .find_map(|l| l.strip_prefix("Pages:"))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap()
+}
+
+#[test]
+fn the_pdf_text_holds_number_names_items_and_total_with_fonts_embedded() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store_in(dir.path(), "fr", "");
+
+    let eur = woo_order("woocommerce/order-updated-paid-eur.json");
+    let pdf = render_for_store(&store, &eur, "F-2026-0042").unwrap();
+    assert!(pdf.starts_with(b"%PDF-"));
+    let t = text(&pdf);
+    for needle in [
+        "F-2026-0042",
+        "FA-2026-0042",
+        "Zoë Dupré-Lefèvre",
+        "Les Délices d'Hélène",
+        "Coffret crème brûlée × 6",
+        "EUR 64.80",
+        "FACTURE",
+        "Total TTC",
+        "Acme SARL",
+    ] {
+        assert!(t.contains(needle), "{needle:?} missing from:\n{t}");
+    }
+
+    let tnd = woo_order("woocommerce/order-updated-paid-tnd.json");
+    let pdf = render_for_store(&store, &tnd, "INV-000001").unwrap();
+    let t = text(&pdf);
+    for needle in [
+        "INV-000001",
+        "Harissa du Cap Bon (pot 380 g)",
+        "TND 248.570",
+        "TND 208.000",
+        "TND -5.000",
+        "TVA 19 %",
+        "25.000",
+        "11.083",
+    ] {
+        assert!(t.contains(needle), "{needle:?} missing from:\n{t}");
+    }
+    // Arabic shapes into presentation forms that pdftotext maps back to letters; compare
+    // without spaces, since the extractor may split words differently in right-to-left runs.
+    let squashed: String = t.chars().filter(|c| !c.is_whitespace()).collect();
+    for arabic in ["أميرة", "صالح", "زيت", "زيتون"] {
+        assert!(squashed.contains(arabic), "{arabic:?} missing from:\n{t}");
+    }
+    let fonts = poppler("pdffonts", &[], &pdf);
+    assert!(
+        fonts.contains("NotoSans-Regular") && fonts.contains("NotoSansArabic"),
+        "{fonts}"
+    );
+    for line in fonts.lines().skip(2) {
+        let cols: Vec<&str> = line.split_whitespace().collect();
+        let emb = cols[cols.len() - 5];
+        assert_eq!(emb, "yes", "font not embedded: {line}");
+    }
+    assert!(
+        pdf.len() <= 100 * 1024,
+        "one-page invoice is {} bytes",
+        pdf.len()
+    );
+}
+
+#[test]
+fn a_long_order_breaks_pages_and_repeats_the_table_header() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store_in(dir.path(), "en", "");
+    let mut order = woo_order("woocommerce/order-updated-paid-eur.json");
+    let line = order.lines[0].clone();
+    order.lines = (1..=80)
+        .map(|i| shopbip::order::LineItem {
+            name: format!("Article numéro {i:02}"),
+            ..line.clone()
+        })
+        .collect();
+    let pdf = render_for_store(&store, &order, "INV-000080").unwrap();
+    let n = pages(&pdf);
+    assert!(n >= 2, "80 lines on {n} page(s)");
+    for page in 1..=n {
+        let p = page.to_string();
+        let t = poppler("pdftotext", &["-layout", "-f", &p, "-l", &p], &pdf);
+        assert!(
+            t.contains("Description") && t.contains("Unit price"),
+            "page {page} lacks the header:\n{t}"
+        );
+        assert!(
+            t.contains(&format!("Page {page} / {n}")),
+            "page {page} lacks its number:\n{t}"
+        );
+    }
+    let all = text(&pdf);
+    assert!(all.contains("Article numéro 01") && all.contains("Article numéro 80"));
+}
+
+#[test]
+fn each_language_renders_its_labels() {
+    let tnd = woo_order("woocommerce/order-updated-paid-tnd.json");
+    for (lang, labels) in [
+        (
+            "en",
+            vec![
+                "INVOICE",
+                "BILL TO",
+                "Subtotal",
+                "Shipping",
+                "Total",
+                "20 November 2026",
+            ],
+        ),
+        (
+            "fr",
+            vec![
+                "FACTURE",
+                "FACTURÉ À",
+                "Sous-total",
+                "Livraison",
+                "Total TTC",
+                "20 novembre 2026",
+            ],
+        ),
+        ("ar", vec!["فاتورة", "الشحن", "المجموع", "20/11/2026"]),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store_in(dir.path(), lang, "");
+        let t = text(&render_for_store(&store, &tnd, "INV-7").unwrap());
+        let squashed: String = t.chars().filter(|c| !c.is_whitespace()).collect();
+        for label in labels {
+            let want: String = label.chars().filter(|c| !c.is_whitespace()).collect();
+            assert!(
+                squashed.contains(&want),
+                "{lang}: {label:?} missing from:\n{t}"
+            );
+        }
+        assert!(
+            t.contains("248.570"),
+            "{lang}: TND keeps three decimals:\n{t}"
+        );
+    }
+}
+
+#[test]
+fn a_merchant_template_renders_and_its_errors_carry_line_numbers() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("mine.typ"),
+        "#let d = json(\"/data.json\")\n= Custom #d.invoice.number\n#d.totals.total\n",
+    )
+    .unwrap();
+    let store = store_in(dir.path(), "en", "template = \"mine.typ\"");
+    let tnd = woo_order("woocommerce/order-updated-paid-tnd.json");
+    let t = text(&render_for_store(&store, &tnd, "INV-9").unwrap());
+    assert!(
+        t.contains("Custom INV-9") && t.contains("TND 248.570"),
+        "{t}"
+    );
+
+    std::fs::write(
+        dir.path().join("mine.typ"),
+        "#let d = json(\"/data.json\")\n\n#d.invoice.number\n#let x = (1, 2\n",
+    )
+    .unwrap();
+    let err = render_for_store(&store, &tnd, "INV-9").unwrap_err();
+    let message = err.to_string();
+    assert!(
+        matches!(
+            err,
+            shopbip::invoice::InvoiceError::Render(RenderError::Template(_))
+        ),
+        "{message}"
+    );
+    assert!(message.contains("line 4"), "{message}");
+
+    // A template cannot read the server's files.
+    std::fs::write(dir.path().join("mine.typ"), "#read(\"/etc/passwd\")\n").unwrap();
+    assert!(render_for_store(&store, &tnd, "INV-9").is_err());
+
+    // shopbip check reports the same error with the file and line.
+    std::fs::write(
+        dir.path().join("mine.typ"),
+        "#let d = json(\"/data.json\")\n#d.nope.field\n",
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_shopbip"))
+        .arg("check")
+        .env("SHOPBIP__STORES__DIR", dir.path())
+        .output()
+        .unwrap();
+    let all =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{all}");
+    assert!(
+        all.contains("acme.toml: invoice.template (mine.typ)") && all.contains("line 2"),
+        "{all}"
+    );
+}
+
+#[test]
+fn the_invoice_command_writes_a_preview() {
+    let dir = tempfile::tempdir().unwrap();
+    store_in(dir.path(), "fr", "");
+    let out_pdf = dir.path().join("out.pdf");
+    let fixture_path = format!(
+        "{}/tests/fixtures/woocommerce/order-updated-paid-eur.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_shopbip"))
+        .args(["invoice", "--store", "acme", "--order", &fixture_path, "-o"])
+        .arg(&out_pdf)
+        .env("SHOPBIP__STORES__DIR", dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let pdf = std::fs::read(&out_pdf).unwrap();
+    assert!(
+        text(&pdf).contains("F-2026-0042"),
+        "the platform's invoice number is used"
+    );
+}
+
+mod fetching {
+    use super::*;
+    use actix_web::{App, HttpResponse, HttpServer, web};
+
+    async fn serve() -> String {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let server = HttpServer::new(|| {
+            App::new()
+                .route(
+                    "/ok.pdf",
+                    web::get().to(|| async {
+                        HttpResponse::Ok()
+                            .content_type("application/pdf")
+                            .body(shopbip::demo::placeholder_pdf("fetched invoice"))
+                    }),
+                )
+                .route(
+                    "/login",
+                    web::get().to(|| async {
+                        HttpResponse::Ok()
+                            .content_type("text/html")
+                            .body("<!DOCTYPE html><html><body>Log in</body></html>")
+                    }),
+                )
+                .route(
+                    "/empty",
+                    web::get().to(|| async {
+                        HttpResponse::Ok().content_type("application/pdf").finish()
+                    }),
+                )
+                .route(
+                    "/big",
+                    web::get().to(|| async {
+                        let mut body = b"%PDF-1.7\n".to_vec();
+                        body.resize(64 * 1024, b' ');
+                        HttpResponse::Ok()
+                            .content_type("application/pdf")
+                            .body(body)
+                    }),
+                )
+                .route(
+                    "/zip",
+                    web::get().to(|| async {
+                        HttpResponse::Ok()
+                            .content_type("application/pdf")
+                            .body(b"PK\x03\x04 not a pdf".to_vec())
+                    }),
+                )
+                .route(
+                    "/down",
+                    web::get().to(|| async { HttpResponse::ServiceUnavailable().finish() }),
+                )
+                .route(
+                    "/missing",
+                    web::get().to(|| async { HttpResponse::NotFound().finish() }),
+                )
+                .route(
+                    "/loop",
+                    web::get().to(|| async {
+                        HttpResponse::Found()
+                            .insert_header(("Location", "/loop"))
+                            .finish()
+                    }),
+                )
+        })
+        .workers(1)
+        .listen(listener)
+        .unwrap()
+        .run();
+        tokio::spawn(server);
+        base
+    }
+
+    fn options() -> FetchOptions {
+        FetchOptions {
+            max_bytes: 32 * 1024,
+            ..FetchOptions::default()
+        }
+    }
+
+    async fn get(base: &str, path: &str) -> Result<Vec<u8>, FetchError> {
+        fetch_pdf(
+            &client(&options()),
+            &format!("{base}{path}?access_key=s3cret"),
+            &options(),
+        )
+        .await
+    }
+
+    #[tokio::test]
+    async fn a_pdf_is_accepted_and_everything_else_refused_with_its_reason() {
+        let base = serve().await;
+        assert!(get(&base, "/ok.pdf").await.unwrap().starts_with(b"%PDF-"));
+        for (path, reason, transient) in [
+            ("/login", "HTML page", false),
+            ("/empty", "empty", false),
+            ("/big", "larger than the 32768-byte limit", false),
+            ("/zip", "not a PDF", false),
+            ("/missing", "HTTP 404", false),
+            ("/loop", "too many redirects", false),
+            ("/down", "HTTP 503", true),
+        ] {
+            let err = get(&base, path).await.unwrap_err();
+            let text = err.to_string();
+            assert!(text.contains(reason), "{path}: {text}");
+            assert_eq!(err.is_transient(), transient, "{path}: {text}");
+            assert!(
+                text.contains(&format!("{base}{path}")) && !text.contains("s3cret"),
+                "{path}: {text}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_server_is_transient_and_plain_http_elsewhere_is_refused() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let err = get(&format!("http://127.0.0.1:{port}"), "/x.pdf")
+            .await
+            .unwrap_err();
+        assert!(err.is_transient(), "{err}");
+        let err = fetch_pdf(
+            &client(&options()),
+            "http://shop.example/invoice.pdf",
+            &options(),
+        )
+        .await
+        .unwrap_err();
+        assert!(
+            !err.is_transient() && err.to_string().contains("not allowed"),
+            "{err}"
+        );
+    }
+}
