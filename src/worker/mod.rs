@@ -161,7 +161,6 @@ async fn run_one(deps: &Deps, worker: &str, job: Job, lease: Duration) {
             return;
         }
     };
-    let state = pipeline::final_state(&outcome);
     let recorded = match &outcome {
         Outcome::Done => deps
             .jobs
@@ -205,7 +204,6 @@ async fn run_one(deps: &Deps, worker: &str, job: Job, lease: Duration) {
         elapsed_ms = started.elapsed().as_millis() as u64,
         "job"
     );
-    let _ = state;
 }
 
 fn hostname() -> String {

@@ -10,7 +10,7 @@ use super::Deps;
 use super::steps::Steps;
 use crate::buzzbip::{Button, BuzzbipClient, BuzzbipError, SendRequest};
 use crate::invoice::fetch;
-use crate::jobs::{Failure, Job, JobState, format_invoice_number, now_ms};
+use crate::jobs::{Failure, Job, format_invoice_number, now_ms};
 use crate::stores::placeholders::{self, Context};
 use crate::stores::{Environment, InvoiceSource, Store};
 
@@ -273,14 +273,4 @@ async fn invoice_pdf(
 /// Percent-encodes a placeholder value for a URL query or path.
 fn encode_component(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
-}
-
-/// The state a job ends in for an outcome (used for logs and metrics).
-pub fn final_state(outcome: &Outcome) -> Option<JobState> {
-    match outcome {
-        Outcome::Done => Some(JobState::Done),
-        Outcome::Skipped(_) => Some(JobState::Skipped),
-        Outcome::Failed(_, Failure::Permanent) => Some(JobState::Dead),
-        Outcome::Failed(..) | Outcome::Later(_) => None,
-    }
 }
