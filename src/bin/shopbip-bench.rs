@@ -29,6 +29,24 @@ enum Cmd {
         #[arg(long)]
         secret: String,
     },
+    /// Renders invoices in-process: time per 1-page and 3-page invoice, PDF size, peak RSS.
+    Render {
+        #[arg(long, default_value_t = 1000)]
+        renders: usize,
+    },
+    /// The whole service in-process against the sandbox: orders/s from webhook to recorded
+    /// send, with PDFs and text-only, and webhook-to-send latency at a steady rate.
+    E2e {
+        #[arg(long, default_value_t = 1000)]
+        orders: usize,
+        /// Steady rate for the latency run (orders/s) and its length in seconds.
+        #[arg(long, default_value_t = 50)]
+        rate: u64,
+        #[arg(long, default_value_t = 20)]
+        seconds: u64,
+        #[arg(long, default_value_t = 8)]
+        concurrency: usize,
+    },
     /// Posts signed orders and reports throughput and latency.
     Load {
         #[arg(long)]
@@ -53,6 +71,13 @@ enum Cmd {
 async fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Cmd::Ceiling { port, secret } => ceiling(port, secret).await,
+        Cmd::Render { renders } => render(renders),
+        Cmd::E2e {
+            orders,
+            rate,
+            seconds,
+            concurrency,
+        } => e2e::run(orders, rate, seconds, concurrency).await,
         Cmd::Load {
             url,
             secret,
@@ -211,4 +236,240 @@ async fn load(
         }
     );
     Ok(())
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> f64 {
+    sorted[((sorted.len() as f64 * p) as usize).min(sorted.len() - 1)].as_secs_f64() * 1e3
+}
+
+fn peak_rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        })
+        .unwrap_or(0.0)
+        / 1024.0
+}
+
+fn render(renders: usize) -> anyhow::Result<()> {
+    use shopbip::invoice::data::{SellerInfo, build};
+    use shopbip::invoice::{DEFAULT_TEMPLATE, Renderer};
+    let order = shopbip::platforms::Platform::Woocommerce
+        .adapter()
+        .parse_order(FIXTURE.as_bytes())?;
+    let seller = SellerInfo {
+        name: "Acme SARL".into(),
+        address: "12 rue de Marseille, 1001 Tunis".into(),
+        tax_id: "1234567/A/M/000".into(),
+        language: "fr".into(),
+    };
+    let renderer = Renderer::shared();
+    let mut long = order.clone();
+    let line = long.lines[1].clone();
+    long.lines = (0..60)
+        .map(|i| shopbip::order::LineItem { name: format!("{} #{i}", line.name), ..line.clone() })
+        .collect();
+    let started = Instant::now();
+    let first = renderer.render(DEFAULT_TEMPLATE, &build(&order, &seller, "INV-000001", None), None)?;
+    println!("first render (fonts and library load): {:.1} ms, PDF {} bytes", started.elapsed().as_secs_f64() * 1e3, first.len());
+    let mut one = Vec::with_capacity(renders);
+    let mut sizes = 0usize;
+    for i in 0..renders {
+        // A new number each time, as in production: nothing is served from a whole-document cache.
+        let data = build(&order, &seller, &format!("INV-{i:06}"), None);
+        let t = Instant::now();
+        let pdf = renderer.render(DEFAULT_TEMPLATE, &data, None)?;
+        one.push(t.elapsed());
+        sizes = sizes.max(pdf.len());
+    }
+    one.sort_unstable();
+    let mut three = Vec::new();
+    let mut pages_pdf = Vec::new();
+    for i in 0..50 {
+        let data = build(&long, &seller, &format!("INV-L{i:05}"), None);
+        let t = Instant::now();
+        pages_pdf = renderer.render(DEFAULT_TEMPLATE, &data, None)?;
+        three.push(t.elapsed());
+    }
+    three.sort_unstable();
+    println!(
+        "1-page invoice x{renders}: p50={:.1}ms p90={:.1}ms p99={:.1}ms max PDF {} bytes",
+        percentile(&one, 0.5), percentile(&one, 0.9), percentile(&one, 0.99), sizes
+    );
+    println!(
+        "3-page invoice (60 lines) x50: p50={:.1}ms p99={:.1}ms PDF {} bytes",
+        percentile(&three, 0.5), percentile(&three, 0.99), pages_pdf.len()
+    );
+    println!("peak RSS after {} renders: {:.0} MB", renders + 51, peak_rss_mb());
+    Ok(())
+}
+
+mod e2e {
+    use std::time::{Duration, Instant};
+
+    use shopbip::jobs::{JobFilter, JobState};
+    use shopbip::platforms::signature::sign_base64;
+    use shopbip::serve::{Service, with_sandbox};
+    use shopbip::settings::Settings;
+    use shopbip::stores::StoreRegistry;
+
+    const SECRET: &str = "bench-secret";
+
+    fn profile(attach: bool) -> String {
+        format!(
+            r#"platform = "woocommerce"
+base_uri = "https://shop.bench.test"
+default_country = "TN"
+[webhook]
+secrets = ["{SECRET}"]
+[buzzbip]
+base_url = "http://127.0.0.1:9"
+username = "demo@shopbip.test"
+password = "demo-password"
+api_key = "demo-api-key"
+[invoice]
+language = "fr"
+seller_name = "Acme SARL"
+[[notify]]
+on = "order.paid"
+template_id = {}
+body_params = ["{{customer.first_name}}", "{{order.number}}"]
+attach_invoice = {attach}
+"#,
+            if attach { 1289 } else { 1400 }
+        )
+    }
+
+    struct Run {
+        service: Service,
+        sandbox: shopbip::sandbox::SandboxHandle,
+        http: reqwest::Client,
+        _dir: tempfile::TempDir,
+    }
+
+    async fn start(attach: bool, concurrency: usize) -> anyhow::Result<Run> {
+        let dir = tempfile::tempdir()?;
+        let stores = dir.path().join("plugin-config");
+        std::fs::create_dir_all(&stores)?;
+        std::fs::write(stores.join("bench.toml"), profile(attach))?;
+        let mut settings = Settings::default();
+        settings.server.port = 0;
+        settings.stores.dir = stores.clone();
+        settings.database.url = format!("sqlite://{}", dir.path().join("shopbip.db").display());
+        settings.worker.concurrency = concurrency;
+        settings.worker.poll_interval_ms = 10;
+        settings.worker.rate_per_second = 100_000;
+        settings.log.level = "warn".into();
+        let registry = StoreRegistry::load_dir(&stores).map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        let (sandbox, registry) = with_sandbox(&registry)?;
+        let service = Service::start(&settings, registry).await?;
+        Ok(Run { service, sandbox, http: reqwest::Client::new(), _dir: dir })
+    }
+
+    impl Run {
+        async fn post(&self, id: u64) -> anyhow::Result<()> {
+            let body = super::body(id);
+            let resp = self
+                .http
+                .post(format!("http://127.0.0.1:{}/webhooks/bench", self.service.port))
+                .header("content-type", "application/json")
+                .header("X-WC-Webhook-Signature", sign_base64(SECRET, &body))
+                .header("X-WC-Webhook-Topic", "order.updated")
+                .body(body)
+                .send()
+                .await?;
+            anyhow::ensure!(resp.status() == 200, "HTTP {}", resp.status());
+            Ok(())
+        }
+
+        async fn done(&self) -> anyhow::Result<usize> {
+            let counts = self.service.jobs.count_by_state().await?;
+            let bad = counts.iter().filter(|(s, _)| matches!(s, JobState::Dead | JobState::Skipped)).map(|(_, n)| *n).sum::<u64>();
+            anyhow::ensure!(bad == 0, "jobs failed: {counts:?}");
+            let done = counts.iter().find(|(s, _)| *s == JobState::Done).map(|(_, n)| *n).unwrap_or(0);
+            Ok(done as usize)
+        }
+
+        async fn stop(self) {
+            self.service.stop().await;
+            self.sandbox.stop().await;
+        }
+    }
+
+    async fn throughput(attach: bool, orders: usize, concurrency: usize) -> anyhow::Result<()> {
+        let run = start(attach, concurrency).await?;
+        let started = Instant::now();
+        for chunk in (0..orders as u64).collect::<Vec<_>>().chunks(32) {
+            let posts = chunk.iter().map(|i| run.post(2_000_000 + i));
+            for r in futures_util::future::join_all(posts).await {
+                r?;
+            }
+        }
+        let posted = started.elapsed();
+        loop {
+            if run.done().await? >= orders {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let elapsed = started.elapsed();
+        let sends = run.sandbox.control().calls_to("/api/v2/whatsapp/templates").await?.len();
+        println!(
+            "{}: {orders} orders in {:.2}s (webhooks posted in {:.2}s) = {:.0} orders/s, {sends} sends, worker concurrency {concurrency}",
+            if attach { "with invoice PDF" } else { "text-only" },
+            elapsed.as_secs_f64(),
+            posted.as_secs_f64(),
+            orders as f64 / elapsed.as_secs_f64()
+        );
+        run.stop().await;
+        Ok(())
+    }
+
+    async fn latency(rate: u64, seconds: u64, concurrency: usize) -> anyhow::Result<()> {
+        let run = start(true, concurrency).await?;
+        let total = rate * seconds;
+        let every = Duration::from_secs_f64(1.0 / rate as f64);
+        let started = Instant::now();
+        let mut posted_at = std::collections::HashMap::new();
+        for i in 0..total {
+            tokio::time::sleep_until((started + every.mul_f64(i as f64)).into()).await;
+            posted_at.insert((3_000_000 + i).to_string(), shopbip::jobs::now_ms());
+            run.post(3_000_000 + i).await?;
+        }
+        while run.done().await? < total as usize {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let mut lat: Vec<Duration> = run
+            .sandbox
+            .control()
+            .calls_to("/api/v2/whatsapp/templates")
+            .await?
+            .into_iter()
+            .filter_map(|c| {
+                let n = c.json?["body_params"][1].as_str()?.to_owned();
+                Some(Duration::from_millis((c.at_ms - posted_at.get(&n)?).max(0) as u64))
+            })
+            .collect();
+        lat.sort_unstable();
+        let jobs = run.service.jobs.list(&JobFilter { limit: 5, ..Default::default() }).await?;
+        println!(
+            "webhook-to-send at {rate} orders/s for {seconds}s (with PDFs): p50={:.0}ms p90={:.0}ms p99={:.0}ms max={:.0}ms ({} sends, last job {:?})",
+            super::percentile(&lat, 0.5), super::percentile(&lat, 0.9), super::percentile(&lat, 0.99),
+            lat.last().map_or(0.0, |d| d.as_secs_f64() * 1e3), lat.len(), jobs.first().map(|j| j.state)
+        );
+        run.stop().await;
+        Ok(())
+    }
+
+    pub async fn run(orders: usize, rate: u64, seconds: u64, concurrency: usize) -> anyhow::Result<()> {
+        println!("== machine: {} cores", std::thread::available_parallelism().map_or(0, |n| n.get()));
+        throughput(true, orders, concurrency).await?;
+        throughput(false, orders, concurrency).await?;
+        latency(rate, seconds, concurrency).await?;
+        println!("peak RSS: {:.0} MB", super::peak_rss_mb());
+        Ok(())
+    }
 }

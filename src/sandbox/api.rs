@@ -476,11 +476,13 @@ fn new_call(req: &HttpRequest, json: Option<Value>, file: Option<FileInfo>) -> C
         file,
         account: None,
         status: 0,
+        at_ms: 0,
     }
 }
 
 fn finish(shared: &Shared, mut call: Call, resp: HttpResponse) -> HttpResponse {
     call.status = resp.status().as_u16();
+    call.at_ms = crate::jobs::now_ms();
     tracing::debug!(method = %call.method, path = %call.path, status = call.status, "sandbox call");
     shared.lock().record(call);
     resp

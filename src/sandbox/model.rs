@@ -138,6 +138,8 @@ pub struct Call {
     /// The account the call authenticated as, when it did.
     pub account: Option<String>,
     pub status: u16,
+    /// When the answer was sent, in ms since the Unix epoch.
+    pub at_ms: i64,
 }
 
 impl Call {
