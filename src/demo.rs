@@ -8,7 +8,7 @@ use anyhow::{Context, bail};
 
 use crate::jobs::{JobFilter, JobState};
 use crate::platforms::signature::sign_base64;
-use crate::serve::{Service, with_sandbox};
+use crate::serve::{Service, pointed_at, with_sandbox};
 use crate::settings::Settings;
 use crate::stores::StoreRegistry;
 
@@ -63,7 +63,7 @@ pub async fn run() -> anyhow::Result<()> {
     let registry = StoreRegistry::load_dir(&stores_dir)
         .map_err(|e| anyhow::anyhow!("the demo profile is invalid: {}", e[0]))?;
     let (sandbox, registry) = with_sandbox(&registry)?;
-    let service = Service::start(&settings, registry).await?;
+    let service = Service::start(&settings, registry, pointed_at(sandbox.base_url())).await?;
     println!("shopbip demo");
     println!("  database:  {}", settings.database.url);
     println!("  sandbox:   {} (Buzzbip stand-in)", sandbox.base_url());

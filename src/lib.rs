@@ -16,3 +16,4 @@ pub mod settings;
 pub mod stores;
 pub mod telemetry;
 pub mod worker;
+pub mod metrics;

@@ -51,6 +51,11 @@ enum Command {
         )]
         out: PathBuf,
     },
+    /// Reads and acts on the job store directly (the admin API's jobs routes, offline).
+    Jobs {
+        #[command(subcommand)]
+        action: JobsAction,
+    },
     /// Runs a round trip on embedded defaults and exits (today: the Buzzbip client against the
     /// sandbox; the full webhook pipeline comes with the next issues).
     Demo,
@@ -69,6 +74,29 @@ enum Command {
     },
 }
 
+#[derive(Subcommand)]
+enum JobsAction {
+    /// Jobs, newest first.
+    List {
+        #[arg(long)]
+        store: Option<String>,
+        /// queued, running, done, skipped or dead.
+        #[arg(long)]
+        state: Option<String>,
+        #[arg(long)]
+        order: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+        /// Only jobs older than this id (the next page).
+        #[arg(long)]
+        before: Option<i64>,
+    },
+    /// One job: its event, order (phone masked), rule and steps, as JSON.
+    Show { id: i64 },
+    /// Runs a done, dead or skipped job again (a running `shopbip serve` picks it up).
+    Replay { id: i64 },
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -82,7 +110,11 @@ async fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
-    let settings = Settings::load(cli.config.as_deref())?;
+    let mut settings = Settings::load(cli.config.as_deref())?;
+    if matches!(cli.command, Command::Demo) && std::env::var_os("SHOPBIP__LOG__LEVEL").is_none() {
+        // The demo prints its own account of what happened; logs only for trouble.
+        settings.log.level = "warn".into();
+    }
     shopbip::telemetry::init(&settings.log);
     match cli.command {
         Command::Serve { sandbox } => shopbip::serve::run(settings, sandbox).await,
@@ -98,6 +130,24 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let written = shopbip::invoice::preview(&settings, &store, &order, &out)?;
             println!("{} ({} bytes)", out.display(), written);
             Ok(())
+        }
+        Command::Jobs { action } => {
+            let store = shopbip::jobs::open(&settings.database.url, settings.worker.retry_policy()).await?;
+            let mut out = std::io::stdout().lock();
+            match action {
+                JobsAction::List { store: s, state, order, limit, before } => {
+                    let filter = shopbip::jobs::JobFilter {
+                        store_id: s,
+                        state: state.as_deref().map(shopbip::jobs::cli::parse_state).transpose()?,
+                        order_id: order,
+                        before_id: before,
+                        limit,
+                    };
+                    shopbip::jobs::cli::list(store.as_ref(), &filter, &mut out).await
+                }
+                JobsAction::Show { id } => shopbip::jobs::cli::show(store.as_ref(), id, &mut out).await,
+                JobsAction::Replay { id } => shopbip::jobs::cli::replay(store.as_ref(), id, &mut out).await,
+            }
         }
         Command::Demo => shopbip::demo::run().await,
         Command::Sandbox {

@@ -16,6 +16,7 @@ use crate::sandbox::{
     self, Account, HeaderKind, SandboxConfig, SandboxHandle, Template, TemplateState,
 };
 use crate::settings::Settings;
+use crate::stores::reload::{Reloader, Transform};
 use crate::stores::{Store, StoreRegistry};
 use crate::worker::{self, Deps};
 
@@ -40,22 +41,41 @@ pub struct Service {
     shutdown: watch::Sender<bool>,
     workers: JoinHandle<()>,
     reaper: JoinHandle<()>,
+    reloader: JoinHandle<()>,
+}
+
+/// Stores as loaded (no change on reload).
+pub fn as_loaded() -> Transform {
+    Arc::new(|registry| registry)
+}
+
+/// Every reloaded store pointed at the sandbox at `base_url`.
+pub fn pointed_at(base_url: String) -> Transform {
+    Arc::new(move |registry| repoint(&registry, &base_url))
 }
 
 impl Service {
-    pub async fn start(settings: &Settings, registry: StoreRegistry) -> anyhow::Result<Self> {
+    /// Starts everything; `transform` is applied to the profiles whenever they are reloaded.
+    pub async fn start(
+        settings: &Settings,
+        registry: StoreRegistry,
+        transform: Transform,
+    ) -> anyhow::Result<Self> {
         let jobs = jobs::open(&settings.database.url, settings.worker.retry_policy())
             .await
             .context("cannot open the job store")?;
-        Self::start_with(settings, registry, jobs)
+        Self::start_with(settings, registry, jobs, transform)
     }
 
     pub fn start_with(
         settings: &Settings,
         registry: StoreRegistry,
         jobs: Arc<dyn JobStore>,
+        transform: Transform,
     ) -> anyhow::Result<Self> {
         let stores = Arc::new(ArcSwap::from_pointee(registry));
+        let reloader =
+            Reloader::new(settings.stores.dir.clone(), stores.clone(), transform).spawn();
         let app = Application::build(settings, stores.clone(), jobs.clone())?;
         let port = app.port();
         let http = app.handle();
@@ -73,6 +93,7 @@ impl Service {
             shutdown,
             workers,
             reaper,
+            reloader,
         })
     }
 
@@ -82,6 +103,7 @@ impl Service {
         let _ = self.shutdown.send(true);
         let _ = self.workers.await;
         self.reaper.abort();
+        self.reloader.abort();
         let _ = self.server.await;
     }
 }
@@ -144,14 +166,16 @@ pub fn with_sandbox(registry: &StoreRegistry) -> anyhow::Result<(SandboxHandle, 
 pub async fn run(settings: Settings, use_sandbox: bool) -> anyhow::Result<()> {
     let mut registry = load_stores(&settings)?;
     let mut sandbox = None;
+    let mut transform = as_loaded();
     if use_sandbox {
         let (handle, stores) = with_sandbox(&registry)?;
         tracing::info!(url = %handle.base_url(), "every store talks to the in-process Buzzbip sandbox (control API under /_sandbox)");
         registry = stores;
+        transform = pointed_at(handle.base_url());
         sandbox = Some(handle);
     }
     let stores = registry.len();
-    let service = Service::start(&settings, registry).await?;
+    let service = Service::start(&settings, registry, transform).await?;
     tracing::info!(
         host = %settings.server.host,
         port = service.port,

@@ -312,7 +312,7 @@ mod e2e {
 
     use shopbip::jobs::{JobFilter, JobState};
     use shopbip::platforms::signature::sign_base64;
-    use shopbip::serve::{Service, with_sandbox};
+    use shopbip::serve::{Service, pointed_at, with_sandbox};
     use shopbip::settings::Settings;
     use shopbip::stores::StoreRegistry;
 
@@ -365,7 +365,7 @@ attach_invoice = {attach}
         settings.log.level = "warn".into();
         let registry = StoreRegistry::load_dir(&stores).map_err(|e| anyhow::anyhow!("{e:?}"))?;
         let (sandbox, registry) = with_sandbox(&registry)?;
-        let service = Service::start(&settings, registry).await?;
+        let service = Service::start(&settings, registry, pointed_at(sandbox.base_url())).await?;
         Ok(Run { service, sandbox, http: reqwest::Client::new(), _dir: dir })
     }
 

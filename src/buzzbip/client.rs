@@ -293,14 +293,25 @@ impl BuzzbipClient {
             let request = build(&self.inner.http)
                 .headers(self.inner.plugin_headers.clone())
                 .bearer_auth(token.token.expose_secret());
-            let answer = self.execute(endpoint, request).await?;
+            let answer = self.execute(endpoint, request).await;
+            let answer = answer.inspect_err(|_| count_call(endpoint, "transient"))?;
             match self.interpret(endpoint, answer, not_found_is_ok) {
-                Interpreted::Done(result) => return result,
+                Interpreted::Done(result) => {
+                    let outcome = match &result {
+                        Ok(_) => "success",
+                        Err(e) if e.is_transient() => "transient",
+                        Err(_) => "permanent",
+                    };
+                    count_call(endpoint, outcome);
+                    return result;
+                }
                 Interpreted::TokenRefused(_) if rejected.is_none() => {
+                    count_call(endpoint, "token_refused");
                     tracing::info!(account = %self.inner.username, %endpoint, "Buzzbip refused the token; logging in again");
                     rejected = Some(token.generation);
                 }
                 Interpreted::TokenRefused(body) => {
+                    count_call(endpoint, "token_refused");
                     return Err(BuzzbipError::TokenRejected { endpoint, body });
                 }
             }
@@ -319,7 +330,10 @@ impl BuzzbipClient {
             .post(url)
             .headers(self.inner.plugin_headers.clone())
             .json(&body);
-        let answer = self.execute(Endpoint::Login, request).await?;
+        let answer = self.execute(Endpoint::Login, request).await;
+        let ok = answer.as_ref().is_ok_and(|a| a.status.is_success() && a.jsend.token().is_some());
+        metrics::counter!(crate::metrics::LOGINS, "outcome" => if ok { "success" } else { "failure" }).increment(1);
+        let answer = answer?;
         let account = self.inner.username.clone();
         let body_text = redact_phones(&answer.jsend.body_text());
         match answer.status {
@@ -375,6 +389,8 @@ impl BuzzbipClient {
             .bytes()
             .await
             .map_err(|e| BuzzbipError::network(endpoint, &e))?;
+        metrics::histogram!(crate::metrics::UPSTREAM_SECONDS, "endpoint" => endpoint.label())
+            .record(started.elapsed().as_secs_f64());
         tracing::debug!(
             %endpoint,
             status = status.as_u16(),
@@ -456,6 +472,11 @@ fn classify_common(endpoint: Endpoint, answer: &Answer) -> Option<BuzzbipError> 
         });
     }
     None
+}
+
+fn count_call(endpoint: Endpoint, outcome: &'static str) {
+    metrics::counter!(crate::metrics::UPSTREAM_CALLS, "endpoint" => endpoint.label(), "outcome" => outcome)
+        .increment(1);
 }
 
 fn mentions_api_key(body: &str) -> bool {

@@ -22,6 +22,18 @@ pub enum Endpoint {
     DeleteMedia,
 }
 
+impl Endpoint {
+    /// A metric label.
+    pub fn label(self) -> &'static str {
+        match self {
+            Endpoint::Login => "login",
+            Endpoint::Upload => "upload",
+            Endpoint::Send => "send",
+            Endpoint::DeleteMedia => "delete",
+        }
+    }
+}
+
 impl fmt::Display for Endpoint {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {

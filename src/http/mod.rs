@@ -1,7 +1,9 @@
 //! The HTTP side: the webhook receiver and health routes, built from settings so tests can run
 //! the real server on port 0.
 
+pub mod admin;
 mod health;
+mod metrics;
 mod webhooks;
 
 use std::net::TcpListener;
@@ -22,6 +24,22 @@ pub struct AppState {
     /// Swapped whole on reload; a request reads it once.
     pub stores: Arc<ArcSwap<StoreRegistry>>,
     pub jobs: Arc<dyn JobStore>,
+    pub admin_token: secrecy::SecretString,
+    signature_failures: std::sync::Mutex<std::collections::HashMap<String, u64>>,
+}
+
+impl AppState {
+    pub(crate) fn count_signature_failure(&self, store: &str) {
+        let mut map = self.signature_failures.lock().unwrap_or_else(|e| e.into_inner());
+        *map.entry(store.to_owned()).or_default() += 1;
+    }
+
+    pub(crate) fn signature_failures(&self) -> std::collections::HashMap<String, u64> {
+        self.signature_failures
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
 }
 
 pub struct Application {
@@ -44,15 +62,24 @@ impl Application {
             )
         })?;
         let port = listener.local_addr()?.port();
-        let state = web::Data::new(AppState { stores, jobs });
+        crate::metrics::handle();
+        let state = web::Data::new(AppState {
+            stores,
+            jobs,
+            admin_token: settings.admin.token.clone(),
+            signature_failures: Default::default(),
+        });
         let max_body = settings.server.max_body_bytes;
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
                 // Bodies over the limit get 413 before any handler runs.
                 .app_data(web::PayloadConfig::new(max_body))
+                .wrap_fn(log_request)
                 .configure(webhooks::configure)
                 .configure(health::configure)
+                .configure(metrics::configure)
+                .configure(admin::configure)
         })
         .listen(listener)?
         .disable_signals()
@@ -70,5 +97,42 @@ impl Application {
 
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
+    }
+}
+
+/// One log line per request: method, route path (never the query), status, duration.
+fn log_request<S, B>(
+    req: actix_web::dev::ServiceRequest,
+    srv: &S,
+) -> impl std::future::Future<Output = Result<actix_web::dev::ServiceResponse<B>, actix_web::Error>> + use<S, B>
+where
+    S: actix_web::dev::Service<
+            actix_web::dev::ServiceRequest,
+            Response = actix_web::dev::ServiceResponse<B>,
+            Error = actix_web::Error,
+        >,
+{
+    let started = std::time::Instant::now();
+    let method = req.method().to_string();
+    let path = req.path().to_owned();
+    let fut = srv.call(req);
+    async move {
+        let res = fut.await;
+        if path.starts_with("/webhooks/") {
+            // The webhook handler logs its own line, with store and outcome.
+            return res;
+        }
+        let status = match &res {
+            Ok(r) => r.status().as_u16(),
+            Err(e) => e.as_response_error().status_code().as_u16(),
+        };
+        tracing::info!(
+            method = %method,
+            path = %path,
+            status,
+            elapsed_us = started.elapsed().as_micros() as u64,
+            "request"
+        );
+        res
     }
 }

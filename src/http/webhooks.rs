@@ -23,6 +23,16 @@ async fn receive(
     let started = Instant::now();
     let store_id = path.into_inner();
     let (outcome, response) = handle(&store_id, &req, &body, &state).await;
+    let store_label = if outcome.label == "unknown_store" {
+        "unknown".to_owned()
+    } else {
+        store_id.clone()
+    };
+    if outcome.label == "bad_signature" {
+        state.count_signature_failure(&store_id);
+    }
+    metrics::counter!(crate::metrics::WEBHOOKS, "store" => store_label, "outcome" => outcome.label).increment(1);
+    metrics::histogram!(crate::metrics::WEBHOOK_SECONDS).record(started.elapsed().as_secs_f64());
     tracing::info!(
         store = %store_id,
         outcome = outcome.label,

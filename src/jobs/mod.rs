@@ -3,6 +3,8 @@
 
 pub mod retry;
 pub mod sqlite;
+pub mod view;
+pub mod cli;
 
 use std::fmt;
 use std::str::FromStr;
@@ -140,6 +142,25 @@ pub struct JobFilter {
     pub limit: u32,
 }
 
+/// The stored event a job came from.
+#[derive(Debug, Clone)]
+pub struct EventRecord {
+    pub id: i64,
+    pub store_id: String,
+    pub platform: String,
+    pub topic: String,
+    pub delivery_key: String,
+    pub received_at: i64,
+}
+
+/// What the job store knows of one store, for the admin API.
+#[derive(Debug, Clone, Default)]
+pub struct StoreStats {
+    pub last_webhook_at: Option<i64>,
+    pub last_send_at: Option<i64>,
+    pub jobs: std::collections::BTreeMap<String, u64>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ReplayOutcome {
     Requeued,
@@ -207,6 +228,13 @@ pub trait JobStore: Send + Sync {
     async fn list(&self, filter: &JobFilter) -> Result<Vec<Job>, StoreError>;
 
     async fn count_by_state(&self) -> Result<Vec<(JobState, u64)>, StoreError>;
+
+    async fn event(&self, event_id: i64) -> Result<Option<EventRecord>, StoreError>;
+
+    /// Per store id: last webhook stored, last message sent, jobs by state.
+    async fn store_stats(
+        &self,
+    ) -> Result<std::collections::BTreeMap<String, StoreStats>, StoreError>;
 
     /// The store's invoice number for this order: allocated from the store's sequence the
     /// first time, the same number every time after.

@@ -1,7 +1,7 @@
 //! The embedded job store: one SQLite file in WAL mode; every write transaction starts with
 //! `BEGIN IMMEDIATE` so concurrent writers queue on `busy_timeout` instead of failing.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
@@ -15,7 +15,7 @@ use sqlx::sqlite::{
 use tokio::sync::{mpsc, oneshot};
 
 use super::{
-    Failure, IngestOutcome, Job, JobFilter, JobState, JobStore, NewEvent, ReplayOutcome,
+    EventRecord, Failure, IngestOutcome, StoreStats, Job, JobFilter, JobState, JobStore, NewEvent, ReplayOutcome,
     RetryPolicy, StoreError, now_ms,
 };
 
@@ -359,6 +359,50 @@ impl JobStore for SqliteStore {
         };
         tx.commit().await?;
         Ok(number as u64)
+    }
+
+    async fn event(&self, event_id: i64) -> Result<Option<EventRecord>, StoreError> {
+        let row = sqlx::query(
+            "SELECT id, store_id, platform, topic, delivery_key, received_at FROM events WHERE id = ?1",
+        )
+        .bind(event_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| {
+            Ok(EventRecord {
+                id: r.try_get(0)?,
+                store_id: r.try_get(1)?,
+                platform: r.try_get(2)?,
+                topic: r.try_get(3)?,
+                delivery_key: r.try_get(4)?,
+                received_at: r.try_get(5)?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn store_stats(&self) -> Result<BTreeMap<String, StoreStats>, StoreError> {
+        let mut stats: BTreeMap<String, StoreStats> = BTreeMap::new();
+        let rows = sqlx::query("SELECT store_id, MAX(received_at) FROM events GROUP BY store_id")
+            .fetch_all(&self.pool)
+            .await?;
+        for r in rows {
+            stats.entry(r.try_get(0)?).or_default().last_webhook_at = r.try_get(1)?;
+        }
+        let rows = sqlx::query(
+            "SELECT store_id, state, COUNT(*), MAX(updated_at) FROM jobs GROUP BY store_id, state",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        for r in rows {
+            let entry = stats.entry(r.try_get(0)?).or_default();
+            let state: String = r.try_get(1)?;
+            if state == "done" {
+                entry.last_send_at = r.try_get(3)?;
+            }
+            entry.jobs.insert(state, r.try_get::<i64, _>(2)? as u64);
+        }
+        Ok(stats)
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

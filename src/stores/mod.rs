@@ -2,6 +2,7 @@
 
 pub mod placeholders;
 pub mod profile;
+pub mod reload;
 
 use std::collections::HashMap;
 use std::fmt;

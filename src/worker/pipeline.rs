@@ -51,6 +51,21 @@ impl From<crate::jobs::StoreError> for StepError {
     }
 }
 
+/// One log line and one histogram sample per step.
+fn step_done(job: &Job, step: &'static str, started: std::time::Instant, outcome: &str) {
+    let elapsed = started.elapsed();
+    metrics::histogram!(crate::metrics::JOB_STEP_SECONDS, "step" => step).record(elapsed.as_secs_f64());
+    tracing::info!(
+        job = job.id,
+        store = %job.store_id,
+        order = %job.order_id,
+        step,
+        outcome,
+        elapsed_ms = elapsed.as_millis() as u64,
+        "job step"
+    );
+}
+
 fn permanent(reason: impl Into<String>) -> StepError {
     StepError(reason.into(), Failure::Permanent)
 }
@@ -86,6 +101,7 @@ async fn run_steps(deps: &Deps, worker: &str, job: &Job) -> Result<Outcome, Step
     }
 
     // 1. Phone.
+    let started = std::time::Instant::now();
     let (to, country_code) = match (&steps.to, &steps.country_code) {
         (Some(to), Some(cc)) => (to.clone(), cc.clone()),
         _ => match crate::phone::recipient(&job.order, &store.default_country) {
@@ -93,9 +109,13 @@ async fn run_steps(deps: &Deps, worker: &str, job: &Job) -> Result<Outcome, Step
                 steps.to = Some(phone.to().to_owned());
                 steps.country_code = Some(phone.country_code().to_owned());
                 save(deps, worker, job, &steps).await?;
+                step_done(job, "phone", started, "ok");
                 (phone.to().to_owned(), phone.country_code().to_owned())
             }
-            Err(reason) => return Ok(Outcome::Skipped(reason)),
+            Err(reason) => {
+                step_done(job, "phone", started, "skipped");
+                return Ok(Outcome::Skipped(reason));
+            }
         },
     };
 
@@ -116,8 +136,11 @@ async fn run_steps(deps: &Deps, worker: &str, job: &Job) -> Result<Outcome, Step
 
     // 3-4. Invoice and upload.
     if job.rule.attach_invoice && steps.media_id.is_none() {
+        let started = std::time::Instant::now();
         let number = invoice_number(deps, &store, job, &mut steps, worker).await?;
-        let pdf = invoice_pdf(deps, &store, job, &number).await?;
+        let pdf = invoice_pdf(deps, &store, job, &number).await;
+        step_done(job, "invoice", started, if pdf.is_ok() { "ok" } else { "failed" });
+        let pdf = pdf?;
         let filename = placeholders::render(
             &store.invoice.filename,
             &context(&store, job, Some(&number)),
@@ -125,10 +148,10 @@ async fn run_steps(deps: &Deps, worker: &str, job: &Job) -> Result<Outcome, Step
         );
         steps.pdf_sha256 = Some(hex::encode(sha2::Sha256::digest(&pdf)));
         steps.pdf_bytes = Some(pdf.len() as u64);
-        let media_id = client
-            .upload_pdf(&filename, bytes::Bytes::from(pdf))
-            .await?;
-        steps.media_id = Some(media_id);
+        let started = std::time::Instant::now();
+        let media_id = client.upload_pdf(&filename, bytes::Bytes::from(pdf)).await;
+        step_done(job, "upload", started, if media_id.is_ok() { "ok" } else { "failed" });
+        steps.media_id = Some(media_id?);
         save(deps, worker, job, &steps).await?;
     }
 
@@ -172,8 +195,12 @@ async fn run_steps(deps: &Deps, worker: &str, job: &Job) -> Result<Outcome, Step
     }
     steps.send_started_at = Some(now_ms());
     save(deps, worker, job, &steps).await?;
-    match client.send_template(job.rule.template_id, &request).await {
+    let started = std::time::Instant::now();
+    let sent = client.send_template(job.rule.template_id, &request).await;
+    step_done(job, "send", started, if sent.is_ok() { "ok" } else { "failed" });
+    match sent {
         Ok(receipt) => {
+            metrics::counter!(crate::metrics::SENDS, "store" => job.store_id.clone()).increment(1);
             steps.whatsapp_bulk_group_id = Some(receipt.whatsapp_bulk_group_id);
             save(deps, worker, job, &steps).await?;
             Ok(Outcome::Done)

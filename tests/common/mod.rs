@@ -326,7 +326,7 @@ pub mod pipeline {
         profiles(&stores, &sandbox.handle.base_url());
         let settings = test_settings(dir.path(), stores.clone());
         let registry = StoreRegistry::load_dir(&stores).unwrap_or_else(|e| panic!("{e:?}"));
-        let service = Service::start(&settings, registry).await.unwrap();
+        let service = Service::start(&settings, registry, shopbip::serve::as_loaded()).await.unwrap();
         Pipeline {
             base: format!("http://127.0.0.1:{}", service.port),
             sandbox,

@@ -1,0 +1,110 @@
+//! Hot reload of `plugin-config/`: on any change in the folder (editors and Kubernetes replace
+//! files by rename, so the folder is watched, not the files) and on SIGHUP, every profile is
+//! loaded and validated again and swapped in whole; an invalid set keeps the last good one.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use arc_swap::ArcSwap;
+use notify::{RecursiveMode, Watcher};
+use tokio::task::JoinHandle;
+
+use super::StoreRegistry;
+
+/// Changes arriving within this window (an editor's write-rename-chmod) cause one reload.
+const DEBOUNCE: Duration = Duration::from_millis(300);
+
+pub type Transform = Arc<dyn Fn(StoreRegistry) -> StoreRegistry + Send + Sync>;
+
+#[derive(Clone)]
+pub struct Reloader {
+    dir: PathBuf,
+    stores: Arc<ArcSwap<StoreRegistry>>,
+    /// Applied to every loaded set (`serve --sandbox` points stores at its sandbox).
+    transform: Transform,
+}
+
+impl Reloader {
+    pub fn new(dir: PathBuf, stores: Arc<ArcSwap<StoreRegistry>>, transform: Transform) -> Self {
+        Self {
+            dir,
+            stores,
+            transform,
+        }
+    }
+
+    /// Loads and swaps; false (old profiles kept, each problem logged) when any profile is bad.
+    pub fn reload(&self, why: &str) -> bool {
+        match StoreRegistry::load_dir(&self.dir) {
+            Ok(registry) => {
+                let registry = (self.transform)(registry);
+                let count = registry.len();
+                self.stores.store(Arc::new(registry));
+                metrics::counter!(crate::metrics::CONFIG_RELOADS, "outcome" => "applied").increment(1);
+                tracing::info!(stores = count, why, "store profiles reloaded");
+                true
+            }
+            Err(errors) => {
+                metrics::counter!(crate::metrics::CONFIG_RELOADS, "outcome" => "refused").increment(1);
+                for e in &errors {
+                    tracing::error!(problem = %e, why, "store profiles not reloaded: keeping the last good configuration");
+                }
+                false
+            }
+        }
+    }
+
+    /// Watches the folder and SIGHUP for as long as the task runs.
+    pub fn spawn(self) -> JoinHandle<()> {
+        tokio::spawn(async move {
+            let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<()>();
+            let watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+                if event.is_ok() {
+                    let _ = tx.send(());
+                }
+            });
+            let _watcher = match watcher {
+                Ok(mut w) => match w.watch(&self.dir, RecursiveMode::NonRecursive) {
+                    Ok(()) => Some(w),
+                    Err(e) => {
+                        tracing::warn!(dir = %self.dir.display(), error = %e, "cannot watch the store folder; reload with SIGHUP");
+                        None
+                    }
+                },
+                Err(e) => {
+                    tracing::warn!(error = %e, "no file watcher; reload with SIGHUP");
+                    None
+                }
+            };
+            #[cfg(unix)]
+            let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
+            loop {
+                #[cfg(unix)]
+                let hangup = async {
+                    match hup.as_mut() {
+                        Some(s) => {
+                            s.recv().await;
+                        }
+                        None => std::future::pending::<()>().await,
+                    }
+                };
+                #[cfg(not(unix))]
+                let hangup = std::future::pending::<()>();
+                tokio::select! {
+                    changed = rx.recv() => {
+                        if changed.is_none() {
+                            std::future::pending::<()>().await;
+                        }
+                        tokio::time::sleep(DEBOUNCE).await;
+                        while rx.try_recv().is_ok() {}
+                        self.reload("files changed");
+                    }
+                    () = hangup => {
+                        self.reload("SIGHUP");
+                    }
+                }
+            }
+        })
+    }
+}
