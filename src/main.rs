@@ -132,21 +132,35 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Jobs { action } => {
-            let store = shopbip::jobs::open(&settings.database.url, settings.worker.retry_policy()).await?;
+            let store =
+                shopbip::jobs::open(&settings.database.url, settings.worker.retry_policy()).await?;
             let mut out = std::io::stdout().lock();
             match action {
-                JobsAction::List { store: s, state, order, limit, before } => {
+                JobsAction::List {
+                    store: s,
+                    state,
+                    order,
+                    limit,
+                    before,
+                } => {
                     let filter = shopbip::jobs::JobFilter {
                         store_id: s,
-                        state: state.as_deref().map(shopbip::jobs::cli::parse_state).transpose()?,
+                        state: state
+                            .as_deref()
+                            .map(shopbip::jobs::cli::parse_state)
+                            .transpose()?,
                         order_id: order,
                         before_id: before,
                         limit,
                     };
                     shopbip::jobs::cli::list(store.as_ref(), &filter, &mut out).await
                 }
-                JobsAction::Show { id } => shopbip::jobs::cli::show(store.as_ref(), id, &mut out).await,
-                JobsAction::Replay { id } => shopbip::jobs::cli::replay(store.as_ref(), id, &mut out).await,
+                JobsAction::Show { id } => {
+                    shopbip::jobs::cli::show(store.as_ref(), id, &mut out).await
+                }
+                JobsAction::Replay { id } => {
+                    shopbip::jobs::cli::replay(store.as_ref(), id, &mut out).await
+                }
             }
         }
         Command::Demo => shopbip::demo::run().await,

@@ -39,16 +39,37 @@ pub fn handle() -> &'static PrometheusHandle {
 
 fn describe() {
     use metrics::{describe_counter, describe_gauge, describe_histogram};
-    describe_counter!(WEBHOOKS, "Webhooks received, by store and outcome (accepted, duplicate, ignored, ping, bad_signature, unknown_store, bad_body, store_error)");
+    describe_counter!(
+        WEBHOOKS,
+        "Webhooks received, by store and outcome (accepted, duplicate, ignored, ping, bad_signature, unknown_store, bad_body, store_error)"
+    );
     describe_histogram!(WEBHOOK_SECONDS, "Time to answer a webhook");
-    describe_gauge!(JOBS, "Jobs by state, read from the job store at scrape time");
-    describe_histogram!(JOB_STEP_SECONDS, "Duration of each job step (phone, invoice, upload, send)");
-    describe_counter!(JOBS_FINISHED, "Job attempts by store and outcome (done, skipped, dead, retry, paced)");
-    describe_counter!(JOB_RETRIES, "Job attempts that failed transiently and were rescheduled");
+    describe_gauge!(
+        JOBS,
+        "Jobs by state, read from the job store at scrape time"
+    );
+    describe_histogram!(
+        JOB_STEP_SECONDS,
+        "Duration of each job step (phone, invoice, upload, send)"
+    );
+    describe_counter!(
+        JOBS_FINISHED,
+        "Job attempts by store and outcome (done, skipped, dead, retry, paced)"
+    );
+    describe_counter!(
+        JOB_RETRIES,
+        "Job attempts that failed transiently and were rescheduled"
+    );
     describe_counter!(JOBS_DEAD, "Jobs that went dead");
-    describe_counter!(UPSTREAM_CALLS, "Buzzbip calls by endpoint and outcome (success, transient, permanent, token_refused)");
+    describe_counter!(
+        UPSTREAM_CALLS,
+        "Buzzbip calls by endpoint and outcome (success, transient, permanent, token_refused)"
+    );
     describe_histogram!(UPSTREAM_SECONDS, "Buzzbip call latency by endpoint");
     describe_counter!(LOGINS, "Buzzbip logins by outcome");
     describe_counter!(SENDS, "WhatsApp messages Buzzbip accepted, by store");
-    describe_counter!(CONFIG_RELOADS, "Store profile reloads by outcome (applied, refused)");
+    describe_counter!(
+        CONFIG_RELOADS,
+        "Store profile reloads by outcome (applied, refused)"
+    );
 }

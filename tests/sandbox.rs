@@ -234,7 +234,10 @@ fn the_demo_command_sends_an_order_with_its_invoice_and_writes_the_pdf() {
         "{stdout}"
     );
     assert!(stdout.contains("header_media_id \"5001\""), "{stdout}");
-    assert!(stdout.contains("template 1289, to \"21696816277\""), "{stdout}");
+    assert!(
+        stdout.contains("template 1289, to \"21696816277\""),
+        "{stdout}"
+    );
     let path = stdout
         .lines()
         .find_map(|l| l.strip_prefix("invoice PDF (the bytes Buzzbip received): "))

@@ -270,11 +270,22 @@ fn render(renders: usize) -> anyhow::Result<()> {
     let mut long = order.clone();
     let line = long.lines[1].clone();
     long.lines = (0..60)
-        .map(|i| shopbip::order::LineItem { name: format!("{} #{i}", line.name), ..line.clone() })
+        .map(|i| shopbip::order::LineItem {
+            name: format!("{} #{i}", line.name),
+            ..line.clone()
+        })
         .collect();
     let started = Instant::now();
-    let first = renderer.render(DEFAULT_TEMPLATE, &build(&order, &seller, "INV-000001", None), None)?;
-    println!("first render (fonts and library load): {:.1} ms, PDF {} bytes", started.elapsed().as_secs_f64() * 1e3, first.len());
+    let first = renderer.render(
+        DEFAULT_TEMPLATE,
+        &build(&order, &seller, "INV-000001", None),
+        None,
+    )?;
+    println!(
+        "first render (fonts and library load): {:.1} ms, PDF {} bytes",
+        started.elapsed().as_secs_f64() * 1e3,
+        first.len()
+    );
     let mut one = Vec::with_capacity(renders);
     let mut sizes = 0usize;
     for i in 0..renders {
@@ -297,13 +308,22 @@ fn render(renders: usize) -> anyhow::Result<()> {
     three.sort_unstable();
     println!(
         "1-page invoice x{renders}: p50={:.1}ms p90={:.1}ms p99={:.1}ms max PDF {} bytes",
-        percentile(&one, 0.5), percentile(&one, 0.9), percentile(&one, 0.99), sizes
+        percentile(&one, 0.5),
+        percentile(&one, 0.9),
+        percentile(&one, 0.99),
+        sizes
     );
     println!(
         "3-page invoice (60 lines) x50: p50={:.1}ms p99={:.1}ms PDF {} bytes",
-        percentile(&three, 0.5), percentile(&three, 0.99), pages_pdf.len()
+        percentile(&three, 0.5),
+        percentile(&three, 0.99),
+        pages_pdf.len()
     );
-    println!("peak RSS after {} renders: {:.0} MB", renders + 51, peak_rss_mb());
+    println!(
+        "peak RSS after {} renders: {:.0} MB",
+        renders + 51,
+        peak_rss_mb()
+    );
     Ok(())
 }
 
@@ -366,7 +386,12 @@ attach_invoice = {attach}
         let registry = StoreRegistry::load_dir(&stores).map_err(|e| anyhow::anyhow!("{e:?}"))?;
         let (sandbox, registry) = with_sandbox(&registry)?;
         let service = Service::start(&settings, registry, pointed_at(sandbox.base_url())).await?;
-        Ok(Run { service, sandbox, http: reqwest::Client::new(), _dir: dir })
+        Ok(Run {
+            service,
+            sandbox,
+            http: reqwest::Client::new(),
+            _dir: dir,
+        })
     }
 
     impl Run {
@@ -374,7 +399,10 @@ attach_invoice = {attach}
             let body = super::body(id);
             let resp = self
                 .http
-                .post(format!("http://127.0.0.1:{}/webhooks/bench", self.service.port))
+                .post(format!(
+                    "http://127.0.0.1:{}/webhooks/bench",
+                    self.service.port
+                ))
                 .header("content-type", "application/json")
                 .header("X-WC-Webhook-Signature", sign_base64(SECRET, &body))
                 .header("X-WC-Webhook-Topic", "order.updated")
@@ -387,9 +415,17 @@ attach_invoice = {attach}
 
         async fn done(&self) -> anyhow::Result<usize> {
             let counts = self.service.jobs.count_by_state().await?;
-            let bad = counts.iter().filter(|(s, _)| matches!(s, JobState::Dead | JobState::Skipped)).map(|(_, n)| *n).sum::<u64>();
+            let bad = counts
+                .iter()
+                .filter(|(s, _)| matches!(s, JobState::Dead | JobState::Skipped))
+                .map(|(_, n)| *n)
+                .sum::<u64>();
             anyhow::ensure!(bad == 0, "jobs failed: {counts:?}");
-            let done = counts.iter().find(|(s, _)| *s == JobState::Done).map(|(_, n)| *n).unwrap_or(0);
+            let done = counts
+                .iter()
+                .find(|(s, _)| *s == JobState::Done)
+                .map(|(_, n)| *n)
+                .unwrap_or(0);
             Ok(done as usize)
         }
 
@@ -416,10 +452,19 @@ attach_invoice = {attach}
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         let elapsed = started.elapsed();
-        let sends = run.sandbox.control().calls_to("/api/v2/whatsapp/templates").await?.len();
+        let sends = run
+            .sandbox
+            .control()
+            .calls_to("/api/v2/whatsapp/templates")
+            .await?
+            .len();
         println!(
             "{}: {orders} orders in {:.2}s (webhooks posted in {:.2}s) = {:.0} orders/s, {sends} sends, worker concurrency {concurrency}",
-            if attach { "with invoice PDF" } else { "text-only" },
+            if attach {
+                "with invoice PDF"
+            } else {
+                "text-only"
+            },
             elapsed.as_secs_f64(),
             posted.as_secs_f64(),
             orders as f64 / elapsed.as_secs_f64()
@@ -450,22 +495,43 @@ attach_invoice = {attach}
             .into_iter()
             .filter_map(|c| {
                 let n = c.json?["body_params"][1].as_str()?.to_owned();
-                Some(Duration::from_millis((c.at_ms - posted_at.get(&n)?).max(0) as u64))
+                Some(Duration::from_millis(
+                    (c.at_ms - posted_at.get(&n)?).max(0) as u64
+                ))
             })
             .collect();
         lat.sort_unstable();
-        let jobs = run.service.jobs.list(&JobFilter { limit: 5, ..Default::default() }).await?;
+        let jobs = run
+            .service
+            .jobs
+            .list(&JobFilter {
+                limit: 5,
+                ..Default::default()
+            })
+            .await?;
         println!(
             "webhook-to-send at {rate} orders/s for {seconds}s (with PDFs): p50={:.0}ms p90={:.0}ms p99={:.0}ms max={:.0}ms ({} sends, last job {:?})",
-            super::percentile(&lat, 0.5), super::percentile(&lat, 0.9), super::percentile(&lat, 0.99),
-            lat.last().map_or(0.0, |d| d.as_secs_f64() * 1e3), lat.len(), jobs.first().map(|j| j.state)
+            super::percentile(&lat, 0.5),
+            super::percentile(&lat, 0.9),
+            super::percentile(&lat, 0.99),
+            lat.last().map_or(0.0, |d| d.as_secs_f64() * 1e3),
+            lat.len(),
+            jobs.first().map(|j| j.state)
         );
         run.stop().await;
         Ok(())
     }
 
-    pub async fn run(orders: usize, rate: u64, seconds: u64, concurrency: usize) -> anyhow::Result<()> {
-        println!("== machine: {} cores", std::thread::available_parallelism().map_or(0, |n| n.get()));
+    pub async fn run(
+        orders: usize,
+        rate: u64,
+        seconds: u64,
+        concurrency: usize,
+    ) -> anyhow::Result<()> {
+        println!(
+            "== machine: {} cores",
+            std::thread::available_parallelism().map_or(0, |n| n.get())
+        );
         throughput(true, orders, concurrency).await?;
         throughput(false, orders, concurrency).await?;
         latency(rate, seconds, concurrency).await?;

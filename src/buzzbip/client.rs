@@ -331,7 +331,9 @@ impl BuzzbipClient {
             .headers(self.inner.plugin_headers.clone())
             .json(&body);
         let answer = self.execute(Endpoint::Login, request).await;
-        let ok = answer.as_ref().is_ok_and(|a| a.status.is_success() && a.jsend.token().is_some());
+        let ok = answer
+            .as_ref()
+            .is_ok_and(|a| a.status.is_success() && a.jsend.token().is_some());
         metrics::counter!(crate::metrics::LOGINS, "outcome" => if ok { "success" } else { "failure" }).increment(1);
         let answer = answer?;
         let account = self.inner.username.clone();

@@ -40,7 +40,10 @@ impl utoipa::Modify for BearerAuth {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
         let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme("bearer", SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)));
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
     }
 }
 
@@ -99,7 +102,10 @@ fn error(mut b: actix_web::HttpResponseBuilder, message: &str) -> HttpResponse {
 fn guard(req: &HttpRequest, state: &AppState) -> Option<HttpResponse> {
     let token = state.admin_token.expose_secret();
     if token.is_empty() {
-        return Some(error(HttpResponse::NotFound(), "the admin API is off (admin.token is empty)"));
+        return Some(error(
+            HttpResponse::NotFound(),
+            "the admin API is off (admin.token is empty)",
+        ));
     }
     let given = req
         .headers()
@@ -110,7 +116,10 @@ fn guard(req: &HttpRequest, state: &AppState) -> Option<HttpResponse> {
     if bool::from(given.as_bytes().ct_eq(token.as_bytes())) {
         None
     } else {
-        Some(error(HttpResponse::Unauthorized(), "missing or wrong admin bearer token"))
+        Some(error(
+            HttpResponse::Unauthorized(),
+            "missing or wrong admin bearer token",
+        ))
     }
 }
 
@@ -123,7 +132,10 @@ async fn openapi(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
 
 fn db_error(e: impl std::fmt::Display) -> HttpResponse {
     tracing::error!(error = %e, "admin API: job store error");
-    error(HttpResponse::ServiceUnavailable(), "the job store is unavailable")
+    error(
+        HttpResponse::ServiceUnavailable(),
+        "the job store is unavailable",
+    )
 }
 
 /// Every configured store with its recent activity.
@@ -193,7 +205,9 @@ async fn list_jobs(
     };
     match state.jobs.list(&filter).await {
         Ok(jobs) => {
-            let next_cursor = (jobs.len() as u32 == limit).then(|| jobs.last().map(|j| j.id)).flatten();
+            let next_cursor = (jobs.len() as u32 == limit)
+                .then(|| jobs.last().map(|j| j.id))
+                .flatten();
             HttpResponse::Ok().json(JobPage {
                 jobs: jobs.iter().map(view::summary).collect(),
                 next_cursor,
@@ -211,7 +225,11 @@ async fn list_jobs(
     responses((status = 200, body = JobDetail), (status = 401, body = ErrorAnswer), (status = 404, body = ErrorAnswer)),
     security(("bearer" = []))
 )]
-async fn get_job(req: HttpRequest, state: web::Data<AppState>, path: web::Path<i64>) -> HttpResponse {
+async fn get_job(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+) -> HttpResponse {
     if let Some(denied) = guard(&req, &state) {
         return denied;
     }
@@ -239,15 +257,25 @@ async fn get_job(req: HttpRequest, state: web::Data<AppState>, path: web::Path<i
     ),
     security(("bearer" = []))
 )]
-async fn replay_job(req: HttpRequest, state: web::Data<AppState>, path: web::Path<i64>) -> HttpResponse {
+async fn replay_job(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+) -> HttpResponse {
     if let Some(denied) = guard(&req, &state) {
         return denied;
     }
     let id = path.into_inner();
     match state.jobs.replay(id).await {
         Ok(ReplayOutcome::Requeued) => {
-            tracing::warn!(job = id, "job replayed by an operator: its order will be sent again");
-            HttpResponse::Ok().json(ReplayAnswer { status: "requeued".into(), job: id })
+            tracing::warn!(
+                job = id,
+                "job replayed by an operator: its order will be sent again"
+            );
+            HttpResponse::Ok().json(ReplayAnswer {
+                status: "requeued".into(),
+                job: id,
+            })
         }
         Ok(ReplayOutcome::NotFound) => error(HttpResponse::NotFound(), &format!("no job {id}")),
         Ok(ReplayOutcome::NotFinished(s)) => error(

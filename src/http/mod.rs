@@ -30,7 +30,10 @@ pub struct AppState {
 
 impl AppState {
     pub(crate) fn count_signature_failure(&self, store: &str) {
-        let mut map = self.signature_failures.lock().unwrap_or_else(|e| e.into_inner());
+        let mut map = self
+            .signature_failures
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         *map.entry(store.to_owned()).or_default() += 1;
     }
 
@@ -104,7 +107,8 @@ impl Application {
 fn log_request<S, B>(
     req: actix_web::dev::ServiceRequest,
     srv: &S,
-) -> impl std::future::Future<Output = Result<actix_web::dev::ServiceResponse<B>, actix_web::Error>> + use<S, B>
+) -> impl std::future::Future<Output = Result<actix_web::dev::ServiceResponse<B>, actix_web::Error>>
++ use<S, B>
 where
     S: actix_web::dev::Service<
             actix_web::dev::ServiceRequest,

@@ -31,7 +31,8 @@ async fn receive(
     if outcome.label == "bad_signature" {
         state.count_signature_failure(&store_id);
     }
-    metrics::counter!(crate::metrics::WEBHOOKS, "store" => store_label, "outcome" => outcome.label).increment(1);
+    metrics::counter!(crate::metrics::WEBHOOKS, "store" => store_label, "outcome" => outcome.label)
+        .increment(1);
     metrics::histogram!(crate::metrics::WEBHOOK_SECONDS).record(started.elapsed().as_secs_f64());
     tracing::info!(
         store = %store_id,

@@ -39,14 +39,21 @@ pub async fn show(store: &dyn JobStore, id: i64, out: &mut impl Write) -> anyhow
         .await?
         .ok_or_else(|| anyhow::anyhow!("no job {id}"))?;
     let event = store.event(job.event_id).await?;
-    writeln!(out, "{}", serde_json::to_string_pretty(&view::detail(&job, event))?)?;
+    writeln!(
+        out,
+        "{}",
+        serde_json::to_string_pretty(&view::detail(&job, event))?
+    )?;
     Ok(())
 }
 
 pub async fn replay(store: &dyn JobStore, id: i64, out: &mut impl Write) -> anyhow::Result<()> {
     match store.replay(id).await? {
         ReplayOutcome::Requeued => {
-            writeln!(out, "job {id} requeued: its order will be sent again by a running `shopbip serve`")?;
+            writeln!(
+                out,
+                "job {id} requeued: its order will be sent again by a running `shopbip serve`"
+            )?;
             Ok(())
         }
         ReplayOutcome::NotFound => anyhow::bail!("no job {id}"),

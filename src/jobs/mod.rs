@@ -1,10 +1,10 @@
 //! The durable job store: verified events and the jobs they create, with leases, retries and
 //! replay. `JobStore` is the seam; `sqlite` is the embedded implementation.
 
+pub mod cli;
 pub mod retry;
 pub mod sqlite;
 pub mod view;
-pub mod cli;
 
 use std::fmt;
 use std::str::FromStr;

@@ -15,8 +15,8 @@ use sqlx::sqlite::{
 use tokio::sync::{mpsc, oneshot};
 
 use super::{
-    EventRecord, Failure, IngestOutcome, StoreStats, Job, JobFilter, JobState, JobStore, NewEvent, ReplayOutcome,
-    RetryPolicy, StoreError, now_ms,
+    EventRecord, Failure, IngestOutcome, Job, JobFilter, JobState, JobStore, NewEvent,
+    ReplayOutcome, RetryPolicy, StoreError, StoreStats, now_ms,
 };
 
 const JOB_SELECT: &str = "SELECT j.id, j.event_id, j.store_id, j.order_id, j.kind, j.rule_json, j.state, \

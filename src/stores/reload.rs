@@ -41,12 +41,14 @@ impl Reloader {
                 let registry = (self.transform)(registry);
                 let count = registry.len();
                 self.stores.store(Arc::new(registry));
-                metrics::counter!(crate::metrics::CONFIG_RELOADS, "outcome" => "applied").increment(1);
+                metrics::counter!(crate::metrics::CONFIG_RELOADS, "outcome" => "applied")
+                    .increment(1);
                 tracing::info!(stores = count, why, "store profiles reloaded");
                 true
             }
             Err(errors) => {
-                metrics::counter!(crate::metrics::CONFIG_RELOADS, "outcome" => "refused").increment(1);
+                metrics::counter!(crate::metrics::CONFIG_RELOADS, "outcome" => "refused")
+                    .increment(1);
                 for e in &errors {
                     tracing::error!(problem = %e, why, "store profiles not reloaded: keeping the last good configuration");
                 }
@@ -55,30 +57,33 @@ impl Reloader {
         }
     }
 
-    /// Watches the folder and SIGHUP for as long as the task runs.
+    /// Watches the folder and SIGHUP for as long as the task runs. The watch starts before
+    /// this returns, so no change made after it can be missed.
     pub fn spawn(self) -> JoinHandle<()> {
-        tokio::spawn(async move {
-            let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<()>();
-            let watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
-                if event.is_ok() {
-                    let _ = tx.send(());
-                }
-            });
-            let _watcher = match watcher {
-                Ok(mut w) => match w.watch(&self.dir, RecursiveMode::NonRecursive) {
-                    Ok(()) => Some(w),
-                    Err(e) => {
-                        tracing::warn!(dir = %self.dir.display(), error = %e, "cannot watch the store folder; reload with SIGHUP");
-                        None
-                    }
-                },
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<()>();
+        let watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+            // Reading the profiles is itself an access event: only changes count.
+            if event.is_ok_and(|e| !matches!(e.kind, notify::EventKind::Access(_))) {
+                let _ = tx.send(());
+            }
+        });
+        let watcher = match watcher {
+            Ok(mut w) => match w.watch(&self.dir, RecursiveMode::NonRecursive) {
+                Ok(()) => Some(w),
                 Err(e) => {
-                    tracing::warn!(error = %e, "no file watcher; reload with SIGHUP");
+                    tracing::warn!(dir = %self.dir.display(), error = %e, "cannot watch the store folder; reload with SIGHUP");
                     None
                 }
-            };
-            #[cfg(unix)]
-            let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
+            },
+            Err(e) => {
+                tracing::warn!(error = %e, "no file watcher; reload with SIGHUP");
+                None
+            }
+        };
+        #[cfg(unix)]
+        let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
+        tokio::spawn(async move {
+            let _watcher = watcher;
             loop {
                 #[cfg(unix)]
                 let hangup = async {

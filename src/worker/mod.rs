@@ -195,8 +195,10 @@ async fn run_one(deps: &Deps, worker: &str, job: Job, lease: Duration) {
     };
     metrics::counter!(crate::metrics::JOBS_FINISHED, "store" => job.store_id.clone(), "outcome" => label).increment(1);
     match label {
-        "retry" => metrics::counter!(crate::metrics::JOB_RETRIES, "store" => job.store_id.clone()).increment(1),
-        "dead" => metrics::counter!(crate::metrics::JOBS_DEAD, "store" => job.store_id.clone()).increment(1),
+        "retry" => metrics::counter!(crate::metrics::JOB_RETRIES, "store" => job.store_id.clone())
+            .increment(1),
+        "dead" => metrics::counter!(crate::metrics::JOBS_DEAD, "store" => job.store_id.clone())
+            .increment(1),
         _ => {}
     }
     tracing::info!(

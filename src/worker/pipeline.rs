@@ -54,7 +54,8 @@ impl From<crate::jobs::StoreError> for StepError {
 /// One log line and one histogram sample per step.
 fn step_done(job: &Job, step: &'static str, started: std::time::Instant, outcome: &str) {
     let elapsed = started.elapsed();
-    metrics::histogram!(crate::metrics::JOB_STEP_SECONDS, "step" => step).record(elapsed.as_secs_f64());
+    metrics::histogram!(crate::metrics::JOB_STEP_SECONDS, "step" => step)
+        .record(elapsed.as_secs_f64());
     tracing::info!(
         job = job.id,
         store = %job.store_id,
@@ -139,7 +140,12 @@ async fn run_steps(deps: &Deps, worker: &str, job: &Job) -> Result<Outcome, Step
         let started = std::time::Instant::now();
         let number = invoice_number(deps, &store, job, &mut steps, worker).await?;
         let pdf = invoice_pdf(deps, &store, job, &number).await;
-        step_done(job, "invoice", started, if pdf.is_ok() { "ok" } else { "failed" });
+        step_done(
+            job,
+            "invoice",
+            started,
+            if pdf.is_ok() { "ok" } else { "failed" },
+        );
         let pdf = pdf?;
         let filename = placeholders::render(
             &store.invoice.filename,
@@ -150,7 +156,12 @@ async fn run_steps(deps: &Deps, worker: &str, job: &Job) -> Result<Outcome, Step
         steps.pdf_bytes = Some(pdf.len() as u64);
         let started = std::time::Instant::now();
         let media_id = client.upload_pdf(&filename, bytes::Bytes::from(pdf)).await;
-        step_done(job, "upload", started, if media_id.is_ok() { "ok" } else { "failed" });
+        step_done(
+            job,
+            "upload",
+            started,
+            if media_id.is_ok() { "ok" } else { "failed" },
+        );
         steps.media_id = Some(media_id?);
         save(deps, worker, job, &steps).await?;
     }
@@ -197,7 +208,12 @@ async fn run_steps(deps: &Deps, worker: &str, job: &Job) -> Result<Outcome, Step
     save(deps, worker, job, &steps).await?;
     let started = std::time::Instant::now();
     let sent = client.send_template(job.rule.template_id, &request).await;
-    step_done(job, "send", started, if sent.is_ok() { "ok" } else { "failed" });
+    step_done(
+        job,
+        "send",
+        started,
+        if sent.is_ok() { "ok" } else { "failed" },
+    );
     match sent {
         Ok(receipt) => {
             metrics::counter!(crate::metrics::SENDS, "store" => job.store_id.clone()).increment(1);

@@ -314,8 +314,11 @@ pub mod pipeline {
         settings.worker.rate_per_second = 1000;
         settings.worker.retry_base_ms = 200;
         settings.worker.lease_secs = 10;
+        settings.admin.token = secrecy::SecretString::from(ADMIN_TOKEN);
         settings
     }
+
+    pub const ADMIN_TOKEN: &str = "admin-test-token";
 
     /// `profiles` gets the sandbox URL and writes store profiles into the folder it is given.
     pub async fn start(profiles: impl FnOnce(&Path, &str)) -> Pipeline {
@@ -326,7 +329,9 @@ pub mod pipeline {
         profiles(&stores, &sandbox.handle.base_url());
         let settings = test_settings(dir.path(), stores.clone());
         let registry = StoreRegistry::load_dir(&stores).unwrap_or_else(|e| panic!("{e:?}"));
-        let service = Service::start(&settings, registry, shopbip::serve::as_loaded()).await.unwrap();
+        let service = Service::start(&settings, registry, shopbip::serve::as_loaded())
+            .await
+            .unwrap();
         Pipeline {
             base: format!("http://127.0.0.1:{}", service.port),
             sandbox,
@@ -352,6 +357,15 @@ pub mod pipeline {
                 req = req.header(*k, v);
             }
             req.send().await.unwrap()
+        }
+
+        pub async fn admin(&self, method: reqwest::Method, path: &str) -> reqwest::Response {
+            self.http
+                .request(method, format!("{}{path}", self.base))
+                .bearer_auth(ADMIN_TOKEN)
+                .send()
+                .await
+                .unwrap()
         }
 
         pub async fn jobs(&self) -> Vec<Job> {
