@@ -137,7 +137,7 @@ async fn the_admin_api_is_off_without_a_token() {
     let stores = dir.path().join("plugin-config");
     std::fs::create_dir_all(&stores).unwrap();
     woo_store(&stores, &sandbox.handle.base_url());
-    let mut settings = common::pipeline::test_settings(dir.path(), stores.clone());
+    let mut settings = common::pipeline::test_settings(dir.path(), stores.clone()).await;
     settings.admin.token = secrecy::SecretString::from("");
     let registry = shopbip::stores::StoreRegistry::load_dir(&stores).unwrap();
     let service = shopbip::serve::Service::start(&settings, registry, shopbip::serve::as_loaded())

@@ -22,16 +22,13 @@ impl Drop for Serve {
     }
 }
 
-fn serve(dir: &std::path::Path, port: u16) -> Serve {
+fn serve(dir: &std::path::Path, port: u16, db: &str) -> Serve {
     Serve(
         Command::new(env!("CARGO_BIN_EXE_shopbip"))
             .arg("serve")
             .env("SHOPBIP__SERVER__PORT", port.to_string())
             .env("SHOPBIP__STORES__DIR", dir.join("plugin-config"))
-            .env(
-                "SHOPBIP__DATABASE__URL",
-                format!("sqlite://{}", dir.join("shopbip.db").display()),
-            )
+            .env("SHOPBIP__DATABASE__URL", db)
             .env("SHOPBIP__WORKER__LEASE_SECS", "3")
             .env("SHOPBIP__WORKER__POLL_INTERVAL_MS", "20")
             .env("SHOPBIP__WORKER__RATE_PER_SECOND", "1000")
@@ -58,14 +55,12 @@ async fn wait_ready(port: u16) {
 }
 
 async fn job_states(db: &str) -> HashMap<String, i64> {
-    let pool = sqlx::SqlitePool::connect(db).await.unwrap();
-    let rows: Vec<(String, i64)> =
-        sqlx::query_as("SELECT state, COUNT(*) FROM jobs GROUP BY state")
-            .fetch_all(&pool)
-            .await
-            .unwrap();
-    pool.close().await;
-    rows.into_iter().collect()
+    let mut states = HashMap::new();
+    for state in ["queued", "running", "done", "dead", "skipped"] {
+        let sql = format!("SELECT COUNT(*) FROM jobs WHERE state = '{state}'");
+        states.insert(state.to_owned(), common::db::scalar(db, &sql).await);
+    }
+    states
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -83,9 +78,9 @@ async fn kill_9_mid_run_loses_no_order_and_sends_none_twice() {
         .local_addr()
         .unwrap()
         .port();
-    let db = format!("sqlite://{}", dir.path().join("shopbip.db").display());
+    let db = common::db::fresh_url(dir.path()).await;
 
-    let first = serve(dir.path(), port);
+    let first = serve(dir.path(), port, &db);
     wait_ready(port).await;
     let template: Value =
         serde_json::from_slice(&fixture("woocommerce/order-updated-paid-tnd.json")).unwrap();
@@ -137,7 +132,7 @@ async fn kill_9_mid_run_loses_no_order_and_sends_none_twice() {
         "the kill came too late to test anything: {before:?}"
     );
 
-    let _second = serve(dir.path(), port);
+    let _second = serve(dir.path(), port, &db);
     wait_ready(port).await;
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
@@ -181,13 +176,12 @@ async fn kill_9_mid_run_loses_no_order_and_sends_none_twice() {
     );
     // A duplicate can only come from a send Buzzbip accepted in the instant before the job
     // recorded it; such a job says so in its steps. Any other duplicate is a bug.
-    let pool = sqlx::SqlitePool::connect(&db).await.unwrap();
     for (number, _) in &twice {
-        let steps: String = sqlx::query_scalar("SELECT steps_json FROM jobs WHERE order_id = ?1")
-            .bind(number.as_str())
-            .fetch_one(&pool)
-            .await
-            .unwrap();
+        let steps = common::db::text(
+            &db,
+            &format!("SELECT steps_json FROM jobs WHERE order_id = '{number}'"),
+        )
+        .await;
         assert!(
             steps.contains("possible_duplicate_send_after"),
             "order {number} was sent twice without the crash window to explain it: {steps}"

@@ -3,7 +3,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use shopbip::jobs::sqlite::SqliteStore;
+mod common;
+
 use shopbip::jobs::{
     Failure, IngestOutcome, JobFilter, JobState, JobStore, NewEvent, ReplayOutcome, RetryPolicy,
     now_ms,
@@ -38,16 +39,31 @@ fn event(delivery: &str, order_id: &str, kind: EventKind, rules: Vec<NotifyRule>
     }
 }
 
-async fn open(dir: &tempfile::TempDir) -> SqliteStore {
-    open_with(dir, RetryPolicy::default()).await
+/// A fresh database (SQLite file, or PostgreSQL with `SHOPBIP_TEST_POSTGRES`).
+struct TestDb {
+    url: String,
+    _dir: tempfile::TempDir,
 }
 
-async fn open_with(dir: &tempfile::TempDir, policy: RetryPolicy) -> SqliteStore {
-    let url = format!("sqlite://{}", dir.path().join("data/jobs.db").display());
-    SqliteStore::open(&url, policy).await.unwrap()
+async fn test_db() -> TestDb {
+    let dir = tempfile::tempdir().unwrap();
+    TestDb {
+        url: common::db::fresh_url(&dir.path().join("data")).await,
+        _dir: dir,
+    }
 }
 
-async fn all(store: &SqliteStore) -> Vec<shopbip::jobs::Job> {
+impl TestDb {
+    async fn open(&self) -> Arc<dyn JobStore> {
+        self.open_with(RetryPolicy::default()).await
+    }
+
+    async fn open_with(&self, policy: RetryPolicy) -> Arc<dyn JobStore> {
+        shopbip::jobs::open(&self.url, policy).await.unwrap()
+    }
+}
+
+async fn all(store: &Arc<dyn JobStore>) -> Vec<shopbip::jobs::Job> {
     store
         .list(&JobFilter {
             limit: 1000,
@@ -61,8 +77,8 @@ const LEASE: Duration = Duration::from_secs(60);
 
 #[tokio::test]
 async fn one_job_per_order_event_and_rule_ever() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(&dir).await;
+    let db = test_db().await;
+    let store = db.open().await;
     let paid = || {
         vec![
             rule(EventKind::OrderPaid, 1289),
@@ -122,8 +138,8 @@ async fn one_job_per_order_event_and_rule_ever() {
 
 #[tokio::test]
 async fn jobs_survive_closing_and_reopening_the_file() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(&dir).await;
+    let db = test_db().await;
+    let store = db.open().await;
     store
         .ingest(event(
             "d1",
@@ -135,7 +151,7 @@ async fn jobs_survive_closing_and_reopening_the_file() {
         .unwrap();
     store.close().await;
     drop(store);
-    let reopened = open(&dir).await;
+    let reopened = db.open().await;
     let jobs = all(&reopened).await;
     assert_eq!(jobs.len(), 1);
     assert_eq!(jobs[0].state, JobState::Queued);
@@ -146,8 +162,8 @@ async fn jobs_survive_closing_and_reopening_the_file() {
 
 #[tokio::test]
 async fn an_expired_lease_is_reclaimed_by_another_worker() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(&dir).await;
+    let db = test_db().await;
+    let store = db.open().await;
     store
         .ingest(event(
             "d1",
@@ -207,12 +223,12 @@ async fn an_expired_lease_is_reclaimed_by_another_worker() {
 
 #[tokio::test]
 async fn failures_follow_the_retry_schedule_and_end_dead() {
-    let dir = tempfile::tempdir().unwrap();
+    let db = test_db().await;
     let policy = RetryPolicy {
         max_attempts: 2,
         ..RetryPolicy::default()
     };
-    let store = open_with(&dir, policy).await;
+    let store = db.open_with(policy).await;
     let rules = vec![
         rule(EventKind::OrderPaid, 1),
         rule(EventKind::OrderPaid, 2),
@@ -268,17 +284,11 @@ async fn failures_follow_the_retry_schedule_and_end_dead() {
 
     // Not due yet: nothing to claim. Once due, the second attempt failing is the last.
     assert!(store.claim("w", LEASE, 10).await.unwrap().is_empty());
-    let pool = sqlx::SqlitePool::connect(&format!(
-        "sqlite://{}",
-        dir.path().join("data/jobs.db").display()
-    ))
-    .await
-    .unwrap();
-    sqlx::query("UPDATE jobs SET run_at = 0 WHERE id = ?1")
-        .bind(a)
-        .execute(&pool)
-        .await
-        .unwrap();
+    common::db::exec(
+        &db.url,
+        &format!("UPDATE jobs SET run_at = 0 WHERE id = {a}"),
+    )
+    .await;
     let retried = store.claim("w", LEASE, 10).await.unwrap();
     assert_eq!(retried.len(), 1);
     assert_eq!(retried[0].attempts, 2);
@@ -303,8 +313,8 @@ async fn failures_follow_the_retry_schedule_and_end_dead() {
 
 #[tokio::test]
 async fn replay_requeues_a_finished_job_and_records_it() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(&dir).await;
+    let db = test_db().await;
+    let store = db.open().await;
     store
         .ingest(event(
             "d1",
@@ -349,8 +359,8 @@ async fn replay_requeues_a_finished_job_and_records_it() {
 
 #[tokio::test]
 async fn concurrent_workers_never_claim_the_same_job() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(open(&dir).await);
+    let db = test_db().await;
+    let store = db.open().await;
     for i in 0..200 {
         let id = i.to_string();
         store
@@ -389,8 +399,8 @@ async fn concurrent_workers_never_claim_the_same_job() {
 
 #[tokio::test]
 async fn concurrent_repeats_in_one_group_commit_still_make_one_job() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(open(&dir).await);
+    let db = test_db().await;
+    let store = db.open().await;
     let rules = || vec![rule(EventKind::OrderPaid, 1289)];
     // The same delivery 20 times at once, then 20 deliveries of one order at once: they land
     // in the same batches of the group-commit writer.
@@ -433,8 +443,8 @@ async fn concurrent_repeats_in_one_group_commit_still_make_one_job() {
 
 #[tokio::test]
 async fn invoice_numbers_are_allocated_once_per_order_in_a_per_store_sequence() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(open(&dir).await);
+    let db = test_db().await;
+    let store = db.open().await;
     assert_eq!(store.invoice_number("acme", "42").await.unwrap(), 1);
     assert_eq!(store.invoice_number("acme", "43").await.unwrap(), 2);
     assert_eq!(

@@ -34,7 +34,7 @@ async fn a_full_run_logs_no_secret_and_no_phone_number() {
         .env("SHOPBIP__STORES__DIR", &stores)
         .env(
             "SHOPBIP__DATABASE__URL",
-            format!("sqlite://{}", dir.path().join("db.sqlite").display()),
+            common::db::fresh_url(dir.path()).await,
         )
         .env("SHOPBIP__ADMIN__TOKEN", admin_token)
         .env("SHOPBIP__LOG__FORMAT", "json")

@@ -2,6 +2,7 @@
 //! replay. `JobStore` is the seam; `sqlite` is the embedded implementation.
 
 pub mod cli;
+pub mod postgres;
 pub mod retry;
 pub mod sqlite;
 pub mod view;
@@ -153,6 +154,13 @@ pub struct EventRecord {
     pub received_at: i64,
 }
 
+/// A reserved send slot: sleep this long, then send; or come back after this long.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SlotWait {
+    Go(Duration),
+    Later(Duration),
+}
+
 /// What the job store knows of one store, for the admin API.
 #[derive(Debug, Clone, Default)]
 pub struct StoreStats {
@@ -240,8 +248,22 @@ pub trait JobStore: Send + Sync {
     /// first time, the same number every time after.
     async fn invoice_number(&self, store_id: &str, order_id: &str) -> Result<u64, StoreError>;
 
+    /// Send pacing shared by every process on the database, where the backend has it: takes
+    /// the account's next send slot if it comes within `max_wait`. `None`: pace in-process.
+    async fn reserve_send_slot(
+        &self,
+        _account: &str,
+        _interval: Duration,
+        _max_wait: Duration,
+    ) -> Result<Option<SlotWait>, StoreError> {
+        Ok(None)
+    }
+
     /// Answers when the database does (readiness).
     async fn ping(&self) -> Result<(), StoreError>;
+
+    /// Closes the connections (everything written is already durable).
+    async fn close(&self);
 }
 
 /// How an allocated invoice number is printed.
@@ -256,7 +278,7 @@ pub fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
-/// Opens the job store the URL names: `sqlite://…` (embedded) today.
+/// Opens the job store the URL names: `sqlite://…` (one machine) or `postgres://…` (replicas).
 pub async fn open(
     url: &str,
     policy: RetryPolicy,
@@ -266,8 +288,8 @@ pub async fn open(
             sqlite::SqliteStore::open(url, policy).await?,
         ))
     } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-        Err(StoreError::Invalid(
-            "database.url: PostgreSQL is not supported yet by this build; use sqlite://…".into(),
+        Ok(std::sync::Arc::new(
+            postgres::PgStore::open(url, policy).await?,
         ))
     } else {
         Err(StoreError::Invalid(format!(

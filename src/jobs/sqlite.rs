@@ -68,10 +68,6 @@ impl SqliteStore {
         })
     }
 
-    pub async fn close(&self) {
-        self.pool.close().await;
-    }
-
     pub fn policy(&self) -> &RetryPolicy {
         &self.policy
     }
@@ -408,6 +404,10 @@ impl JobStore for SqliteStore {
     async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
+    }
+
+    async fn close(&self) {
+        self.pool.close().await;
     }
 }
 

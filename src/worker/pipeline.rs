@@ -167,7 +167,7 @@ async fn run_steps(deps: &Deps, worker: &str, job: &Job) -> Result<Outcome, Step
     }
 
     // 5. Send, paced per Buzzbip account.
-    if let Some(wait) = deps.pacer.wait(&store).await {
+    if let Some(wait) = deps.pacer.wait(deps.jobs.as_ref(), &store).await {
         return Ok(Outcome::Later(wait));
     }
     let ctx = context(&store, job, steps.invoice_number.as_deref());

@@ -85,7 +85,6 @@ pub mod app {
     use std::sync::Arc;
 
     use shopbip::http::Application;
-    use shopbip::jobs::sqlite::SqliteStore;
     use shopbip::jobs::{JobFilter, JobStore, RetryPolicy};
     use shopbip::settings::Settings;
     use shopbip::stores::StoreRegistry;
@@ -97,7 +96,7 @@ pub mod app {
     pub struct TestApp {
         pub base: String,
         pub http: reqwest::Client,
-        pub store: Arc<SqliteStore>,
+        pub store: Arc<dyn JobStore>,
         pub db_url: String,
         pub dir: tempfile::TempDir,
     }
@@ -172,16 +171,14 @@ body_params = ["{{customer.first_name}}", "{{order.number}}"]
         let mut settings = Settings::default();
         settings.server.port = 0;
         settings.stores.dir = stores_dir;
-        settings.database.url = format!("sqlite://{}", dir.path().join("shopbip.db").display());
+        settings.database.url = super::db::fresh_url(dir.path()).await;
         adjust(&mut settings);
         let registry = Arc::new(arc_swap::ArcSwap::from_pointee(
             StoreRegistry::load_dir(&settings.stores.dir).expect("profiles load"),
         ));
-        let store = Arc::new(
-            SqliteStore::open(&settings.database.url, RetryPolicy::default())
-                .await
-                .unwrap(),
-        );
+        let store = shopbip::jobs::open(&settings.database.url, RetryPolicy::default())
+            .await
+            .unwrap();
         let app = Application::build(&settings, registry, store.clone()).unwrap();
         let base = format!("http://127.0.0.1:{}", app.port());
         tokio::spawn(app.run_until_stopped());
@@ -222,16 +219,9 @@ body_params = ["{{customer.first_name}}", "{{order.number}}"]
                 .unwrap()
         }
 
-        /// Counted with SQL on the file, not through the store under test.
+        /// Counted with SQL on the database, not through the store under test.
         pub async fn count(&self, table: &str) -> i64 {
-            let pool = sqlx::SqlitePool::connect(&self.db_url).await.unwrap();
-            let sql = format!("SELECT COUNT(*) FROM {table}");
-            let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
-                .fetch_one(&pool)
-                .await
-                .unwrap();
-            pool.close().await;
-            n
+            super::db::scalar(&self.db_url, &format!("SELECT COUNT(*) FROM {table}")).await
         }
     }
 }
@@ -304,11 +294,11 @@ pub mod pipeline {
         pub dir: tempfile::TempDir,
     }
 
-    pub fn test_settings(dir: &Path, stores: PathBuf) -> Settings {
+    pub async fn test_settings(dir: &Path, stores: PathBuf) -> Settings {
         let mut settings = Settings::default();
         settings.server.port = 0;
         settings.stores.dir = stores;
-        settings.database.url = format!("sqlite://{}", dir.join("shopbip.db").display());
+        settings.database.url = super::db::fresh_url(dir).await;
         settings.worker.poll_interval_ms = 20;
         settings.worker.concurrency = 4;
         settings.worker.rate_per_second = 1000;
@@ -327,7 +317,7 @@ pub mod pipeline {
         let stores = dir.path().join("plugin-config");
         std::fs::create_dir_all(&stores).unwrap();
         profiles(&stores, &sandbox.handle.base_url());
-        let settings = test_settings(dir.path(), stores.clone());
+        let settings = test_settings(dir.path(), stores.clone()).await;
         let registry = StoreRegistry::load_dir(&stores).unwrap_or_else(|e| panic!("{e:?}"));
         let service = Service::start(&settings, registry, shopbip::serve::as_loaded())
             .await
@@ -399,6 +389,106 @@ pub mod pipeline {
                 );
                 tokio::time::sleep(Duration::from_millis(25)).await;
             }
+        }
+    }
+}
+
+pub mod db {
+    //! A fresh database per test: a SQLite file in the test's folder, or, when
+    //! `SHOPBIP_TEST_POSTGRES` names a server (`postgres://postgres@127.0.0.1:5432`), a new
+    //! PostgreSQL database on it (`.ci/run` drops them afterwards).
+    use std::path::Path;
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    use sqlx::Connection;
+
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+
+    pub fn postgres_server() -> Option<String> {
+        std::env::var("SHOPBIP_TEST_POSTGRES")
+            .ok()
+            .filter(|s| !s.is_empty())
+            .map(|s| s.trim_end_matches('/').to_owned())
+    }
+
+    pub async fn fresh_url(dir: &Path) -> String {
+        match postgres_server() {
+            Some(server) => {
+                let name = format!(
+                    "shopbip_t_{}_{}_{}",
+                    std::process::id(),
+                    NEXT.fetch_add(1, Ordering::SeqCst),
+                    rand::random::<u32>()
+                );
+                let mut admin = sqlx::PgConnection::connect(&format!("{server}/postgres"))
+                    .await
+                    .expect("the test PostgreSQL server answers");
+                sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                    .execute(&mut admin)
+                    .await
+                    .unwrap();
+                format!("{server}/{name}")
+            }
+            None => format!("sqlite://{}", dir.join("shopbip.db").display()),
+        }
+    }
+
+    /// One number from SQL, on whichever backend `url` names.
+    pub async fn scalar(url: &str, sql: &str) -> i64 {
+        if url.starts_with("sqlite:") {
+            let pool = sqlx::SqlitePool::connect(url).await.unwrap();
+            let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_owned()))
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+            pool.close().await;
+            n
+        } else {
+            let pool = sqlx::PgPool::connect(url).await.unwrap();
+            let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_owned()))
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+            pool.close().await;
+            n
+        }
+    }
+
+    pub async fn exec(url: &str, sql: &str) {
+        if url.starts_with("sqlite:") {
+            let pool = sqlx::SqlitePool::connect(url).await.unwrap();
+            sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()))
+                .execute(&pool)
+                .await
+                .unwrap();
+            pool.close().await;
+        } else {
+            let pool = sqlx::PgPool::connect(url).await.unwrap();
+            sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()))
+                .execute(&pool)
+                .await
+                .unwrap();
+            pool.close().await;
+        }
+    }
+
+    pub async fn text(url: &str, sql: &str) -> String {
+        if url.starts_with("sqlite:") {
+            let pool = sqlx::SqlitePool::connect(url).await.unwrap();
+            let s: String = sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_owned()))
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+            pool.close().await;
+            s
+        } else {
+            let pool = sqlx::PgPool::connect(url).await.unwrap();
+            let s: String = sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_owned()))
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+            pool.close().await;
+            s
         }
     }
 }
