@@ -1,0 +1,231 @@
+//! Several `shopbip serve` replicas on one PostgreSQL database (run with SHOPBIP_TEST_POSTGRES;
+//! on SQLite, which is one machine by design, these tests have nothing to check and say so).
+
+mod common;
+
+use std::collections::HashMap;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::app::WOO_SECRET;
+use common::sign::*;
+use serde_json::Value;
+
+struct Replica {
+    child: Child,
+    port: u16,
+}
+
+impl Drop for Replica {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn text_only_profile(buzzbip_url: &str) -> String {
+    common::app::woo_profile(buzzbip_url)
+        .replace("template_id = 1289", "template_id = 1290")
+        .replace(
+            "body_params = [\"{customer.first_name}\", \"{order.number}\"]",
+            "body_params = [\"{order.number}\"]\nattach_invoice = false",
+        )
+}
+
+fn replica(dir: &std::path::Path, db: &str, rate: u32) -> Replica {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = Command::new(env!("CARGO_BIN_EXE_shopbip"))
+        .arg("serve")
+        .env("SHOPBIP__SERVER__PORT", port.to_string())
+        .env("SHOPBIP__STORES__DIR", dir.join("plugin-config"))
+        .env("SHOPBIP__DATABASE__URL", db)
+        .env("SHOPBIP__WORKER__LEASE_SECS", "3")
+        .env("SHOPBIP__WORKER__POLL_INTERVAL_MS", "20")
+        .env("SHOPBIP__WORKER__RATE_PER_SECOND", rate.to_string())
+        .env("SHOPBIP__WORKER__RETRY_BASE_MS", "200")
+        .env("SHOPBIP__LOG__LEVEL", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    Replica { child, port }
+}
+
+async fn ready(r: &Replica) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !reqwest::get(format!("http://127.0.0.1:{}/readyz", r.port))
+        .await
+        .is_ok_and(|resp| resp.status() == 200)
+    {
+        assert!(Instant::now() < deadline, "replica never became ready");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn post_orders(replicas: &[&Replica], first: u64, count: u64) {
+    let template: Value =
+        serde_json::from_slice(&fixture("woocommerce/order-updated-paid-tnd.json")).unwrap();
+    let http = reqwest::Client::new();
+    let ids: Vec<u64> = (first..first + count).collect();
+    for chunk in ids.chunks(50) {
+        let posts = chunk.iter().map(|i| {
+            let mut order = template.clone();
+            order["id"] = (*i).into();
+            order["number"] = i.to_string().into();
+            let body = serde_json::to_vec(&order).unwrap();
+            let port = replicas[*i as usize % replicas.len()].port;
+            let req = http
+                .post(format!("http://127.0.0.1:{port}/webhooks/acme-woo"))
+                .headers(
+                    woo_headers(WOO_SECRET, "order.updated", &body, &i.to_string())
+                        .into_iter()
+                        .map(|(k, v)| (k.parse().unwrap(), v.parse().unwrap()))
+                        .collect(),
+                )
+                .body(body);
+            async move { req.send().await.unwrap().status().as_u16() }
+        });
+        for status in futures_util::future::join_all(posts).await {
+            assert_eq!(status, 200);
+        }
+    }
+}
+
+async fn sends_per_order(sandbox: &common::TestSandbox) -> (HashMap<String, usize>, Vec<i64>) {
+    let mut per_order = HashMap::new();
+    let mut times = Vec::new();
+    for call in sandbox
+        .control
+        .calls_to("/api/v2/whatsapp/templates")
+        .await
+        .unwrap()
+    {
+        if call.status == 200 {
+            let number = call.json.unwrap()["body_params"][0]
+                .as_str()
+                .unwrap()
+                .to_owned();
+            *per_order.entry(number).or_default() += 1;
+            times.push(call.at_ms);
+        }
+    }
+    (per_order, times)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_replicas_send_2000_orders_once_each_even_when_one_is_killed() {
+    if common::db::postgres_server().is_none() {
+        eprintln!("replicas need PostgreSQL: set SHOPBIP_TEST_POSTGRES (.ci/run does)");
+        return;
+    }
+    const ORDERS: u64 = 2000;
+    let sandbox = common::spawn_sandbox();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("plugin-config")).unwrap();
+    std::fs::write(
+        dir.path().join("plugin-config/acme-woo.toml"),
+        text_only_profile(&sandbox.handle.base_url()),
+    )
+    .unwrap();
+    let db = common::db::fresh_url(dir.path()).await;
+    let a = replica(dir.path(), &db, 10_000);
+    ready(&a).await;
+    let b = replica(dir.path(), &db, 10_000);
+    ready(&b).await;
+
+    post_orders(&[&a, &b], 100_000, ORDERS).await;
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while sends_per_order(&sandbox).await.0.len() < ORDERS as usize / 2 {
+        assert!(Instant::now() < deadline, "replicas never got halfway");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let mut a = a;
+    a.child.kill().unwrap();
+    a.child.wait().unwrap();
+
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let done = common::db::scalar(&db, "SELECT COUNT(*) FROM jobs WHERE state = 'done'").await;
+        if done == ORDERS as i64 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "only {done} of {ORDERS} jobs done after the kill"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (per_order, _) = sends_per_order(&sandbox).await;
+    let missing = (100_000..100_000 + ORDERS)
+        .filter(|i| !per_order.contains_key(&i.to_string()))
+        .count();
+    assert_eq!(missing, 0, "orders never sent");
+    let twice: Vec<_> = per_order.iter().filter(|(_, n)| **n > 1).collect();
+    println!("2000 orders over two replicas, one killed: duplicates {twice:?}");
+    for (number, _) in &twice {
+        let steps = common::db::text(
+            &db,
+            &format!("SELECT steps_json FROM jobs WHERE order_id = '{number}'"),
+        )
+        .await;
+        assert!(
+            steps.contains("possible_duplicate_send_after"),
+            "order {number} sent twice without the crash window to explain it"
+        );
+    }
+    drop(b);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pacing_holds_across_two_replicas() {
+    if common::db::postgres_server().is_none() {
+        eprintln!("replicas need PostgreSQL: set SHOPBIP_TEST_POSTGRES (.ci/run does)");
+        return;
+    }
+    const ORDERS: u64 = 100;
+    let sandbox = common::spawn_sandbox();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("plugin-config")).unwrap();
+    std::fs::write(
+        dir.path().join("plugin-config/acme-woo.toml"),
+        text_only_profile(&sandbox.handle.base_url()),
+    )
+    .unwrap();
+    let db = common::db::fresh_url(dir.path()).await;
+    let a = replica(dir.path(), &db, 20);
+    let b = replica(dir.path(), &db, 20);
+    ready(&a).await;
+    ready(&b).await;
+    post_orders(&[&a, &b], 500_000, ORDERS).await;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let done = common::db::scalar(&db, "SELECT COUNT(*) FROM jobs WHERE state = 'done'").await;
+        if done == ORDERS as i64 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "only {done} sent");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (_, mut times) = sends_per_order(&sandbox).await;
+    times.sort_unstable();
+    let busiest = times
+        .iter()
+        .map(|t| times.iter().filter(|u| **u >= *t && **u < t + 1000).count())
+        .max()
+        .unwrap();
+    let span = (times.last().unwrap() - times[0]) as f64 / 1000.0;
+    let rate = (times.len() - 1) as f64 / span;
+    println!(
+        "two replicas at 20/s: busiest second {busiest} sends, average {rate:.1}/s over {span:.1}s"
+    );
+    // Timestamps are taken at the answer, not at the reservation: allow a little jitter.
+    assert!(
+        busiest <= 25,
+        "the sandbox saw {busiest} sends in one second (limit 20/s)"
+    );
+    assert!(rate <= 21.0, "average {rate:.1}/s over the limit");
+}
