@@ -56,6 +56,14 @@ enum Command {
         #[command(subcommand)]
         action: JobsAction,
     },
+    /// Copies a SQLite job store (events, jobs, invoice numbers) into an empty PostgreSQL
+    /// database, to move to several replicas. Stop shopbip first.
+    MigrateSqliteToPostgres {
+        #[arg(long, value_name = "sqlite://FILE")]
+        from: String,
+        #[arg(long, value_name = "postgres://…")]
+        to: String,
+    },
     /// Runs a round trip on embedded defaults and exits (today: the Buzzbip client against the
     /// sandbox; the full webhook pipeline comes with the next issues).
     Demo,
@@ -162,6 +170,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     shopbip::jobs::cli::replay(store.as_ref(), id, &mut out).await
                 }
             }
+        }
+        Command::MigrateSqliteToPostgres { from, to } => {
+            let copied = shopbip::jobs::migrate::sqlite_to_postgres(&from, &to).await?;
+            println!(
+                "copied {} events, {} jobs, {} invoice numbers; point database.url at the PostgreSQL database",
+                copied.events, copied.jobs, copied.invoice_numbers
+            );
+            Ok(())
         }
         Command::Demo => shopbip::demo::run().await,
         Command::Sandbox {

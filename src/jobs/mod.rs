@@ -2,6 +2,7 @@
 //! replay. `JobStore` is the seam; `sqlite` is the embedded implementation.
 
 pub mod cli;
+pub mod migrate;
 pub mod postgres;
 pub mod retry;
 pub mod sqlite;
