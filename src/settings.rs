@@ -29,7 +29,7 @@ pub struct Settings {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct WorkerSettings {
-    /// Jobs run at once by this process.
+    /// Jobs run at once by this process; 0 runs no workers (a receive-only replica).
     pub concurrency: usize,
     /// How long a claimed job stays ours without renewal; renewed every third of it.
     pub lease_secs: u64,

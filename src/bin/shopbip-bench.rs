@@ -49,6 +49,7 @@ enum Cmd {
     },
     /// Posts signed orders and reports throughput and latency.
     Load {
+        /// Webhook URL; several, comma-separated, are used in turn (replicas).
         #[arg(long)]
         url: String,
         #[arg(long)]
@@ -154,6 +155,7 @@ async fn load(
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(concurrency.max(64))
         .build()?;
+    let urls: Arc<Vec<String>> = Arc::new(url.split(',').map(str::to_owned).collect());
     let next = Arc::new(AtomicUsize::new(0));
     let started = Instant::now();
     let mut handles = Vec::new();
@@ -165,7 +167,7 @@ async fn load(
     let interval = rate.map(|r| Duration::from_secs_f64(1.0 / r as f64));
     for t in 0..tasks {
         let http = http.clone();
-        let url = url.clone();
+        let urls = urls.clone();
         let prepared = prepared.clone();
         let next = next.clone();
         handles.push(tokio::spawn(async move {
@@ -185,7 +187,7 @@ async fn load(
                 }
                 let (b, s) = &prepared[i];
                 let resp = http
-                    .post(&url)
+                    .post(&urls[i % urls.len()])
                     .header("content-type", "application/json")
                     .header("X-WC-Webhook-Signature", s)
                     .header("X-WC-Webhook-Topic", "order.updated")

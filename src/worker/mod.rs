@@ -62,9 +62,14 @@ impl Deps {
 /// Runs workers until `shutdown` turns true; then stops claiming, gives jobs in flight
 /// `shutdown_grace_secs` to finish, and hands back to the queue those that did not.
 pub async fn run(deps: Arc<Deps>, settings: WorkerSettings, mut shutdown: watch::Receiver<bool>) {
+    if settings.concurrency == 0 {
+        // A receive-only replica: jobs are left to the replicas that run workers.
+        tracing::info!("worker.concurrency = 0: this process runs no workers");
+        return;
+    }
     let worker_id = format!("{}-{}", hostname(), std::process::id());
     let lease = Duration::from_secs(settings.lease_secs.max(3));
-    let slots = Arc::new(Semaphore::new(settings.concurrency.max(1)));
+    let slots = Arc::new(Semaphore::new(settings.concurrency));
     let mut running: JoinSet<()> = JoinSet::new();
     let in_flight = Arc::new(std::sync::Mutex::new(
         std::collections::HashSet::<i64>::new(),
