@@ -114,6 +114,67 @@ pub struct Job {
     pub order: Order,
 }
 
+/// The columns both backends select for a job (`JOB_SELECT`), decoded once into a `Job`.
+pub(crate) const JOB_SELECT: &str = "SELECT j.id, j.event_id, j.store_id, j.order_id, j.kind, j.rule_json, j.state, \
+     j.attempts, j.max_attempts, j.run_at, j.locked_by, j.locked_until, j.last_error, j.steps_json, \
+     j.replays, j.created_at, j.updated_at, e.order_json \
+     FROM jobs j JOIN events e ON e.id = j.event_id";
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct JobRow {
+    id: i64,
+    event_id: i64,
+    store_id: String,
+    order_id: String,
+    kind: String,
+    rule_json: String,
+    state: String,
+    attempts: i64,
+    max_attempts: i64,
+    run_at: i64,
+    locked_by: Option<String>,
+    locked_until: Option<i64>,
+    last_error: Option<String>,
+    steps_json: String,
+    replays: i64,
+    created_at: i64,
+    updated_at: i64,
+    order_json: String,
+}
+
+impl TryFrom<JobRow> for Job {
+    type Error = StoreError;
+
+    fn try_from(r: JobRow) -> Result<Self, StoreError> {
+        let corrupt =
+            |what: &str, e: &dyn std::fmt::Display| StoreError::Corrupt(format!("{what}: {e}"));
+        Ok(Job {
+            id: r.id,
+            event_id: r.event_id,
+            store_id: r.store_id,
+            order_id: r.order_id,
+            kind: r.kind.parse().map_err(|e: String| corrupt("kind", &e))?,
+            rule: serde_json::from_str(&r.rule_json).map_err(|e| corrupt("rule_json", &e))?,
+            state: parse_state(r.state)?,
+            attempts: r.attempts as u32,
+            max_attempts: r.max_attempts as u32,
+            run_at: r.run_at,
+            locked_by: r.locked_by,
+            locked_until: r.locked_until,
+            last_error: r.last_error,
+            steps: serde_json::from_str(&r.steps_json).map_err(|e| corrupt("steps_json", &e))?,
+            replays: r.replays as u32,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+            order: serde_json::from_str(&r.order_json).map_err(|e| corrupt("order_json", &e))?,
+        })
+    }
+}
+
+pub(crate) fn parse_state(s: String) -> Result<JobState, StoreError> {
+    s.parse().map_err(StoreError::Corrupt)
+}
+
 /// Why a job attempt failed, as far as retrying goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Failure {

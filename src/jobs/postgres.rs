@@ -7,18 +7,13 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use sqlx::Row;
-use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
+use sqlx::postgres::{PgPool, PgPoolOptions};
 
 use super::sqlite::replayed_steps;
 use super::{
-    EventRecord, Failure, IngestOutcome, Job, JobFilter, JobState, JobStore, NewEvent,
-    ReplayOutcome, RetryPolicy, SlotWait, StoreError, StoreStats, now_ms,
+    EventRecord, Failure, IngestOutcome, JOB_SELECT, Job, JobFilter, JobRow, JobState, JobStore,
+    NewEvent, ReplayOutcome, RetryPolicy, SlotWait, StoreError, StoreStats, now_ms, parse_state,
 };
-
-const JOB_SELECT: &str = "SELECT j.id, j.event_id, j.store_id, j.order_id, j.kind, j.rule_json, j.state, \
-     j.attempts, j.max_attempts, j.run_at, j.locked_by, j.locked_until, j.last_error, j.steps_json, \
-     j.replays, j.created_at, j.updated_at, e.order_json \
-     FROM jobs j JOIN events e ON e.id = j.event_id";
 
 #[derive(Clone)]
 pub struct PgStore {
@@ -127,11 +122,11 @@ impl JobStore for PgStore {
             return Ok(Vec::new());
         }
         let sql = format!("{JOB_SELECT} WHERE j.id = ANY($1) ORDER BY j.run_at, j.id");
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        let rows = sqlx::query_as::<_, JobRow>(sqlx::AssertSqlSafe(sql))
             .bind(&ids)
             .fetch_all(&self.pool)
             .await?;
-        rows.iter().map(job_from_row).collect()
+        rows.into_iter().map(Job::try_from).collect()
     }
 
     async fn renew(&self, job_id: i64, worker: &str, lease: Duration) -> Result<bool, StoreError> {
@@ -304,11 +299,11 @@ impl JobStore for PgStore {
 
     async fn get(&self, job_id: i64) -> Result<Option<Job>, StoreError> {
         let sql = format!("{JOB_SELECT} WHERE j.id = $1");
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        let row = sqlx::query_as::<_, JobRow>(sqlx::AssertSqlSafe(sql))
             .bind(job_id)
             .fetch_optional(&self.pool)
             .await?;
-        row.map(|r| job_from_row(&r)).transpose()
+        row.map(Job::try_from).transpose()
     }
 
     async fn list(&self, filter: &JobFilter) -> Result<Vec<Job>, StoreError> {
@@ -317,7 +312,7 @@ impl JobStore for PgStore {
              AND ($3::TEXT IS NULL OR j.order_id = $3) AND ($4::BIGINT IS NULL OR j.id < $4) \
              ORDER BY j.id DESC LIMIT $5"
         );
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        let rows = sqlx::query_as::<_, JobRow>(sqlx::AssertSqlSafe(sql))
             .bind(filter.store_id.as_deref())
             .bind(filter.state.map(JobState::as_str))
             .bind(filter.order_id.as_deref())
@@ -325,7 +320,7 @@ impl JobStore for PgStore {
             .bind(filter.limit.clamp(1, 1000) as i64)
             .fetch_all(&self.pool)
             .await?;
-        rows.iter().map(job_from_row).collect()
+        rows.into_iter().map(Job::try_from).collect()
     }
 
     async fn count_by_state(&self) -> Result<Vec<(JobState, u64)>, StoreError> {
@@ -461,37 +456,4 @@ impl JobStore for PgStore {
     async fn close(&self) {
         self.pool.close().await;
     }
-}
-
-fn parse_state(s: String) -> Result<JobState, StoreError> {
-    s.parse().map_err(StoreError::Corrupt)
-}
-
-fn job_from_row(r: &PgRow) -> Result<Job, StoreError> {
-    let corrupt =
-        |what: &str, e: &dyn std::fmt::Display| StoreError::Corrupt(format!("{what}: {e}"));
-    let kind: String = r.try_get("kind")?;
-    let rule: String = r.try_get("rule_json")?;
-    let steps: String = r.try_get("steps_json")?;
-    let order: String = r.try_get("order_json")?;
-    Ok(Job {
-        id: r.try_get("id")?,
-        event_id: r.try_get("event_id")?,
-        store_id: r.try_get("store_id")?,
-        order_id: r.try_get("order_id")?,
-        kind: kind.parse().map_err(|e: String| corrupt("kind", &e))?,
-        rule: serde_json::from_str(&rule).map_err(|e| corrupt("rule_json", &e))?,
-        state: parse_state(r.try_get("state")?)?,
-        attempts: r.try_get::<i64, _>("attempts")? as u32,
-        max_attempts: r.try_get::<i64, _>("max_attempts")? as u32,
-        run_at: r.try_get("run_at")?,
-        locked_by: r.try_get("locked_by")?,
-        locked_until: r.try_get("locked_until")?,
-        last_error: r.try_get("last_error")?,
-        steps: serde_json::from_str(&steps).map_err(|e| corrupt("steps_json", &e))?,
-        replays: r.try_get::<i64, _>("replays")? as u32,
-        created_at: r.try_get("created_at")?,
-        updated_at: r.try_get("updated_at")?,
-        order: serde_json::from_str(&order).map_err(|e| corrupt("order_json", &e))?,
-    })
 }
