@@ -273,6 +273,14 @@ pub trait JobStore: Send + Sync {
         reason: Option<&str>,
     ) -> Result<bool, StoreError>;
 
+    /// Ends the job `done` and records its final steps, in one write.
+    async fn complete(
+        &self,
+        job_id: i64,
+        worker: &str,
+        steps: &serde_json::Value,
+    ) -> Result<bool, StoreError>;
+
     /// Records a failed attempt: back to `queued` at the retry schedule's time, or `dead` when
     /// permanent or out of attempts.
     async fn fail(

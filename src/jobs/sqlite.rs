@@ -233,6 +233,25 @@ impl JobStore for SqliteStore {
         Ok(Some(state))
     }
 
+    async fn complete(
+        &self,
+        job_id: i64,
+        worker: &str,
+        steps: &serde_json::Value,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE jobs SET state = 'done', steps_json = ?1, last_error = NULL, locked_by = NULL, \
+             locked_until = NULL, updated_at = ?2 WHERE id = ?3 AND locked_by = ?4 AND state = 'running'",
+        )
+        .bind(steps.to_string())
+        .bind(now_ms())
+        .bind(job_id)
+        .bind(worker)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     async fn release(&self, job_id: i64, worker: &str, run_at: i64) -> Result<bool, StoreError> {
         let done = sqlx::query(
             "UPDATE jobs SET state = 'queued', attempts = MAX(attempts - 1, 0), run_at = ?1, \

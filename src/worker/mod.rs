@@ -167,7 +167,8 @@ async fn run_one(deps: &Deps, worker: &str, job: Job, lease: Duration) {
         }
     };
     let recorded = match &outcome {
-        Outcome::Done => deps
+        Outcome::Done(Some(steps)) => deps.jobs.complete(job.id, worker, steps).await.map(|_| ()),
+        Outcome::Done(None) => deps
             .jobs
             .finish(job.id, worker, JobState::Done, None)
             .await
@@ -192,7 +193,7 @@ async fn run_one(deps: &Deps, worker: &str, job: Job, lease: Duration) {
         tracing::error!(job = job.id, error = %e, "could not record the job's outcome; its lease will expire and it will run again");
     }
     let (label, reason) = match &outcome {
-        Outcome::Done => ("done", None),
+        Outcome::Done(_) => ("done", None),
         Outcome::Skipped(r) => ("skipped", Some(r.as_str())),
         Outcome::Failed(r, Failure::Permanent) => ("dead", Some(r.as_str())),
         Outcome::Failed(r, Failure::Transient { .. }) => ("retry", Some(r.as_str())),

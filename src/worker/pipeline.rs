@@ -17,7 +17,8 @@ use crate::stores::{Environment, InvoiceSource, Store};
 /// How a job attempt ended.
 #[derive(Debug)]
 pub enum Outcome {
-    Done,
+    /// Sent; with the final steps to record as the job closes.
+    Done(Option<serde_json::Value>),
     Skipped(String),
     Failed(String, Failure),
     /// Not run now (pacing): back to the queue without counting an attempt.
@@ -98,7 +99,7 @@ async fn run_steps(deps: &Deps, worker: &str, job: &Job) -> Result<Outcome, Step
     let mut steps = Steps::from_json(&job.steps);
     if steps.whatsapp_bulk_group_id.is_some() {
         // Sent, then interrupted before the job was closed: nothing left to do.
-        return Ok(Outcome::Done);
+        return Ok(Outcome::Done(None));
     }
 
     // 1. Phone.
@@ -107,9 +108,10 @@ async fn run_steps(deps: &Deps, worker: &str, job: &Job) -> Result<Outcome, Step
         (Some(to), Some(cc)) => (to.clone(), cc.clone()),
         _ => match crate::phone::recipient(&job.order, &store.default_country) {
             Ok(phone) => {
+                // Saved with the next step's write: recomputing it after a crash gives the
+                // same number, so a write of its own would only slow every job down.
                 steps.to = Some(phone.to().to_owned());
                 steps.country_code = Some(phone.country_code().to_owned());
-                save(deps, worker, job, &steps).await?;
                 step_done(job, "phone", started, "ok");
                 (phone.to().to_owned(), phone.country_code().to_owned())
             }
@@ -218,8 +220,8 @@ async fn run_steps(deps: &Deps, worker: &str, job: &Job) -> Result<Outcome, Step
         Ok(receipt) => {
             metrics::counter!(crate::metrics::SENDS, "store" => job.store_id.clone()).increment(1);
             steps.whatsapp_bulk_group_id = Some(receipt.whatsapp_bulk_group_id);
-            save(deps, worker, job, &steps).await?;
-            Ok(Outcome::Done)
+            // Recorded in the same write that closes the job.
+            Ok(Outcome::Done(Some(steps.to_json())))
         }
         Err(e) if !e.is_transient() => {
             // A send that can never succeed: do not leave its document on Buzzbip.
