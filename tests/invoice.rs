@@ -276,6 +276,68 @@ fn a_merchant_template_renders_and_its_errors_carry_line_numbers() {
     );
 }
 
+/// A 2x2 red PNG, written by hand (zlib stored block, CRCs computed).
+fn tiny_png() -> Vec<u8> {
+    fn crc(data: &[u8]) -> u32 {
+        let mut c = 0xffff_ffffu32;
+        for &b in data {
+            c ^= b as u32;
+            for _ in 0..8 {
+                c = if c & 1 != 0 {
+                    0xedb8_8320 ^ (c >> 1)
+                } else {
+                    c >> 1
+                };
+            }
+        }
+        !c
+    }
+    fn chunk(out: &mut Vec<u8>, kind: &[u8], data: &[u8]) {
+        out.extend_from_slice(&(data.len() as u32).to_be_bytes());
+        let mut body = kind.to_vec();
+        body.extend_from_slice(data);
+        out.extend_from_slice(&body);
+        out.extend_from_slice(&crc(&body).to_be_bytes());
+    }
+    let raw: Vec<u8> = [0u8, 255, 0, 0, 255, 0, 0, 0, 255, 0, 0, 255, 0, 0].to_vec();
+    let mut adler = (1u32, 0u32);
+    for &b in &raw {
+        adler.0 = (adler.0 + b as u32) % 65521;
+        adler.1 = (adler.1 + adler.0) % 65521;
+    }
+    let mut z = vec![0x78, 0x01, 0x01];
+    z.extend_from_slice(&(raw.len() as u16).to_le_bytes());
+    z.extend_from_slice(&(!(raw.len() as u16)).to_le_bytes());
+    z.extend_from_slice(&raw);
+    z.extend_from_slice(&((adler.1 << 16) | adler.0).to_be_bytes());
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    chunk(&mut png, b"IHDR", &[0, 0, 0, 2, 0, 0, 0, 2, 8, 2, 0, 0, 0]);
+    chunk(&mut png, b"IDAT", &z);
+    chunk(&mut png, b"IEND", &[]);
+    png
+}
+
+#[test]
+fn the_store_logo_is_embedded() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("logo.png"), tiny_png()).unwrap();
+    let store = store_in(dir.path(), "en", "logo = \"logo.png\"");
+    let pdf = render_for_store(
+        &store,
+        &woo_order("woocommerce/order-updated-paid-eur.json"),
+        "INV-1",
+    )
+    .unwrap();
+    let images = poppler("pdfimages", &["-list"], &pdf);
+    assert!(
+        images
+            .lines()
+            .skip(2)
+            .any(|l| l.split_whitespace().nth(3) == Some("2")),
+        "no 2x2 logo image in:\n{images}"
+    );
+}
+
 #[test]
 fn the_invoice_command_writes_a_preview() {
     let dir = tempfile::tempdir().unwrap();
