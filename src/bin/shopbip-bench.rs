@@ -46,6 +46,10 @@ enum Cmd {
         seconds: u64,
         #[arg(long, default_value_t = 8)]
         concurrency: usize,
+        /// A PostgreSQL server (`postgres://user@host:port`) to run on instead of SQLite; each
+        /// run gets a fresh database on it.
+        #[arg(long)]
+        postgres: Option<String>,
     },
     /// Posts signed orders and reports throughput and latency.
     Load {
@@ -78,7 +82,8 @@ async fn main() -> anyhow::Result<()> {
             rate,
             seconds,
             concurrency,
-        } => e2e::run(orders, rate, seconds, concurrency).await,
+            postgres,
+        } => e2e::run(orders, rate, seconds, concurrency, postgres).await,
         Cmd::Load {
             url,
             secret,
@@ -372,7 +377,28 @@ attach_invoice = {attach}
         _dir: tempfile::TempDir,
     }
 
-    async fn start(attach: bool, concurrency: usize) -> anyhow::Result<Run> {
+    async fn database(dir: &std::path::Path, postgres: Option<&str>) -> anyhow::Result<String> {
+        let Some(server) = postgres else {
+            return Ok(format!("sqlite://{}", dir.join("shopbip.db").display()));
+        };
+        use sqlx::Connection;
+        let name = format!(
+            "shopbip_bench_{}_{}",
+            std::process::id(),
+            rand::random::<u32>()
+        );
+        let mut admin = sqlx::PgConnection::connect(&format!("{server}/postgres")).await?;
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&mut admin)
+            .await?;
+        Ok(format!("{server}/{name}"))
+    }
+
+    async fn start(
+        attach: bool,
+        concurrency: usize,
+        postgres: Option<&str>,
+    ) -> anyhow::Result<Run> {
         let dir = tempfile::tempdir()?;
         let stores = dir.path().join("plugin-config");
         std::fs::create_dir_all(&stores)?;
@@ -380,7 +406,7 @@ attach_invoice = {attach}
         let mut settings = Settings::default();
         settings.server.port = 0;
         settings.stores.dir = stores.clone();
-        settings.database.url = format!("sqlite://{}", dir.path().join("shopbip.db").display());
+        settings.database.url = database(dir.path(), postgres).await?;
         settings.worker.concurrency = concurrency;
         settings.worker.poll_interval_ms = 10;
         settings.worker.rate_per_second = 100_000;
@@ -437,8 +463,13 @@ attach_invoice = {attach}
         }
     }
 
-    async fn throughput(attach: bool, orders: usize, concurrency: usize) -> anyhow::Result<()> {
-        let run = start(attach, concurrency).await?;
+    async fn throughput(
+        attach: bool,
+        orders: usize,
+        concurrency: usize,
+        postgres: Option<&str>,
+    ) -> anyhow::Result<()> {
+        let run = start(attach, concurrency, postgres).await?;
         let started = Instant::now();
         for chunk in (0..orders as u64).collect::<Vec<_>>().chunks(32) {
             let posts = chunk.iter().map(|i| run.post(2_000_000 + i));
@@ -475,8 +506,13 @@ attach_invoice = {attach}
         Ok(())
     }
 
-    async fn latency(rate: u64, seconds: u64, concurrency: usize) -> anyhow::Result<()> {
-        let run = start(true, concurrency).await?;
+    async fn latency(
+        rate: u64,
+        seconds: u64,
+        concurrency: usize,
+        postgres: Option<&str>,
+    ) -> anyhow::Result<()> {
+        let run = start(true, concurrency, postgres).await?;
         let total = rate * seconds;
         let every = Duration::from_secs_f64(1.0 / rate as f64);
         let started = Instant::now();
@@ -529,14 +565,17 @@ attach_invoice = {attach}
         rate: u64,
         seconds: u64,
         concurrency: usize,
+        postgres: Option<String>,
     ) -> anyhow::Result<()> {
+        let pg = postgres.as_deref().map(|s| s.trim_end_matches('/'));
         println!(
-            "== machine: {} cores",
-            std::thread::available_parallelism().map_or(0, |n| n.get())
+            "== machine: {} cores, database: {}",
+            std::thread::available_parallelism().map_or(0, |n| n.get()),
+            if pg.is_some() { "PostgreSQL" } else { "SQLite" }
         );
-        throughput(true, orders, concurrency).await?;
-        throughput(false, orders, concurrency).await?;
-        latency(rate, seconds, concurrency).await?;
+        throughput(true, orders, concurrency, pg).await?;
+        throughput(false, orders, concurrency, pg).await?;
+        latency(rate, seconds, concurrency, pg).await?;
         println!("peak RSS: {:.0} MB", super::peak_rss_mb());
         Ok(())
     }
