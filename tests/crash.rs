@@ -31,7 +31,8 @@ fn serve(dir: &std::path::Path, port: u16, db: &str) -> Serve {
             .env("SHOPBIP__DATABASE__URL", db)
             .env("SHOPBIP__WORKER__LEASE_SECS", "3")
             .env("SHOPBIP__WORKER__POLL_INTERVAL_MS", "20")
-            .env("SHOPBIP__WORKER__RATE_PER_SECOND", "1000")
+            // Paced so the kill lands mid-run however fast the machine: 300 sends take >= 6 s.
+            .env("SHOPBIP__WORKER__RATE_PER_SECOND", "50")
             .env("SHOPBIP__WORKER__RETRY_BASE_MS", "200")
             .env("SHOPBIP__LOG__LEVEL", "warn")
             .stdout(Stdio::null())
@@ -85,24 +86,27 @@ async fn kill_9_mid_run_loses_no_order_and_sends_none_twice() {
     let template: Value =
         serde_json::from_slice(&fixture("woocommerce/order-updated-paid-tnd.json")).unwrap();
     let http = reqwest::Client::new();
-    for i in 0..ORDERS {
-        let mut order = template.clone();
-        order["id"] = (10_000 + i).into();
-        order["number"] = (10_000 + i).to_string().into();
-        let body = serde_json::to_vec(&order).unwrap();
-        let resp = http
-            .post(format!("http://127.0.0.1:{port}/webhooks/acme-woo"))
-            .headers(
-                woo_headers(WOO_SECRET, "order.updated", &body, &i.to_string())
-                    .into_iter()
-                    .map(|(k, v)| (k.parse().unwrap(), v.parse().unwrap()))
-                    .collect(),
-            )
-            .body(body)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(resp.status(), 200, "order {i} must be accepted");
+    let ids: Vec<u64> = (0..ORDERS).collect();
+    for chunk in ids.chunks(25) {
+        let posts = chunk.iter().map(|i| {
+            let mut order = template.clone();
+            order["id"] = (10_000 + i).into();
+            order["number"] = (10_000 + i).to_string().into();
+            let body = serde_json::to_vec(&order).unwrap();
+            let req = http
+                .post(format!("http://127.0.0.1:{port}/webhooks/acme-woo"))
+                .headers(
+                    woo_headers(WOO_SECRET, "order.updated", &body, &i.to_string())
+                        .into_iter()
+                        .map(|(k, v)| (k.parse().unwrap(), v.parse().unwrap()))
+                        .collect(),
+                )
+                .body(body);
+            async move { (*i, req.send().await.unwrap().status().as_u16()) }
+        });
+        for (i, status) in futures_util::future::join_all(posts).await {
+            assert_eq!(status, 200, "order {i} must be accepted");
+        }
     }
     // Let the workers get going, then pull the plug while they are busy.
     let deadline = Instant::now() + Duration::from_secs(60);

@@ -132,9 +132,10 @@ async fn two_replicas_send_2000_orders_once_each_even_when_one_is_killed() {
     )
     .unwrap();
     let db = common::db::fresh_url(dir.path()).await;
-    let a = replica(dir.path(), &db, 10_000);
+    // Paced (shared budget) so the kill lands mid-run: 2,000 sends take >= 5 s.
+    let a = replica(dir.path(), &db, 400);
     ready(&a).await;
-    let b = replica(dir.path(), &db, 10_000);
+    let b = replica(dir.path(), &db, 400);
     ready(&b).await;
 
     post_orders(&[&a, &b], 100_000, ORDERS).await;
