@@ -7,8 +7,11 @@ CONC=${CONC:-32}
 N=${N:-20000}
 RATE=${RATE:-1000}
 SECRET=bench-secret
-cargo build --release --bins -q
-BIN=${CARGO_TARGET_DIR:-target}/release
+# BIN=dir/with/shopbip-and-shopbip-bench skips the build (e.g. CI's debug binaries).
+if [ -z "${BIN:-}" ]; then
+  cargo build --release --bins -q
+  BIN=${CARGO_TARGET_DIR:-target}/release
+fi
 work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 
