@@ -50,7 +50,7 @@ wait_port 8092
 "$BIN/shopbip-bench" load --url http://127.0.0.1:8092/webhooks/bench --secret $SECRET --concurrency "$CONC" --requests "$N" --first-id 1000000
 "$BIN/shopbip-bench" load --url http://127.0.0.1:8092/webhooks/bench --secret $SECRET --rate "$RATE" --requests $((RATE * 10)) --first-id 5000000
 echo "jobs stored: $(python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('select count(*) from jobs').fetchone()[0])" "$work/shopbip.db")"
-kill %2 2>/dev/null; wait %2 2>/dev/null || true
+kill %2 2>/dev/null || true; wait %2 2>/dev/null || true
 
 # PostgreSQL (the machine's server on 127.0.0.1:5432): one replica, then two behind no balancer.
 PG=${PG:-postgres://postgres@127.0.0.1:5432}
