@@ -4,13 +4,15 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use sqlx::Row;
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
+    SqliteSynchronous,
 };
+use sqlx::{Connection, Row};
 use tokio::sync::{mpsc, oneshot};
 
 use super::{
@@ -22,10 +24,29 @@ use super::{
 pub struct SqliteStore {
     pool: SqlitePool,
     policy: RetryPolicy,
-    ingest_tx: mpsc::Sender<(Prepared, Reply)>,
+    /// The group-commit writer: webhooks' events and the workers' single-row job updates.
+    writes: mpsc::Sender<Write>,
+    stop_checkpoints: Arc<tokio::sync::watch::Sender<bool>>,
 }
 
-type Reply = oneshot::Sender<Result<IngestOutcome, StoreError>>;
+/// One write for the group-commit writer, with where its answer goes.
+enum Write {
+    Ingest(Prepared, oneshot::Sender<Result<IngestOutcome, StoreError>>),
+    /// One `UPDATE` of one job; answered with whether it changed the row.
+    Update(Update, oneshot::Sender<Result<bool, StoreError>>),
+}
+
+/// A single-statement job update: the statement is fixed, only the values vary.
+struct Update {
+    sql: &'static str,
+    args: Vec<Arg>,
+}
+
+enum Arg {
+    Int(i64),
+    Text(String),
+    OptText(Option<String>),
+}
 
 /// Most events written in one transaction (one fsync) by the group-commit writer.
 const MAX_BATCH: usize = 256;
@@ -40,7 +61,10 @@ impl SqliteStore {
             // FULL: a webhook we answered 200 for survives a power cut, not only a crash.
             .synchronous(SqliteSynchronous::Full)
             .busy_timeout(Duration::from_secs(10))
-            .foreign_keys(true);
+            .foreign_keys(true)
+            // Checkpoints run on their own task (below), not inside whichever commit crossed
+            // the threshold: that commit's webhooks would wait for the copy.
+            .pragma("wal_autocheckpoint", "0");
         if let Some(parent) = Path::new(options.get_filename()).parent()
             && !parent.as_os_str().is_empty()
         {
@@ -50,20 +74,45 @@ impl SqliteStore {
         }
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
-            .connect_with(options)
+            .connect_with(options.clone())
             .await?;
         sqlx::migrate!("migrations/sqlite").run(&pool).await?;
-        let (ingest_tx, ingest_rx) = mpsc::channel(4 * MAX_BATCH);
-        tokio::spawn(group_commit(pool.clone(), ingest_rx));
+        // The writer keeps a connection of its own: its page cache stays warm (a pooled
+        // connection would re-read pages other connections changed).
+        let writer = SqliteConnection::connect_with(&options).await?;
+        let (writes, rx) = mpsc::channel(4 * MAX_BATCH);
+        tokio::spawn(group_commit(writer, rx));
+        let checkpointer = SqliteConnection::connect_with(&options).await?;
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        tokio::spawn(checkpoints(checkpointer, stopped));
         Ok(Self {
             pool,
             policy,
-            ingest_tx,
+            writes,
+            stop_checkpoints: Arc::new(stop),
         })
     }
 
     pub fn policy(&self) -> &RetryPolicy {
         &self.policy
+    }
+
+    async fn submit<T>(
+        &self,
+        write: Write,
+        answer: oneshot::Receiver<Result<T, StoreError>>,
+    ) -> Result<T, StoreError> {
+        let stopped = || StoreError::Invalid("the job store's writer has stopped".into());
+        self.writes.send(write).await.map_err(|_| stopped())?;
+        answer.await.map_err(|_| stopped())?
+    }
+
+    /// Runs a one-row job update through the group-commit writer: many workers' step records
+    /// share one transaction and one fsync instead of taking one each.
+    async fn update(&self, sql: &'static str, args: Vec<Arg>) -> Result<bool, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        self.submit(Write::Update(Update { sql, args }, reply), answer)
+            .await
     }
 
     async fn get_with<'c, E>(&self, exec: E, id: i64) -> Result<Option<Job>, StoreError>
@@ -84,13 +133,7 @@ impl JobStore for SqliteStore {
     async fn ingest(&self, event: NewEvent) -> Result<IngestOutcome, StoreError> {
         let prepared = Prepared::new(event, self.policy.max_attempts)?;
         let (reply, answer) = oneshot::channel();
-        self.ingest_tx
-            .send((prepared, reply))
-            .await
-            .map_err(|_| StoreError::Invalid("the job store's writer has stopped".into()))?;
-        answer
-            .await
-            .map_err(|_| StoreError::Invalid("the job store's writer has stopped".into()))?
+        self.submit(Write::Ingest(prepared, reply), answer).await
     }
 
     async fn claim(
@@ -127,17 +170,17 @@ impl JobStore for SqliteStore {
 
     async fn renew(&self, job_id: i64, worker: &str, lease: Duration) -> Result<bool, StoreError> {
         let now = now_ms();
-        let done = sqlx::query(
+        self.update(
             "UPDATE jobs SET locked_until = ?1, updated_at = ?2 \
              WHERE id = ?3 AND locked_by = ?4 AND state = 'running'",
+            vec![
+                Arg::Int(now + lease.as_millis() as i64),
+                Arg::Int(now),
+                Arg::Int(job_id),
+                Arg::Text(worker.to_owned()),
+            ],
         )
-        .bind(now + lease.as_millis() as i64)
-        .bind(now)
-        .bind(job_id)
-        .bind(worker)
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected() == 1)
+        .await
     }
 
     async fn save_steps(
@@ -146,17 +189,17 @@ impl JobStore for SqliteStore {
         worker: &str,
         steps: &serde_json::Value,
     ) -> Result<bool, StoreError> {
-        let done = sqlx::query(
+        self.update(
             "UPDATE jobs SET steps_json = ?1, updated_at = ?2 \
              WHERE id = ?3 AND locked_by = ?4 AND state = 'running'",
+            vec![
+                Arg::Text(steps.to_string()),
+                Arg::Int(now_ms()),
+                Arg::Int(job_id),
+                Arg::Text(worker.to_owned()),
+            ],
         )
-        .bind(steps.to_string())
-        .bind(now_ms())
-        .bind(job_id)
-        .bind(worker)
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected() == 1)
+        .await
     }
 
     async fn finish(
@@ -169,18 +212,18 @@ impl JobStore for SqliteStore {
         if !matches!(state, JobState::Done | JobState::Skipped | JobState::Dead) {
             return Err(StoreError::Invalid(format!("a job cannot finish {state}")));
         }
-        let done = sqlx::query(
+        self.update(
             "UPDATE jobs SET state = ?1, last_error = ?2, locked_by = NULL, locked_until = NULL, \
              updated_at = ?3 WHERE id = ?4 AND locked_by = ?5 AND state = 'running'",
+            vec![
+                Arg::Text(state.as_str().to_owned()),
+                Arg::OptText(reason.map(str::to_owned)),
+                Arg::Int(now_ms()),
+                Arg::Int(job_id),
+                Arg::Text(worker.to_owned()),
+            ],
         )
-        .bind(state.as_str())
-        .bind(reason)
-        .bind(now_ms())
-        .bind(job_id)
-        .bind(worker)
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected() == 1)
+        .await
     }
 
     async fn fail(
@@ -239,32 +282,32 @@ impl JobStore for SqliteStore {
         worker: &str,
         steps: &serde_json::Value,
     ) -> Result<bool, StoreError> {
-        let done = sqlx::query(
+        self.update(
             "UPDATE jobs SET state = 'done', steps_json = ?1, last_error = NULL, locked_by = NULL, \
              locked_until = NULL, updated_at = ?2 WHERE id = ?3 AND locked_by = ?4 AND state = 'running'",
+            vec![
+                Arg::Text(steps.to_string()),
+                Arg::Int(now_ms()),
+                Arg::Int(job_id),
+                Arg::Text(worker.to_owned()),
+            ],
         )
-        .bind(steps.to_string())
-        .bind(now_ms())
-        .bind(job_id)
-        .bind(worker)
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected() == 1)
+        .await
     }
 
     async fn release(&self, job_id: i64, worker: &str, run_at: i64) -> Result<bool, StoreError> {
-        let done = sqlx::query(
+        self.update(
             "UPDATE jobs SET state = 'queued', attempts = MAX(attempts - 1, 0), run_at = ?1, \
              locked_by = NULL, locked_until = NULL, updated_at = ?2 \
              WHERE id = ?3 AND locked_by = ?4 AND state = 'running'",
+            vec![
+                Arg::Int(run_at),
+                Arg::Int(now_ms()),
+                Arg::Int(job_id),
+                Arg::Text(worker.to_owned()),
+            ],
         )
-        .bind(run_at)
-        .bind(now_ms())
-        .bind(job_id)
-        .bind(worker)
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected() == 1)
+        .await
     }
 
     async fn reap_expired(&self) -> Result<u64, StoreError> {
@@ -420,6 +463,7 @@ impl JobStore for SqliteStore {
     }
 
     async fn close(&self) {
+        let _ = self.stop_checkpoints.send(true);
         self.pool.close().await;
     }
 }
@@ -463,25 +507,50 @@ fn to_json<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
     serde_json::to_string(value).map_err(|e| StoreError::Invalid(e.to_string()))
 }
 
-/// Group commit: webhooks arriving together share one `BEGIN IMMEDIATE` transaction and one
-/// fsync, and each is answered only after that commit. A failed batch is retried one event per
-/// transaction, so a single bad event cannot fail its neighbours.
-async fn group_commit(pool: SqlitePool, mut rx: mpsc::Receiver<(Prepared, Reply)>) {
+/// Group commit: webhooks and job updates arriving together share one `BEGIN IMMEDIATE`
+/// transaction and one fsync, and each is answered only after that commit. A failed batch is
+/// retried one write per transaction, so a single bad write cannot fail its neighbours.
+async fn group_commit(mut conn: SqliteConnection, mut rx: mpsc::Receiver<Write>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        let (events, replies): (Vec<Prepared>, Vec<Reply>) = batch.drain(..).unzip();
-        match write_batch(&pool, &events).await {
-            Ok(outcomes) => {
-                for (reply, outcome) in replies.into_iter().zip(outcomes) {
+        let mut events = Vec::new();
+        let mut event_replies = Vec::new();
+        let mut updates = Vec::new();
+        let mut update_replies = Vec::new();
+        for write in batch.drain(..) {
+            match write {
+                Write::Ingest(event, reply) => {
+                    events.push(event);
+                    event_replies.push(reply);
+                }
+                Write::Update(update, reply) => {
+                    updates.push(update);
+                    update_replies.push(reply);
+                }
+            }
+        }
+        match write_batch(&mut conn, &events, &updates).await {
+            Ok((outcomes, changed)) => {
+                for (reply, outcome) in event_replies.into_iter().zip(outcomes) {
                     let _ = reply.send(Ok(outcome));
+                }
+                for (reply, changed) in update_replies.into_iter().zip(changed) {
+                    let _ = reply.send(Ok(changed));
                 }
             }
             Err(batch_error) => {
-                tracing::warn!(error = %batch_error, events = events.len(), "group commit failed; writing events one by one");
-                for (event, reply) in events.into_iter().zip(replies) {
-                    let one = write_batch(&pool, std::slice::from_ref(&event))
+                tracing::warn!(error = %batch_error, events = events.len(), updates = updates.len(), "group commit failed; writing one by one");
+                for (event, reply) in events.into_iter().zip(event_replies) {
+                    let one = write_batch(&mut conn, std::slice::from_ref(&event), &[])
                         .await
-                        .map(|mut o| o.remove(0))
+                        .map(|(mut o, _)| o.remove(0))
+                        .map_err(StoreError::from);
+                    let _ = reply.send(one);
+                }
+                for (update, reply) in updates.into_iter().zip(update_replies) {
+                    let one = write_batch(&mut conn, &[], std::slice::from_ref(&update))
+                        .await
+                        .map(|(_, mut c)| c.remove(0))
                         .map_err(StoreError::from);
                     let _ = reply.send(one);
                 }
@@ -490,17 +559,49 @@ async fn group_commit(pool: SqlitePool, mut rx: mpsc::Receiver<(Prepared, Reply)
     }
 }
 
+/// WAL frames beyond which the checkpointer stops being polite: a TRUNCATE checkpoint waits for
+/// the writer and resets the log, so a write-heavy hour cannot grow the WAL without bound.
+const WAL_FRAMES_LIMIT: i64 = 16_384;
+
+/// Copies the WAL back into the database file off the commit path: with automatic checkpoints
+/// the commit that crossed 1,000 pages paid for the copy and its fsync while its webhooks waited.
+async fn checkpoints(mut conn: SqliteConnection, mut stopped: tokio::sync::watch::Receiver<bool>) {
+    let mut mode = "PASSIVE";
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_millis(200)) => {}
+            changed = stopped.changed() => if changed.is_err() || *stopped.borrow() { break },
+        }
+        let sql = format!("PRAGMA wal_checkpoint({mode})");
+        match sqlx::query_as::<_, (i64, i64, i64)>(sqlx::AssertSqlSafe(sql))
+            .fetch_one(&mut conn)
+            .await
+        {
+            Ok((_, log, _)) => {
+                mode = if log > WAL_FRAMES_LIMIT {
+                    "TRUNCATE"
+                } else {
+                    "PASSIVE"
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "WAL checkpoint failed; will retry"),
+        }
+    }
+    let _ = conn.close().await;
+}
+
 /// Rows per multi-row INSERT: few statements per batch, well under SQLite's variable limit.
 const ROWS_PER_STATEMENT: usize = 64;
 
 /// Writes a batch in one transaction with two multi-row INSERTs per chunk (events, then jobs):
 /// the per-statement cost, not the rows, is what limits SQLite throughput here.
 async fn write_batch(
-    pool: &SqlitePool,
+    conn: &mut SqliteConnection,
     events: &[Prepared],
-) -> Result<Vec<IngestOutcome>, sqlx::Error> {
+    updates: &[Update],
+) -> Result<(Vec<IngestOutcome>, Vec<bool>), sqlx::Error> {
     let now = now_ms();
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
     let mut outcomes = Vec::with_capacity(events.len());
     for chunk in events.chunks(ROWS_PER_STATEMENT) {
         let sql = format!(
@@ -576,8 +677,20 @@ async fn write_batch(
             });
         }
     }
+    let mut changed = Vec::with_capacity(updates.len());
+    for update in updates {
+        let mut query = sqlx::query(update.sql);
+        for arg in &update.args {
+            query = match arg {
+                Arg::Int(v) => query.bind(*v),
+                Arg::Text(v) => query.bind(v.as_str()),
+                Arg::OptText(v) => query.bind(v.as_deref()),
+            };
+        }
+        changed.push(query.execute(&mut *tx).await?.rows_affected() == 1);
+    }
     tx.commit().await?;
-    Ok(outcomes)
+    Ok((outcomes, changed))
 }
 
 /// `(?, ?, …), (?, ?, …)`: `rows` groups of `columns` positional parameters.

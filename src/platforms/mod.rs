@@ -2,6 +2,7 @@
 //! into a canonical event. Adding one is one file, one `Platform` variant and one match arm.
 
 mod fields;
+mod lenient;
 pub mod shopify;
 pub mod signature;
 pub mod woocommerce;

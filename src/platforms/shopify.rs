@@ -3,9 +3,9 @@
 
 use rust_decimal::Decimal;
 use secrecy::SecretString;
-use serde_json::Value;
+use serde::Deserialize;
 
-use super::fields::{array, country, money, opt_money, text, text_or_empty};
+use super::lenient::{List, Obj, Text};
 use super::signature::verify_base64_body;
 use super::{
     CanonicalEvent, Headers, ParseError, Parsed, Verified, VerifyError, WebhookPlatform,
@@ -31,9 +31,7 @@ impl WebhookPlatform for Shopify {
     }
 
     fn parse_order(&self, body: &[u8]) -> Result<Order, ParseError> {
-        let json: Value =
-            serde_json::from_slice(body).map_err(|e| ParseError::Json(e.to_string()))?;
-        order(&json)
+        order(parse_json(body)?)
     }
 
     fn parse(&self, headers: &Headers, body: &[u8]) -> Result<Parsed, ParseError> {
@@ -54,12 +52,11 @@ impl WebhookPlatform for Shopify {
                 });
             }
         };
-        let json: Value =
-            serde_json::from_slice(body).map_err(|e| ParseError::Json(e.to_string()))?;
+        let json = parse_json(body)?;
         let order = if kind == EventKind::OrderRefunded {
-            refund_order(&json)?
+            refund_order(json)?
         } else {
-            order(&json)?
+            order(json)?
         };
         let delivery_key = headers
             .get(&WEBHOOK_ID)
@@ -74,123 +71,218 @@ impl WebhookPlatform for Shopify {
     }
 }
 
-fn order(j: &Value) -> Result<Order, ParseError> {
-    let id = text(j, "id").ok_or_else(|| ParseError::Invalid("order without an id".into()))?;
-    let customer = j.get("customer").cloned().unwrap_or(Value::Null);
+/// The fields of an order (or, for `refunds/create`, a refund) that shopbip reads; everything
+/// else is skipped unread.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct ShopifyOrder {
+    id: Text,
+    order_id: Text,
+    order_number: Text,
+    name: Text,
+    token: Text,
+    financial_status: Text,
+    currency: Text,
+    subtotal_price: Text,
+    total_discounts: Text,
+    total_tax: Text,
+    total_price: Text,
+    created_at: Text,
+    processed_at: Text,
+    email: Text,
+    phone: Text,
+    customer: Obj<ShopifyCustomer>,
+    billing_address: Obj<ShopifyAddress>,
+    shipping_address: Obj<ShopifyAddress>,
+    total_shipping_price_set: Obj<MoneySet>,
+    shipping_lines: List<Priced>,
+    tax_lines: List<ShopifyTax>,
+    line_items: List<ShopifyLine>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct ShopifyCustomer {
+    first_name: Text,
+    last_name: Text,
+    email: Text,
+    phone: Text,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct ShopifyAddress {
+    name: Text,
+    first_name: Text,
+    last_name: Text,
+    company: Text,
+    address1: Text,
+    address2: Text,
+    city: Text,
+    province_code: Text,
+    province: Text,
+    zip: Text,
+    country_code: Text,
+    phone: Text,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct MoneySet {
+    shop_money: Obj<Amount>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct Amount {
+    amount: Text,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct Priced {
+    price: Text,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct ShopifyTax {
+    title: Text,
+    rate: Text,
+    price: Text,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct ShopifyLine {
+    name: Text,
+    title: Text,
+    sku: Text,
+    quantity: Text,
+    price: Text,
+}
+
+fn parse_json(body: &[u8]) -> Result<ShopifyOrder, ParseError> {
+    serde_json::from_slice(body).map_err(|e| ParseError::Json(e.to_string()))
+}
+
+fn order(j: ShopifyOrder) -> Result<Order, ParseError> {
+    let id =
+        j.id.get()
+            .ok_or_else(|| ParseError::Invalid("order without an id".into()))?;
+    let customer = &j.customer.value;
     let billing = j
-        .get("billing_address")
-        .filter(|v| v.is_object())
-        .map(address);
+        .billing_address
+        .present
+        .then(|| address(&j.billing_address.value));
     let shipping = j
-        .get("shipping_address")
-        .filter(|v| v.is_object())
-        .map(address);
-    let first = text(&customer, "first_name")
-        .or_else(|| {
-            billing
-                .as_ref()
-                .and_then(|_| text(&j["billing_address"], "first_name"))
-        })
+        .shipping_address
+        .present
+        .then(|| address(&j.shipping_address.value));
+    let first = customer
+        .first_name
+        .get()
+        .or_else(|| j.billing_address.value.first_name.get())
         .unwrap_or_default();
-    let last = text(&customer, "last_name")
-        .or_else(|| {
-            billing
-                .as_ref()
-                .and_then(|_| text(&j["billing_address"], "last_name"))
-        })
+    let last = customer
+        .last_name
+        .get()
+        .or_else(|| j.billing_address.value.last_name.get())
         .unwrap_or_default();
-    let number = text(j, "order_number")
-        .or_else(|| text(j, "name").map(|n| n.trim_start_matches('#').to_owned()))
+    let number = j
+        .order_number
+        .get()
+        .or_else(|| j.name.get().map(|n| n.trim_start_matches('#').to_owned()))
         .unwrap_or_else(|| id.clone());
     let shipping_total = j
-        .pointer("/total_shipping_price_set/shop_money/amount")
-        .and_then(|v| v.as_str().and_then(|s| s.parse().ok()))
-        .unwrap_or_else(|| {
-            array(j, "shipping_lines")
-                .iter()
-                .map(|s| money(s, "price"))
-                .sum()
-        });
-    let taxes = array(j, "tax_lines")
+        .total_shipping_price_set
+        .value
+        .shop_money
+        .value
+        .amount
+        .opt_money()
+        .unwrap_or_else(|| j.shipping_lines.0.iter().map(|s| s.price.money()).sum());
+    let taxes = j
+        .tax_lines
+        .0
         .iter()
         .map(|t| TaxLine {
-            label: text(t, "title").unwrap_or_else(|| "Tax".into()),
-            rate: opt_money(t, "rate").map(|r| (r * Decimal::ONE_HUNDRED).normalize()),
-            amount: money(t, "price"),
+            label: t.title.get().unwrap_or_else(|| "Tax".into()),
+            rate: t
+                .rate
+                .opt_money()
+                .map(|r| (r * Decimal::ONE_HUNDRED).normalize()),
+            amount: t.price.money(),
         })
         .collect();
-    let paid = text(j, "financial_status").as_deref() == Some("paid");
+    let paid = j.financial_status.is("paid");
     Ok(Order {
         id,
         number,
-        key: text(j, "token"),
-        status: text(j, "financial_status"),
-        currency: text_or_empty(j, "currency").to_ascii_uppercase(),
-        subtotal: money(j, "subtotal_price"),
+        key: j.token.get(),
+        status: j.financial_status.get(),
+        currency: j.currency.or_empty().to_ascii_uppercase(),
+        subtotal: j.subtotal_price.money(),
         shipping_total,
-        discount_total: money(j, "total_discounts"),
-        tax_total: money(j, "total_tax"),
-        total: money(j, "total_price"),
+        discount_total: j.total_discounts.money(),
+        tax_total: j.total_tax.money(),
+        total: j.total_price.money(),
         taxes,
-        lines: array(j, "line_items").iter().map(line).collect(),
+        lines: j.line_items.0.iter().map(line).collect(),
         customer: Customer {
             first_name: first,
             last_name: last,
-            email: text(&customer, "email").or_else(|| text(j, "email")),
-            phone: text(j, "phone").or_else(|| text(&customer, "phone")),
+            email: customer.email.get().or_else(|| j.email.get()),
+            phone: j.phone.get().or_else(|| customer.phone.get()),
         },
         billing,
         shipping,
-        created_at: text(j, "created_at"),
-        paid_at: if paid { text(j, "processed_at") } else { None },
+        created_at: j.created_at.get(),
+        paid_at: if paid { j.processed_at.get() } else { None },
         invoice_number: None,
         invoice_url: None,
     })
 }
 
 /// `refunds/create` carries the refund, not the order: the order is known by id only.
-fn refund_order(j: &Value) -> Result<Order, ParseError> {
-    let id = text(j, "order_id")
+fn refund_order(j: ShopifyOrder) -> Result<Order, ParseError> {
+    let id = j
+        .order_id
+        .get()
         .ok_or_else(|| ParseError::Invalid("refund without an order_id".into()))?;
     Ok(Order {
         number: id.clone(),
         id,
-        created_at: text(j, "created_at"),
+        created_at: j.created_at.get(),
         ..Order::default()
     })
 }
 
-fn address(a: &Value) -> Address {
-    let name = text(a, "name").unwrap_or_else(|| {
-        format!(
-            "{} {}",
-            text_or_empty(a, "first_name"),
-            text_or_empty(a, "last_name")
-        )
-        .trim()
-        .to_owned()
+fn address(a: &ShopifyAddress) -> Address {
+    let name = a.name.get().unwrap_or_else(|| {
+        format!("{} {}", a.first_name.or_empty(), a.last_name.or_empty())
+            .trim()
+            .to_owned()
     });
     Address {
         name,
-        company: text(a, "company"),
-        line1: text_or_empty(a, "address1"),
-        line2: text(a, "address2"),
-        city: text_or_empty(a, "city"),
-        state: text(a, "province_code").or_else(|| text(a, "province")),
-        postcode: text(a, "zip"),
-        country: country(a, "country_code"),
-        phone: text(a, "phone"),
+        company: a.company.get(),
+        line1: a.address1.or_empty(),
+        line2: a.address2.get(),
+        city: a.city.or_empty(),
+        state: a.province_code.get().or_else(|| a.province.get()),
+        postcode: a.zip.get(),
+        country: a.country_code.country(),
+        phone: a.phone.get(),
     }
 }
 
-fn line(l: &Value) -> LineItem {
-    let quantity = opt_money(l, "quantity").unwrap_or(Decimal::ONE);
-    let unit_price = money(l, "price");
+fn line(l: &ShopifyLine) -> LineItem {
+    let quantity = l.quantity.opt_money().unwrap_or(Decimal::ONE);
+    let unit_price = l.price.money();
     LineItem {
-        name: text(l, "name")
-            .or_else(|| text(l, "title"))
-            .unwrap_or_default(),
-        sku: text(l, "sku"),
+        name: l.name.get().or_else(|| l.title.get()).unwrap_or_default(),
+        sku: l.sku.get(),
         quantity,
         unit_price,
         total: unit_price * quantity,

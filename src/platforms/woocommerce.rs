@@ -4,9 +4,9 @@
 
 use rust_decimal::Decimal;
 use secrecy::SecretString;
-use serde_json::Value;
+use serde::Deserialize;
 
-use super::fields::{array, country, money, opt_money, text, text_or_empty};
+use super::lenient::{List, Obj, Text};
 use super::signature::verify_base64_body;
 use super::{
     CanonicalEvent, Headers, ParseError, Parsed, Verified, VerifyError, WebhookPlatform,
@@ -34,9 +34,7 @@ impl WebhookPlatform for WooCommerce {
     }
 
     fn parse_order(&self, body: &[u8]) -> Result<Order, ParseError> {
-        let json: Value =
-            serde_json::from_slice(body).map_err(|e| ParseError::Json(e.to_string()))?;
-        order(&json)
+        order(parse_json(body)?)
     }
 
     fn parse(&self, headers: &Headers, body: &[u8]) -> Result<Parsed, ParseError> {
@@ -53,9 +51,7 @@ impl WebhookPlatform for WooCommerce {
         if !matches!(topic.as_str(), "order.created" | "order.updated") {
             return ignored("not an order creation or update");
         }
-        let json: Value =
-            serde_json::from_slice(body).map_err(|e| ParseError::Json(e.to_string()))?;
-        let order = order(&json)?;
+        let order = order(parse_json(body)?)?;
         let kind = match topic.as_str() {
             "order.created" => EventKind::OrderCreated,
             _ => match (order.status.as_deref(), order.paid_at.is_some()) {
@@ -84,96 +80,166 @@ fn is_ping(body: &[u8]) -> bool {
         .is_some_and(|id| !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()))
 }
 
-fn order(j: &Value) -> Result<Order, ParseError> {
-    let id = text(j, "id").ok_or_else(|| ParseError::Invalid("order without an id".into()))?;
-    let billing = j.get("billing").map(address);
-    let shipping = j
-        .get("shipping")
-        .map(address)
-        .filter(|a| !a.line1.is_empty() || a.phone.is_some());
-    let b = j.get("billing").cloned().unwrap_or(Value::Null);
-    let lines: Vec<LineItem> = array(j, "line_items").iter().map(line).collect();
+/// The fields of a REST API v3 order that shopbip reads; everything else is skipped unread.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct WcOrder {
+    id: Text,
+    number: Text,
+    order_key: Text,
+    status: Text,
+    currency: Text,
+    shipping_total: Text,
+    discount_total: Text,
+    total_tax: Text,
+    total: Text,
+    date_created_gmt: Text,
+    date_paid_gmt: Text,
+    billing: Obj<WcAddress>,
+    shipping: Obj<WcAddress>,
+    line_items: List<WcLine>,
+    tax_lines: List<WcTax>,
+    meta_data: List<WcMeta>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct WcAddress {
+    first_name: Text,
+    last_name: Text,
+    company: Text,
+    address_1: Text,
+    address_2: Text,
+    city: Text,
+    state: Text,
+    postcode: Text,
+    country: Text,
+    email: Text,
+    phone: Text,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct WcLine {
+    name: Text,
+    sku: Text,
+    quantity: Text,
+    subtotal: Text,
+    total: Text,
+    price: Text,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct WcTax {
+    label: Text,
+    rate_percent: Text,
+    tax_total: Text,
+    shipping_tax_total: Text,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct WcMeta {
+    key: Text,
+    value: Text,
+}
+
+fn parse_json(body: &[u8]) -> Result<WcOrder, ParseError> {
+    serde_json::from_slice(body).map_err(|e| ParseError::Json(e.to_string()))
+}
+
+fn order(j: WcOrder) -> Result<Order, ParseError> {
+    let id =
+        j.id.get()
+            .ok_or_else(|| ParseError::Invalid("order without an id".into()))?;
+    let billing = j.billing.present.then(|| address(&j.billing.value));
+    let shipping = Some(address(&j.shipping.value))
+        .filter(|a| j.shipping.present && (!a.line1.is_empty() || a.phone.is_some()));
+    let b = &j.billing.value;
+    let lines: Vec<LineItem> = j.line_items.0.iter().map(line).collect();
     let subtotal = lines
         .iter()
-        .zip(array(j, "line_items"))
-        .map(|(l, raw)| opt_money(raw, "subtotal").unwrap_or(l.total))
+        .zip(&j.line_items.0)
+        .map(|(l, raw)| raw.subtotal.opt_money().unwrap_or(l.total))
         .sum();
-    let taxes = array(j, "tax_lines")
+    let taxes = j
+        .tax_lines
+        .0
         .iter()
         .map(|t| TaxLine {
-            label: text(t, "label").unwrap_or_else(|| "Tax".into()),
-            rate: opt_money(t, "rate_percent"),
-            amount: money(t, "tax_total") + money(t, "shipping_tax_total"),
+            label: t.label.get().unwrap_or_else(|| "Tax".into()),
+            rate: t.rate_percent.opt_money(),
+            amount: t.tax_total.money() + t.shipping_tax_total.money(),
         })
         .collect();
     Ok(Order {
-        number: text(j, "number").unwrap_or_else(|| id.clone()),
+        number: j.number.get().unwrap_or_else(|| id.clone()),
         id,
-        key: text(j, "order_key"),
-        status: text(j, "status"),
-        currency: text_or_empty(j, "currency").to_ascii_uppercase(),
+        key: j.order_key.get(),
+        status: j.status.get(),
+        currency: j.currency.or_empty().to_ascii_uppercase(),
         subtotal,
-        shipping_total: money(j, "shipping_total"),
-        discount_total: money(j, "discount_total"),
-        tax_total: money(j, "total_tax"),
-        total: money(j, "total"),
+        shipping_total: j.shipping_total.money(),
+        discount_total: j.discount_total.money(),
+        tax_total: j.total_tax.money(),
+        total: j.total.money(),
         taxes,
         lines,
         customer: Customer {
-            first_name: text_or_empty(&b, "first_name"),
-            last_name: text_or_empty(&b, "last_name"),
-            email: text(&b, "email"),
-            phone: text(&b, "phone"),
+            first_name: b.first_name.or_empty(),
+            last_name: b.last_name.or_empty(),
+            email: b.email.get(),
+            phone: b.phone.get(),
         },
         billing,
         shipping,
-        created_at: gmt(j, "date_created_gmt"),
-        paid_at: gmt(j, "date_paid_gmt"),
-        invoice_number: array(j, "meta_data")
+        created_at: gmt(&j.date_created_gmt),
+        paid_at: gmt(&j.date_paid_gmt),
+        invoice_number: j
+            .meta_data
+            .0
             .iter()
-            .find(|m| m.get("key").and_then(Value::as_str) == Some("_wcpdf_invoice_number"))
-            .and_then(|m| text(m, "value")),
+            .find(|m| m.key.is("_wcpdf_invoice_number"))
+            .and_then(|m| m.value.get()),
         invoice_url: None,
     })
 }
 
 /// WooCommerce writes GMT times without a zone.
-fn gmt(j: &Value, key: &str) -> Option<String> {
-    text(j, key).map(|t| if t.ends_with('Z') { t } else { format!("{t}Z") })
+fn gmt(t: &Text) -> Option<String> {
+    t.get()
+        .map(|t| if t.ends_with('Z') { t } else { format!("{t}Z") })
 }
 
-fn address(a: &Value) -> Address {
-    let name = format!(
-        "{} {}",
-        text_or_empty(a, "first_name"),
-        text_or_empty(a, "last_name")
-    );
+fn address(a: &WcAddress) -> Address {
+    let name = format!("{} {}", a.first_name.or_empty(), a.last_name.or_empty());
     Address {
         name: name.trim().to_owned(),
-        company: text(a, "company"),
-        line1: text_or_empty(a, "address_1"),
-        line2: text(a, "address_2"),
-        city: text_or_empty(a, "city"),
-        state: text(a, "state"),
-        postcode: text(a, "postcode"),
-        country: country(a, "country"),
-        phone: text(a, "phone"),
+        company: a.company.get(),
+        line1: a.address_1.or_empty(),
+        line2: a.address_2.get(),
+        city: a.city.or_empty(),
+        state: a.state.get(),
+        postcode: a.postcode.get(),
+        country: a.country.country(),
+        phone: a.phone.get(),
     }
 }
 
-fn line(l: &Value) -> LineItem {
-    let quantity = opt_money(l, "quantity").unwrap_or(Decimal::ONE);
-    let before_discount = opt_money(l, "subtotal");
+fn line(l: &WcLine) -> LineItem {
+    let quantity = l.quantity.opt_money().unwrap_or(Decimal::ONE);
+    let before_discount = l.subtotal.opt_money();
     let unit_price = match before_discount {
         Some(s) if !quantity.is_zero() => s / quantity,
-        _ => money(l, "price"),
+        _ => l.price.money(),
     };
     LineItem {
-        name: text_or_empty(l, "name"),
-        sku: text(l, "sku"),
+        name: l.name.or_empty(),
+        sku: l.sku.get(),
         quantity,
         unit_price,
-        total: before_discount.unwrap_or_else(|| money(l, "total")),
+        total: before_discount.unwrap_or_else(|| l.total.money()),
     }
 }
 

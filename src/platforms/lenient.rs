@@ -1,0 +1,270 @@
+//! Typed, lenient payload fields: platforms send numbers as strings, ids as numbers, leave
+//! fields out or null, and PHP shops write an empty object as `[]`. Deserializing straight into
+//! structs of these (instead of a `serde_json::Value` tree) skips every key shopbip does not read
+//! without allocating for it: this is the hot path of ingestion.
+
+use std::fmt;
+use std::marker::PhantomData;
+
+use rust_decimal::Decimal;
+use serde::de::value::MapAccessDeserializer;
+use serde::de::{Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+
+/// A scalar read as text: a string, or a number turned into its text; nothing for null, a
+/// boolean, an object or an array.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Text(Option<String>);
+
+impl Text {
+    /// Trimmed; `None` for missing or blank.
+    pub fn get(&self) -> Option<String> {
+        let t = self.0.as_deref()?.trim();
+        (!t.is_empty()).then(|| t.to_owned())
+    }
+
+    pub fn or_empty(&self) -> String {
+        self.get().unwrap_or_default()
+    }
+
+    pub fn is(&self, expected: &str) -> bool {
+        self.0.as_deref().map(str::trim) == Some(expected)
+    }
+
+    /// A decimal amount; `None` when absent or unreadable.
+    pub fn opt_money(&self) -> Option<Decimal> {
+        self.0.as_deref()?.trim().parse().ok()
+    }
+
+    /// Zero when absent or unreadable.
+    pub fn money(&self) -> Decimal {
+        self.opt_money().unwrap_or_default()
+    }
+
+    /// ISO 3166-1 alpha-2, upper case, when it looks like one.
+    pub fn country(&self) -> Option<String> {
+        self.get()
+            .map(|c| c.to_ascii_uppercase())
+            .filter(|c| c.len() == 2 && c.chars().all(|x| x.is_ascii_uppercase()))
+    }
+}
+
+impl<'de> Deserialize<'de> for Text {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Text;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a string, a number or null")
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Text, E> {
+                Ok(Text(Some(v.to_owned())))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Text, E> {
+                Ok(Text(Some(v)))
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<Text, E> {
+                Ok(Text(Some(v.to_string())))
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<Text, E> {
+                Ok(Text(Some(v.to_string())))
+            }
+            fn visit_f64<E>(self, v: f64) -> Result<Text, E> {
+                Ok(Text(Some(v.to_string())))
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Text, E> {
+                Ok(Text(None))
+            }
+            fn visit_unit<E>(self) -> Result<Text, E> {
+                Ok(Text(None))
+            }
+            fn visit_none<E>(self) -> Result<Text, E> {
+                Ok(Text(None))
+            }
+            fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Text, D::Error> {
+                Text::deserialize(d)
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Text, A::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(Text(None))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Text, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(Text(None))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// An object, or its default when the field holds anything else (null, `[]`, a string).
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Obj<T> {
+    pub value: T,
+    /// Whether the payload held an object here at all.
+    pub present: bool,
+}
+
+impl<'de, T: Deserialize<'de> + Default> Deserialize<'de> for Obj<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<T>(PhantomData<T>);
+        impl<'de, T: Deserialize<'de> + Default> Visitor<'de> for V<T> {
+            type Value = Obj<T>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Obj<T>, A::Error> {
+                Ok(Obj {
+                    value: T::deserialize(MapAccessDeserializer::new(map))?,
+                    present: true,
+                })
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Obj<T>, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(Obj::default())
+            }
+            fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Obj<T>, D::Error> {
+                Obj::deserialize(d)
+            }
+            fn visit_none<E>(self) -> Result<Obj<T>, E> {
+                Ok(Obj::default())
+            }
+            fn visit_unit<E>(self) -> Result<Obj<T>, E> {
+                Ok(Obj::default())
+            }
+            fn visit_str<E>(self, _: &str) -> Result<Obj<T>, E> {
+                Ok(Obj::default())
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Obj<T>, E> {
+                Ok(Obj::default())
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<Obj<T>, E> {
+                Ok(Obj::default())
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<Obj<T>, E> {
+                Ok(Obj::default())
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Obj<T>, E> {
+                Ok(Obj::default())
+            }
+        }
+        d.deserialize_any(V(PhantomData))
+    }
+}
+
+/// An array of objects (each lenient like [`Obj`]), or empty when the field holds anything else.
+#[derive(Debug, Clone, PartialEq)]
+pub struct List<T>(pub Vec<T>);
+
+impl<T> Default for List<T> {
+    fn default() -> Self {
+        Self(Vec::new())
+    }
+}
+
+impl<'de, T: Deserialize<'de> + Default> Deserialize<'de> for List<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<T>(PhantomData<T>);
+        impl<'de, T: Deserialize<'de> + Default> Visitor<'de> for V<T> {
+            type Value = List<T>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an array")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<List<T>, A::Error> {
+                let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(4).min(256));
+                while let Some(item) = seq.next_element::<Obj<T>>()? {
+                    items.push(item.value);
+                }
+                Ok(List(items))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<List<T>, A::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(List::default())
+            }
+            fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<List<T>, D::Error> {
+                List::deserialize(d)
+            }
+            fn visit_none<E>(self) -> Result<List<T>, E> {
+                Ok(List::default())
+            }
+            fn visit_unit<E>(self) -> Result<List<T>, E> {
+                Ok(List::default())
+            }
+            fn visit_str<E>(self, _: &str) -> Result<List<T>, E> {
+                Ok(List::default())
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<List<T>, E> {
+                Ok(List::default())
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<List<T>, E> {
+                Ok(List::default())
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<List<T>, E> {
+                Ok(List::default())
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<List<T>, E> {
+                Ok(List::default())
+            }
+        }
+        d.deserialize_any(V(PhantomData))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Debug, Default, Deserialize)]
+    #[serde(default)]
+    struct Probe {
+        a: Text,
+        o: Obj<Inner>,
+        l: List<Inner>,
+    }
+
+    #[derive(Debug, Default, Deserialize, PartialEq)]
+    #[serde(default)]
+    struct Inner {
+        x: Text,
+    }
+
+    fn probe(json: &str) -> Probe {
+        serde_json::from_str(json).expect("lenient parse")
+    }
+
+    #[test]
+    fn scalars_read_as_text_whatever_their_json_type() {
+        assert_eq!(
+            probe(r#"{"a":" 12.50 "}"#).a.get().as_deref(),
+            Some("12.50")
+        );
+        assert_eq!(probe(r#"{"a":1234}"#).a.get().as_deref(), Some("1234"));
+        assert_eq!(probe(r#"{"a":-3}"#).a.get().as_deref(), Some("-3"));
+        assert_eq!(probe(r#"{"a":2.5}"#).a.money(), Decimal::new(25, 1));
+        assert_eq!(probe(r#"{"a":null}"#).a.get(), None);
+        assert_eq!(probe(r#"{"a":"  "}"#).a.get(), None);
+        assert_eq!(probe(r#"{"a":true}"#).a.get(), None);
+        assert_eq!(probe(r#"{"a":{"b":[1,2]}}"#).a.get(), None);
+        assert_eq!(probe(r#"{"a":"x"}"#).a.money(), Decimal::ZERO);
+        assert_eq!(probe("{}").a.get(), None);
+    }
+
+    #[test]
+    fn objects_and_arrays_tolerate_php_empty_arrays_and_nulls() {
+        let p = probe(r#"{"o":[],"l":{}}"#);
+        assert!(!p.o.present);
+        assert!(p.l.0.is_empty());
+        let p = probe(r#"{"o":{"x":"1","y":[{"z":2}]},"l":[{"x":3},"junk",{"x":"4"}]}"#);
+        assert!(p.o.present);
+        assert_eq!(p.o.value.x.get().as_deref(), Some("1"));
+        let xs: Vec<_> = p.l.0.iter().map(|i| i.x.get()).collect();
+        assert_eq!(xs, [Some("3".into()), None, Some("4".into())]);
+        assert!(probe(r#"{"o":null,"l":null}"#).l.0.is_empty());
+    }
+
+    #[test]
+    fn country_codes_are_upper_case_pairs_only() {
+        assert_eq!(probe(r#"{"a":"tn"}"#).a.country().as_deref(), Some("TN"));
+        assert_eq!(probe(r#"{"a":"Tunisia"}"#).a.country(), None);
+    }
+}
