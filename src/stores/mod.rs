@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
 
@@ -57,10 +58,23 @@ pub struct Store {
     pub default_country: String,
     pub environment: Environment,
     pub webhook_secrets: Vec<SecretString>,
+    /// Replay window of platforms that sign a timestamp (`webhook.tolerance_secs`).
+    pub webhook_tolerance: Duration,
     pub buzzbip: Credentials,
     pub invoice: InvoiceSection,
     pub rules: Vec<NotifyRule>,
     pub allow_phones: Vec<String>,
+    /// Set for `bigcommerce` stores: where the worker fetches orders.
+    pub bigcommerce: Option<BigcommerceApi>,
+}
+
+/// A BigCommerce store's REST API access.
+#[derive(Debug, Clone)]
+pub struct BigcommerceApi {
+    pub store_hash: String,
+    pub access_token: SecretString,
+    /// Without a trailing slash.
+    pub api_base_url: String,
 }
 
 impl Store {
@@ -204,6 +218,7 @@ pub fn load_file(
         .map_err(|e| vec![err("", format!("not valid TOML: {}", e.to_string().trim()))])?;
     let mut env_errors = Vec::new();
     profile::interpolate(&mut doc, "", lookup, &mut env_errors);
+    default_invoice_source(&mut doc);
     if !env_errors.is_empty() {
         return Err(env_errors.into_iter().map(|(k, m)| err(&k, m)).collect());
     }
@@ -213,6 +228,32 @@ pub fn load_file(
         vec![err(&key, e.into_inner().to_string())]
     })?;
     validate(id, file, raw)
+}
+
+/// Fills `invoice.source` with the platform's default when the profile names none (Stripe
+/// makes its own invoice PDF, so `fetch`); a value written in the file always wins.
+fn default_invoice_source(doc: &mut toml::Value) {
+    let Some(platform) = doc
+        .get("platform")
+        .cloned()
+        .and_then(|p| p.try_into::<Platform>().ok())
+    else {
+        return;
+    };
+    let Some(table) = doc.as_table_mut() else {
+        return;
+    };
+    let invoice = table
+        .entry("invoice")
+        .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+    if let Some(invoice) = invoice.as_table_mut()
+        && !invoice.contains_key("source")
+    {
+        invoice.insert(
+            "source".into(),
+            toml::Value::String(platform.default_invoice_source().into()),
+        );
+    }
 }
 
 fn validate(id: StoreId, file: &Path, raw: ProfileFile) -> Result<Store, Vec<ProfileError>> {
@@ -247,8 +288,72 @@ fn validate(id: StoreId, file: &Path, raw: ProfileFile) -> Result<Store, Vec<Pro
     for (i, s) in raw.webhook.secrets.iter().enumerate() {
         if s.expose_secret().trim().is_empty() {
             err(&format!("webhook.secrets[{i}]"), "is empty".into());
+        } else if raw.platform == Platform::Standard
+            && crate::platforms::standard_webhooks::key(
+                s.expose_secret(),
+                crate::platforms::standard_webhooks::KeyForm::Whsec,
+            )
+            .is_none()
+        {
+            err(
+                &format!("webhook.secrets[{i}]"),
+                "is not a Standard Webhooks secret (whsec_ followed by base64)".into(),
+            );
         }
     }
+    if !(1..=86_400).contains(&raw.webhook.tolerance_secs) {
+        err(
+            "webhook.tolerance_secs",
+            format!(
+                "{} is not between 1 and 86400 seconds",
+                raw.webhook.tolerance_secs
+            ),
+        );
+    }
+    let bigcommerce = match (&raw.bigcommerce, raw.platform) {
+        (None, Platform::Bigcommerce) => {
+            err(
+                "bigcommerce",
+                "platform = \"bigcommerce\" needs [bigcommerce] store_hash and access_token: its webhooks carry only the order id".into(),
+            );
+            None
+        }
+        (Some(_), p) if p != Platform::Bigcommerce => {
+            err(
+                "bigcommerce",
+                format!("only used by platform = \"bigcommerce\", not {p}"),
+            );
+            None
+        }
+        (Some(bc), _) => {
+            let hash = bc.store_hash.trim();
+            if hash.is_empty() || !hash.chars().all(|c| c.is_ascii_alphanumeric()) {
+                err(
+                    "bigcommerce.store_hash",
+                    format!("{hash:?} is not a store hash such as \"abc123xyz\""),
+                );
+            }
+            if bc.access_token.expose_secret().trim().is_empty() {
+                err("bigcommerce.access_token", "is empty".into());
+            }
+            // Same rule as Buzzbip's URL: the access token must not travel in clear text.
+            if buzzbip::parse_base_url(&bc.api_base_url).is_err() {
+                err(
+                    "bigcommerce.api_base_url",
+                    format!(
+                        "{:?} is not allowed: use an https:// URL without query (http:// only for a loopback host)",
+                        bc.api_base_url
+                    ),
+                );
+            }
+            Some(BigcommerceApi {
+                store_hash: hash.to_owned(),
+                access_token: bc.access_token.clone(),
+                api_base_url: bc.api_base_url.trim_end_matches('/').to_owned(),
+            })
+        }
+        (None, _) => None,
+    };
     if let Err(e) = buzzbip::parse_base_url(&raw.buzzbip.base_url) {
         err("buzzbip.base_url", e.to_string());
     }
@@ -363,9 +468,11 @@ fn validate(id: StoreId, file: &Path, raw: ProfileFile) -> Result<Store, Vec<Pro
         default_country: country,
         environment: raw.environment,
         webhook_secrets: raw.webhook.secrets,
+        webhook_tolerance: Duration::from_secs(raw.webhook.tolerance_secs),
         invoice: raw.invoice,
         rules: raw.notify,
         allow_phones: allow,
+        bigcommerce,
     })
 }
 
