@@ -384,6 +384,24 @@ mod tests {
     }
 
     #[test]
+    fn the_store_window_reaches_the_adapter() {
+        let body = br#"{"id":"evt_1"}"#;
+        let headers = Headers::new([(
+            "stripe-signature".to_owned(),
+            sign(SECRET, unix_now() - 400, body),
+        )]);
+        let adapter = crate::platforms::Platform::Stripe.adapter();
+        assert_eq!(
+            adapter.verify(&headers, body, &secrets()),
+            Err(VerifyError::Stale(300))
+        );
+        assert_eq!(
+            adapter.verify_within(&headers, body, &secrets(), Duration::from_secs(600)),
+            Ok(Verified::Signed)
+        );
+    }
+
+    #[test]
     fn stripe_minor_units_are_stripe_s_not_iso() {
         assert_eq!(minor_units("jpy"), 0);
         assert_eq!(minor_units("tnd"), 3);

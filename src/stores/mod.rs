@@ -481,6 +481,27 @@ mod tests {
     use super::*;
 
     #[test]
+    fn stripe_stores_fetch_stripe_s_pdf_unless_told_otherwise() {
+        let dir = tempfile::tempdir().unwrap();
+        let profile = |invoice: &str| {
+            format!(
+                "platform = \"stripe\"\nbase_uri = \"https://s.test\"\ndefault_country = \"FR\"\n\
+                 [webhook]\nsecrets = [\"whsec_x\"]\n[buzzbip]\nusername = \"u\"\npassword = \"p\"\n\
+                 api_key = \"k\"\n{invoice}[[notify]]\non = \"invoice.paid\"\ntemplate_id = 1\n"
+            )
+        };
+        let file = dir.path().join("s.toml");
+        let none = |_: &str| None;
+        std::fs::write(&file, profile("")).unwrap();
+        let store = load_file(&file, &none).unwrap();
+        assert_eq!(store.invoice.source, InvoiceSource::Fetch);
+        assert_eq!(store.webhook_tolerance, Duration::from_secs(300));
+        std::fs::write(&file, profile("[invoice]\nsource = \"generate\"\n")).unwrap();
+        let store = load_file(&file, &none).unwrap();
+        assert_eq!(store.invoice.source, InvoiceSource::Generate);
+    }
+
+    #[test]
     fn store_ids_follow_the_documented_pattern() {
         for ok in ["acme", "a", "shop-1", "0shop"] {
             assert!(StoreId::parse(ok).is_ok(), "{ok}");

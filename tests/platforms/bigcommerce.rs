@@ -228,6 +228,19 @@ async fn a_paid_bigcommerce_order_is_fetched_by_the_worker_and_sent() {
         serde_json::json!(["Mia", "AUD 107.80"])
     );
     assert!(media.expect("invoice attached").starts_with(b"%PDF-"));
+
+    // The fetched order is kept on the job; operators see its phones masked.
+    let shown = p
+        .admin(reqwest::Method::GET, &format!("/admin/jobs/{}", job.id))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(shown.contains("Fitzroy"), "{shown}");
+    assert!(
+        !shown.contains("0412 345 678") && !shown.contains("61412345678"),
+        "{shown}"
+    );
 }
 
 #[tokio::test]
