@@ -1,6 +1,7 @@
 //! Store profiles: one `plugin-config/<store_id>.toml` per store, validated as a whole.
 
 pub mod placeholders;
+mod platform_keys;
 pub mod profile;
 pub mod reload;
 
@@ -218,7 +219,7 @@ pub fn load_file(
         .map_err(|e| vec![err("", format!("not valid TOML: {}", e.to_string().trim()))])?;
     let mut env_errors = Vec::new();
     profile::interpolate(&mut doc, "", lookup, &mut env_errors);
-    default_invoice_source(&mut doc);
+    platform_keys::default_invoice_source(&mut doc);
     if !env_errors.is_empty() {
         return Err(env_errors.into_iter().map(|(k, m)| err(&k, m)).collect());
     }
@@ -228,32 +229,6 @@ pub fn load_file(
         vec![err(&key, e.into_inner().to_string())]
     })?;
     validate(id, file, raw)
-}
-
-/// Fills `invoice.source` with the platform's default when the profile names none (Stripe
-/// makes its own invoice PDF, so `fetch`); a value written in the file always wins.
-fn default_invoice_source(doc: &mut toml::Value) {
-    let Some(platform) = doc
-        .get("platform")
-        .cloned()
-        .and_then(|p| p.try_into::<Platform>().ok())
-    else {
-        return;
-    };
-    let Some(table) = doc.as_table_mut() else {
-        return;
-    };
-    let invoice = table
-        .entry("invoice")
-        .or_insert_with(|| toml::Value::Table(toml::Table::new()));
-    if let Some(invoice) = invoice.as_table_mut()
-        && !invoice.contains_key("source")
-    {
-        invoice.insert(
-            "source".into(),
-            toml::Value::String(platform.default_invoice_source().into()),
-        );
-    }
 }
 
 fn validate(id: StoreId, file: &Path, raw: ProfileFile) -> Result<Store, Vec<ProfileError>> {
@@ -288,72 +263,10 @@ fn validate(id: StoreId, file: &Path, raw: ProfileFile) -> Result<Store, Vec<Pro
     for (i, s) in raw.webhook.secrets.iter().enumerate() {
         if s.expose_secret().trim().is_empty() {
             err(&format!("webhook.secrets[{i}]"), "is empty".into());
-        } else if raw.platform == Platform::Standard
-            && crate::platforms::standard_webhooks::key(
-                s.expose_secret(),
-                crate::platforms::standard_webhooks::KeyForm::Whsec,
-            )
-            .is_none()
-        {
-            err(
-                &format!("webhook.secrets[{i}]"),
-                "is not a Standard Webhooks secret (whsec_ followed by base64)".into(),
-            );
         }
     }
-    if !(1..=86_400).contains(&raw.webhook.tolerance_secs) {
-        err(
-            "webhook.tolerance_secs",
-            format!(
-                "{} is not between 1 and 86400 seconds",
-                raw.webhook.tolerance_secs
-            ),
-        );
-    }
-    let bigcommerce = match (&raw.bigcommerce, raw.platform) {
-        (None, Platform::Bigcommerce) => {
-            err(
-                "bigcommerce",
-                "platform = \"bigcommerce\" needs [bigcommerce] store_hash and access_token: its webhooks carry only the order id".into(),
-            );
-            None
-        }
-        (Some(_), p) if p != Platform::Bigcommerce => {
-            err(
-                "bigcommerce",
-                format!("only used by platform = \"bigcommerce\", not {p}"),
-            );
-            None
-        }
-        (Some(bc), _) => {
-            let hash = bc.store_hash.trim();
-            if hash.is_empty() || !hash.chars().all(|c| c.is_ascii_alphanumeric()) {
-                err(
-                    "bigcommerce.store_hash",
-                    format!("{hash:?} is not a store hash such as \"abc123xyz\""),
-                );
-            }
-            if bc.access_token.expose_secret().trim().is_empty() {
-                err("bigcommerce.access_token", "is empty".into());
-            }
-            // Same rule as Buzzbip's URL: the access token must not travel in clear text.
-            if buzzbip::parse_base_url(&bc.api_base_url).is_err() {
-                err(
-                    "bigcommerce.api_base_url",
-                    format!(
-                        "{:?} is not allowed: use an https:// URL without query (http:// only for a loopback host)",
-                        bc.api_base_url
-                    ),
-                );
-            }
-            Some(BigcommerceApi {
-                store_hash: hash.to_owned(),
-                access_token: bc.access_token.clone(),
-                api_base_url: bc.api_base_url.trim_end_matches('/').to_owned(),
-            })
-        }
-        (None, _) => None,
-    };
+    platform_keys::webhook(&raw, &mut err);
+    let bigcommerce = platform_keys::bigcommerce(&raw, &mut err);
     if let Err(e) = buzzbip::parse_base_url(&raw.buzzbip.base_url) {
         err("buzzbip.base_url", e.to_string());
     }
@@ -479,27 +392,6 @@ fn validate(id: StoreId, file: &Path, raw: ProfileFile) -> Result<Store, Vec<Pro
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn stripe_stores_fetch_stripe_s_pdf_unless_told_otherwise() {
-        let dir = tempfile::tempdir().unwrap();
-        let profile = |invoice: &str| {
-            format!(
-                "platform = \"stripe\"\nbase_uri = \"https://s.test\"\ndefault_country = \"FR\"\n\
-                 [webhook]\nsecrets = [\"whsec_x\"]\n[buzzbip]\nusername = \"u\"\npassword = \"p\"\n\
-                 api_key = \"k\"\n{invoice}[[notify]]\non = \"invoice.paid\"\ntemplate_id = 1\n"
-            )
-        };
-        let file = dir.path().join("s.toml");
-        let none = |_: &str| None;
-        std::fs::write(&file, profile("")).unwrap();
-        let store = load_file(&file, &none).unwrap();
-        assert_eq!(store.invoice.source, InvoiceSource::Fetch);
-        assert_eq!(store.webhook_tolerance, Duration::from_secs(300));
-        std::fs::write(&file, profile("[invoice]\nsource = \"generate\"\n")).unwrap();
-        let store = load_file(&file, &none).unwrap();
-        assert_eq!(store.invoice.source, InvoiceSource::Generate);
-    }
 
     #[test]
     fn store_ids_follow_the_documented_pattern() {
