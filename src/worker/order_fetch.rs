@@ -7,6 +7,7 @@ use reqwest::StatusCode;
 use secrecy::ExposeSecret;
 use serde_json::Value;
 
+use crate::invoice::fetch::display_url;
 use crate::order::Order;
 use crate::platforms::bigcommerce::order_from_api;
 use crate::stores::BigcommerceApi;
@@ -14,6 +15,7 @@ use crate::stores::BigcommerceApi;
 /// Bigger answers are not an order: refused rather than held in memory.
 const MAX_ANSWER_BYTES: usize = 8 * 1024 * 1024;
 
+/// `url` fields are shown without user info or query (`display_url`): they end up in logs.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum OrderFetchError {
     #[error("fetching order {order} from {url} failed: {reason}")]
@@ -40,7 +42,7 @@ pub async fn bigcommerce(
     let base = format!("{}/stores/{}/v2/orders", api.api_base_url, api.store_hash);
     let permanent = |url: &str, reason: String| OrderFetchError::Permanent {
         order: order_id.to_owned(),
-        url: url.to_owned(),
+        url: display_url(url),
         reason,
     };
     // The id goes into a URL path: only what BigCommerce order ids are.
@@ -72,7 +74,7 @@ async fn list(
         Some(Value::Array(items)) => Ok(items),
         Some(_) => Err(OrderFetchError::Permanent {
             order: order_id.to_owned(),
-            url: url.to_owned(),
+            url: display_url(url),
             reason: "the answer is not a JSON list".into(),
         }),
     }
@@ -87,13 +89,13 @@ async fn get_json(
 ) -> Result<Option<Value>, OrderFetchError> {
     let transient = |reason: String, retry_after: Option<Duration>| OrderFetchError::Transient {
         order: order_id.to_owned(),
-        url: url.to_owned(),
+        url: display_url(url),
         reason,
         retry_after,
     };
     let permanent = |reason: String| OrderFetchError::Permanent {
         order: order_id.to_owned(),
-        url: url.to_owned(),
+        url: display_url(url),
         reason,
     };
     let mut response = client
