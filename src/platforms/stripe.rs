@@ -402,6 +402,25 @@ mod tests {
     }
 
     #[test]
+    fn invoice_amounts_are_read_in_the_currency_s_minor_units() {
+        let event = include_str!("../../tests/fixtures/stripe/invoice-paid-eur.json");
+        let order_in = |currency: &str| {
+            let body = event.replace(
+                "\"currency\": \"eur\"",
+                &format!("\"currency\": \"{currency}\""),
+            );
+            Stripe.parse_order(body.as_bytes()).unwrap()
+        };
+        assert_eq!(order_in("eur").total.to_string(), "142.80");
+        assert_eq!(order_in("jpy").total.to_string(), "14280");
+        assert_eq!(order_in("tnd").total.to_string(), "14.280");
+        let jpy = order_in("jpy");
+        assert_eq!(jpy.currency, "JPY");
+        assert_eq!(jpy.lines[1].unit_price.to_string(), "2900");
+        assert_eq!(jpy.lines[0].unit_price, Decimal::from(3000));
+    }
+
+    #[test]
     fn stripe_minor_units_are_stripe_s_not_iso() {
         assert_eq!(minor_units("jpy"), 0);
         assert_eq!(minor_units("tnd"), 3);
