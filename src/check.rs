@@ -2,6 +2,7 @@
 
 use std::io::Write;
 
+use crate::platforms::Platform;
 use crate::settings::Settings;
 use crate::stores::{InvoiceSource, StoreRegistry};
 
@@ -74,13 +75,23 @@ pub fn print_runbook(registry: &StoreRegistry, out: &mut impl Write) -> std::io:
                     InvoiceSource::Generate => format!("generate ({})", store.invoice.language),
                     InvoiceSource::Fetch => match &store.invoice.fetch_url {
                         Some(u) => format!("fetch {}", u.split('?').next().unwrap_or(u)),
-                        None => "fetch (platform's PDF URL)".to_owned(),
+                        None => match store.platform {
+                            Platform::Stripe => "fetch (Stripe's invoice_pdf)".to_owned(),
+                            Platform::Standard => "fetch (the order's invoice_url)".to_owned(),
+                            _ => "fetch (platform's PDF URL)".to_owned(),
+                        },
                     },
                 }
             };
+            // Said in the runbook because the API token then matters as much as the secret.
+            let platform = if store.platform.fetches_order() {
+                format!("{} (order via API)", store.platform)
+            } else {
+                store.platform.to_string()
+            };
             rows.push([
                 store.id.to_string(),
-                store.platform.to_string(),
+                platform,
                 format!("{:?}", store.environment).to_lowercase(),
                 rule.on.to_string(),
                 rule.template_id.to_string(),

@@ -3,14 +3,36 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-const EXAMPLE_ENV: [&str; 6] = [
+const EXAMPLE_ENV: [&str; 19] = [
     "EXAMPLE_WOO_WEBHOOK_SECRET",
     "EXAMPLE_WOO_BUZZBIP_PASSWORD",
     "EXAMPLE_WOO_BUZZBIP_API_KEY",
     "EXAMPLE_SHOPIFY_WEBHOOK_SECRET",
     "EXAMPLE_SHOPIFY_BUZZBIP_PASSWORD",
     "EXAMPLE_SHOPIFY_BUZZBIP_API_KEY",
+    "EXAMPLE_STRIPE_WEBHOOK_SECRET",
+    "EXAMPLE_STRIPE_BUZZBIP_PASSWORD",
+    "EXAMPLE_STRIPE_BUZZBIP_API_KEY",
+    "EXAMPLE_STANDARD_WEBHOOK_SECRET",
+    "EXAMPLE_STANDARD_BUZZBIP_PASSWORD",
+    "EXAMPLE_STANDARD_BUZZBIP_API_KEY",
+    "EXAMPLE_SHOPWARE_SHOP_SECRET",
+    "EXAMPLE_SHOPWARE_BUZZBIP_PASSWORD",
+    "EXAMPLE_SHOPWARE_BUZZBIP_API_KEY",
+    "EXAMPLE_BIGCOMMERCE_CLIENT_SECRET",
+    "EXAMPLE_BIGCOMMERCE_ACCESS_TOKEN",
+    "EXAMPLE_BIGCOMMERCE_BUZZBIP_PASSWORD",
+    "EXAMPLE_BIGCOMMERCE_BUZZBIP_API_KEY",
 ];
+
+/// What the test sets each example variable to: the Standard Webhooks secret has a format.
+fn example_value(name: &str) -> &'static str {
+    if name == "EXAMPLE_STANDARD_WEBHOOK_SECRET" {
+        "whsec_c2V0LWluLXRlc3Qtd2hzZWMtc2VjcmV0"
+    } else {
+        "set-in-test"
+    }
+}
 
 fn check(stores_dir: &Path, env: &[(&str, &str)]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_shopbip"));
@@ -37,7 +59,7 @@ fn text(out: &Output) -> String {
 #[test]
 fn the_shipped_examples_pass_and_print_the_runbook() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("plugin-config");
-    let env: Vec<(&str, &str)> = EXAMPLE_ENV.iter().map(|n| (*n, "set-in-test")).collect();
+    let env: Vec<(&str, &str)> = EXAMPLE_ENV.iter().map(|n| (*n, example_value(n))).collect();
     let out = check(&dir, &env);
     let all = text(&out);
     assert!(out.status.success(), "{all}");
@@ -61,7 +83,24 @@ fn the_shipped_examples_pass_and_print_the_runbook() {
     assert!(all.lines().any(|l| l.starts_with("example-shopify")
         && l.contains("order.fulfilled")
         && l.contains("none")));
+    for (store, platform, invoice) in [
+        ("example-stripe", "stripe", "fetch (Stripe's invoice_pdf)"),
+        ("example-standard", "standard", "generate (fr)"),
+        ("example-shopware", "shopware", "generate (en)"),
+        (
+            "example-bigcommerce",
+            "bigcommerce (order via API)",
+            "generate (en)",
+        ),
+    ] {
+        assert!(
+            all.lines()
+                .any(|l| l.starts_with(store) && l.contains(platform) && l.contains(invoice)),
+            "no runbook row for {store}: {all}"
+        );
+    }
     assert!(!all.contains("set-in-test"), "check never prints secrets");
+    assert!(!all.contains("c2V0LWluLXRlc3Qtd2hzZWMtc2VjcmV0"));
 }
 
 #[test]
@@ -164,6 +203,39 @@ fn broken_profiles_fail_naming_file_and_key() {
             "invoice.fetch_url",
         ),
         ("shop.toml", "platform = \n".to_owned(), "not valid TOML"),
+        (
+            "shop.toml",
+            VALID.replace("\"woocommerce\"", "\"bigcommerce\""),
+            "shop.toml: bigcommerce: platform = \"bigcommerce\" needs [bigcommerce] store_hash and access_token",
+        ),
+        (
+            "shop.toml",
+            VALID.replace("\"woocommerce\"", "\"bigcommerce\"")
+                + "[bigcommerce]\nstore_hash = \"abc123\"\n",
+            "shop.toml: bigcommerce: missing field `access_token`",
+        ),
+        (
+            "shop.toml",
+            VALID.replace("\"woocommerce\"", "\"bigcommerce\"")
+                + "[bigcommerce]\nstore_hash = \"abc123\"\naccess_token = \"${BC_TOKEN_NOT_SET}\"\n",
+            "bigcommerce.access_token: environment variable BC_TOKEN_NOT_SET is not set",
+        ),
+        (
+            "shop.toml",
+            VALID.replace("\"woocommerce\"", "\"bigcommerce\"")
+                + "[bigcommerce]\nstore_hash = \"abc123\"\naccess_token = \"t\"\napi_base_url = \"http://api.bigcommerce.com\"\n",
+            "bigcommerce.api_base_url: \"http://api.bigcommerce.com\" is not allowed",
+        ),
+        (
+            "shop.toml",
+            VALID.replace("\"woocommerce\"", "\"standard\""),
+            "webhook.secrets[0]: is not a Standard Webhooks secret",
+        ),
+        (
+            "shop.toml",
+            VALID.replace("secrets = [\"s\"]", "secrets = [\"s\"]\ntolerance_secs = 0"),
+            "webhook.tolerance_secs: 0 is not between 1 and 86400 seconds",
+        ),
     ];
     for (file, body, expected) in cases {
         let (_d, out) = broken(file, &body);

@@ -116,14 +116,15 @@ pub fn detail(job: &Job, event: Option<EventRecord>) -> JobDetail {
     }
 }
 
-/// Masks every `to` (also inside `previous_runs`).
+/// Masks every `to` (also inside `previous_runs`) and every `phone` (an order fetched from the
+/// platform's API is kept on the steps).
 fn mask_steps(steps: &serde_json::Value) -> serde_json::Value {
     match steps {
         serde_json::Value::Object(map) => serde_json::Value::Object(
             map.iter()
                 .map(|(k, v)| {
                     let v = match (k.as_str(), v) {
-                        ("to", serde_json::Value::String(s)) => mask_phone(s).into(),
+                        ("to" | "phone", serde_json::Value::String(s)) => mask_phone(s).into(),
                         _ => mask_steps(v),
                     };
                     (k.clone(), v)

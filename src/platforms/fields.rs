@@ -43,3 +43,47 @@ pub fn array<'a>(v: &'a Value, key: &str) -> &'a [Value] {
         .map(Vec::as_slice)
         .unwrap_or(&[])
 }
+
+/// `2026-11-25T10:00:00Z` for Unix seconds, as platforms that send epochs (Stripe, Shopware)
+/// need for the order's RFC 3339 dates.
+pub fn unix_rfc3339(secs: i64) -> String {
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    // Howard Hinnant's days-to-civil algorithm.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// An integer amount in minor units (`1999` cents) as a decimal of `places` digits.
+pub fn minor_money(v: &Value, key: &str, places: u32) -> Option<Decimal> {
+    let n = v.get(key)?;
+    let units = n
+        .as_i64()
+        .or_else(|| n.as_str().and_then(|s| s.trim().parse().ok()))?;
+    Some(Decimal::new(units, places))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unix_seconds_become_rfc3339() {
+        assert_eq!(unix_rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(unix_rfc3339(1_614_265_330), "2021-02-25T15:02:10Z");
+        assert_eq!(unix_rfc3339(1_709_251_199), "2024-02-29T23:59:59Z");
+    }
+}

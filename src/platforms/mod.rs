@@ -1,13 +1,19 @@
 //! Shop platforms: each verifies its signature over the raw body and parses its payload once
 //! into a canonical event. Adding one is one file, one `Platform` variant and one match arm.
 
+pub mod bigcommerce;
 mod fields;
 mod lenient;
 pub mod shopify;
+pub mod shopware;
 pub mod signature;
+pub mod standard;
+pub mod standard_webhooks;
+pub mod stripe;
 pub mod woocommerce;
 
 use std::fmt;
+use std::time::Duration;
 
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
@@ -19,6 +25,12 @@ use crate::order::{EventKind, Order};
 pub enum Platform {
     Woocommerce,
     Shopify,
+    Stripe,
+    /// Standard Webhooks carrying the canonical order JSON (custom shops, PrestaShop/Magento
+    /// modules).
+    Standard,
+    Shopware,
+    Bigcommerce,
 }
 
 impl Platform {
@@ -26,6 +38,10 @@ impl Platform {
         match self {
             Platform::Woocommerce => "woocommerce",
             Platform::Shopify => "shopify",
+            Platform::Stripe => "stripe",
+            Platform::Standard => "standard",
+            Platform::Shopware => "shopware",
+            Platform::Bigcommerce => "bigcommerce",
         }
     }
 
@@ -33,13 +49,36 @@ impl Platform {
         match self {
             Platform::Woocommerce => &woocommerce::WooCommerce,
             Platform::Shopify => &shopify::Shopify,
+            Platform::Stripe => &stripe::Stripe,
+            Platform::Standard => &standard::Standard,
+            Platform::Shopware => &shopware::Shopware,
+            Platform::Bigcommerce => &bigcommerce::BigCommerce,
         }
     }
 
     /// Whether the platform's events carry the URL of an invoice PDF it made.
     pub fn gives_invoice_url(self) -> bool {
         match self {
-            Platform::Woocommerce | Platform::Shopify => false,
+            Platform::Stripe | Platform::Standard => true,
+            Platform::Woocommerce
+            | Platform::Shopify
+            | Platform::Shopware
+            | Platform::Bigcommerce => false,
+        }
+    }
+
+    /// Whether the webhook carries only the order's id, so the worker fetches the order from the
+    /// platform's API before anything else (never the webhook request: it must answer at once).
+    pub fn fetches_order(self) -> bool {
+        matches!(self, Platform::Bigcommerce)
+    }
+
+    /// The invoice source when the profile names none: Stripe makes the invoice, so its PDF is
+    /// the one to send.
+    pub fn default_invoice_source(self) -> &'static str {
+        match self {
+            Platform::Stripe => "fetch",
+            _ => "generate",
         }
     }
 }
@@ -127,6 +166,9 @@ pub enum Parsed {
     },
 }
 
+/// The replay window of platforms that sign a timestamp, as their own SDKs default to.
+pub const DEFAULT_TOLERANCE: Duration = Duration::from_secs(300);
+
 /// One shop platform's webhook format.
 pub trait WebhookPlatform: Sync {
     /// Checks the signature over the raw bytes against every configured secret.
@@ -136,6 +178,19 @@ pub trait WebhookPlatform: Sync {
         body: &[u8],
         secrets: &[SecretString],
     ) -> Result<Verified, VerifyError>;
+
+    /// `verify` with the store's replay window (`webhook.tolerance_secs`). Platforms without a
+    /// signed timestamp have no window, hence the default; `verify` uses `DEFAULT_TOLERANCE`.
+    fn verify_within(
+        &self,
+        headers: &Headers,
+        body: &[u8],
+        secrets: &[SecretString],
+        tolerance: Duration,
+    ) -> Result<Verified, VerifyError> {
+        let _ = tolerance;
+        self.verify(headers, body, secrets)
+    }
 
     /// Parses a verified body, once, into the canonical event.
     fn parse(&self, headers: &Headers, body: &[u8]) -> Result<Parsed, ParseError>;

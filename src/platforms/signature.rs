@@ -22,14 +22,51 @@ pub fn hmac_sha256(key: &[u8], parts: &[&[u8]]) -> Vec<u8> {
 /// Verifies `expected` (already decoded) against the HMAC of `parts` under each secret, in
 /// constant time per comparison.
 pub fn matches_any(secrets: &[SecretString], parts: &[&[u8]], expected: &[u8]) -> bool {
-    secrets.iter().any(|secret| {
-        let mut mac = HmacSha256::new_from_slice(secret.expose_secret().as_bytes())
-            .expect("HMAC takes keys of any length");
-        for p in parts {
-            mac.update(p);
-        }
-        mac.verify_slice(expected).is_ok()
-    })
+    secrets
+        .iter()
+        .any(|secret| mac_matches(secret.expose_secret().as_bytes(), parts, expected))
+}
+
+/// Constant-time check of one decoded signature under one raw key.
+pub fn mac_matches(key: &[u8], parts: &[&[u8]], expected: &[u8]) -> bool {
+    let mut mac = HmacSha256::new_from_slice(key).expect("HMAC takes keys of any length");
+    for p in parts {
+        mac.update(p);
+    }
+    mac.verify_slice(expected).is_ok()
+}
+
+/// A hex HMAC-SHA256 of the raw body, as Shopware sends it.
+pub fn verify_hex_body(
+    header: &'static str,
+    value: Option<&str>,
+    body: &[u8],
+    secrets: &[SecretString],
+) -> Result<(), VerifyError> {
+    let value = value.ok_or(VerifyError::Missing(header))?;
+    let sig = hex::decode(value.trim()).map_err(|_| VerifyError::Malformed(header))?;
+    if sig.len() != 32 {
+        return Err(VerifyError::Malformed(header));
+    }
+    if matches_any(secrets, &[body], &sig) {
+        Ok(())
+    } else {
+        Err(VerifyError::Mismatch)
+    }
+}
+
+/// Seconds since the Unix epoch, for the replay windows of platforms that sign a timestamp.
+pub fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or_default()
+}
+
+/// Whether a signed timestamp is within `tolerance` of `now`, either side: a clock running
+/// ahead at the sender must not open an unbounded window into the future.
+pub fn within(timestamp: i64, now: i64, tolerance: std::time::Duration) -> bool {
+    now.abs_diff(timestamp) <= tolerance.as_secs()
 }
 
 /// A base64 HMAC-SHA256 of the raw body, as WooCommerce and Shopify send it.

@@ -1,6 +1,7 @@
 //! Store profiles: one `plugin-config/<store_id>.toml` per store, validated as a whole.
 
 pub mod placeholders;
+mod platform_keys;
 pub mod profile;
 pub mod reload;
 
@@ -8,6 +9,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
 
@@ -57,10 +59,23 @@ pub struct Store {
     pub default_country: String,
     pub environment: Environment,
     pub webhook_secrets: Vec<SecretString>,
+    /// Replay window of platforms that sign a timestamp (`webhook.tolerance_secs`).
+    pub webhook_tolerance: Duration,
     pub buzzbip: Credentials,
     pub invoice: InvoiceSection,
     pub rules: Vec<NotifyRule>,
     pub allow_phones: Vec<String>,
+    /// Set for `bigcommerce` stores: where the worker fetches orders.
+    pub bigcommerce: Option<BigcommerceApi>,
+}
+
+/// A BigCommerce store's REST API access.
+#[derive(Debug, Clone)]
+pub struct BigcommerceApi {
+    pub store_hash: String,
+    pub access_token: SecretString,
+    /// Without a trailing slash.
+    pub api_base_url: String,
 }
 
 impl Store {
@@ -204,6 +219,7 @@ pub fn load_file(
         .map_err(|e| vec![err("", format!("not valid TOML: {}", e.to_string().trim()))])?;
     let mut env_errors = Vec::new();
     profile::interpolate(&mut doc, "", lookup, &mut env_errors);
+    platform_keys::default_invoice_source(&mut doc);
     if !env_errors.is_empty() {
         return Err(env_errors.into_iter().map(|(k, m)| err(&k, m)).collect());
     }
@@ -249,6 +265,8 @@ fn validate(id: StoreId, file: &Path, raw: ProfileFile) -> Result<Store, Vec<Pro
             err(&format!("webhook.secrets[{i}]"), "is empty".into());
         }
     }
+    platform_keys::webhook(&raw, &mut err);
+    let bigcommerce = platform_keys::bigcommerce(&raw, &mut err);
     if let Err(e) = buzzbip::parse_base_url(&raw.buzzbip.base_url) {
         err("buzzbip.base_url", e.to_string());
     }
@@ -363,9 +381,11 @@ fn validate(id: StoreId, file: &Path, raw: ProfileFile) -> Result<Store, Vec<Pro
         default_country: country,
         environment: raw.environment,
         webhook_secrets: raw.webhook.secrets,
+        webhook_tolerance: Duration::from_secs(raw.webhook.tolerance_secs),
         invoice: raw.invoice,
         rules: raw.notify,
         allow_phones: allow,
+        bigcommerce,
     })
 }
 

@@ -27,6 +27,8 @@ pub struct ProfileFile {
     pub notify: Vec<NotifyRule>,
     #[serde(default)]
     pub test: TestSection,
+    /// The REST API credentials a `bigcommerce` store's worker fetches orders with.
+    pub bigcommerce: Option<BigcommerceSection>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -42,6 +44,32 @@ pub enum Environment {
 #[serde(deny_unknown_fields)]
 pub struct WebhookSection {
     pub secrets: Vec<SecretString>,
+    /// Replay window for platforms that sign a timestamp (Stripe, Standard Webhooks,
+    /// BigCommerce, Shopware).
+    #[serde(default = "default_tolerance", deserialize_with = "number_or_string")]
+    pub tolerance_secs: u64,
+}
+
+fn default_tolerance() -> u64 {
+    crate::platforms::DEFAULT_TOLERANCE.as_secs()
+}
+
+pub const DEFAULT_BIGCOMMERCE_API: &str = "https://api.bigcommerce.com";
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BigcommerceSection {
+    /// The `{store_hash}` of `https://api.bigcommerce.com/stores/{store_hash}/…`.
+    pub store_hash: String,
+    /// The API account's access token, sent as `X-Auth-Token` (scope: Orders read-only).
+    pub access_token: SecretString,
+    /// Overridable so tests (and proxies) can stand in for BigCommerce.
+    #[serde(default = "default_bigcommerce_api")]
+    pub api_base_url: String,
+}
+
+fn default_bigcommerce_api() -> String {
+    DEFAULT_BIGCOMMERCE_API.to_owned()
 }
 
 #[derive(Debug, Deserialize)]

@@ -2,6 +2,7 @@
 //! lease renewed, and record the outcome; transient failures go back to the queue with the
 //! retry schedule, so a worker slot is never held waiting.
 
+pub mod order_fetch;
 mod pacer;
 pub mod pipeline;
 pub mod steps;

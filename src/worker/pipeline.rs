@@ -11,6 +11,7 @@ use super::steps::Steps;
 use crate::buzzbip::{Button, BuzzbipClient, BuzzbipError, SendRequest};
 use crate::invoice::fetch;
 use crate::jobs::{Failure, Job, format_invoice_number, now_ms};
+use crate::order::Order;
 use crate::stores::placeholders::{self, Context};
 use crate::stores::{Environment, InvoiceSource, Store};
 
@@ -102,11 +103,20 @@ async fn run_steps(deps: &Deps, worker: &str, job: &Job) -> Result<Outcome, Step
         return Ok(Outcome::Done(None));
     }
 
+    // 0. The order itself, for platforms whose webhooks carry only its id.
+    let fetched;
+    let order: &Order = if store.platform.fetches_order() {
+        fetched = fetched_order(deps, &store, job, &mut steps, worker).await?;
+        &fetched
+    } else {
+        &job.order
+    };
+
     // 1. Phone.
     let started = std::time::Instant::now();
     let (to, country_code) = match (&steps.to, &steps.country_code) {
         (Some(to), Some(cc)) => (to.clone(), cc.clone()),
-        _ => match crate::phone::recipient(&job.order, &store.default_country) {
+        _ => match crate::phone::recipient(order, &store.default_country) {
             Ok(phone) => {
                 // Saved with the next step's write: recomputing it after a crash gives the
                 // same number, so a write of its own would only slow every job down.
@@ -140,8 +150,8 @@ async fn run_steps(deps: &Deps, worker: &str, job: &Job) -> Result<Outcome, Step
     // 3-4. Invoice and upload.
     if job.rule.attach_invoice && steps.media_id.is_none() {
         let started = std::time::Instant::now();
-        let number = invoice_number(deps, &store, job, &mut steps, worker).await?;
-        let pdf = invoice_pdf(deps, &store, job, &number).await;
+        let number = invoice_number(deps, &store, job, order, &mut steps, worker).await?;
+        let pdf = invoice_pdf(deps, &store, order, &number).await;
         step_done(
             job,
             "invoice",
@@ -151,7 +161,7 @@ async fn run_steps(deps: &Deps, worker: &str, job: &Job) -> Result<Outcome, Step
         let pdf = pdf?;
         let filename = placeholders::render(
             &store.invoice.filename,
-            &context(&store, job, Some(&number)),
+            &context(&store, order, Some(&number)),
             placeholders::plain,
         );
         steps.pdf_sha256 = Some(hex::encode(sha2::Sha256::digest(&pdf)));
@@ -172,7 +182,7 @@ async fn run_steps(deps: &Deps, worker: &str, job: &Job) -> Result<Outcome, Step
     if let Some(wait) = deps.pacer.wait(deps.jobs.as_ref(), &store).await {
         return Ok(Outcome::Later(wait));
     }
-    let ctx = context(&store, job, steps.invoice_number.as_deref());
+    let ctx = context(&store, order, steps.invoice_number.as_deref());
     let request = SendRequest {
         to,
         country_code,
@@ -240,12 +250,52 @@ async fn run_steps(deps: &Deps, worker: &str, job: &Job) -> Result<Outcome, Step
     }
 }
 
-fn context<'a>(store: &'a Store, job: &'a Job, invoice_number: Option<&'a str>) -> Context<'a> {
+fn context<'a>(store: &'a Store, order: &'a Order, invoice_number: Option<&'a str>) -> Context<'a> {
     Context {
         store_id: store.id.as_str(),
-        order: &job.order,
+        order,
         invoice_number,
     }
+}
+
+/// The order fetched from the platform's API, once: saved on the steps so a retry (of the
+/// upload, say) does not fetch it again.
+async fn fetched_order(
+    deps: &Deps,
+    store: &Store,
+    job: &Job,
+    steps: &mut Steps,
+    worker: &str,
+) -> Result<Order, StepError> {
+    if let Some(saved) = &steps.order
+        && let Ok(order) = serde_json::from_value::<Order>(saved.clone())
+    {
+        return Ok(order);
+    }
+    let api = store
+        .bigcommerce
+        .as_ref()
+        .ok_or_else(|| permanent("[bigcommerce] API access is not configured for this store"))?;
+    let started = std::time::Instant::now();
+    let fetched = super::order_fetch::bigcommerce(&deps.fetch_client, api, &job.order_id).await;
+    step_done(
+        job,
+        "order",
+        started,
+        if fetched.is_ok() { "ok" } else { "failed" },
+    );
+    let order = fetched.map_err(|e| match &e {
+        super::order_fetch::OrderFetchError::Transient { retry_after, .. } => StepError(
+            e.to_string(),
+            Failure::Transient {
+                retry_after: *retry_after,
+            },
+        ),
+        super::order_fetch::OrderFetchError::Permanent { .. } => permanent(e.to_string()),
+    })?;
+    steps.order = Some(serde_json::to_value(&order).map_err(|e| permanent(e.to_string()))?);
+    save(deps, worker, job, steps).await?;
+    Ok(order)
 }
 
 /// The platform's invoice number, or one from the store's sequence, once per order.
@@ -253,13 +303,14 @@ async fn invoice_number(
     deps: &Deps,
     store: &Store,
     job: &Job,
+    order: &Order,
     steps: &mut Steps,
     worker: &str,
 ) -> Result<String, StepError> {
     if let Some(n) = &steps.invoice_number {
         return Ok(n.clone());
     }
-    let number = match &job.order.invoice_number {
+    let number = match &order.invoice_number {
         Some(n) => n.clone(),
         None => format_invoice_number(
             deps.jobs
@@ -275,16 +326,16 @@ async fn invoice_number(
 async fn invoice_pdf(
     deps: &Deps,
     store: &Arc<Store>,
-    job: &Job,
+    order: &Order,
     number: &str,
 ) -> Result<Vec<u8>, StepError> {
     let fetch_from = match (store.invoice.source, &store.invoice.fetch_url) {
         (InvoiceSource::Fetch, Some(url)) => Some(placeholders::render(
             url,
-            &context(store, job, Some(number)),
+            &context(store, order, Some(number)),
             encode_component,
         )),
-        (InvoiceSource::Fetch, None) => job.order.invoice_url.clone(),
+        (InvoiceSource::Fetch, None) => order.invoice_url.clone(),
         (InvoiceSource::Generate, _) => None,
     };
     match (store.invoice.source, fetch_from) {
@@ -304,7 +355,7 @@ async fn invoice_pdf(
             "invoice.source is \"fetch\" but the order carries no invoice PDF URL",
         )),
         (InvoiceSource::Generate, _) => {
-            let (store, order, number) = (store.clone(), job.order.clone(), number.to_owned());
+            let (store, order, number) = (store.clone(), order.clone(), number.to_owned());
             tokio::task::spawn_blocking(move || {
                 crate::invoice::render_for_store(&store, &order, &number)
             })

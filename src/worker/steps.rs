@@ -5,6 +5,9 @@ use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Steps {
+    /// The order as fetched from the platform's API (platforms whose webhooks carry only an id).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order: Option<serde_json::Value>,
     /// The normalised recipient.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub to: Option<String>,

@@ -1,0 +1,250 @@
+//! BigCommerce: Standard Webhooks signing keyed with the app's client secret, and a thin
+//! payload (`{"scope": "store/order/created", "data": {"type": "order", "id": 250}}`). The
+//! webhook stores the order by id only; the worker fetches it from the REST API
+//! (`/v2/orders/{id}`, its products and shipping addresses, see `worker::order_fetch`) and
+//! `order_from_api` turns those answers into the canonical order.
+
+use std::time::Duration;
+
+use rust_decimal::Decimal;
+use secrecy::SecretString;
+use serde_json::Value;
+
+use super::fields::{country, money, opt_money, text, text_or_empty};
+use super::standard::signed;
+use super::standard_webhooks::{self as sw, KeyForm};
+use super::{
+    CanonicalEvent, DEFAULT_TOLERANCE, Headers, ParseError, Parsed, Verified, VerifyError,
+    WebhookPlatform,
+};
+use crate::order::{Address, Customer, EventKind, LineItem, Order, TaxLine};
+
+pub struct BigCommerce;
+
+/// `status_id`s of BigCommerce's built-in order statuses that mean a canonical event.
+fn status_event(status_id: i64) -> Option<EventKind> {
+    match status_id {
+        // 11 Awaiting Fulfillment: checkout done and payment confirmed.
+        11 => Some(EventKind::OrderPaid),
+        // 2 Shipped, 10 Completed.
+        2 | 10 => Some(EventKind::OrderFulfilled),
+        5 => Some(EventKind::OrderCancelled),
+        4 => Some(EventKind::OrderRefunded),
+        _ => None,
+    }
+}
+
+impl WebhookPlatform for BigCommerce {
+    fn verify(
+        &self,
+        headers: &Headers,
+        body: &[u8],
+        secrets: &[SecretString],
+    ) -> Result<Verified, VerifyError> {
+        self.verify_within(headers, body, secrets, DEFAULT_TOLERANCE)
+    }
+
+    fn verify_within(
+        &self,
+        headers: &Headers,
+        body: &[u8],
+        secrets: &[SecretString],
+        tolerance: Duration,
+    ) -> Result<Verified, VerifyError> {
+        sw::verify(
+            &signed(headers),
+            body,
+            secrets,
+            KeyForm::RawOrWhsec,
+            tolerance,
+        )
+        .map(|()| Verified::Signed)
+    }
+
+    /// A saved `GET /v2/orders/{id}` answer, optionally with `products` and
+    /// `shipping_addresses` arrays inlined.
+    fn parse_order(&self, body: &[u8]) -> Result<Order, ParseError> {
+        let json: Value =
+            serde_json::from_slice(body).map_err(|e| ParseError::Json(e.to_string()))?;
+        let list = |key: &str| {
+            json.get(key)
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default()
+        };
+        order_from_api(&json, &list("products"), &list("shipping_addresses"))
+    }
+
+    fn parse(&self, headers: &Headers, body: &[u8]) -> Result<Parsed, ParseError> {
+        let json: Value =
+            serde_json::from_slice(body).map_err(|e| ParseError::Json(e.to_string()))?;
+        let topic = text(&json, "scope")
+            .ok_or_else(|| ParseError::Invalid("body without a scope".into()))?;
+        let ignored = |reason: &str| {
+            Ok(Parsed::Ignored {
+                topic: topic.clone(),
+                reason: reason.to_owned(),
+            })
+        };
+        let kind = match topic.as_str() {
+            "store/order/created" => EventKind::OrderCreated,
+            "store/order/statusUpdated" => {
+                let new_status = json
+                    .pointer("/data/status/new_status_id")
+                    .and_then(|v| v.as_i64().or_else(|| v.as_str()?.parse().ok()));
+                match new_status.and_then(status_event) {
+                    Some(kind) => kind,
+                    None => return ignored("the order's new status means no canonical event"),
+                }
+            }
+            _ => return ignored("scope not used by shopbip"),
+        };
+        let data = json.get("data").cloned().unwrap_or(Value::Null);
+        let id =
+            text(&data, "id").ok_or_else(|| ParseError::Invalid("event without data.id".into()))?;
+        let delivery_key = headers
+            .get(&[sw::ID])
+            .map(str::trim)
+            .filter(|id| !id.is_empty())
+            .ok_or_else(|| ParseError::Invalid(format!("missing {} header", sw::ID)))?
+            .to_owned();
+        Ok(Parsed::Event(Box::new(CanonicalEvent {
+            delivery_key,
+            topic,
+            kind,
+            // The worker replaces this with the order fetched from the API.
+            order: Order {
+                number: id.clone(),
+                id,
+                ..Order::default()
+            },
+        })))
+    }
+}
+
+/// The canonical order from `GET /v2/orders/{id}`, `/products` and `/shipping_addresses`.
+pub fn order_from_api(
+    o: &Value,
+    products: &[Value],
+    shipping_addresses: &[Value],
+) -> Result<Order, ParseError> {
+    let id = text(o, "id").ok_or_else(|| ParseError::Invalid("order without an id".into()))?;
+    let billing = o.get("billing_address").filter(|a| a.is_object());
+    let tax_total = money(o, "total_tax");
+    let taxes = if tax_total.is_zero() {
+        Vec::new()
+    } else {
+        vec![TaxLine {
+            label: "Tax".into(),
+            rate: None,
+            amount: tax_total,
+        }]
+    };
+    Ok(Order {
+        number: id.clone(),
+        id,
+        key: None,
+        status: text(o, "status"),
+        currency: text_or_empty(o, "currency_code").to_ascii_uppercase(),
+        subtotal: money(o, "subtotal_ex_tax"),
+        shipping_total: money(o, "shipping_cost_ex_tax"),
+        discount_total: money(o, "discount_amount") + money(o, "coupon_discount"),
+        tax_total,
+        total: money(o, "total_inc_tax"),
+        taxes,
+        lines: products.iter().map(line).collect(),
+        customer: Customer {
+            first_name: billing
+                .map(|b| text_or_empty(b, "first_name"))
+                .unwrap_or_default(),
+            last_name: billing
+                .map(|b| text_or_empty(b, "last_name"))
+                .unwrap_or_default(),
+            email: billing.and_then(|b| text(b, "email")),
+            phone: billing.and_then(|b| text(b, "phone")),
+        },
+        billing: billing.map(address),
+        shipping: shipping_addresses.first().map(address),
+        created_at: text(o, "date_created").and_then(|d| rfc2822_to_rfc3339(&d)),
+        paid_at: None,
+        invoice_number: None,
+        invoice_url: None,
+    })
+}
+
+fn line(p: &Value) -> LineItem {
+    let quantity = opt_money(p, "quantity").unwrap_or(Decimal::ONE);
+    let unit_price = money(p, "price_ex_tax");
+    LineItem {
+        name: text_or_empty(p, "name"),
+        sku: text(p, "sku"),
+        quantity,
+        unit_price,
+        total: opt_money(p, "total_ex_tax").unwrap_or(unit_price * quantity),
+    }
+}
+
+fn address(a: &Value) -> Address {
+    Address {
+        name: format!(
+            "{} {}",
+            text_or_empty(a, "first_name"),
+            text_or_empty(a, "last_name")
+        )
+        .trim()
+        .to_owned(),
+        company: text(a, "company"),
+        line1: text_or_empty(a, "street_1"),
+        line2: text(a, "street_2"),
+        city: text_or_empty(a, "city"),
+        state: text(a, "state"),
+        postcode: text(a, "zip"),
+        country: country(a, "country_iso2"),
+        phone: text(a, "phone"),
+    }
+}
+
+/// `Tue, 20 Nov 2026 10:05:00 +0000` (the v2 API's dates) as RFC 3339.
+fn rfc2822_to_rfc3339(d: &str) -> Option<String> {
+    let parts: Vec<&str> = d.split_whitespace().collect();
+    let [_, day, month, year, time, offset] = parts.as_slice() else {
+        return None;
+    };
+    let month = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ]
+    .iter()
+    .position(|m| m.eq_ignore_ascii_case(month))?
+        + 1;
+    let day: u32 = day.parse().ok()?;
+    let ok_offset = offset.len() == 5 && offset.starts_with(['+', '-']);
+    if !ok_offset || time.len() != 8 || year.len() != 4 {
+        return None;
+    }
+    Some(format!(
+        "{year}-{month:02}-{day:02}T{time}{}:{}",
+        &offset[..3],
+        &offset[3..]
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn v2_dates_become_rfc3339() {
+        assert_eq!(
+            rfc2822_to_rfc3339("Tue, 24 Nov 2026 10:05:00 +0000").as_deref(),
+            Some("2026-11-24T10:05:00+00:00")
+        );
+        assert_eq!(rfc2822_to_rfc3339("yesterday"), None);
+    }
+
+    #[test]
+    fn status_ids_map_to_events() {
+        assert_eq!(status_event(11), Some(EventKind::OrderPaid));
+        assert_eq!(status_event(10), Some(EventKind::OrderFulfilled));
+        assert_eq!(status_event(7), None);
+    }
+}

@@ -1,0 +1,195 @@
+//! `standard`: Standard Webhooks signing (`webhook-id`/`webhook-timestamp`/`webhook-signature`,
+//! secret `whsec_…`) around shopbip's own canonical order JSON, so a PrestaShop or Magento
+//! module, or any custom shop, can post orders without a platform module of its own. The body
+//! is `{"type": "<canonical event>", "data": <order>}`, documented in
+//! `plugin-config/README.md` and `plugin-config/canonical-order.schema.json`.
+
+use std::time::Duration;
+
+use rust_decimal::Decimal;
+use secrecy::SecretString;
+use serde_json::Value;
+
+use super::fields::{array, country, money, opt_money, text, text_or_empty};
+use super::standard_webhooks::{self as sw, KeyForm, Signed};
+use super::{
+    CanonicalEvent, DEFAULT_TOLERANCE, Headers, ParseError, Parsed, Verified, VerifyError,
+    WebhookPlatform,
+};
+use crate::order::{Address, Customer, EventKind, LineItem, Order, TaxLine};
+
+pub struct Standard;
+
+pub(crate) fn signed(headers: &Headers) -> Signed<'_> {
+    Signed {
+        id: headers.get(&[sw::ID]),
+        timestamp: headers.get(&[sw::TIMESTAMP]),
+        signature: headers.get(&[sw::SIGNATURE]),
+    }
+}
+
+impl WebhookPlatform for Standard {
+    fn verify(
+        &self,
+        headers: &Headers,
+        body: &[u8],
+        secrets: &[SecretString],
+    ) -> Result<Verified, VerifyError> {
+        self.verify_within(headers, body, secrets, DEFAULT_TOLERANCE)
+    }
+
+    fn verify_within(
+        &self,
+        headers: &Headers,
+        body: &[u8],
+        secrets: &[SecretString],
+        tolerance: Duration,
+    ) -> Result<Verified, VerifyError> {
+        sw::verify(&signed(headers), body, secrets, KeyForm::Whsec, tolerance)
+            .map(|()| Verified::Signed)
+    }
+
+    fn parse_order(&self, body: &[u8]) -> Result<Order, ParseError> {
+        let json: Value =
+            serde_json::from_slice(body).map_err(|e| ParseError::Json(e.to_string()))?;
+        order(json.get("data").unwrap_or(&json))
+    }
+
+    fn parse(&self, headers: &Headers, body: &[u8]) -> Result<Parsed, ParseError> {
+        let json: Value =
+            serde_json::from_slice(body).map_err(|e| ParseError::Json(e.to_string()))?;
+        let topic = text(&json, "type")
+            .ok_or_else(|| ParseError::Invalid("body without a \"type\"".into()))?;
+        let Ok(kind) = topic.parse::<EventKind>() else {
+            return Ok(Parsed::Ignored {
+                topic,
+                reason: "not a canonical event name".into(),
+            });
+        };
+        let data = json
+            .get("data")
+            .filter(|d| d.is_object())
+            .ok_or_else(|| ParseError::Invalid("body without a \"data\" order object".into()))?;
+        let delivery_key = headers
+            .get(&[sw::ID])
+            .map(str::trim)
+            .filter(|id| !id.is_empty())
+            .ok_or_else(|| ParseError::Invalid(format!("missing {} header", sw::ID)))?
+            .to_owned();
+        Ok(Parsed::Event(Box::new(CanonicalEvent {
+            delivery_key,
+            topic,
+            kind,
+            order: order(data)?,
+        })))
+    }
+}
+
+/// The canonical order JSON: the `Order` fields by name, amounts as decimal strings or numbers
+/// in major units (`"12.50"`), most of them optional.
+pub fn order(j: &Value) -> Result<Order, ParseError> {
+    let id = text(j, "id").ok_or_else(|| ParseError::Invalid("order without an id".into()))?;
+    let customer = j.get("customer").cloned().unwrap_or(Value::Null);
+    let lines: Vec<LineItem> = array(j, "lines").iter().map(line).collect();
+    let subtotal = opt_money(j, "subtotal").unwrap_or_else(|| lines.iter().map(|l| l.total).sum());
+    let taxes: Vec<TaxLine> = array(j, "taxes")
+        .iter()
+        .map(|t| TaxLine {
+            label: text(t, "label").unwrap_or_else(|| "Tax".into()),
+            rate: opt_money(t, "rate"),
+            amount: money(t, "amount"),
+        })
+        .collect();
+    let tax_total =
+        opt_money(j, "tax_total").unwrap_or_else(|| taxes.iter().map(|t| t.amount).sum());
+    let shipping_total = money(j, "shipping_total");
+    let discount_total = money(j, "discount_total");
+    let total =
+        opt_money(j, "total").unwrap_or(subtotal + shipping_total + tax_total - discount_total);
+    Ok(Order {
+        number: text(j, "number").unwrap_or_else(|| id.clone()),
+        id,
+        key: text(j, "key"),
+        status: text(j, "status"),
+        currency: text_or_empty(j, "currency").to_ascii_uppercase(),
+        subtotal,
+        shipping_total,
+        discount_total,
+        tax_total,
+        total,
+        taxes,
+        lines,
+        customer: Customer {
+            first_name: text_or_empty(&customer, "first_name"),
+            last_name: text_or_empty(&customer, "last_name"),
+            email: text(&customer, "email"),
+            phone: text(&customer, "phone"),
+        },
+        billing: j.get("billing").filter(|a| a.is_object()).map(address),
+        shipping: j.get("shipping").filter(|a| a.is_object()).map(address),
+        created_at: text(j, "created_at"),
+        paid_at: text(j, "paid_at"),
+        invoice_number: text(j, "invoice_number"),
+        invoice_url: text(j, "invoice_url"),
+    })
+}
+
+fn line(l: &Value) -> LineItem {
+    let quantity = opt_money(l, "quantity").unwrap_or(Decimal::ONE);
+    let unit_price = money(l, "unit_price");
+    LineItem {
+        name: text_or_empty(l, "name"),
+        sku: text(l, "sku"),
+        quantity,
+        unit_price,
+        total: opt_money(l, "total").unwrap_or(unit_price * quantity),
+    }
+}
+
+fn address(a: &Value) -> Address {
+    Address {
+        name: text_or_empty(a, "name"),
+        company: text(a, "company"),
+        line1: text_or_empty(a, "line1"),
+        line2: text(a, "line2"),
+        city: text_or_empty(a, "city"),
+        state: text(a, "state"),
+        postcode: text(a, "postcode"),
+        country: country(a, "country"),
+        phone: text(a, "phone"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_serialised_order_reads_back_as_itself() {
+        // The canonical JSON is the `Order`'s own serde shape, so a module author can copy what
+        // `shopbip jobs show` prints.
+        let body = include_bytes!("../../tests/fixtures/standard/order-paid-eur.json");
+        let json: Value = serde_json::from_slice(body).unwrap();
+        let order = order(&json["data"]).unwrap();
+        let again = super::order(&serde_json::to_value(&order).unwrap()).unwrap();
+        assert_eq!(order, again);
+        assert_eq!(order.total.to_string(), "59.90");
+        assert_eq!(order.lines.len(), 2);
+    }
+
+    #[test]
+    fn amounts_may_be_numbers_and_totals_are_derived_when_left_out() {
+        let j = serde_json::json!({
+            "id": 7, "currency": "eur",
+            "lines": [{"name": "Tea", "quantity": 2, "unit_price": 4.5}],
+            "taxes": [{"label": "VAT", "rate": 20, "amount": "1.80"}],
+            "customer": {"first_name": "Lea", "phone": "+33612345678"}
+        });
+        let o = order(&j).unwrap();
+        assert_eq!((o.id.as_str(), o.number.as_str()), ("7", "7"));
+        assert_eq!(o.currency, "EUR");
+        assert_eq!(o.subtotal.to_string(), "9.0");
+        assert_eq!(o.total.to_string(), "10.80");
+        assert!(order(&serde_json::json!({"number": "1"})).is_err());
+    }
+}

@@ -1,0 +1,430 @@
+//! Stripe invoice events: `Stripe-Signature: t=<unix>,v1=<hex>[,v1=<hex>…]`, hex HMAC-SHA256 of
+//! `{t}.{raw body}` keyed with the endpoint secret (`whsec_…`, used as written), any `v1`
+//! matching (one per active secret while a secret is rolled), `t` within the replay window.
+//! The invoice is the order; its PDF is Stripe's own (`invoice_pdf`).
+
+use std::time::Duration;
+
+use rust_decimal::Decimal;
+use secrecy::SecretString;
+use serde_json::Value;
+
+use super::fields::{array, country, minor_money, text, text_or_empty, unix_rfc3339};
+use super::signature::{matches_any, unix_now, within};
+use super::{
+    CanonicalEvent, DEFAULT_TOLERANCE, Headers, ParseError, Parsed, Verified, VerifyError,
+    WebhookPlatform,
+};
+use crate::order::{Address, Customer, EventKind, LineItem, Order, TaxLine};
+
+pub const SIGNATURE: &str = "Stripe-Signature";
+
+pub struct Stripe;
+
+impl WebhookPlatform for Stripe {
+    fn verify(
+        &self,
+        headers: &Headers,
+        body: &[u8],
+        secrets: &[SecretString],
+    ) -> Result<Verified, VerifyError> {
+        self.verify_within(headers, body, secrets, DEFAULT_TOLERANCE)
+    }
+
+    fn verify_within(
+        &self,
+        headers: &Headers,
+        body: &[u8],
+        secrets: &[SecretString],
+        tolerance: Duration,
+    ) -> Result<Verified, VerifyError> {
+        verify_at(
+            headers.get(&[SIGNATURE]),
+            body,
+            secrets,
+            unix_now(),
+            tolerance,
+        )
+        .map(|()| Verified::Signed)
+    }
+
+    fn parse_order(&self, body: &[u8]) -> Result<Order, ParseError> {
+        let json: Value =
+            serde_json::from_slice(body).map_err(|e| ParseError::Json(e.to_string()))?;
+        // A saved event or a bare invoice object both preview.
+        let invoice = json.pointer("/data/object").unwrap_or(&json);
+        order(invoice)
+    }
+
+    fn parse(&self, _headers: &Headers, body: &[u8]) -> Result<Parsed, ParseError> {
+        let json: Value =
+            serde_json::from_slice(body).map_err(|e| ParseError::Json(e.to_string()))?;
+        let topic = text(&json, "type")
+            .ok_or_else(|| ParseError::Invalid("event without a type".into()))?;
+        let kind = match topic.as_str() {
+            "invoice.finalized" => EventKind::InvoiceCreated,
+            "invoice.paid" => EventKind::InvoicePaid,
+            _ => {
+                return Ok(Parsed::Ignored {
+                    topic,
+                    reason: "event type not used by shopbip".into(),
+                });
+            }
+        };
+        let event_id =
+            text(&json, "id").ok_or_else(|| ParseError::Invalid("event without an id".into()))?;
+        let invoice = json.pointer("/data/object").ok_or_else(|| {
+            // Thin "event destinations" carry ids only; they need a snapshot endpoint instead.
+            ParseError::Invalid("event without data.object (a thin event?)".into())
+        })?;
+        Ok(Parsed::Event(Box::new(CanonicalEvent {
+            // The event id is the same on every retry of the event.
+            delivery_key: event_id,
+            topic,
+            kind,
+            order: order(invoice)?,
+        })))
+    }
+}
+
+/// Checks a `Stripe-Signature` header at time `now`.
+pub fn verify_at(
+    header: Option<&str>,
+    body: &[u8],
+    secrets: &[SecretString],
+    now: i64,
+    tolerance: Duration,
+) -> Result<(), VerifyError> {
+    let header = header.ok_or(VerifyError::Missing(SIGNATURE))?;
+    let mut timestamp = None;
+    let mut candidates = Vec::new();
+    for item in header.split(',') {
+        match item.trim().split_once('=') {
+            Some(("t", t)) if !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()) => {
+                timestamp = Some(t);
+            }
+            Some(("v1", sig)) => {
+                if let Ok(sig) = hex::decode(sig) {
+                    candidates.push(sig);
+                }
+            }
+            // `v0` (test mode) and schemes added later are not ours to check.
+            _ => {}
+        }
+    }
+    let t = timestamp.ok_or(VerifyError::Malformed(SIGNATURE))?;
+    let t_value: i64 = t.parse().map_err(|_| VerifyError::Malformed(SIGNATURE))?;
+    candidates.retain(|c| c.len() == 32);
+    if candidates.is_empty() {
+        return Err(VerifyError::Malformed(SIGNATURE));
+    }
+    let parts: [&[u8]; 3] = [t.as_bytes(), b".", body];
+    if !candidates
+        .iter()
+        .any(|sig| matches_any(secrets, &parts, sig))
+    {
+        return Err(VerifyError::Mismatch);
+    }
+    if !within(t_value, now, tolerance) {
+        return Err(VerifyError::Stale(tolerance.as_secs()));
+    }
+    Ok(())
+}
+
+/// `t=…,v1=…` for one secret: what Stripe sends, for tests and load generators.
+pub fn sign(secret: &str, timestamp: i64, body: &[u8]) -> String {
+    let t = timestamp.to_string();
+    let mac = super::signature::hmac_sha256(secret.as_bytes(), &[t.as_bytes(), b".", body]);
+    format!("t={t},v1={}", hex::encode(mac))
+}
+
+/// Decimal places of Stripe's integer amounts. Stripe's own list, which is not ISO 4217's:
+/// it keeps two decimals for ISK, HUF, TWD, IQD and LYD among others.
+pub fn minor_units(currency: &str) -> u32 {
+    match currency.to_ascii_uppercase().as_str() {
+        "BIF" | "CLP" | "DJF" | "GNF" | "JPY" | "KMF" | "KRW" | "MGA" | "PYG" | "RWF" | "UGX"
+        | "VND" | "VUV" | "XAF" | "XOF" | "XPF" => 0,
+        "BHD" | "JOD" | "KWD" | "OMR" | "TND" => 3,
+        _ => 2,
+    }
+}
+
+fn order(inv: &Value) -> Result<Order, ParseError> {
+    let id = text(inv, "id").ok_or_else(|| ParseError::Invalid("invoice without an id".into()))?;
+    let currency = text_or_empty(inv, "currency").to_ascii_uppercase();
+    let places = minor_units(&currency);
+    let amount = |v: &Value, key: &str| minor_money(v, key, places).unwrap_or_default();
+    let (first_name, last_name) = split_name(&text_or_empty(inv, "customer_name"));
+    let phone = text(inv, "customer_phone");
+    let billing = inv
+        .get("customer_address")
+        .filter(|a| a.is_object())
+        .map(|a| address(a, text_or_empty(inv, "customer_name"), phone.clone()));
+    let shipping = inv
+        .get("customer_shipping")
+        .filter(|s| s.is_object())
+        .map(|s| {
+            address(
+                s.get("address").unwrap_or(&Value::Null),
+                text_or_empty(s, "name"),
+                text(s, "phone"),
+            )
+        });
+    // Newer API versions list taxes in `total_taxes`, older ones in `total_tax_amounts`.
+    let tax_items = if inv.get("total_taxes").is_some_and(Value::is_array) {
+        array(inv, "total_taxes")
+    } else {
+        array(inv, "total_tax_amounts")
+    };
+    let taxes: Vec<TaxLine> = tax_items
+        .iter()
+        .map(|t| {
+            let rate = t.get("tax_rate").filter(|r| r.is_object());
+            TaxLine {
+                label: rate
+                    .and_then(|r| text(r, "display_name"))
+                    .unwrap_or_else(|| "Tax".into()),
+                rate: rate.and_then(|r| super::fields::opt_money(r, "percentage")),
+                amount: amount(t, "amount"),
+            }
+        })
+        .collect();
+    let tax_total = match minor_money(inv, "tax", places) {
+        Some(t) => t,
+        None => taxes.iter().map(|t| t.amount).sum(),
+    };
+    let discount_total = array(inv, "total_discount_amounts")
+        .iter()
+        .map(|d| amount(d, "amount"))
+        .sum();
+    let shipping_total = inv
+        .get("shipping_cost")
+        .filter(|s| s.is_object())
+        .map(|s| amount(s, "amount_subtotal"))
+        .unwrap_or_default();
+    let lines = inv
+        .pointer("/lines/data")
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or(&[])
+        .iter()
+        .map(|l| line(l, places))
+        .collect();
+    let number = text(inv, "number");
+    Ok(Order {
+        number: number.clone().unwrap_or_else(|| id.clone()),
+        id,
+        key: None,
+        status: text(inv, "status"),
+        subtotal: amount(inv, "subtotal"),
+        shipping_total,
+        discount_total,
+        tax_total,
+        total: amount(inv, "total"),
+        taxes,
+        lines,
+        customer: Customer {
+            first_name,
+            last_name,
+            email: text(inv, "customer_email"),
+            phone,
+        },
+        billing,
+        shipping,
+        created_at: inv.get("created").and_then(Value::as_i64).map(unix_rfc3339),
+        paid_at: inv
+            .pointer("/status_transitions/paid_at")
+            .and_then(Value::as_i64)
+            .map(unix_rfc3339),
+        invoice_number: number,
+        invoice_url: text(inv, "invoice_pdf"),
+        currency,
+    })
+}
+
+fn line(l: &Value, places: u32) -> LineItem {
+    let quantity = l
+        .get("quantity")
+        .and_then(Value::as_i64)
+        .map(Decimal::from)
+        .unwrap_or(Decimal::ONE);
+    let total = minor_money(l, "amount", places).unwrap_or_default();
+    let unit_price = l
+        .get("price")
+        .and_then(|p| minor_money(p, "unit_amount", places))
+        .or_else(|| {
+            // `unit_amount_decimal` is a decimal count of minor units ("1999.5").
+            l.pointer("/pricing/unit_amount_decimal")
+                .and_then(Value::as_str)
+                .and_then(|s| s.parse::<Decimal>().ok())
+                .map(|d| d / Decimal::from(10_i64.pow(places)))
+        })
+        .unwrap_or_else(|| {
+            if quantity.is_zero() {
+                total
+            } else {
+                total / quantity
+            }
+        });
+    LineItem {
+        name: text(l, "description").unwrap_or_default(),
+        sku: None,
+        quantity,
+        unit_price,
+        total,
+    }
+}
+
+fn address(a: &Value, name: String, phone: Option<String>) -> Address {
+    Address {
+        name,
+        company: None,
+        line1: text_or_empty(a, "line1"),
+        line2: text(a, "line2"),
+        city: text_or_empty(a, "city"),
+        state: text(a, "state"),
+        postcode: text(a, "postal_code"),
+        country: country(a, "country"),
+        phone,
+    }
+}
+
+/// Stripe keeps one `customer_name`; the first word is what a greeting needs.
+fn split_name(full: &str) -> (String, String) {
+    match full.trim().split_once(char::is_whitespace) {
+        Some((first, rest)) => (first.to_owned(), rest.trim().to_owned()),
+        None => (full.trim().to_owned(), String::new()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SECRET: &str = "whsec_test_stripe_endpoint";
+    const OLD: &str = "whsec_old_stripe_endpoint";
+    const T: i64 = 1_764_064_800;
+    const FIVE_MIN: Duration = Duration::from_secs(300);
+
+    fn secrets() -> [SecretString; 1] {
+        [SecretString::from(SECRET)]
+    }
+
+    #[test]
+    fn a_signature_over_t_and_body_verifies_within_the_window() {
+        let body = br#"{"id":"evt_1"}"#;
+        let header = sign(SECRET, T, body);
+        assert_eq!(
+            verify_at(Some(&header), body, &secrets(), T + 299, FIVE_MIN),
+            Ok(())
+        );
+        // Hand-computed: hex HMAC-SHA256("whsec_test_stripe_endpoint", "1764064800.{body}").
+        let expected = hex::encode(super::super::signature::hmac_sha256(
+            SECRET.as_bytes(),
+            &[b"1764064800.{\"id\":\"evt_1\"}"],
+        ));
+        assert_eq!(header, format!("t=1764064800,v1={expected}"));
+    }
+
+    #[test]
+    fn during_a_roll_either_v1_verifies() {
+        let body = br#"{"id":"evt_1"}"#;
+        let old = sign(OLD, T, body);
+        let new = sign(SECRET, T, body);
+        let both = format!("{},{},v0=abc", old, new.split_once(',').unwrap().1);
+        assert_eq!(
+            verify_at(Some(&both), body, &secrets(), T, FIVE_MIN),
+            Ok(())
+        );
+        let only_old = [SecretString::from(OLD)];
+        assert_eq!(verify_at(Some(&both), body, &only_old, T, FIVE_MIN), Ok(()));
+    }
+
+    #[test]
+    fn tampered_stale_and_malformed_signatures_fail() {
+        let body = br#"{"id":"evt_1"}"#;
+        let header = sign(SECRET, T, body);
+        let check =
+            |h: Option<&str>, b: &[u8], now: i64| verify_at(h, b, &secrets(), now, FIVE_MIN);
+        assert_eq!(
+            check(Some(&header), br#"{"id":"evt_2"}"#, T),
+            Err(VerifyError::Mismatch)
+        );
+        assert_eq!(
+            check(
+                Some(&header.replace("t=1764064800", "t=1764064801")),
+                body,
+                T
+            ),
+            Err(VerifyError::Mismatch)
+        );
+        assert_eq!(
+            check(Some(&header), body, T + 301),
+            Err(VerifyError::Stale(300))
+        );
+        assert_eq!(
+            verify_at(
+                Some(&header),
+                body,
+                &secrets(),
+                T + 301,
+                Duration::from_secs(600)
+            ),
+            Ok(())
+        );
+        assert_eq!(check(None, body, T), Err(VerifyError::Missing(SIGNATURE)));
+        assert_eq!(
+            check(Some("v1=abcd"), body, T),
+            Err(VerifyError::Malformed(SIGNATURE))
+        );
+        assert_eq!(
+            check(Some("t=1764064800,v0=00"), body, T),
+            Err(VerifyError::Malformed(SIGNATURE))
+        );
+    }
+
+    #[test]
+    fn the_store_window_reaches_the_adapter() {
+        let body = br#"{"id":"evt_1"}"#;
+        let headers = Headers::new([(
+            "stripe-signature".to_owned(),
+            sign(SECRET, unix_now() - 400, body),
+        )]);
+        let adapter = crate::platforms::Platform::Stripe.adapter();
+        assert_eq!(
+            adapter.verify(&headers, body, &secrets()),
+            Err(VerifyError::Stale(300))
+        );
+        assert_eq!(
+            adapter.verify_within(&headers, body, &secrets(), Duration::from_secs(600)),
+            Ok(Verified::Signed)
+        );
+    }
+
+    #[test]
+    fn invoice_amounts_are_read_in_the_currency_s_minor_units() {
+        let event = include_str!("../../tests/fixtures/stripe/invoice-paid-eur.json");
+        let order_in = |currency: &str| {
+            let body = event.replace(
+                "\"currency\": \"eur\"",
+                &format!("\"currency\": \"{currency}\""),
+            );
+            Stripe.parse_order(body.as_bytes()).unwrap()
+        };
+        assert_eq!(order_in("eur").total.to_string(), "142.80");
+        assert_eq!(order_in("jpy").total.to_string(), "14280");
+        assert_eq!(order_in("tnd").total.to_string(), "14.280");
+        let jpy = order_in("jpy");
+        assert_eq!(jpy.currency, "JPY");
+        assert_eq!(jpy.lines[1].unit_price.to_string(), "2900");
+        assert_eq!(jpy.lines[0].unit_price, Decimal::from(3000));
+    }
+
+    #[test]
+    fn stripe_minor_units_are_stripe_s_not_iso() {
+        assert_eq!(minor_units("jpy"), 0);
+        assert_eq!(minor_units("tnd"), 3);
+        assert_eq!(minor_units("isk"), 2);
+        assert_eq!(minor_units("eur"), 2);
+    }
+}

@@ -1,0 +1,142 @@
+//! The profile keys only some platforms read: the replay window, Standard Webhooks secrets,
+//! BigCommerce's API access, and the invoice source a platform defaults to.
+
+use secrecy::ExposeSecret;
+
+use super::BigcommerceApi;
+use super::profile::ProfileFile;
+use crate::buzzbip;
+use crate::platforms::Platform;
+use crate::platforms::standard_webhooks::{self, KeyForm};
+
+/// Fills `invoice.source` with the platform's default when the profile names none (Stripe
+/// makes its own invoice PDF, so `fetch`); a value written in the file always wins.
+pub(super) fn default_invoice_source(doc: &mut toml::Value) {
+    let Some(platform) = doc
+        .get("platform")
+        .cloned()
+        .and_then(|p| p.try_into::<Platform>().ok())
+    else {
+        return;
+    };
+    let Some(table) = doc.as_table_mut() else {
+        return;
+    };
+    let invoice = table
+        .entry("invoice")
+        .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+    if let Some(invoice) = invoice.as_table_mut()
+        && !invoice.contains_key("source")
+    {
+        invoice.insert(
+            "source".into(),
+            toml::Value::String(platform.default_invoice_source().into()),
+        );
+    }
+}
+
+/// `webhook.tolerance_secs`, and `webhook.secrets` in the form the platform needs.
+pub(super) fn webhook(raw: &ProfileFile, err: &mut dyn FnMut(&str, String)) {
+    if raw.platform == Platform::Standard {
+        for (i, s) in raw.webhook.secrets.iter().enumerate() {
+            let secret = s.expose_secret();
+            // An unusable secret would fail every delivery with 401 instead of failing here.
+            if !secret.trim().is_empty() && standard_webhooks::key(secret, KeyForm::Whsec).is_none()
+            {
+                err(
+                    &format!("webhook.secrets[{i}]"),
+                    "is not a Standard Webhooks secret (whsec_ followed by base64)".into(),
+                );
+            }
+        }
+    }
+    if !(1..=86_400).contains(&raw.webhook.tolerance_secs) {
+        err(
+            "webhook.tolerance_secs",
+            format!(
+                "{} is not between 1 and 86400 seconds",
+                raw.webhook.tolerance_secs
+            ),
+        );
+    }
+}
+
+/// `[bigcommerce]`: required by `bigcommerce` stores (their webhooks carry only the order id),
+/// refused elsewhere.
+pub(super) fn bigcommerce(
+    raw: &ProfileFile,
+    err: &mut dyn FnMut(&str, String),
+) -> Option<BigcommerceApi> {
+    match (&raw.bigcommerce, raw.platform) {
+        (None, Platform::Bigcommerce) => {
+            err(
+                "bigcommerce",
+                "platform = \"bigcommerce\" needs [bigcommerce] store_hash and access_token: its webhooks carry only the order id".into(),
+            );
+            None
+        }
+        (Some(_), p) if p != Platform::Bigcommerce => {
+            err(
+                "bigcommerce",
+                format!("only used by platform = \"bigcommerce\", not {p}"),
+            );
+            None
+        }
+        (Some(bc), _) => {
+            let hash = bc.store_hash.trim();
+            if hash.is_empty() || !hash.chars().all(|c| c.is_ascii_alphanumeric()) {
+                err(
+                    "bigcommerce.store_hash",
+                    format!("{hash:?} is not a store hash such as \"abc123xyz\""),
+                );
+            }
+            if bc.access_token.expose_secret().trim().is_empty() {
+                err("bigcommerce.access_token", "is empty".into());
+            }
+            // Same rule as Buzzbip's URL: the access token must not travel in clear text.
+            if buzzbip::parse_base_url(&bc.api_base_url).is_err() {
+                err(
+                    "bigcommerce.api_base_url",
+                    format!(
+                        "{:?} is not allowed: use an https:// URL without query (http:// only for a loopback host)",
+                        bc.api_base_url
+                    ),
+                );
+            }
+            Some(BigcommerceApi {
+                store_hash: hash.to_owned(),
+                access_token: bc.access_token.clone(),
+                api_base_url: bc.api_base_url.trim_end_matches('/').to_owned(),
+            })
+        }
+        (None, _) => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use crate::stores::InvoiceSource;
+
+    #[test]
+    fn stripe_stores_fetch_stripe_s_pdf_unless_told_otherwise() {
+        let dir = tempfile::tempdir().unwrap();
+        let profile = |invoice: &str| {
+            format!(
+                "platform = \"stripe\"\nbase_uri = \"https://s.test\"\ndefault_country = \"FR\"\n\
+                 [webhook]\nsecrets = [\"whsec_x\"]\n[buzzbip]\nusername = \"u\"\npassword = \"p\"\n\
+                 api_key = \"k\"\n{invoice}[[notify]]\non = \"invoice.paid\"\ntemplate_id = 1\n"
+            )
+        };
+        let file = dir.path().join("s.toml");
+        let none = |_: &str| None;
+        std::fs::write(&file, profile("")).unwrap();
+        let store = super::super::load_file(&file, &none).unwrap();
+        assert_eq!(store.invoice.source, InvoiceSource::Fetch);
+        assert_eq!(store.webhook_tolerance, Duration::from_secs(300));
+        std::fs::write(&file, profile("[invoice]\nsource = \"generate\"\n")).unwrap();
+        let store = super::super::load_file(&file, &none).unwrap();
+        assert_eq!(store.invoice.source, InvoiceSource::Generate);
+    }
+}

@@ -1,0 +1,160 @@
+//! Orders of platforms whose webhooks carry only an id (BigCommerce), fetched by the worker
+//! from the platform's REST API. The webhook request never calls out: it must answer at once.
+
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use secrecy::ExposeSecret;
+use serde_json::Value;
+
+use crate::invoice::fetch::display_url;
+use crate::order::Order;
+use crate::platforms::bigcommerce::order_from_api;
+use crate::stores::BigcommerceApi;
+
+/// Bigger answers are not an order: refused rather than held in memory.
+const MAX_ANSWER_BYTES: usize = 8 * 1024 * 1024;
+
+/// `url` fields are shown without user info or query (`display_url`): they end up in logs.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum OrderFetchError {
+    #[error("fetching order {order} from {url} failed: {reason}")]
+    Transient {
+        order: String,
+        url: String,
+        reason: String,
+        retry_after: Option<Duration>,
+    },
+    #[error("fetching order {order} from {url} failed for good: {reason}")]
+    Permanent {
+        order: String,
+        url: String,
+        reason: String,
+    },
+}
+
+/// `GET /v2/orders/{id}`, then its products and shipping addresses, with the store's token.
+pub async fn bigcommerce(
+    client: &reqwest::Client,
+    api: &BigcommerceApi,
+    order_id: &str,
+) -> Result<Order, OrderFetchError> {
+    let base = format!("{}/stores/{}/v2/orders", api.api_base_url, api.store_hash);
+    let permanent = |url: &str, reason: String| OrderFetchError::Permanent {
+        order: order_id.to_owned(),
+        url: display_url(url),
+        reason,
+    };
+    // The id goes into a URL path: only what BigCommerce order ids are.
+    if order_id.is_empty() || !order_id.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(permanent(&base, "not a BigCommerce order id".into()));
+    }
+    let order_url = format!("{base}/{order_id}");
+    let order = get_json(client, api, &order_url, order_id).await?;
+    let order = order.ok_or_else(|| permanent(&order_url, "the answer is empty".into()))?;
+    let products = list(client, api, &format!("{order_url}/products"), order_id).await?;
+    let shipping = list(
+        client,
+        api,
+        &format!("{order_url}/shipping_addresses"),
+        order_id,
+    )
+    .await?;
+    order_from_api(&order, &products, &shipping).map_err(|e| permanent(&order_url, e.to_string()))
+}
+
+async fn list(
+    client: &reqwest::Client,
+    api: &BigcommerceApi,
+    url: &str,
+    order_id: &str,
+) -> Result<Vec<Value>, OrderFetchError> {
+    match get_json(client, api, url, order_id).await? {
+        None => Ok(Vec::new()),
+        Some(Value::Array(items)) => Ok(items),
+        Some(_) => Err(OrderFetchError::Permanent {
+            order: order_id.to_owned(),
+            url: display_url(url),
+            reason: "the answer is not a JSON list".into(),
+        }),
+    }
+}
+
+/// The JSON answer, or `None` for 204 (BigCommerce's answer for an empty sub-resource).
+async fn get_json(
+    client: &reqwest::Client,
+    api: &BigcommerceApi,
+    url: &str,
+    order_id: &str,
+) -> Result<Option<Value>, OrderFetchError> {
+    let transient = |reason: String, retry_after: Option<Duration>| OrderFetchError::Transient {
+        order: order_id.to_owned(),
+        url: display_url(url),
+        reason,
+        retry_after,
+    };
+    let permanent = |reason: String| OrderFetchError::Permanent {
+        order: order_id.to_owned(),
+        url: display_url(url),
+        reason,
+    };
+    let mut response = client
+        .get(url)
+        .header("X-Auth-Token", api.access_token.expose_secret())
+        .header(reqwest::header::ACCEPT, "application/json")
+        .send()
+        .await
+        .map_err(|e| {
+            transient(
+                if e.is_timeout() {
+                    "timed out".into()
+                } else {
+                    "could not connect".into()
+                },
+                None,
+            )
+        })?;
+    let status = response.status();
+    match status {
+        StatusCode::NO_CONTENT => return Ok(None),
+        s if s.is_success() => {}
+        StatusCode::TOO_MANY_REQUESTS => {
+            // BigCommerce says when its rate-limit window resets, in milliseconds.
+            let wait = response
+                .headers()
+                .get("X-Rate-Limit-Time-Reset-Ms")
+                .and_then(|v| v.to_str().ok()?.trim().parse::<u64>().ok())
+                .map(Duration::from_millis);
+            return Err(transient("HTTP 429 (rate limited)".into(), wait));
+        }
+        s if s.is_server_error() || s == StatusCode::REQUEST_TIMEOUT => {
+            return Err(transient(format!("HTTP {}", s.as_u16()), None));
+        }
+        StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
+            return Err(permanent(format!(
+                "HTTP {}: the API token was refused; fix bigcommerce.access_token (it needs the Orders read scope) and bigcommerce.store_hash",
+                status.as_u16()
+            )));
+        }
+        s => return Err(permanent(format!("HTTP {}", s.as_u16()))),
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|_| transient("the connection broke while reading".into(), None))?
+    {
+        if body.len() + chunk.len() > MAX_ANSWER_BYTES {
+            return Err(permanent(format!(
+                "the answer is over {MAX_ANSWER_BYTES} bytes"
+            )));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(None);
+    }
+    serde_json::from_slice(&body)
+        .map(Some)
+        .map_err(|e| permanent(format!("the answer is not JSON: {e}")))
+}
