@@ -84,7 +84,12 @@ async fn handle(
         )
     }));
     let platform = store.platform.adapter();
-    match platform.verify(&headers, body, &store.webhook_secrets) {
+    match platform.verify_within(
+        &headers,
+        body,
+        &store.webhook_secrets,
+        store.webhook_tolerance,
+    ) {
         Ok(Verified::Signed) => {}
         Ok(Verified::Ping) => {
             return (

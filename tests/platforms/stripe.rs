@@ -234,3 +234,27 @@ async fn a_stripe_invoice_without_its_pdf_fails_for_good_with_the_reason() {
             .is_empty()
     );
 }
+
+/// The store's `webhook.tolerance_secs` is the window the receiver applies, not the default.
+#[tokio::test]
+async fn the_store_s_tolerance_widens_the_window_over_http() {
+    let rules = rule("invoice.paid", 1290, &["{invoice.number}"], false);
+    let p = start(move |dir, url| {
+        let toml = profile("stripe", &[SECRET], url, &rules)
+            .replace("[webhook]\n", "[webhook]\ntolerance_secs = 900\n");
+        std::fs::write(dir.join(format!("{STORE}.toml")), toml).unwrap();
+    })
+    .await;
+    let body = fixture(PAID);
+    let t = now();
+    let (status, answer) = post(&p, STORE, &headers(SECRET, t - 1000, &body), body.clone()).await;
+    assert_eq!(status, 401, "outside 900 s: {answer}");
+    nothing_stored(&p).await;
+    // Ten minutes old: stale under the 300 s default, inside this store's 900 s.
+    let (status, answer) = post(&p, STORE, &headers(SECRET, t - 600, &body), body).await;
+    assert_eq!(
+        (status, answer["status"].as_str()),
+        (200, Some("accepted")),
+        "{answer}"
+    );
+}
