@@ -32,14 +32,21 @@ pub struct SqliteStore {
 /// One write for the group-commit writer, with where its answer goes.
 enum Write {
     Ingest(Prepared, oneshot::Sender<Result<IngestOutcome, StoreError>>),
-    /// One `UPDATE` of one job; answered with whether it changed the row.
-    Update(Update, oneshot::Sender<Result<bool, StoreError>>),
+    /// One `UPDATE` of jobs; answered with what it changed.
+    Update(Update, oneshot::Sender<Result<Changed, StoreError>>),
 }
 
 /// A single-statement job update: the statement is fixed, only the values vary.
 struct Update {
     sql: &'static str,
     args: Vec<Arg>,
+}
+
+/// Rows an update changed; with `RETURNING id`, which ones.
+#[derive(Default)]
+struct Changed {
+    rows: u64,
+    ids: Vec<i64>,
 }
 
 enum Arg {
@@ -109,10 +116,15 @@ impl SqliteStore {
 
     /// Runs a one-row job update through the group-commit writer: many workers' step records
     /// share one transaction and one fsync instead of taking one each.
-    async fn update(&self, sql: &'static str, args: Vec<Arg>) -> Result<bool, StoreError> {
+    async fn update(&self, sql: &'static str, args: Vec<Arg>) -> Result<Changed, StoreError> {
         let (reply, answer) = oneshot::channel();
         self.submit(Write::Update(Update { sql, args }, reply), answer)
             .await
+    }
+
+    /// An update of one job, answered with whether it applied (the worker still held it).
+    async fn update_one(&self, sql: &'static str, args: Vec<Arg>) -> Result<bool, StoreError> {
+        Ok(self.update(sql, args).await?.rows == 1)
     }
 
     async fn get_with<'c, E>(&self, exec: E, id: i64) -> Result<Option<Job>, StoreError>
@@ -143,34 +155,37 @@ impl JobStore for SqliteStore {
         limit: u32,
     ) -> Result<Vec<Job>, StoreError> {
         let now = now_ms();
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        let ids: Vec<i64> = sqlx::query_scalar(
-            "UPDATE jobs SET state = 'running', locked_by = ?1, locked_until = ?2, \
-             attempts = attempts + 1, updated_at = ?3 \
-             WHERE id IN (SELECT id FROM jobs WHERE state = 'queued' AND run_at <= ?3 \
-                          ORDER BY run_at, id LIMIT ?4) \
-             RETURNING id",
-        )
-        .bind(worker)
-        .bind(now + lease.as_millis() as i64)
-        .bind(now)
-        .bind(limit as i64)
-        .fetch_all(&mut *tx)
-        .await?;
+        // Through the writer: a pooled connection would wait on the busy handler for the
+        // write lock, which the writer rarely leaves free under a webhook flood.
+        let ids = self
+            .update(
+                "UPDATE jobs SET state = 'running', locked_by = ?1, locked_until = ?2, \
+                 attempts = attempts + 1, updated_at = ?3 \
+                 WHERE id IN (SELECT id FROM jobs WHERE state = 'queued' AND run_at <= ?3 \
+                              ORDER BY run_at, id LIMIT ?4) \
+                 RETURNING id",
+                vec![
+                    Arg::Text(worker.to_owned()),
+                    Arg::Int(now + lease.as_millis() as i64),
+                    Arg::Int(now),
+                    Arg::Int(i64::from(limit)),
+                ],
+            )
+            .await?
+            .ids;
         let mut jobs = Vec::with_capacity(ids.len());
         for id in ids {
-            if let Some(job) = self.get_with(&mut *tx, id).await? {
+            if let Some(job) = self.get_with(&self.pool, id).await? {
                 jobs.push(job);
             }
         }
-        tx.commit().await?;
         jobs.sort_by_key(|j| (j.run_at, j.id));
         Ok(jobs)
     }
 
     async fn renew(&self, job_id: i64, worker: &str, lease: Duration) -> Result<bool, StoreError> {
         let now = now_ms();
-        self.update(
+        self.update_one(
             "UPDATE jobs SET locked_until = ?1, updated_at = ?2 \
              WHERE id = ?3 AND locked_by = ?4 AND state = 'running'",
             vec![
@@ -189,7 +204,7 @@ impl JobStore for SqliteStore {
         worker: &str,
         steps: &serde_json::Value,
     ) -> Result<bool, StoreError> {
-        self.update(
+        self.update_one(
             "UPDATE jobs SET steps_json = ?1, updated_at = ?2 \
              WHERE id = ?3 AND locked_by = ?4 AND state = 'running'",
             vec![
@@ -212,7 +227,7 @@ impl JobStore for SqliteStore {
         if !matches!(state, JobState::Done | JobState::Skipped | JobState::Dead) {
             return Err(StoreError::Invalid(format!("a job cannot finish {state}")));
         }
-        self.update(
+        self.update_one(
             "UPDATE jobs SET state = ?1, last_error = ?2, locked_by = NULL, locked_until = NULL, \
              updated_at = ?3 WHERE id = ?4 AND locked_by = ?5 AND state = 'running'",
             vec![
@@ -282,7 +297,7 @@ impl JobStore for SqliteStore {
         worker: &str,
         steps: &serde_json::Value,
     ) -> Result<bool, StoreError> {
-        self.update(
+        self.update_one(
             "UPDATE jobs SET state = 'done', steps_json = ?1, last_error = NULL, locked_by = NULL, \
              locked_until = NULL, updated_at = ?2 WHERE id = ?3 AND locked_by = ?4 AND state = 'running'",
             vec![
@@ -296,7 +311,7 @@ impl JobStore for SqliteStore {
     }
 
     async fn release(&self, job_id: i64, worker: &str, run_at: i64) -> Result<bool, StoreError> {
-        self.update(
+        self.update_one(
             "UPDATE jobs SET state = 'queued', attempts = MAX(attempts - 1, 0), run_at = ?1, \
              locked_by = NULL, locked_until = NULL, updated_at = ?2 \
              WHERE id = ?3 AND locked_by = ?4 AND state = 'running'",
@@ -311,18 +326,17 @@ impl JobStore for SqliteStore {
     }
 
     async fn reap_expired(&self) -> Result<u64, StoreError> {
-        let now = now_ms();
-        let done = sqlx::query(
-            "UPDATE jobs SET \
-               state = CASE WHEN attempts >= max_attempts THEN 'dead' ELSE 'queued' END, \
-               last_error = 'lease expired: the worker stopped before finishing attempt ' || attempts, \
-               locked_by = NULL, locked_until = NULL, run_at = ?1, updated_at = ?1 \
-             WHERE state = 'running' AND locked_until < ?1",
-        )
-        .bind(now)
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected())
+        Ok(self
+            .update(
+                "UPDATE jobs SET \
+                   state = CASE WHEN attempts >= max_attempts THEN 'dead' ELSE 'queued' END, \
+                   last_error = 'lease expired: the worker stopped before finishing attempt ' || attempts, \
+                   locked_by = NULL, locked_until = NULL, run_at = ?1, updated_at = ?1 \
+                 WHERE state = 'running' AND locked_until < ?1",
+                vec![Arg::Int(now_ms())],
+            )
+            .await?
+            .rows)
     }
 
     async fn replay(&self, job_id: i64) -> Result<ReplayOutcome, StoreError> {
@@ -599,7 +613,7 @@ async fn write_batch(
     conn: &mut SqliteConnection,
     events: &[Prepared],
     updates: &[Update],
-) -> Result<(Vec<IngestOutcome>, Vec<bool>), sqlx::Error> {
+) -> Result<(Vec<IngestOutcome>, Vec<Changed>), sqlx::Error> {
     let now = now_ms();
     let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
     let mut outcomes = Vec::with_capacity(events.len());
@@ -687,7 +701,23 @@ async fn write_batch(
                 Arg::OptText(v) => query.bind(v.as_deref()),
             };
         }
-        changed.push(query.execute(&mut *tx).await?.rows_affected() == 1);
+        changed.push(if update.sql.contains("RETURNING id") {
+            let ids = query
+                .fetch_all(&mut *tx)
+                .await?
+                .iter()
+                .map(|row| row.try_get(0))
+                .collect::<Result<Vec<i64>, _>>()?;
+            Changed {
+                rows: ids.len() as u64,
+                ids,
+            }
+        } else {
+            Changed {
+                rows: query.execute(&mut *tx).await?.rows_affected(),
+                ids: Vec::new(),
+            }
+        });
     }
     tx.commit().await?;
     Ok((outcomes, changed))
