@@ -71,7 +71,9 @@ impl SqliteStore {
             .foreign_keys(true)
             // Checkpoints run on their own task (below), not inside whichever commit crossed
             // the threshold: that commit's webhooks would wait for the copy.
-            .pragma("wal_autocheckpoint", "0");
+            .pragma("wal_autocheckpoint", "0")
+            // A rewound log is cut back to this size, so a burst does not keep its disk space.
+            .pragma("journal_size_limit", "67108864");
         if let Some(parent) = Path::new(options.get_filename()).parent()
             && !parent.as_os_str().is_empty()
         {
@@ -573,35 +575,43 @@ async fn group_commit(mut conn: SqliteConnection, mut rx: mpsc::Receiver<Write>)
     }
 }
 
-/// WAL frames beyond which the checkpointer stops being polite: a TRUNCATE checkpoint waits for
-/// the writer and resets the log, so a write-heavy hour cannot grow the WAL without bound.
-const WAL_FRAMES_LIMIT: i64 = 16_384;
+/// WAL frames (4 KiB pages) beyond which the checkpointer restarts the log. Under continuous
+/// writes a PASSIVE checkpoint never leaves the log fully copied at the instant a write begins,
+/// so SQLite would never rewind it: the log would grow for as long as webhooks keep coming.
+const WAL_FRAMES_LIMIT: i64 = 4_096;
 
 /// Copies the WAL back into the database file off the commit path: with automatic checkpoints
 /// the commit that crossed 1,000 pages paid for the copy and its fsync while its webhooks waited.
 async fn checkpoints(mut conn: SqliteConnection, mut stopped: tokio::sync::watch::Receiver<bool>) {
-    let mut mode = "PASSIVE";
     loop {
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_millis(200)) => {}
             changed = stopped.changed() => if changed.is_err() || *stopped.borrow() { break },
         }
-        let sql = format!("PRAGMA wal_checkpoint({mode})");
-        match sqlx::query_as::<_, (i64, i64, i64)>(sqlx::AssertSqlSafe(sql))
-            .fetch_one(&mut conn)
-            .await
-        {
-            Ok((_, log, _)) => {
-                mode = if log > WAL_FRAMES_LIMIT {
-                    "TRUNCATE"
-                } else {
-                    "PASSIVE"
-                }
-            }
-            Err(e) => tracing::warn!(error = %e, "WAL checkpoint failed; will retry"),
+        // PASSIVE copies what is committed without holding anyone up; only when the log is
+        // long does RESTART follow at once, with little left to copy, and briefly hold the
+        // writer so the next commit writes from the log's start again.
+        let mut outcome = checkpoint(&mut conn, "PASSIVE").await;
+        if matches!(outcome, Ok(log) if log > WAL_FRAMES_LIMIT) {
+            outcome = checkpoint(&mut conn, "RESTART").await;
+        }
+        if let Err(e) = outcome {
+            tracing::warn!(error = %e, "WAL checkpoint failed; will retry");
         }
     }
     let _ = conn.close().await;
+}
+
+/// Runs one checkpoint; answers the log's length in frames.
+async fn checkpoint(conn: &mut SqliteConnection, mode: &'static str) -> Result<i64, sqlx::Error> {
+    let sql = match mode {
+        "RESTART" => "PRAGMA wal_checkpoint(RESTART)",
+        _ => "PRAGMA wal_checkpoint(PASSIVE)",
+    };
+    let (_, log, _) = sqlx::query_as::<_, (i64, i64, i64)>(sql)
+        .fetch_one(conn)
+        .await?;
+    Ok(log)
 }
 
 /// Rows per multi-row INSERT: few statements per batch, well under SQLite's variable limit.
