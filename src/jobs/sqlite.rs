@@ -42,7 +42,7 @@ struct Update {
     args: Vec<Arg>,
 }
 
-/// Rows an update changed; with `RETURNING id`, which ones.
+/// Rows an update changed; with `RETURNING`, the first returned column of each.
 #[derive(Default)]
 struct Changed {
     rows: u64,
@@ -402,31 +402,30 @@ impl JobStore for SqliteStore {
     }
 
     async fn invoice_number(&self, store_id: &str, order_id: &str) -> Result<u64, StoreError> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        let existing: Option<i64> = sqlx::query_scalar(
-            "SELECT number FROM invoice_numbers WHERE store_id = ?1 AND order_id = ?2",
-        )
-        .bind(store_id)
-        .bind(order_id)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let number = match existing {
-            Some(n) => n,
-            None => {
-                sqlx::query_scalar(
-                    "INSERT INTO invoice_numbers (store_id, order_id, number, created_at) \
-                     SELECT ?1, ?2, COALESCE(MAX(number), 0) + 1, ?3 FROM invoice_numbers \
-                     WHERE store_id = ?1 RETURNING number",
-                )
-                .bind(store_id)
-                .bind(order_id)
-                .bind(now_ms())
-                .fetch_one(&mut *tx)
-                .await?
-            }
-        };
-        tx.commit().await?;
-        Ok(number as u64)
+        // One statement through the writer: the order's number if it has one (the no-op update
+        // returns it), else the store's next. The writer's transaction makes MAX + 1 gapless.
+        let numbers = self
+            .update(
+                "INSERT INTO invoice_numbers (store_id, order_id, number, created_at) \
+                 SELECT ?1, ?2, COALESCE(MAX(number), 0) + 1, ?3 FROM invoice_numbers \
+                 WHERE store_id = ?1 \
+                 ON CONFLICT (store_id, order_id) DO UPDATE SET number = invoice_numbers.number \
+                 RETURNING number",
+                vec![
+                    Arg::Text(store_id.to_owned()),
+                    Arg::Text(order_id.to_owned()),
+                    Arg::Int(now_ms()),
+                ],
+            )
+            .await?
+            .ids;
+        match numbers.as_slice() {
+            [n] => Ok(*n as u64),
+            _ => Err(StoreError::Invalid(format!(
+                "allocating an invoice number returned {} rows",
+                numbers.len()
+            ))),
+        }
     }
 
     async fn event(&self, event_id: i64) -> Result<Option<EventRecord>, StoreError> {
@@ -711,7 +710,7 @@ async fn write_batch(
                 Arg::OptText(v) => query.bind(v.as_deref()),
             };
         }
-        changed.push(if update.sql.contains("RETURNING id") {
+        changed.push(if update.sql.contains(" RETURNING ") {
             let ids = query
                 .fetch_all(&mut *tx)
                 .await?
