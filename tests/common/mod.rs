@@ -433,62 +433,50 @@ pub mod db {
         }
     }
 
+    /// Binds `$pool` to a pool of whichever backend `$url` names, runs `$body`, closes the pool.
+    macro_rules! with_pool {
+        ($url:expr, |$pool:ident| $body:expr) => {
+            if $url.starts_with("sqlite:") {
+                let $pool = sqlx::SqlitePool::connect($url).await.unwrap();
+                let out = $body;
+                $pool.close().await;
+                out
+            } else {
+                let $pool = sqlx::PgPool::connect($url).await.unwrap();
+                let out = $body;
+                $pool.close().await;
+                out
+            }
+        };
+    }
+
     /// One number from SQL, on whichever backend `url` names.
     pub async fn scalar(url: &str, sql: &str) -> i64 {
-        if url.starts_with("sqlite:") {
-            let pool = sqlx::SqlitePool::connect(url).await.unwrap();
+        with_pool!(url, |pool| {
             let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_owned()))
                 .fetch_one(&pool)
                 .await
                 .unwrap();
-            pool.close().await;
             n
-        } else {
-            let pool = sqlx::PgPool::connect(url).await.unwrap();
-            let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_owned()))
-                .fetch_one(&pool)
-                .await
-                .unwrap();
-            pool.close().await;
-            n
-        }
+        })
     }
 
     pub async fn exec(url: &str, sql: &str) {
-        if url.starts_with("sqlite:") {
-            let pool = sqlx::SqlitePool::connect(url).await.unwrap();
+        with_pool!(url, |pool| {
             sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()))
                 .execute(&pool)
                 .await
                 .unwrap();
-            pool.close().await;
-        } else {
-            let pool = sqlx::PgPool::connect(url).await.unwrap();
-            sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()))
-                .execute(&pool)
-                .await
-                .unwrap();
-            pool.close().await;
-        }
+        })
     }
 
     pub async fn text(url: &str, sql: &str) -> String {
-        if url.starts_with("sqlite:") {
-            let pool = sqlx::SqlitePool::connect(url).await.unwrap();
+        with_pool!(url, |pool| {
             let s: String = sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_owned()))
                 .fetch_one(&pool)
                 .await
                 .unwrap();
-            pool.close().await;
             s
-        } else {
-            let pool = sqlx::PgPool::connect(url).await.unwrap();
-            let s: String = sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_owned()))
-                .fetch_one(&pool)
-                .await
-                .unwrap();
-            pool.close().await;
-            s
-        }
+        })
     }
 }
