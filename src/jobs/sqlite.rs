@@ -2,9 +2,10 @@
 //! `BEGIN IMMEDIATE` so concurrent writers queue on `busy_timeout` instead of failing.
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -88,12 +89,21 @@ impl SqliteStore {
         sqlx::migrate!("migrations/sqlite").run(&pool).await?;
         // The writer keeps a connection of its own: its page cache stays warm (a pooled
         // connection would re-read pages other connections changed).
-        let writer = SqliteConnection::connect_with(&options).await?;
+        // NORMAL on the writer alone: its commits skip SQLite's fsync and the syncer task below
+        // makes them durable before anyone is answered, so the next batch is written while the
+        // disk flushes the last one (see `syncer`).
+        let writer =
+            SqliteConnection::connect_with(&options.clone().synchronous(SqliteSynchronous::Normal))
+                .await?;
+        let wal = PathBuf::from(format!("{}-wal", options.get_filename().display()));
         let (writes, rx) = mpsc::channel(4 * MAX_BATCH);
-        tokio::spawn(group_commit(writer, rx));
+        let (acks, unsynced) = mpsc::unbounded_channel();
+        let rewind = Arc::new(AtomicBool::new(false));
+        tokio::spawn(group_commit(writer, rx, acks, rewind.clone()));
+        tokio::spawn(syncer(wal, unsynced));
         let checkpointer = SqliteConnection::connect_with(&options).await?;
         let (stop, stopped) = tokio::sync::watch::channel(false);
-        tokio::spawn(checkpoints(checkpointer, stopped));
+        tokio::spawn(checkpoints(checkpointer, stopped, rewind));
         Ok(Self {
             pool,
             policy,
@@ -522,10 +532,25 @@ fn to_json<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
     serde_json::to_string(value).map_err(|e| StoreError::Invalid(e.to_string()))
 }
 
+/// Answers kept back until the writes they report are on disk.
+#[derive(Default)]
+struct Acks {
+    events: Vec<(EventReply, Result<IngestOutcome, StoreError>)>,
+    updates: Vec<(UpdateReply, Result<Changed, StoreError>)>,
+}
+
+type EventReply = oneshot::Sender<Result<IngestOutcome, StoreError>>;
+type UpdateReply = oneshot::Sender<Result<Changed, StoreError>>;
+
 /// Group commit: webhooks and job updates arriving together share one `BEGIN IMMEDIATE`
-/// transaction and one fsync, and each is answered only after that commit. A failed batch is
+/// transaction, and each is answered only once that commit is on disk. A failed batch is
 /// retried one write per transaction, so a single bad write cannot fail its neighbours.
-async fn group_commit(mut conn: SqliteConnection, mut rx: mpsc::Receiver<Write>) {
+async fn group_commit(
+    mut conn: SqliteConnection,
+    mut rx: mpsc::Receiver<Write>,
+    acks: mpsc::UnboundedSender<Acks>,
+    rewind: Arc<AtomicBool>,
+) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let mut events = Vec::new();
@@ -544,14 +569,17 @@ async fn group_commit(mut conn: SqliteConnection, mut rx: mpsc::Receiver<Write>)
                 }
             }
         }
+        let mut done = Acks::default();
         match write_batch(&mut conn, &events, &updates).await {
             Ok((outcomes, changed)) => {
-                for (reply, outcome) in event_replies.into_iter().zip(outcomes) {
-                    let _ = reply.send(Ok(outcome));
-                }
-                for (reply, changed) in update_replies.into_iter().zip(changed) {
-                    let _ = reply.send(Ok(changed));
-                }
+                done.events = event_replies
+                    .into_iter()
+                    .zip(outcomes.into_iter().map(Ok))
+                    .collect();
+                done.updates = update_replies
+                    .into_iter()
+                    .zip(changed.into_iter().map(Ok))
+                    .collect();
             }
             Err(batch_error) => {
                 tracing::warn!(error = %batch_error, events = events.len(), updates = updates.len(), "group commit failed; writing one by one");
@@ -560,15 +588,60 @@ async fn group_commit(mut conn: SqliteConnection, mut rx: mpsc::Receiver<Write>)
                         .await
                         .map(|(mut o, _)| o.remove(0))
                         .map_err(StoreError::from);
-                    let _ = reply.send(one);
+                    done.events.push((reply, one));
                 }
                 for (update, reply) in updates.into_iter().zip(update_replies) {
                     let one = write_batch(&mut conn, &[], std::slice::from_ref(&update))
                         .await
                         .map(|(_, mut c)| c.remove(0))
                         .map_err(StoreError::from);
-                    let _ = reply.send(one);
+                    done.updates.push((reply, one));
                 }
+            }
+        }
+        if acks.send(done).is_err() {
+            break;
+        }
+        // The writer rewinds the log itself, between two batches: a RESTART from another
+        // connection would hold off this writer while it waited for the write lock.
+        if rewind.swap(false, Ordering::Relaxed)
+            && let Err(e) = checkpoint(&mut conn, "RESTART").await
+        {
+            tracing::warn!(error = %e, "WAL rewind failed; will retry");
+        }
+    }
+}
+
+/// Flushes the WAL to disk, then releases the answers of every commit made before the flush
+/// began. The writer commits without waiting for the disk (`synchronous=NORMAL` on its
+/// connection), so while one flush runs the next batch is already being written, and batches
+/// that finish during a flush share the next one. Nobody hears "stored" before its rows are
+/// on disk: the same guarantee as `synchronous=FULL`, without the writer idling on each fsync.
+async fn syncer(wal: PathBuf, mut unsynced: mpsc::UnboundedReceiver<Acks>) {
+    let mut pending = Vec::new();
+    while unsynced.recv_many(&mut pending, usize::MAX).await > 0 {
+        let path = wal.clone();
+        let synced = tokio::task::spawn_blocking(move || std::fs::File::open(path)?.sync_data())
+            .await
+            .unwrap_or_else(|e| Err(std::io::Error::other(e)));
+        if let Err(e) = &synced {
+            tracing::error!(error = %e, "could not flush the job store's WAL to disk");
+        }
+        let failed = || StoreError::Invalid("the job store could not flush to disk".into());
+        for acks in pending.drain(..) {
+            for (reply, outcome) in acks.events {
+                let _ = reply.send(if synced.is_ok() {
+                    outcome
+                } else {
+                    Err(failed())
+                });
+            }
+            for (reply, changed) in acks.updates {
+                let _ = reply.send(if synced.is_ok() {
+                    changed
+                } else {
+                    Err(failed())
+                });
             }
         }
     }
@@ -581,21 +654,22 @@ const WAL_FRAMES_LIMIT: i64 = 4_096;
 
 /// Copies the WAL back into the database file off the commit path: with automatic checkpoints
 /// the commit that crossed 1,000 pages paid for the copy and its fsync while its webhooks waited.
-async fn checkpoints(mut conn: SqliteConnection, mut stopped: tokio::sync::watch::Receiver<bool>) {
+async fn checkpoints(
+    mut conn: SqliteConnection,
+    mut stopped: tokio::sync::watch::Receiver<bool>,
+    rewind: Arc<AtomicBool>,
+) {
     loop {
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_millis(200)) => {}
             changed = stopped.changed() => if changed.is_err() || *stopped.borrow() { break },
         }
-        // PASSIVE copies what is committed without holding anyone up; only when the log is
-        // long does RESTART follow at once, with little left to copy, and briefly hold the
-        // writer so the next commit writes from the log's start again.
-        let mut outcome = checkpoint(&mut conn, "PASSIVE").await;
-        if matches!(outcome, Ok(log) if log > WAL_FRAMES_LIMIT) {
-            outcome = checkpoint(&mut conn, "RESTART").await;
-        }
-        if let Err(e) = outcome {
-            tracing::warn!(error = %e, "WAL checkpoint failed; will retry");
+        // PASSIVE copies what is committed without holding anyone up; when the log is long,
+        // the writer is asked to rewind it (with little left to copy by then).
+        match checkpoint(&mut conn, "PASSIVE").await {
+            Ok(log) if log > WAL_FRAMES_LIMIT => rewind.store(true, Ordering::Relaxed),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "WAL checkpoint failed; will retry"),
         }
     }
     let _ = conn.close().await;
