@@ -13,7 +13,7 @@ use serde_json::Value;
 use super::fields::{array, country, money, opt_money, text, text_or_empty};
 use super::signature::{unix_now, verify_hex_body, within};
 use super::{
-    CanonicalEvent, DEFAULT_TOLERANCE, Headers, ParseError, Parsed, Verified, VerifyError,
+    CanonicalEvent, Headers, ParseError, Parsed, SHOPWARE_TOLERANCE, Verified, VerifyError,
     WebhookPlatform, body_hash_key,
 };
 use crate::order::{Address, Customer, EventKind, LineItem, Order, TaxLine};
@@ -32,7 +32,7 @@ impl WebhookPlatform for Shopware {
         body: &[u8],
         secrets: &[SecretString],
     ) -> Result<Verified, VerifyError> {
-        self.verify_within(headers, body, secrets, DEFAULT_TOLERANCE)
+        self.verify_within(headers, body, secrets, SHOPWARE_TOLERANCE)
     }
 
     fn verify_within(

@@ -50,13 +50,12 @@ pub(super) fn webhook(raw: &ProfileFile, err: &mut dyn FnMut(&str, String)) {
             }
         }
     }
-    if !(1..=86_400).contains(&raw.webhook.tolerance_secs) {
+    if let Some(secs) = raw.webhook.tolerance_secs
+        && !(1..=86_400).contains(&secs)
+    {
         err(
             "webhook.tolerance_secs",
-            format!(
-                "{} is not between 1 and 86400 seconds",
-                raw.webhook.tolerance_secs
-            ),
+            format!("{secs} is not between 1 and 86400 seconds"),
         );
     }
 }
@@ -138,5 +137,67 @@ mod tests {
         std::fs::write(&file, profile("[invoice]\nsource = \"generate\"\n")).unwrap();
         let store = super::super::load_file(&file, &none).unwrap();
         assert_eq!(store.invoice.source, InvoiceSource::Generate);
+    }
+
+    #[test]
+    fn the_default_window_is_the_platform_s_and_the_profile_s_wins() {
+        use crate::platforms::{Headers, Platform, Verified, VerifyError};
+        use secrecy::SecretString;
+
+        let dir = tempfile::tempdir().unwrap();
+        let load = |platform: &str, webhook: &str| {
+            let file = dir.path().join(format!("{platform}.toml"));
+            std::fs::write(
+                &file,
+                format!(
+                    "platform = \"{platform}\"\nbase_uri = \"https://s.test\"\ndefault_country = \"DE\"\n\
+                     [webhook]\nsecrets = [\"whsec_eA==\"]\n{webhook}[buzzbip]\nusername = \"u\"\n\
+                     password = \"p\"\napi_key = \"k\"\n[[notify]]\non = \"order.paid\"\ntemplate_id = 1\n"
+                ),
+            )
+            .unwrap();
+            super::super::load_file(&file, &|_: &str| None).unwrap()
+        };
+        let shopware = load("shopware", "");
+        assert_eq!(shopware.webhook_tolerance, Duration::from_secs(6 * 3600));
+        let stripe = load("stripe", "");
+        assert_eq!(stripe.webhook_tolerance, Duration::from_secs(300));
+        assert_eq!(
+            load("shopware", "tolerance_secs = 300\n").webhook_tolerance,
+            Duration::from_secs(300)
+        );
+
+        // Signed an hour ago, each checked with its store's window.
+        let secrets = [SecretString::from("whsec_eA==")];
+        let hour_ago = crate::platforms::signature::unix_now() - 3600;
+        let body = format!(r#"{{"data":{{"event":"x"}},"timestamp":{hour_ago}}}"#);
+        let sig = hex::encode(crate::platforms::signature::hmac_sha256(
+            b"whsec_eA==",
+            &[body.as_bytes()],
+        ));
+        let headers = Headers::new([("shopware-shop-signature".to_owned(), sig)]);
+        assert_eq!(
+            Platform::Shopware.adapter().verify_within(
+                &headers,
+                body.as_bytes(),
+                &secrets,
+                shopware.webhook_tolerance
+            ),
+            Ok(Verified::Signed)
+        );
+        let body = b"{}";
+        let headers = Headers::new([(
+            "stripe-signature".to_owned(),
+            crate::platforms::stripe::sign("whsec_eA==", hour_ago, body),
+        )]);
+        assert_eq!(
+            Platform::Stripe.adapter().verify_within(
+                &headers,
+                body,
+                &secrets,
+                stripe.webhook_tolerance
+            ),
+            Err(VerifyError::Stale(300))
+        );
     }
 }

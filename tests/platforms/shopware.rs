@@ -53,7 +53,8 @@ async fn shopware_signatures_valid_rotated_tampered_and_stale() {
     let mut tampered = body.clone();
     let at_byte = tampered.iter().position(|b| *b == b'7').unwrap();
     tampered[at_byte] = b'8';
-    let stale = at(PLACED, now() - 301);
+    // Past Shopware's default window, which covers its retry schedule.
+    let stale = at(PLACED, now() - 6 * 3600 - 1);
     for (what, h, b) in [
         ("tampered body", headers(SECRET, &body), tampered),
         ("stale timestamp", headers(SECRET, &stale), stale.clone()),
@@ -150,4 +151,19 @@ async fn shopware_events_map_and_the_header_event_id_wins() {
     assert!(media.expect("invoice attached").starts_with(b"%PDF-"));
     let (created_send, _) = the_send(&p, 1290).await;
     assert_eq!(created_send["body_params"], serde_json::json!(["10087"]));
+}
+
+/// Shopware retries with the first attempt's payload, send time included, up to 4 h later: by
+/// default those retries are inside the window (a Stripe delivery as old is not, see
+/// `stripe::an_hour_old_delivery_is_stale_by_default`).
+#[tokio::test]
+async fn an_hour_old_retry_is_accepted_by_default() {
+    let p = shopware_store().await;
+    let body = at(PLACED, now() - 3600);
+    let (status, answer) = post(&p, STORE, &headers(SECRET, &body), body.clone()).await;
+    assert_eq!(
+        (status, answer["status"].as_str()),
+        (200, Some("accepted")),
+        "{answer}"
+    );
 }
