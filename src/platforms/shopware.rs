@@ -10,7 +10,9 @@ use secrecy::SecretString;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::fields::{array, country, money, opt_money, text, text_or_empty};
+use super::fields::{
+    array, checked_mul, checked_sub, country, money, opt_money, text, text_or_empty,
+};
 use super::signature::{unix_now, verify_hex_body, within};
 use super::{
     CanonicalEvent, Headers, ParseError, Parsed, SHOPWARE_TOLERANCE, Verified, VerifyError,
@@ -188,14 +190,14 @@ fn order(o: &Value) -> Result<Order, ParseError> {
         subtotal: opt_money(o, "positionPrice").unwrap_or_else(|| money(&price, "positionPrice")),
         shipping_total: money(o, "shippingTotal"),
         discount_total: Decimal::ZERO,
-        tax_total: total - net,
+        tax_total: checked_sub(total, net)?,
         total,
         taxes,
         lines: array(o, "lineItems")
             .iter()
             .filter(|l| text(l, "type").as_deref() != Some("promotion"))
             .map(line)
-            .collect(),
+            .collect::<Result<_, _>>()?,
         customer: Customer {
             first_name: text_or_empty(&customer, "firstName"),
             last_name: text_or_empty(&customer, "lastName"),
@@ -211,10 +213,10 @@ fn order(o: &Value) -> Result<Order, ParseError> {
     })
 }
 
-fn line(l: &Value) -> LineItem {
+fn line(l: &Value) -> Result<LineItem, ParseError> {
     let quantity = opt_money(l, "quantity").unwrap_or(Decimal::ONE);
     let unit_price = money(l, "unitPrice");
-    LineItem {
+    Ok(LineItem {
         name: text_or_empty(l, "label"),
         sku: l
             .pointer("/payload/productNumber")
@@ -222,8 +224,11 @@ fn line(l: &Value) -> LineItem {
             .map(str::to_owned),
         quantity,
         unit_price,
-        total: opt_money(l, "totalPrice").unwrap_or(unit_price * quantity),
-    }
+        total: match opt_money(l, "totalPrice") {
+            Some(t) => t,
+            None => checked_mul(unit_price, quantity)?,
+        },
+    })
 }
 
 fn address(a: &Value) -> Address {
@@ -302,5 +307,18 @@ mod tests {
             verify_at(Some("zz"), &b, &secrets, NOW, FIVE_MIN),
             Err(VerifyError::Malformed(SIGNATURE))
         );
+    }
+
+    #[test]
+    fn amounts_past_the_decimal_range_are_refused_not_a_panic() {
+        let big = "79000000000000000000000000000";
+        let out_of_range = Err(ParseError::Invalid("amount out of range".into()));
+        let net =
+            serde_json::json!({"id": "o", "amountTotal": big, "amountNet": format!("-{big}")});
+        assert_eq!(order(&net).map(|o| o.total), out_of_range);
+        let line = serde_json::json!({
+            "id": "o", "lineItems": [{"label": "x", "quantity": big, "unitPrice": "2"}],
+        });
+        assert_eq!(order(&line).map(|o| o.total), out_of_range);
     }
 }
