@@ -220,7 +220,8 @@ fn rfc2822_to_rfc3339(d: &str) -> Option<String> {
     .position(|m| m.eq_ignore_ascii_case(month))?
         + 1;
     let day: u32 = day.parse().ok()?;
-    let ok_offset = offset.len() == 5 && offset.starts_with(['+', '-']);
+    // ASCII first: the slicing below is by byte, and would panic inside a multi-byte char.
+    let ok_offset = offset.is_ascii() && offset.len() == 5 && offset.starts_with(['+', '-']);
     if !ok_offset || time.len() != 8 || year.len() != 4 {
         return None;
     }
@@ -242,6 +243,8 @@ mod tests {
             Some("2026-11-24T10:05:00+00:00")
         );
         assert_eq!(rfc2822_to_rfc3339("yesterday"), None);
+        // Five bytes, a byte-3 boundary inside the 'é'.
+        assert_eq!(rfc2822_to_rfc3339("Tue, 24 Nov 2026 10:05:00 +1é1"), None);
     }
 
     #[test]
