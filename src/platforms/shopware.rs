@@ -21,8 +21,8 @@ use super::{
 use crate::order::{Address, Customer, EventKind, LineItem, Order, TaxLine};
 
 pub const SIGNATURE: &str = "shopware-shop-signature";
-/// Sent by Shopware releases with the reworked delivery contract; older ones only have
-/// `source.eventId` in the body.
+/// Sent by Shopware releases with the reworked delivery contract, outside the signature: the
+/// delivery key is the signed `source.eventId`, this header only when the body has none.
 pub const EVENT_ID: &str = "X-Shopware-Event-Id";
 
 pub struct Shopware;
@@ -84,14 +84,18 @@ impl WebhookPlatform for Shopware {
         };
         let entity = order_entity(&json)
             .ok_or_else(|| ParseError::Invalid("event without an order in data.payload".into()))?;
-        let delivery_key = headers
-            .get(&[EVENT_ID])
+        // The body's id first: it is signed, so whoever holds a captured delivery cannot give
+        // it a fresh id (and a second job) by changing a header.
+        let delivery_key = json
+            .pointer("/source/eventId")
+            .and_then(Value::as_str)
             .map(str::trim)
             .filter(|id| !id.is_empty())
             .map(str::to_owned)
             .or_else(|| {
-                json.pointer("/source/eventId")
-                    .and_then(Value::as_str)
+                headers
+                    .get(&[EVENT_ID])
+                    .map(str::trim)
                     .filter(|id| !id.is_empty())
                     .map(str::to_owned)
             })
@@ -320,5 +324,25 @@ mod tests {
             "id": "o", "lineItems": [{"label": "x", "quantity": big, "unitPrice": "2"}],
         });
         assert_eq!(order(&line).map(|o| o.total), out_of_range);
+    }
+
+    #[test]
+    fn the_signed_event_id_is_the_key_then_the_header_then_the_body_hash() {
+        let key = |source: &str, header: Option<&str>| {
+            let body = format!(
+                r#"{{"data":{{"event":"checkout.order.placed","payload":{{"order":{{"id":"o"}}}}}},"source":{source}}}"#
+            );
+            let headers =
+                Headers::new(header.map(|h| ("X-Shopware-Event-Id".to_owned(), h.to_owned())));
+            match Shopware.parse(&headers, body.as_bytes()).unwrap() {
+                Parsed::Event(e) => (e.delivery_key, body),
+                other => panic!("{other:?}"),
+            }
+        };
+        assert_eq!(key(r#"{"eventId":"signed"}"#, Some("header")).0, "signed");
+        assert_eq!(key(r#"{"eventId":""}"#, Some("header")).0, "header");
+        assert_eq!(key("{}", Some("header")).0, "header");
+        let (hashed, body) = key("{}", None);
+        assert_eq!(hashed, body_hash_key(body.as_bytes()));
     }
 }
