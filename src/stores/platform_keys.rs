@@ -6,6 +6,7 @@ use secrecy::ExposeSecret;
 use super::BigcommerceApi;
 use super::profile::ProfileFile;
 use crate::buzzbip;
+use crate::invoice::fetch::display_url;
 use crate::platforms::Platform;
 use crate::platforms::standard_webhooks::{self, KeyForm};
 
@@ -37,16 +38,23 @@ pub(super) fn default_invoice_source(doc: &mut toml::Value) {
 
 /// `webhook.tolerance_secs`, and `webhook.secrets` in the form the platform needs.
 pub(super) fn webhook(raw: &ProfileFile, err: &mut dyn FnMut(&str, String)) {
-    if raw.platform == Platform::Standard {
+    let form = match raw.platform {
+        Platform::Standard => Some((
+            KeyForm::Whsec,
+            "is not a Standard Webhooks secret (whsec_ followed by base64)",
+        )),
+        Platform::Bigcommerce => Some((
+            KeyForm::RawOrWhsec,
+            "starts with whsec_ but the rest is not base64: paste the client secret as shown, or whsec_ followed by its base64",
+        )),
+        _ => None,
+    };
+    if let Some((form, problem)) = form {
         for (i, s) in raw.webhook.secrets.iter().enumerate() {
             let secret = s.expose_secret();
             // An unusable secret would fail every delivery with 401 instead of failing here.
-            if !secret.trim().is_empty() && standard_webhooks::key(secret, KeyForm::Whsec).is_none()
-            {
-                err(
-                    &format!("webhook.secrets[{i}]"),
-                    "is not a Standard Webhooks secret (whsec_ followed by base64)".into(),
-                );
+            if !secret.trim().is_empty() && standard_webhooks::key(secret, form).is_none() {
+                err(&format!("webhook.secrets[{i}]"), problem.into());
             }
         }
     }
@@ -93,12 +101,13 @@ pub(super) fn bigcommerce(
                 err("bigcommerce.access_token", "is empty".into());
             }
             // Same rule as Buzzbip's URL: the access token must not travel in clear text.
+            // Shown without user info or query: they may hold credentials.
             if buzzbip::parse_base_url(&bc.api_base_url).is_err() {
                 err(
                     "bigcommerce.api_base_url",
                     format!(
                         "{:?} is not allowed: use an https:// URL without query (http:// only for a loopback host)",
-                        bc.api_base_url
+                        display_url(&bc.api_base_url)
                     ),
                 );
             }
