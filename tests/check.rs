@@ -224,12 +224,20 @@ fn broken_profiles_fail_naming_file_and_key() {
             "shop.toml",
             VALID.replace("\"woocommerce\"", "\"bigcommerce\"")
                 + "[bigcommerce]\nstore_hash = \"abc123\"\naccess_token = \"t\"\napi_base_url = \"http://api.bigcommerce.com\"\n",
-            "bigcommerce.api_base_url: \"http://api.bigcommerce.com\" is not allowed",
+            "bigcommerce.api_base_url: \"http://api.bigcommerce.com/\" is not allowed",
         ),
         (
             "shop.toml",
             VALID.replace("\"woocommerce\"", "\"standard\""),
             "webhook.secrets[0]: is not a Standard Webhooks secret",
+        ),
+        (
+            "shop.toml",
+            VALID.replace("\"woocommerce\"", "\"bigcommerce\"").replace(
+                "secrets = [\"s\"]",
+                "secrets = [\"s\", \"whsec_not base64!\"]",
+            ) + "[bigcommerce]\nstore_hash = \"abc123\"\naccess_token = \"t\"\n",
+            "webhook.secrets[1]: starts with whsec_ but the rest is not base64",
         ),
         (
             "shop.toml",
@@ -243,6 +251,25 @@ fn broken_profiles_fail_naming_file_and_key() {
         assert_eq!(out.status.code(), Some(1), "{expected}: {all}");
         assert!(all.contains(expected), "expected {expected:?} in:\n{all}");
     }
+}
+
+/// A refused `api_base_url` is shown without the user info it may carry.
+#[test]
+fn a_refused_bigcommerce_api_url_is_shown_without_credentials() {
+    let body = VALID.replace("\"woocommerce\"", "\"bigcommerce\"")
+        + "[bigcommerce]\nstore_hash = \"abc123\"\naccess_token = \"t\"\n\
+           api_base_url = \"http://admin:pa55word@api.bigcommerce.com/?key=s3cret\"\n";
+    let (_d, out) = broken("shop.toml", &body);
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{all}");
+    assert!(
+        all.contains("bigcommerce.api_base_url: \"http://api.bigcommerce.com/\" is not allowed"),
+        "{all}"
+    );
+    assert!(
+        !all.contains("pa55word") && !all.contains("s3cret"),
+        "{all}"
+    );
 }
 
 #[test]

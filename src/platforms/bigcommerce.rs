@@ -10,7 +10,7 @@ use rust_decimal::Decimal;
 use secrecy::SecretString;
 use serde_json::Value;
 
-use super::fields::{country, money, opt_money, text, text_or_empty};
+use super::fields::{checked_mul, checked_sum, country, money, opt_money, text, text_or_empty};
 use super::standard::signed;
 use super::standard_webhooks::{self as sw, KeyForm};
 use super::{
@@ -148,11 +148,11 @@ pub fn order_from_api(
         currency: text_or_empty(o, "currency_code").to_ascii_uppercase(),
         subtotal: money(o, "subtotal_ex_tax"),
         shipping_total: money(o, "shipping_cost_ex_tax"),
-        discount_total: money(o, "discount_amount") + money(o, "coupon_discount"),
+        discount_total: checked_sum([money(o, "discount_amount"), money(o, "coupon_discount")])?,
         tax_total,
         total: money(o, "total_inc_tax"),
         taxes,
-        lines: products.iter().map(line).collect(),
+        lines: products.iter().map(line).collect::<Result<_, _>>()?,
         customer: Customer {
             first_name: billing
                 .map(|b| text_or_empty(b, "first_name"))
@@ -172,16 +172,19 @@ pub fn order_from_api(
     })
 }
 
-fn line(p: &Value) -> LineItem {
+fn line(p: &Value) -> Result<LineItem, ParseError> {
     let quantity = opt_money(p, "quantity").unwrap_or(Decimal::ONE);
     let unit_price = money(p, "price_ex_tax");
-    LineItem {
+    Ok(LineItem {
         name: text_or_empty(p, "name"),
         sku: text(p, "sku"),
         quantity,
         unit_price,
-        total: opt_money(p, "total_ex_tax").unwrap_or(unit_price * quantity),
-    }
+        total: match opt_money(p, "total_ex_tax") {
+            Some(t) => t,
+            None => checked_mul(unit_price, quantity)?,
+        },
+    })
 }
 
 fn address(a: &Value) -> Address {
@@ -217,7 +220,8 @@ fn rfc2822_to_rfc3339(d: &str) -> Option<String> {
     .position(|m| m.eq_ignore_ascii_case(month))?
         + 1;
     let day: u32 = day.parse().ok()?;
-    let ok_offset = offset.len() == 5 && offset.starts_with(['+', '-']);
+    // ASCII first: the slicing below is by byte, and would panic inside a multi-byte char.
+    let ok_offset = offset.is_ascii() && offset.len() == 5 && offset.starts_with(['+', '-']);
     if !ok_offset || time.len() != 8 || year.len() != 4 {
         return None;
     }
@@ -239,6 +243,8 @@ mod tests {
             Some("2026-11-24T10:05:00+00:00")
         );
         assert_eq!(rfc2822_to_rfc3339("yesterday"), None);
+        // Five bytes, a byte-3 boundary inside the 'é'.
+        assert_eq!(rfc2822_to_rfc3339("Tue, 24 Nov 2026 10:05:00 +1é1"), None);
     }
 
     #[test]
@@ -246,5 +252,18 @@ mod tests {
         assert_eq!(status_event(11), Some(EventKind::OrderPaid));
         assert_eq!(status_event(10), Some(EventKind::OrderFulfilled));
         assert_eq!(status_event(7), None);
+    }
+
+    #[test]
+    fn amounts_past_the_decimal_range_are_refused_not_a_panic() {
+        let big = "79000000000000000000000000000";
+        let out_of_range = Err(ParseError::Invalid("amount out of range".into()));
+        let o = serde_json::json!({"id": 1, "discount_amount": big, "coupon_discount": big});
+        assert_eq!(order_from_api(&o, &[], &[]).map(|o| o.total), out_of_range);
+        let products = [serde_json::json!({"quantity": big, "price_ex_tax": "2"})];
+        assert_eq!(
+            order_from_api(&serde_json::json!({"id": 1}), &products, &[]).map(|o| o.total),
+            out_of_range
+        );
     }
 }

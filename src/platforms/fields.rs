@@ -4,6 +4,8 @@
 use rust_decimal::Decimal;
 use serde_json::Value;
 
+use super::ParseError;
+
 /// A string, or a number turned into its text; `None` for null, missing or empty.
 pub fn text(v: &Value, key: &str) -> Option<String> {
     match v.get(key)? {
@@ -20,6 +22,27 @@ pub fn text_or_empty(v: &Value, key: &str) -> String {
 /// A decimal amount written as a string or a number; zero when absent or unreadable.
 pub fn money(v: &Value, key: &str) -> Decimal {
     opt_money(v, key).unwrap_or_default()
+}
+
+/// rust_decimal's `+ - * sum()` panic past ±7.9e28, and amounts come from request bodies and
+/// platform APIs: arithmetic on them goes through these, which refuse the order instead.
+pub fn out_of_range() -> ParseError {
+    ParseError::Invalid("amount out of range".into())
+}
+
+pub fn checked_sum(amounts: impl IntoIterator<Item = Decimal>) -> Result<Decimal, ParseError> {
+    amounts
+        .into_iter()
+        .try_fold(Decimal::ZERO, Decimal::checked_add)
+        .ok_or_else(out_of_range)
+}
+
+pub fn checked_mul(a: Decimal, b: Decimal) -> Result<Decimal, ParseError> {
+    a.checked_mul(b).ok_or_else(out_of_range)
+}
+
+pub fn checked_sub(a: Decimal, b: Decimal) -> Result<Decimal, ParseError> {
+    a.checked_sub(b).ok_or_else(out_of_range)
 }
 
 pub fn opt_money(v: &Value, key: &str) -> Option<Decimal> {

@@ -81,6 +81,18 @@ impl Platform {
             _ => "generate",
         }
     }
+
+    /// The replay window when the profile sets no `webhook.tolerance_secs`. Shopware retries a
+    /// failed delivery with the payload, and so the send time, of the first attempt (5 s, 30 s,
+    /// 5 min, 30 min, 4 h): a 5-minute window would refuse every later retry, and Shopware
+    /// disables a webhook after 10 errors. Redelivery of an accepted event is caught by the
+    /// event id, not the window.
+    pub fn default_tolerance(self) -> Duration {
+        match self {
+            Platform::Shopware => SHOPWARE_TOLERANCE,
+            _ => DEFAULT_TOLERANCE,
+        }
+    }
 }
 
 impl fmt::Display for Platform {
@@ -168,6 +180,10 @@ pub enum Parsed {
 
 /// The replay window of platforms that sign a timestamp, as their own SDKs default to.
 pub const DEFAULT_TOLERANCE: Duration = Duration::from_secs(300);
+
+/// Shopware's default window: its retry schedule (about 4 h 35 min in all) with room for a
+/// queue that runs late.
+pub const SHOPWARE_TOLERANCE: Duration = Duration::from_secs(6 * 3600);
 
 /// One shop platform's webhook format.
 pub trait WebhookPlatform: Sync {

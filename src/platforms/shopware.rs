@@ -10,17 +10,19 @@ use secrecy::SecretString;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::fields::{array, country, money, opt_money, text, text_or_empty};
+use super::fields::{
+    array, checked_mul, checked_sub, country, money, opt_money, text, text_or_empty,
+};
 use super::signature::{unix_now, verify_hex_body, within};
 use super::{
-    CanonicalEvent, DEFAULT_TOLERANCE, Headers, ParseError, Parsed, Verified, VerifyError,
+    CanonicalEvent, Headers, ParseError, Parsed, SHOPWARE_TOLERANCE, Verified, VerifyError,
     WebhookPlatform, body_hash_key,
 };
 use crate::order::{Address, Customer, EventKind, LineItem, Order, TaxLine};
 
 pub const SIGNATURE: &str = "shopware-shop-signature";
-/// Sent by Shopware releases with the reworked delivery contract; older ones only have
-/// `source.eventId` in the body.
+/// Sent by Shopware releases with the reworked delivery contract, outside the signature: the
+/// delivery key is the signed `source.eventId`, this header only when the body has none.
 pub const EVENT_ID: &str = "X-Shopware-Event-Id";
 
 pub struct Shopware;
@@ -32,7 +34,7 @@ impl WebhookPlatform for Shopware {
         body: &[u8],
         secrets: &[SecretString],
     ) -> Result<Verified, VerifyError> {
-        self.verify_within(headers, body, secrets, DEFAULT_TOLERANCE)
+        self.verify_within(headers, body, secrets, SHOPWARE_TOLERANCE)
     }
 
     fn verify_within(
@@ -82,14 +84,18 @@ impl WebhookPlatform for Shopware {
         };
         let entity = order_entity(&json)
             .ok_or_else(|| ParseError::Invalid("event without an order in data.payload".into()))?;
-        let delivery_key = headers
-            .get(&[EVENT_ID])
+        // The body's id first: it is signed, so whoever holds a captured delivery cannot give
+        // it a fresh id (and a second job) by changing a header.
+        let delivery_key = json
+            .pointer("/source/eventId")
+            .and_then(Value::as_str)
             .map(str::trim)
             .filter(|id| !id.is_empty())
             .map(str::to_owned)
             .or_else(|| {
-                json.pointer("/source/eventId")
-                    .and_then(Value::as_str)
+                headers
+                    .get(&[EVENT_ID])
+                    .map(str::trim)
                     .filter(|id| !id.is_empty())
                     .map(str::to_owned)
             })
@@ -188,14 +194,14 @@ fn order(o: &Value) -> Result<Order, ParseError> {
         subtotal: opt_money(o, "positionPrice").unwrap_or_else(|| money(&price, "positionPrice")),
         shipping_total: money(o, "shippingTotal"),
         discount_total: Decimal::ZERO,
-        tax_total: total - net,
+        tax_total: checked_sub(total, net)?,
         total,
         taxes,
         lines: array(o, "lineItems")
             .iter()
             .filter(|l| text(l, "type").as_deref() != Some("promotion"))
             .map(line)
-            .collect(),
+            .collect::<Result<_, _>>()?,
         customer: Customer {
             first_name: text_or_empty(&customer, "firstName"),
             last_name: text_or_empty(&customer, "lastName"),
@@ -211,10 +217,10 @@ fn order(o: &Value) -> Result<Order, ParseError> {
     })
 }
 
-fn line(l: &Value) -> LineItem {
+fn line(l: &Value) -> Result<LineItem, ParseError> {
     let quantity = opt_money(l, "quantity").unwrap_or(Decimal::ONE);
     let unit_price = money(l, "unitPrice");
-    LineItem {
+    Ok(LineItem {
         name: text_or_empty(l, "label"),
         sku: l
             .pointer("/payload/productNumber")
@@ -222,8 +228,11 @@ fn line(l: &Value) -> LineItem {
             .map(str::to_owned),
         quantity,
         unit_price,
-        total: opt_money(l, "totalPrice").unwrap_or(unit_price * quantity),
-    }
+        total: match opt_money(l, "totalPrice") {
+            Some(t) => t,
+            None => checked_mul(unit_price, quantity)?,
+        },
+    })
 }
 
 fn address(a: &Value) -> Address {
@@ -302,5 +311,38 @@ mod tests {
             verify_at(Some("zz"), &b, &secrets, NOW, FIVE_MIN),
             Err(VerifyError::Malformed(SIGNATURE))
         );
+    }
+
+    #[test]
+    fn amounts_past_the_decimal_range_are_refused_not_a_panic() {
+        let big = "79000000000000000000000000000";
+        let out_of_range = Err(ParseError::Invalid("amount out of range".into()));
+        let net =
+            serde_json::json!({"id": "o", "amountTotal": big, "amountNet": format!("-{big}")});
+        assert_eq!(order(&net).map(|o| o.total), out_of_range);
+        let line = serde_json::json!({
+            "id": "o", "lineItems": [{"label": "x", "quantity": big, "unitPrice": "2"}],
+        });
+        assert_eq!(order(&line).map(|o| o.total), out_of_range);
+    }
+
+    #[test]
+    fn the_signed_event_id_is_the_key_then_the_header_then_the_body_hash() {
+        let key = |source: &str, header: Option<&str>| {
+            let body = format!(
+                r#"{{"data":{{"event":"checkout.order.placed","payload":{{"order":{{"id":"o"}}}}}},"source":{source}}}"#
+            );
+            let headers =
+                Headers::new(header.map(|h| ("X-Shopware-Event-Id".to_owned(), h.to_owned())));
+            match Shopware.parse(&headers, body.as_bytes()).unwrap() {
+                Parsed::Event(e) => (e.delivery_key, body),
+                other => panic!("{other:?}"),
+            }
+        };
+        assert_eq!(key(r#"{"eventId":"signed"}"#, Some("header")).0, "signed");
+        assert_eq!(key(r#"{"eventId":""}"#, Some("header")).0, "header");
+        assert_eq!(key("{}", Some("header")).0, "header");
+        let (hashed, body) = key("{}", None);
+        assert_eq!(hashed, body_hash_key(body.as_bytes()));
     }
 }

@@ -5,6 +5,7 @@ use base64::engine::general_purpose::STANDARD;
 use hmac::{KeyInit, Mac};
 use secrecy::{ExposeSecret, SecretString};
 use sha2::Sha256;
+use subtle::ConstantTimeEq;
 
 use super::VerifyError;
 
@@ -19,21 +20,38 @@ pub fn hmac_sha256(key: &[u8], parts: &[&[u8]]) -> Vec<u8> {
     mac.finalize().into_bytes().to_vec()
 }
 
-/// Verifies `expected` (already decoded) against the HMAC of `parts` under each secret, in
-/// constant time per comparison.
-pub fn matches_any(secrets: &[SecretString], parts: &[&[u8]], expected: &[u8]) -> bool {
-    secrets
-        .iter()
-        .any(|secret| mac_matches(secret.expose_secret().as_bytes(), parts, expected))
+/// A signature header longer than this is refused before any MAC is computed: real ones hold
+/// a few entries, and a huge list must not buy an unauthenticated sender CPU time.
+pub const MAX_SIGNATURE_HEADER: usize = 4 * 1024;
+
+/// At most this many signature entries of one header are compared. Senders list one per active
+/// secret while rolling, so a handful is plenty.
+pub const MAX_SIGNATURE_ENTRIES: usize = 8;
+
+/// Whether any of the decoded `candidates` is the HMAC of `parts` under any of the secrets.
+/// The MAC is computed once per secret, never once per candidate: the body can be megabytes,
+/// the candidate list is the sender's to choose. Each comparison is constant-time.
+pub fn any_matches(secrets: &[SecretString], parts: &[&[u8]], candidates: &[Vec<u8>]) -> bool {
+    any_key_matches(
+        secrets.iter().map(|s| s.expose_secret().as_bytes()),
+        parts,
+        candidates,
+    )
 }
 
-/// Constant-time check of one decoded signature under one raw key.
-pub fn mac_matches(key: &[u8], parts: &[&[u8]], expected: &[u8]) -> bool {
-    let mut mac = HmacSha256::new_from_slice(key).expect("HMAC takes keys of any length");
-    for p in parts {
-        mac.update(p);
-    }
-    mac.verify_slice(expected).is_ok()
+/// `any_matches` for keys that are not the secret's bytes as written (Standard Webhooks'
+/// decoded `whsec_` keys).
+pub fn any_key_matches<K: AsRef<[u8]>>(
+    keys: impl IntoIterator<Item = K>,
+    parts: &[&[u8]],
+    candidates: &[Vec<u8>],
+) -> bool {
+    keys.into_iter().any(|key| {
+        let digest = hmac_sha256(key.as_ref(), parts);
+        candidates
+            .iter()
+            .any(|sig| bool::from(digest.as_slice().ct_eq(sig.as_slice())))
+    })
 }
 
 /// A hex HMAC-SHA256 of the raw body, as Shopware sends it.
@@ -48,7 +66,7 @@ pub fn verify_hex_body(
     if sig.len() != 32 {
         return Err(VerifyError::Malformed(header));
     }
-    if matches_any(secrets, &[body], &sig) {
+    if any_matches(secrets, &[body], &[sig]) {
         Ok(())
     } else {
         Err(VerifyError::Mismatch)
@@ -83,7 +101,7 @@ pub fn verify_base64_body(
     if sig.len() != 32 {
         return Err(VerifyError::Malformed(header));
     }
-    if matches_any(secrets, &[body], &sig) {
+    if any_matches(secrets, &[body], &[sig]) {
         Ok(())
     } else {
         Err(VerifyError::Mismatch)

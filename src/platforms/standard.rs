@@ -10,7 +10,9 @@ use rust_decimal::Decimal;
 use secrecy::SecretString;
 use serde_json::Value;
 
-use super::fields::{array, country, money, opt_money, text, text_or_empty};
+use super::fields::{
+    array, checked_mul, checked_sum, country, money, opt_money, out_of_range, text, text_or_empty,
+};
 use super::standard_webhooks::{self as sw, KeyForm, Signed};
 use super::{
     CanonicalEvent, DEFAULT_TOLERANCE, Headers, ParseError, Parsed, Verified, VerifyError,
@@ -90,8 +92,14 @@ impl WebhookPlatform for Standard {
 pub fn order(j: &Value) -> Result<Order, ParseError> {
     let id = text(j, "id").ok_or_else(|| ParseError::Invalid("order without an id".into()))?;
     let customer = j.get("customer").cloned().unwrap_or(Value::Null);
-    let lines: Vec<LineItem> = array(j, "lines").iter().map(line).collect();
-    let subtotal = opt_money(j, "subtotal").unwrap_or_else(|| lines.iter().map(|l| l.total).sum());
+    let lines: Vec<LineItem> = array(j, "lines")
+        .iter()
+        .map(line)
+        .collect::<Result<_, _>>()?;
+    let subtotal = match opt_money(j, "subtotal") {
+        Some(s) => s,
+        None => checked_sum(lines.iter().map(|l| l.total))?,
+    };
     let taxes: Vec<TaxLine> = array(j, "taxes")
         .iter()
         .map(|t| TaxLine {
@@ -100,12 +108,20 @@ pub fn order(j: &Value) -> Result<Order, ParseError> {
             amount: money(t, "amount"),
         })
         .collect();
-    let tax_total =
-        opt_money(j, "tax_total").unwrap_or_else(|| taxes.iter().map(|t| t.amount).sum());
+    let tax_total = match opt_money(j, "tax_total") {
+        Some(t) => t,
+        None => checked_sum(taxes.iter().map(|t| t.amount))?,
+    };
     let shipping_total = money(j, "shipping_total");
     let discount_total = money(j, "discount_total");
-    let total =
-        opt_money(j, "total").unwrap_or(subtotal + shipping_total + tax_total - discount_total);
+    let total = match opt_money(j, "total") {
+        Some(t) => t,
+        None => subtotal
+            .checked_add(shipping_total)
+            .and_then(|t| t.checked_add(tax_total))
+            .and_then(|t| t.checked_sub(discount_total))
+            .ok_or_else(out_of_range)?,
+    };
     Ok(Order {
         number: text(j, "number").unwrap_or_else(|| id.clone()),
         id,
@@ -134,16 +150,19 @@ pub fn order(j: &Value) -> Result<Order, ParseError> {
     })
 }
 
-fn line(l: &Value) -> LineItem {
+fn line(l: &Value) -> Result<LineItem, ParseError> {
     let quantity = opt_money(l, "quantity").unwrap_or(Decimal::ONE);
     let unit_price = money(l, "unit_price");
-    LineItem {
+    Ok(LineItem {
         name: text_or_empty(l, "name"),
         sku: text(l, "sku"),
         quantity,
         unit_price,
-        total: opt_money(l, "total").unwrap_or(unit_price * quantity),
-    }
+        total: match opt_money(l, "total") {
+            Some(t) => t,
+            None => checked_mul(unit_price, quantity)?,
+        },
+    })
 }
 
 fn address(a: &Value) -> Address {
@@ -191,5 +210,30 @@ mod tests {
         assert_eq!(o.subtotal.to_string(), "9.0");
         assert_eq!(o.total.to_string(), "10.80");
         assert!(order(&serde_json::json!({"number": "1"})).is_err());
+    }
+
+    #[test]
+    fn amounts_past_the_decimal_range_are_refused_not_a_panic() {
+        let out_of_range = Err(ParseError::Invalid("amount out of range".into()));
+        let big = "79000000000000000000000000000";
+        let lines = |a: Value, b: Value| serde_json::json!({"id": 1, "lines": [a, b]});
+        for j in [
+            serde_json::json!({"id": 1, "lines": [{"quantity": big, "unit_price": "2"}]}),
+            lines(
+                serde_json::json!({"total": big}),
+                serde_json::json!({"total": big}),
+            ),
+            serde_json::json!({"id": 1, "taxes": [{"amount": big}, {"amount": big}]}),
+            serde_json::json!({"id": 1, "subtotal": big, "shipping_total": big}),
+            serde_json::json!({"id": 1, "subtotal": big, "discount_total": format!("-{big}")}),
+        ] {
+            assert_eq!(order(&j).map(|o| o.total), out_of_range, "{j}");
+        }
+        // Totals written out are taken as given, so nothing needs computing.
+        let given = serde_json::json!({
+            "id": 1, "total": "1",
+            "lines": [{"quantity": big, "unit_price": "2", "total": "1"}],
+        });
+        assert_eq!(order(&given).unwrap().total, Decimal::ONE);
     }
 }

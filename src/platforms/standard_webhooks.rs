@@ -10,7 +10,9 @@ use base64::engine::general_purpose::STANDARD;
 use secrecy::{ExposeSecret, SecretString};
 
 use super::VerifyError;
-use super::signature::{hmac_sha256, mac_matches, unix_now, within};
+use super::signature::{
+    MAX_SIGNATURE_ENTRIES, MAX_SIGNATURE_HEADER, any_key_matches, hmac_sha256, unix_now, within,
+};
 
 pub const ID: &str = "webhook-id";
 pub const TIMESTAMP: &str = "webhook-timestamp";
@@ -69,6 +71,9 @@ pub fn verify_at(
         .map(str::trim)
         .ok_or(VerifyError::Missing(TIMESTAMP))?;
     let header = signed.signature.ok_or(VerifyError::Missing(SIGNATURE))?;
+    if header.len() > MAX_SIGNATURE_HEADER {
+        return Err(VerifyError::Malformed(SIGNATURE));
+    }
     // A '.' in either would let one signed string stand for another split differently.
     if id.is_empty() || id.contains('.') {
         return Err(VerifyError::Malformed(ID));
@@ -83,16 +88,14 @@ pub fn verify_at(
         .filter_map(|entry| entry.strip_prefix("v1,"))
         .filter_map(|b64| STANDARD.decode(b64).ok())
         .filter(|sig| sig.len() == 32)
+        .take(MAX_SIGNATURE_ENTRIES)
         .collect();
     if candidates.is_empty() {
         return Err(VerifyError::Malformed(SIGNATURE));
     }
     let parts: [&[u8]; 5] = [id.as_bytes(), b".", ts_text.as_bytes(), b".", body];
-    let matched = secrets
-        .iter()
-        .filter_map(|s| key(s.expose_secret(), form))
-        .any(|k| candidates.iter().any(|sig| mac_matches(&k, &parts, sig)));
-    if !matched {
+    let keys = secrets.iter().filter_map(|s| key(s.expose_secret(), form));
+    if !any_key_matches(keys, &parts, &candidates) {
         return Err(VerifyError::Mismatch);
     }
     // Checked after the signature so an attacker learns nothing about the window from a forgery.
@@ -208,6 +211,31 @@ mod tests {
             ),
             Err(VerifyError::Mismatch)
         );
+    }
+
+    #[test]
+    fn long_or_crowded_signature_headers_are_not_worked_through() {
+        let secrets = [SecretString::from(VECTOR_SECRET)];
+        let at = |sig: &str| {
+            verify_at(
+                &signed(sig),
+                VECTOR_BODY,
+                &secrets,
+                KeyForm::Whsec,
+                VECTOR_TS,
+                FIVE_MIN,
+            )
+        };
+        let decoy = format!("v1,{}", STANDARD.encode([0u8; 32]));
+        let after = |n: usize| format!("{} {VECTOR_SIG}", vec![decoy.as_str(); n].join(" "));
+        assert_eq!(at(&after(MAX_SIGNATURE_ENTRIES - 1)), Ok(()));
+        assert_eq!(
+            at(&after(MAX_SIGNATURE_ENTRIES)),
+            Err(VerifyError::Mismatch)
+        );
+        let long = format!("{} {VECTOR_SIG}", vec!["v1a,x"; 1000].join(" "));
+        assert!(long.len() > MAX_SIGNATURE_HEADER);
+        assert_eq!(at(&long), Err(VerifyError::Malformed(SIGNATURE)));
     }
 
     #[test]

@@ -10,7 +10,9 @@ use secrecy::SecretString;
 use serde_json::Value;
 
 use super::fields::{array, country, minor_money, text, text_or_empty, unix_rfc3339};
-use super::signature::{matches_any, unix_now, within};
+use super::signature::{
+    MAX_SIGNATURE_ENTRIES, MAX_SIGNATURE_HEADER, any_matches, unix_now, within,
+};
 use super::{
     CanonicalEvent, DEFAULT_TOLERANCE, Headers, ParseError, Parsed, Verified, VerifyError,
     WebhookPlatform,
@@ -96,6 +98,9 @@ pub fn verify_at(
     tolerance: Duration,
 ) -> Result<(), VerifyError> {
     let header = header.ok_or(VerifyError::Missing(SIGNATURE))?;
+    if header.len() > MAX_SIGNATURE_HEADER {
+        return Err(VerifyError::Malformed(SIGNATURE));
+    }
     let mut timestamp = None;
     let mut candidates = Vec::new();
     for item in header.split(',') {
@@ -115,14 +120,12 @@ pub fn verify_at(
     let t = timestamp.ok_or(VerifyError::Malformed(SIGNATURE))?;
     let t_value: i64 = t.parse().map_err(|_| VerifyError::Malformed(SIGNATURE))?;
     candidates.retain(|c| c.len() == 32);
+    candidates.truncate(MAX_SIGNATURE_ENTRIES);
     if candidates.is_empty() {
         return Err(VerifyError::Malformed(SIGNATURE));
     }
     let parts: [&[u8]; 3] = [t.as_bytes(), b".", body];
-    if !candidates
-        .iter()
-        .any(|sig| matches_any(secrets, &parts, sig))
-    {
+    if !any_matches(secrets, &parts, &candidates) {
         return Err(VerifyError::Mismatch);
     }
     if !within(t_value, now, tolerance) {
@@ -381,6 +384,24 @@ mod tests {
             check(Some("t=1764064800,v0=00"), body, T),
             Err(VerifyError::Malformed(SIGNATURE))
         );
+    }
+
+    #[test]
+    fn long_or_crowded_signature_headers_are_not_worked_through() {
+        let body = br#"{"id":"evt_1"}"#;
+        let good = sign(SECRET, T, body);
+        let v1 = good.split_once(',').unwrap().1;
+        let decoy = format!("v1={}", "00".repeat(32));
+        let after = |n: usize| format!("t={T},{},{v1}", vec![decoy.as_str(); n].join(","));
+        let check = |h: &str| verify_at(Some(h), body, &secrets(), T, FIVE_MIN);
+        assert_eq!(check(&after(MAX_SIGNATURE_ENTRIES - 1)), Ok(()));
+        assert_eq!(
+            check(&after(MAX_SIGNATURE_ENTRIES)),
+            Err(VerifyError::Mismatch)
+        );
+        let long = format!("{good},{}", vec!["v0=00"; 1000].join(","));
+        assert!(long.len() > MAX_SIGNATURE_HEADER);
+        assert_eq!(check(&long), Err(VerifyError::Malformed(SIGNATURE)));
     }
 
     #[test]

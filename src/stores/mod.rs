@@ -381,7 +381,11 @@ fn validate(id: StoreId, file: &Path, raw: ProfileFile) -> Result<Store, Vec<Pro
         default_country: country,
         environment: raw.environment,
         webhook_secrets: raw.webhook.secrets,
-        webhook_tolerance: Duration::from_secs(raw.webhook.tolerance_secs),
+        webhook_tolerance: raw
+            .webhook
+            .tolerance_secs
+            .map(Duration::from_secs)
+            .unwrap_or_else(|| raw.platform.default_tolerance()),
         invoice: raw.invoice,
         rules: raw.notify,
         allow_phones: allow,

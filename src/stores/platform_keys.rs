@@ -6,6 +6,7 @@ use secrecy::ExposeSecret;
 use super::BigcommerceApi;
 use super::profile::ProfileFile;
 use crate::buzzbip;
+use crate::invoice::fetch::display_url;
 use crate::platforms::Platform;
 use crate::platforms::standard_webhooks::{self, KeyForm};
 
@@ -37,26 +38,32 @@ pub(super) fn default_invoice_source(doc: &mut toml::Value) {
 
 /// `webhook.tolerance_secs`, and `webhook.secrets` in the form the platform needs.
 pub(super) fn webhook(raw: &ProfileFile, err: &mut dyn FnMut(&str, String)) {
-    if raw.platform == Platform::Standard {
+    let form = match raw.platform {
+        Platform::Standard => Some((
+            KeyForm::Whsec,
+            "is not a Standard Webhooks secret (whsec_ followed by base64)",
+        )),
+        Platform::Bigcommerce => Some((
+            KeyForm::RawOrWhsec,
+            "starts with whsec_ but the rest is not base64: paste the client secret as shown, or whsec_ followed by its base64",
+        )),
+        _ => None,
+    };
+    if let Some((form, problem)) = form {
         for (i, s) in raw.webhook.secrets.iter().enumerate() {
             let secret = s.expose_secret();
             // An unusable secret would fail every delivery with 401 instead of failing here.
-            if !secret.trim().is_empty() && standard_webhooks::key(secret, KeyForm::Whsec).is_none()
-            {
-                err(
-                    &format!("webhook.secrets[{i}]"),
-                    "is not a Standard Webhooks secret (whsec_ followed by base64)".into(),
-                );
+            if !secret.trim().is_empty() && standard_webhooks::key(secret, form).is_none() {
+                err(&format!("webhook.secrets[{i}]"), problem.into());
             }
         }
     }
-    if !(1..=86_400).contains(&raw.webhook.tolerance_secs) {
+    if let Some(secs) = raw.webhook.tolerance_secs
+        && !(1..=86_400).contains(&secs)
+    {
         err(
             "webhook.tolerance_secs",
-            format!(
-                "{} is not between 1 and 86400 seconds",
-                raw.webhook.tolerance_secs
-            ),
+            format!("{secs} is not between 1 and 86400 seconds"),
         );
     }
 }
@@ -94,12 +101,13 @@ pub(super) fn bigcommerce(
                 err("bigcommerce.access_token", "is empty".into());
             }
             // Same rule as Buzzbip's URL: the access token must not travel in clear text.
+            // Shown without user info or query: they may hold credentials.
             if buzzbip::parse_base_url(&bc.api_base_url).is_err() {
                 err(
                     "bigcommerce.api_base_url",
                     format!(
                         "{:?} is not allowed: use an https:// URL without query (http:// only for a loopback host)",
-                        bc.api_base_url
+                        display_url(&bc.api_base_url)
                     ),
                 );
             }
@@ -138,5 +146,67 @@ mod tests {
         std::fs::write(&file, profile("[invoice]\nsource = \"generate\"\n")).unwrap();
         let store = super::super::load_file(&file, &none).unwrap();
         assert_eq!(store.invoice.source, InvoiceSource::Generate);
+    }
+
+    #[test]
+    fn the_default_window_is_the_platform_s_and_the_profile_s_wins() {
+        use crate::platforms::{Headers, Platform, Verified, VerifyError};
+        use secrecy::SecretString;
+
+        let dir = tempfile::tempdir().unwrap();
+        let load = |platform: &str, webhook: &str| {
+            let file = dir.path().join(format!("{platform}.toml"));
+            std::fs::write(
+                &file,
+                format!(
+                    "platform = \"{platform}\"\nbase_uri = \"https://s.test\"\ndefault_country = \"DE\"\n\
+                     [webhook]\nsecrets = [\"whsec_eA==\"]\n{webhook}[buzzbip]\nusername = \"u\"\n\
+                     password = \"p\"\napi_key = \"k\"\n[[notify]]\non = \"order.paid\"\ntemplate_id = 1\n"
+                ),
+            )
+            .unwrap();
+            super::super::load_file(&file, &|_: &str| None).unwrap()
+        };
+        let shopware = load("shopware", "");
+        assert_eq!(shopware.webhook_tolerance, Duration::from_secs(6 * 3600));
+        let stripe = load("stripe", "");
+        assert_eq!(stripe.webhook_tolerance, Duration::from_secs(300));
+        assert_eq!(
+            load("shopware", "tolerance_secs = 300\n").webhook_tolerance,
+            Duration::from_secs(300)
+        );
+
+        // Signed an hour ago, each checked with its store's window.
+        let secrets = [SecretString::from("whsec_eA==")];
+        let hour_ago = crate::platforms::signature::unix_now() - 3600;
+        let body = format!(r#"{{"data":{{"event":"x"}},"timestamp":{hour_ago}}}"#);
+        let sig = hex::encode(crate::platforms::signature::hmac_sha256(
+            b"whsec_eA==",
+            &[body.as_bytes()],
+        ));
+        let headers = Headers::new([("shopware-shop-signature".to_owned(), sig)]);
+        assert_eq!(
+            Platform::Shopware.adapter().verify_within(
+                &headers,
+                body.as_bytes(),
+                &secrets,
+                shopware.webhook_tolerance
+            ),
+            Ok(Verified::Signed)
+        );
+        let body = b"{}";
+        let headers = Headers::new([(
+            "stripe-signature".to_owned(),
+            crate::platforms::stripe::sign("whsec_eA==", hour_ago, body),
+        )]);
+        assert_eq!(
+            Platform::Stripe.adapter().verify_within(
+                &headers,
+                body,
+                &secrets,
+                stripe.webhook_tolerance
+            ),
+            Err(VerifyError::Stale(300))
+        );
     }
 }

@@ -45,13 +45,9 @@ pub enum Environment {
 pub struct WebhookSection {
     pub secrets: Vec<SecretString>,
     /// Replay window for platforms that sign a timestamp (Stripe, Standard Webhooks,
-    /// BigCommerce, Shopware).
-    #[serde(default = "default_tolerance", deserialize_with = "number_or_string")]
-    pub tolerance_secs: u64,
-}
-
-fn default_tolerance() -> u64 {
-    crate::platforms::DEFAULT_TOLERANCE.as_secs()
+    /// BigCommerce, Shopware); unset, the platform's default (`Platform::default_tolerance`).
+    #[serde(default, deserialize_with = "opt_number_or_string")]
+    pub tolerance_secs: Option<u64>,
 }
 
 pub const DEFAULT_BIGCOMMERCE_API: &str = "https://api.bigcommerce.com";
@@ -192,6 +188,10 @@ pub struct TestSection {
 }
 
 /// Numbers may be written `${ENV}`, which interpolation turns into a string.
+fn opt_number_or_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    number_or_string(d).map(Some)
+}
+
 fn number_or_string<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
     #[derive(Deserialize)]
     #[serde(untagged)]

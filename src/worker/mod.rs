@@ -34,6 +34,8 @@ pub struct Deps {
     pub tokens: TokenCache,
     pub client_options: ClientOptions,
     pub fetch_client: reqwest::Client,
+    /// For platform APIs called with a token (BigCommerce): follows no redirects.
+    pub api_client: reqwest::Client,
     pub fetch_options: FetchOptions,
     pub pacer: Pacer,
 }
@@ -54,6 +56,7 @@ impl Deps {
             tokens: TokenCache::new(),
             client_options,
             fetch_client: fetch::client(&fetch_options),
+            api_client: order_fetch::api_client(&fetch_options),
             fetch_options,
             pacer: Pacer::new(settings.worker.rate_per_second),
         }

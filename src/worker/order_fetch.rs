@@ -4,16 +4,29 @@
 use std::time::Duration;
 
 use reqwest::StatusCode;
+use reqwest::header::HeaderValue;
 use secrecy::ExposeSecret;
 use serde_json::Value;
 
-use crate::invoice::fetch::display_url;
+use crate::invoice::fetch::{FetchOptions, display_url};
 use crate::order::Order;
 use crate::platforms::bigcommerce::order_from_api;
 use crate::stores::BigcommerceApi;
 
 /// Bigger answers are not an order: refused rather than held in memory.
 const MAX_ANSWER_BYTES: usize = 8 * 1024 * 1024;
+
+/// The client API calls go through. Redirects are not followed: reqwest would carry the
+/// `X-Auth-Token` header to whatever host the answer names, so a redirect is an error instead.
+pub fn api_client(options: &FetchOptions) -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(options.timeout)
+        .connect_timeout(options.timeout.min(Duration::from_secs(10)))
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(concat!("shopbip/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .unwrap_or_else(|e| panic!("cannot initialise the HTTP client: {e}"))
+}
 
 /// `url` fields are shown without user info or query (`display_url`): they end up in logs.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -34,6 +47,7 @@ pub enum OrderFetchError {
 }
 
 /// `GET /v2/orders/{id}`, then its products and shipping addresses, with the store's token.
+/// `client` must not follow redirects (`api_client`).
 pub async fn bigcommerce(
     client: &reqwest::Client,
     api: &BigcommerceApi,
@@ -98,9 +112,14 @@ async fn get_json(
         url: display_url(url),
         reason,
     };
+    let mut token = HeaderValue::from_str(api.access_token.expose_secret()).map_err(|_| {
+        permanent("bigcommerce.access_token is not usable as an HTTP header value".into())
+    })?;
+    // Kept out of reqwest's and hyper's debug output.
+    token.set_sensitive(true);
     let mut response = client
         .get(url)
-        .header("X-Auth-Token", api.access_token.expose_secret())
+        .header("X-Auth-Token", token)
         .header(reqwest::header::ACCEPT, "application/json")
         .send()
         .await
@@ -129,6 +148,19 @@ async fn get_json(
         }
         s if s.is_server_error() || s == StatusCode::REQUEST_TIMEOUT => {
             return Err(transient(format!("HTTP {}", s.as_u16()), None));
+        }
+        s if s.is_redirection() => {
+            // Not followed (see `api_client`): the token is for BigCommerce's API only.
+            let target = response
+                .headers()
+                .get(reqwest::header::LOCATION)
+                .and_then(|l| l.to_str().ok())
+                .map(|l| format!(" to {}", display_url(l)))
+                .unwrap_or_default();
+            return Err(permanent(format!(
+                "HTTP {}: the API redirected{target}, which is not followed with the token; check bigcommerce.api_base_url",
+                s.as_u16()
+            )));
         }
         StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
             return Err(permanent(format!(

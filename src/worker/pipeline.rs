@@ -277,7 +277,7 @@ async fn fetched_order(
         .as_ref()
         .ok_or_else(|| permanent("[bigcommerce] API access is not configured for this store"))?;
     let started = std::time::Instant::now();
-    let fetched = super::order_fetch::bigcommerce(&deps.fetch_client, api, &job.order_id).await;
+    let fetched = super::order_fetch::bigcommerce(&deps.api_client, api, &job.order_id).await;
     step_done(
         job,
         "order",

@@ -267,3 +267,42 @@ async fn a_refused_api_token_kills_the_job_with_the_reason() {
     assert!(reason.contains("bigcommerce.access_token"), "{reason}");
     assert!(!reason.contains(TOKEN), "never the token itself: {reason}");
 }
+
+/// A redirect from the API is not followed: reqwest would send `X-Auth-Token` to the other
+/// host. The job dies naming the status, and the other host never hears from shopbip.
+#[tokio::test]
+async fn a_redirecting_api_kills_the_job_and_the_token_stays_home() {
+    let elsewhere = bigcommerce_api();
+    let api = StandIn::start(vec![(
+        ORDER_PATH,
+        302,
+        "text/plain",
+        format!("{}{ORDER_PATH}?sig=s3cret", elsewhere.base).into_bytes(),
+    )]);
+    let p = bigcommerce_store(&api.base).await;
+    let body = fixture(PAID);
+    let (status, _) = post(
+        &p,
+        STORE,
+        &headers(CLIENT_SECRET, "bc-302", now(), &body),
+        body,
+    )
+    .await;
+    assert_eq!(status, 200);
+    let jobs = p.settled(1).await;
+    assert_eq!(jobs[0].state, JobState::Dead);
+    let reason = jobs[0].last_error.clone().unwrap();
+    assert!(reason.contains("HTTP 302"), "{reason}");
+    assert!(reason.contains("bigcommerce.api_base_url"), "{reason}");
+    assert!(!reason.contains(TOKEN), "never the token itself: {reason}");
+    assert!(
+        !reason.contains("s3cret"),
+        "no query of the location: {reason}"
+    );
+    assert_eq!(api.seen().len(), 1);
+    assert!(
+        elsewhere.seen().is_empty(),
+        "the redirect target was called: {:?}",
+        elsewhere.seen()
+    );
+}

@@ -126,8 +126,15 @@ impl StandIn {
                     "text/plain".into(),
                     b"not found".to_vec(),
                 ));
+                // A 3xx route's body is its `location`.
+                let (location, body) = if (300..400).contains(&status) {
+                    let to = String::from_utf8_lossy(&body).into_owned();
+                    (format!("location: {to}\r\n"), Vec::new())
+                } else {
+                    (String::new(), body)
+                };
                 let head = format!(
-                    "HTTP/1.1 {status} X\r\ncontent-type: {ctype}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                    "HTTP/1.1 {status} X\r\ncontent-type: {ctype}\r\ncontent-length: {}\r\n{location}connection: close\r\n\r\n",
                     body.len()
                 );
                 let _ = stream.write_all(head.as_bytes());

@@ -126,6 +126,11 @@ async fn the_canonical_order_json_maps_and_bad_bodies_get_400() {
             400,
         ),
         ("not JSON", b"type=order.paid".to_vec(), 400),
+        (
+            "amount out of range",
+            br#"{"type":"order.paid","data":{"id":"1","lines":[{"quantity":"79000000000000000000000000000","unit_price":"7.9"}]}}"#.to_vec(),
+            400,
+        ),
     ] {
         let (status, answer) = post(
             &p,

@@ -258,3 +258,21 @@ async fn the_store_s_tolerance_widens_the_window_over_http() {
         "{answer}"
     );
 }
+
+/// Unlike Shopware's, Stripe's default window stays Stripe's own 5 minutes.
+#[tokio::test]
+async fn an_hour_old_delivery_is_stale_by_default() {
+    let rules = rule("invoice.paid", 1290, &["{invoice.number}"], false);
+    let p = start(move |dir, url| {
+        std::fs::write(
+            dir.join(format!("{STORE}.toml")),
+            profile("stripe", &[SECRET], url, &rules),
+        )
+        .unwrap();
+    })
+    .await;
+    let body = fixture(PAID);
+    let (status, answer) = post(&p, STORE, &headers(SECRET, now() - 3600, &body), body).await;
+    assert_eq!(status, 401, "{answer}");
+    nothing_stored(&p).await;
+}
