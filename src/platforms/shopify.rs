@@ -5,6 +5,7 @@ use rust_decimal::Decimal;
 use secrecy::SecretString;
 use serde::Deserialize;
 
+use super::fields::{checked_mul, checked_sum};
 use super::lenient::{List, Obj, Text};
 use super::signature::verify_base64_body;
 use super::{
@@ -201,7 +202,8 @@ fn order(j: ShopifyOrder) -> Result<Order, ParseError> {
         .value
         .amount
         .opt_money()
-        .unwrap_or_else(|| j.shipping_lines.0.iter().map(|s| s.price.money()).sum());
+        .map(Ok)
+        .unwrap_or_else(|| checked_sum(j.shipping_lines.0.iter().map(|s| s.price.money())))?;
     let taxes = j
         .tax_lines
         .0
@@ -211,7 +213,8 @@ fn order(j: ShopifyOrder) -> Result<Order, ParseError> {
             rate: t
                 .rate
                 .opt_money()
-                .map(|r| (r * Decimal::ONE_HUNDRED).normalize()),
+                .and_then(|r| r.checked_mul(Decimal::ONE_HUNDRED))
+                .map(|r| r.normalize()),
             amount: t.price.money(),
         })
         .collect();
@@ -228,7 +231,7 @@ fn order(j: ShopifyOrder) -> Result<Order, ParseError> {
         tax_total: j.total_tax.money(),
         total: j.total_price.money(),
         taxes,
-        lines: j.line_items.0.iter().map(line).collect(),
+        lines: j.line_items.0.iter().map(line).collect::<Result<_, _>>()?,
         customer: Customer {
             first_name: first,
             last_name: last,
@@ -277,14 +280,35 @@ fn address(a: &ShopifyAddress) -> Address {
     }
 }
 
-fn line(l: &ShopifyLine) -> LineItem {
+fn line(l: &ShopifyLine) -> Result<LineItem, ParseError> {
     let quantity = l.quantity.opt_money().unwrap_or(Decimal::ONE);
     let unit_price = l.price.money();
-    LineItem {
+    Ok(LineItem {
         name: l.name.get().or_else(|| l.title.get()).unwrap_or_default(),
         sku: l.sku.get(),
         quantity,
         unit_price,
-        total: unit_price * quantity,
+        total: checked_mul(unit_price, quantity)?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn amounts_past_the_decimal_range_are_refused_not_a_panic() {
+        let big = "70000000000000000000000000000";
+        for body in [
+            format!(r#"{{"id":1,"line_items":[{{"price":"{big}","quantity":10}}]}}"#),
+            format!(r#"{{"id":1,"shipping_lines":[{{"price":"{big}"}},{{"price":"{big}"}}]}}"#),
+        ] {
+            let err = Shopify.parse_order(body.as_bytes()).unwrap_err();
+            assert_eq!(
+                err,
+                ParseError::Invalid("amount out of range".into()),
+                "{body}"
+            );
+        }
     }
 }

@@ -6,6 +6,7 @@ use rust_decimal::Decimal;
 use secrecy::SecretString;
 use serde::Deserialize;
 
+use super::fields::{checked_sum, out_of_range};
 use super::lenient::{List, Obj, Text};
 use super::signature::verify_base64_body;
 use super::{
@@ -157,22 +158,25 @@ fn order(j: WcOrder) -> Result<Order, ParseError> {
     let shipping = Some(address(&j.shipping.value))
         .filter(|a| j.shipping.present && (!a.line1.is_empty() || a.phone.is_some()));
     let b = &j.billing.value;
-    let lines: Vec<LineItem> = j.line_items.0.iter().map(line).collect();
-    let subtotal = lines
-        .iter()
-        .zip(&j.line_items.0)
-        .map(|(l, raw)| raw.subtotal.opt_money().unwrap_or(l.total))
-        .sum();
+    let lines: Vec<LineItem> = j.line_items.0.iter().map(line).collect::<Result<_, _>>()?;
+    let subtotal = checked_sum(
+        lines
+            .iter()
+            .zip(&j.line_items.0)
+            .map(|(l, raw)| raw.subtotal.opt_money().unwrap_or(l.total)),
+    )?;
     let taxes = j
         .tax_lines
         .0
         .iter()
-        .map(|t| TaxLine {
-            label: t.label.get().unwrap_or_else(|| "Tax".into()),
-            rate: t.rate_percent.opt_money(),
-            amount: t.tax_total.money() + t.shipping_tax_total.money(),
+        .map(|t| {
+            Ok(TaxLine {
+                label: t.label.get().unwrap_or_else(|| "Tax".into()),
+                rate: t.rate_percent.opt_money(),
+                amount: checked_sum([t.tax_total.money(), t.shipping_tax_total.money()])?,
+            })
         })
-        .collect();
+        .collect::<Result<_, ParseError>>()?;
     Ok(Order {
         number: j.number.get().unwrap_or_else(|| id.clone()),
         id,
@@ -227,25 +231,42 @@ fn address(a: &WcAddress) -> Address {
     }
 }
 
-fn line(l: &WcLine) -> LineItem {
+fn line(l: &WcLine) -> Result<LineItem, ParseError> {
     let quantity = l.quantity.opt_money().unwrap_or(Decimal::ONE);
     let before_discount = l.subtotal.opt_money();
     let unit_price = match before_discount {
-        Some(s) if !quantity.is_zero() => s / quantity,
+        Some(s) if !quantity.is_zero() => s.checked_div(quantity).ok_or_else(out_of_range)?,
         _ => l.price.money(),
     };
-    LineItem {
+    Ok(LineItem {
         name: l.name.or_empty(),
         sku: l.sku.get(),
         quantity,
         unit_price,
         total: before_discount.unwrap_or_else(|| l.total.money()),
-    }
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn amounts_past_the_decimal_range_are_refused_not_a_panic() {
+        let big = "70000000000000000000000000000";
+        for lines in [
+            format!(r#"[{{"subtotal":"{big}","quantity":"0.0000001"}}]"#),
+            format!(r#"[{{"subtotal":"{big}"}},{{"subtotal":"{big}"}}]"#),
+        ] {
+            let body = format!(r#"{{"id":1,"line_items":{lines}}}"#);
+            let err = WooCommerce.parse_order(body.as_bytes()).unwrap_err();
+            assert_eq!(
+                err,
+                ParseError::Invalid("amount out of range".into()),
+                "{lines}"
+            );
+        }
+    }
 
     #[test]
     fn ping_is_recognised_only_in_its_exact_form() {
