@@ -84,7 +84,7 @@ async fn handle(
         )
     }));
     let platform = store.platform.adapter();
-    match platform.verify_within(
+    match platform.verify(
         &headers,
         body,
         &store.webhook_secrets,

@@ -13,10 +13,7 @@ use serde_json::Value;
 use super::fields::{checked_mul, checked_sum, country, money, opt_money, text, text_or_empty};
 use super::standard::signed;
 use super::standard_webhooks::{self as sw, KeyForm};
-use super::{
-    CanonicalEvent, DEFAULT_TOLERANCE, Headers, ParseError, Parsed, Verified, VerifyError,
-    WebhookPlatform,
-};
+use super::{CanonicalEvent, Headers, ParseError, Parsed, Verified, VerifyError, WebhookPlatform};
 use crate::order::{Address, Customer, EventKind, LineItem, Order, TaxLine};
 
 pub struct BigCommerce;
@@ -36,15 +33,6 @@ fn status_event(status_id: i64) -> Option<EventKind> {
 
 impl WebhookPlatform for BigCommerce {
     fn verify(
-        &self,
-        headers: &Headers,
-        body: &[u8],
-        secrets: &[SecretString],
-    ) -> Result<Verified, VerifyError> {
-        self.verify_within(headers, body, secrets, DEFAULT_TOLERANCE)
-    }
-
-    fn verify_within(
         &self,
         headers: &Headers,
         body: &[u8],

@@ -187,26 +187,16 @@ pub const SHOPWARE_TOLERANCE: Duration = Duration::from_secs(6 * 3600);
 
 /// One shop platform's webhook format.
 pub trait WebhookPlatform: Sync {
-    /// Checks the signature over the raw bytes against every configured secret.
+    /// Checks the signature over the raw bytes against every configured secret; platforms that
+    /// sign a send time also refuse one outside `tolerance` (the store's
+    /// `webhook.tolerance_secs`, by default [`Platform::default_tolerance`]).
     fn verify(
         &self,
         headers: &Headers,
         body: &[u8],
         secrets: &[SecretString],
-    ) -> Result<Verified, VerifyError>;
-
-    /// `verify` with the store's replay window (`webhook.tolerance_secs`). Platforms without a
-    /// signed timestamp have no window, hence the default; `verify` uses `DEFAULT_TOLERANCE`.
-    fn verify_within(
-        &self,
-        headers: &Headers,
-        body: &[u8],
-        secrets: &[SecretString],
         tolerance: Duration,
-    ) -> Result<Verified, VerifyError> {
-        let _ = tolerance;
-        self.verify(headers, body, secrets)
-    }
+    ) -> Result<Verified, VerifyError>;
 
     /// Parses a verified body, once, into the canonical event.
     fn parse(&self, headers: &Headers, body: &[u8]) -> Result<Parsed, ParseError>;

@@ -1,6 +1,8 @@
 //! Shopify webhooks: `X-Shopify-Hmac-Sha256` (or `Shopify-Hmac-Sha256` in the newer delivery
 //! format) = base64 HMAC-SHA256 of the raw body; the topic is in `X-Shopify-Topic`.
 
+use std::time::Duration;
+
 use rust_decimal::Decimal;
 use secrecy::SecretString;
 use serde::Deserialize;
@@ -21,11 +23,13 @@ pub const WEBHOOK_ID: [&str; 2] = ["X-Shopify-Webhook-Id", "Shopify-Webhook-Id"]
 pub struct Shopify;
 
 impl WebhookPlatform for Shopify {
+    /// No signed send time: the window does not apply.
     fn verify(
         &self,
         headers: &Headers,
         body: &[u8],
         secrets: &[SecretString],
+        _tolerance: Duration,
     ) -> Result<Verified, VerifyError> {
         verify_base64_body(SIGNATURE[0], headers.get(&SIGNATURE), body, secrets)
             .map(|()| Verified::Signed)

@@ -15,8 +15,8 @@ use super::fields::{
 };
 use super::signature::{unix_now, verify_hex_body, within};
 use super::{
-    CanonicalEvent, Headers, ParseError, Parsed, SHOPWARE_TOLERANCE, Verified, VerifyError,
-    WebhookPlatform, body_hash_key,
+    CanonicalEvent, Headers, ParseError, Parsed, Verified, VerifyError, WebhookPlatform,
+    body_hash_key,
 };
 use crate::order::{Address, Customer, EventKind, LineItem, Order, TaxLine};
 
@@ -29,15 +29,6 @@ pub struct Shopware;
 
 impl WebhookPlatform for Shopware {
     fn verify(
-        &self,
-        headers: &Headers,
-        body: &[u8],
-        secrets: &[SecretString],
-    ) -> Result<Verified, VerifyError> {
-        self.verify_within(headers, body, secrets, SHOPWARE_TOLERANCE)
-    }
-
-    fn verify_within(
         &self,
         headers: &Headers,
         body: &[u8],

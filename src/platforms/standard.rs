@@ -14,10 +14,7 @@ use super::fields::{
     array, checked_mul, checked_sum, country, money, opt_money, out_of_range, text, text_or_empty,
 };
 use super::standard_webhooks::{self as sw, KeyForm, Signed};
-use super::{
-    CanonicalEvent, DEFAULT_TOLERANCE, Headers, ParseError, Parsed, Verified, VerifyError,
-    WebhookPlatform,
-};
+use super::{CanonicalEvent, Headers, ParseError, Parsed, Verified, VerifyError, WebhookPlatform};
 use crate::order::{Address, Customer, EventKind, LineItem, Order, TaxLine};
 
 pub struct Standard;
@@ -32,15 +29,6 @@ pub(crate) fn signed(headers: &Headers) -> Signed<'_> {
 
 impl WebhookPlatform for Standard {
     fn verify(
-        &self,
-        headers: &Headers,
-        body: &[u8],
-        secrets: &[SecretString],
-    ) -> Result<Verified, VerifyError> {
-        self.verify_within(headers, body, secrets, DEFAULT_TOLERANCE)
-    }
-
-    fn verify_within(
         &self,
         headers: &Headers,
         body: &[u8],

@@ -13,10 +13,7 @@ use super::fields::{array, country, minor_money, text, text_or_empty, unix_rfc33
 use super::signature::{
     MAX_SIGNATURE_ENTRIES, MAX_SIGNATURE_HEADER, any_matches, unix_now, within,
 };
-use super::{
-    CanonicalEvent, DEFAULT_TOLERANCE, Headers, ParseError, Parsed, Verified, VerifyError,
-    WebhookPlatform,
-};
+use super::{CanonicalEvent, Headers, ParseError, Parsed, Verified, VerifyError, WebhookPlatform};
 use crate::order::{Address, Customer, EventKind, LineItem, Order, TaxLine};
 
 pub const SIGNATURE: &str = "Stripe-Signature";
@@ -25,15 +22,6 @@ pub struct Stripe;
 
 impl WebhookPlatform for Stripe {
     fn verify(
-        &self,
-        headers: &Headers,
-        body: &[u8],
-        secrets: &[SecretString],
-    ) -> Result<Verified, VerifyError> {
-        self.verify_within(headers, body, secrets, DEFAULT_TOLERANCE)
-    }
-
-    fn verify_within(
         &self,
         headers: &Headers,
         body: &[u8],
@@ -413,11 +401,16 @@ mod tests {
         )]);
         let adapter = crate::platforms::Platform::Stripe.adapter();
         assert_eq!(
-            adapter.verify(&headers, body, &secrets()),
+            adapter.verify(
+                &headers,
+                body,
+                &secrets(),
+                crate::platforms::DEFAULT_TOLERANCE
+            ),
             Err(VerifyError::Stale(300))
         );
         assert_eq!(
-            adapter.verify_within(&headers, body, &secrets(), Duration::from_secs(600)),
+            adapter.verify(&headers, body, &secrets(), Duration::from_secs(600)),
             Ok(Verified::Signed)
         );
     }
