@@ -184,7 +184,9 @@ pub async fn run(settings: Settings, use_sandbox: bool) -> anyhow::Result<()> {
     );
     shutdown_signal().await;
     tracing::info!("shutting down: finishing requests and jobs in flight");
+    let jobs = service.jobs.clone();
     service.stop().await;
+    jobs.close().await;
     if let Some(s) = sandbox {
         s.stop().await;
     }

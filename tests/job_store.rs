@@ -533,3 +533,39 @@ async fn the_wal_stays_small_under_a_steady_flood() {
     );
     store.close().await;
 }
+
+/// After `close()` the database file holds every committed job on its own: a copy of
+/// `shopbip.db` without its `-wal` (what an operator might move to another machine) loses none.
+#[tokio::test]
+async fn closing_leaves_the_database_file_complete() {
+    if common::db::postgres_server().is_some() {
+        eprintln!("SQLite only");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("shop.db");
+    let store = shopbip::jobs::open(
+        &format!("sqlite://{}", path.display()),
+        RetryPolicy::default(),
+    )
+    .await
+    .unwrap();
+    for i in 0..25 {
+        let e = event(
+            &format!("d{i}"),
+            &format!("o{i}"),
+            EventKind::OrderPaid,
+            vec![rule(EventKind::OrderPaid, 1289)],
+        );
+        store.ingest(e).await.unwrap();
+    }
+    store.close().await;
+    let copy = dir.path().join("copy.db");
+    std::fs::copy(&path, &copy).unwrap();
+    let jobs = common::db::scalar(
+        &format!("sqlite://{}", copy.display()),
+        "SELECT COUNT(*) FROM jobs",
+    )
+    .await;
+    assert_eq!(jobs, 25);
+}

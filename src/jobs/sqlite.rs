@@ -92,15 +92,26 @@ impl SqliteStore {
         // NORMAL on the writer alone: its commits skip SQLite's fsync and the syncer task below
         // makes them durable before anyone is answered, so the next batch is written while the
         // disk flushes the last one (see `syncer`).
-        let writer =
-            SqliteConnection::connect_with(&options.clone().synchronous(SqliteSynchronous::Normal))
-                .await?;
-        let wal = PathBuf::from(format!("{}-wal", options.get_filename().display()));
+        let writer_options = options.clone().synchronous(SqliteSynchronous::Normal);
+        let writer = SqliteConnection::connect_with(&writer_options).await?;
+        // One descriptor for the store's life, on the file SQLite itself resolved (symlinks
+        // followed): a write-back error is reported once per file, to descriptors that were
+        // open when it happened, and the syncer must be the one to see it.
+        let wal = std::fs::canonicalize(options.get_filename())
+            .map(|db| PathBuf::from(format!("{}-wal", db.display())))
+            .and_then(std::fs::File::open)
+            .map_err(|e| StoreError::Invalid(format!("cannot open the job store's WAL: {e}")))?;
         let (writes, rx) = mpsc::channel(4 * MAX_BATCH);
         let (acks, unsynced) = mpsc::unbounded_channel();
         let rewind = Arc::new(AtomicBool::new(false));
-        tokio::spawn(group_commit(writer, rx, acks, rewind.clone()));
-        tokio::spawn(syncer(wal, unsynced));
+        tokio::spawn(group_commit(
+            writer,
+            writer_options,
+            rx,
+            acks,
+            rewind.clone(),
+        ));
+        tokio::spawn(syncer(Arc::new(wal), unsynced));
         let checkpointer = SqliteConnection::connect_with(&options).await?;
         let (stop, stopped) = tokio::sync::watch::channel(false);
         tokio::spawn(checkpoints(checkpointer, stopped, rewind));
@@ -186,9 +197,18 @@ impl JobStore for SqliteStore {
             .await?
             .ids;
         let mut jobs = Vec::with_capacity(ids.len());
-        for id in ids {
-            if let Some(job) = self.get_with(&self.pool, id).await? {
-                jobs.push(job);
+        for (n, id) in ids.iter().enumerate() {
+            match self.get_with(&self.pool, *id).await {
+                Ok(Some(job)) => jobs.push(job),
+                Ok(None) => {}
+                Err(e) => {
+                    // Claimed but unreadable: hand them back now rather than leave them to
+                    // the lease, each with an attempt spent for nothing.
+                    for id in ids[n..].iter().copied().chain(jobs.iter().map(|j| j.id)) {
+                        let _ = self.release(id, worker, now).await;
+                    }
+                    return Err(e);
+                }
             }
         }
         jobs.sort_by_key(|j| (j.run_at, j.id));
@@ -261,17 +281,17 @@ impl JobStore for SqliteStore {
         failure: Failure,
     ) -> Result<Option<JobState>, StoreError> {
         let now = now_ms();
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        // Read without the write lock, then write through the writer guarded by what was read:
+        // a pooled `BEGIN IMMEDIATE` could wait seconds for the lock under a webhook flood.
         let row = sqlx::query(
             "SELECT attempts, max_attempts FROM jobs \
              WHERE id = ?1 AND locked_by = ?2 AND state = 'running'",
         )
         .bind(job_id)
         .bind(worker)
-        .fetch_optional(&mut *tx)
+        .fetch_optional(&self.pool)
         .await?;
         let Some(row) = row else {
-            tx.commit().await?;
             return Ok(None);
         };
         let attempts: i64 = row.try_get(0)?;
@@ -288,19 +308,23 @@ impl JobStore for SqliteStore {
         } else {
             error.to_owned()
         };
-        sqlx::query(
-            "UPDATE jobs SET state = ?1, run_at = ?2, last_error = ?3, locked_by = NULL, \
-             locked_until = NULL, updated_at = ?4 WHERE id = ?5",
-        )
-        .bind(state.as_str())
-        .bind(run_at)
-        .bind(reason)
-        .bind(now)
-        .bind(job_id)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(Some(state))
+        let applied = self
+            .update_one(
+                "UPDATE jobs SET state = ?1, run_at = ?2, last_error = ?3, locked_by = NULL, \
+                 locked_until = NULL, updated_at = ?4 \
+                 WHERE id = ?5 AND locked_by = ?6 AND state = 'running' AND attempts = ?7",
+                vec![
+                    Arg::Text(state.as_str().to_owned()),
+                    Arg::Int(run_at),
+                    Arg::Text(reason),
+                    Arg::Int(now),
+                    Arg::Int(job_id),
+                    Arg::Text(worker.to_owned()),
+                    Arg::Int(attempts),
+                ],
+            )
+            .await?;
+        Ok(applied.then_some(state))
     }
 
     async fn complete(
@@ -483,12 +507,25 @@ impl JobStore for SqliteStore {
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
+        if self.writes.is_closed() {
+            return Err(StoreError::Invalid(
+                "the job store's writer has stopped; see the log for why".into(),
+            ));
+        }
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
     }
 
     async fn close(&self) {
         let _ = self.stop_checkpoints.send(true);
+        // Leave the database file complete on its own (a copy of `shopbip.db` without its
+        // `-wal` then holds every committed job); best effort, the WAL is as durable.
+        if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+            .execute(&self.pool)
+            .await
+        {
+            tracing::warn!(error = %e, "final WAL checkpoint failed");
+        }
         self.pool.close().await;
     }
 }
@@ -547,6 +584,7 @@ type UpdateReply = oneshot::Sender<Result<Changed, StoreError>>;
 /// retried one write per transaction, so a single bad write cannot fail its neighbours.
 async fn group_commit(
     mut conn: SqliteConnection,
+    options: SqliteConnectOptions,
     mut rx: mpsc::Receiver<Write>,
     acks: mpsc::UnboundedSender<Acks>,
     rewind: Arc<AtomicBool>,
@@ -583,6 +621,18 @@ async fn group_commit(
             }
             Err(batch_error) => {
                 tracing::warn!(error = %batch_error, events = events.len(), updates = updates.len(), "group commit failed; writing one by one");
+                // After an I/O error or a full disk SQLite has rolled back on its own and sqlx's
+                // rollback then fails, leaving the connection thinking a transaction is open:
+                // every later BEGIN would fail. A fresh connection starts clean.
+                match SqliteConnection::connect_with(&options).await {
+                    Ok(fresh) => {
+                        let old = std::mem::replace(&mut conn, fresh);
+                        let _ = old.close().await;
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, "could not reopen the job store's writer")
+                    }
+                }
                 for (event, reply) in events.into_iter().zip(event_replies) {
                     let one = write_batch(&mut conn, std::slice::from_ref(&event), &[])
                         .await
@@ -604,10 +654,8 @@ async fn group_commit(
         }
         // The writer rewinds the log itself, between two batches: a RESTART from another
         // connection would hold off this writer while it waited for the write lock.
-        if rewind.swap(false, Ordering::Relaxed)
-            && let Err(e) = checkpoint(&mut conn, "RESTART").await
-        {
-            tracing::warn!(error = %e, "WAL rewind failed; will retry");
+        if rewind.swap(false, Ordering::Relaxed) {
+            rewind_wal(&mut conn).await;
         }
     }
 }
@@ -617,32 +665,40 @@ async fn group_commit(
 /// connection), so while one flush runs the next batch is already being written, and batches
 /// that finish during a flush share the next one. Nobody hears "stored" before its rows are
 /// on disk: the same guarantee as `synchronous=FULL`, without the writer idling on each fsync.
-async fn syncer(wal: PathBuf, mut unsynced: mpsc::UnboundedReceiver<Acks>) {
+///
+/// A failed flush stops the syncer, and with it the writer: the kernel may already have
+/// dropped the unwritten pages, so no later commit in this WAL can be promised either. Every
+/// waiting caller gets an error (webhooks a 503, so the platform retries), `/readyz` turns
+/// unready, and a restart recovers from what is on disk.
+async fn syncer(wal: Arc<std::fs::File>, mut unsynced: mpsc::UnboundedReceiver<Acks>) {
     let mut pending = Vec::new();
     while unsynced.recv_many(&mut pending, usize::MAX).await > 0 {
-        let path = wal.clone();
-        let synced = tokio::task::spawn_blocking(move || std::fs::File::open(path)?.sync_data())
+        let file = wal.clone();
+        let synced = tokio::task::spawn_blocking(move || file.sync_data())
             .await
             .unwrap_or_else(|e| Err(std::io::Error::other(e)));
-        if let Err(e) = &synced {
-            tracing::error!(error = %e, "could not flush the job store's WAL to disk");
-        }
         let failed = || StoreError::Invalid("the job store could not flush to disk".into());
+        let ok = synced.is_ok();
         for acks in pending.drain(..) {
             for (reply, outcome) in acks.events {
-                let _ = reply.send(if synced.is_ok() {
-                    outcome
-                } else {
-                    Err(failed())
-                });
+                let _ = reply.send(if ok { outcome } else { Err(failed()) });
             }
             for (reply, changed) in acks.updates {
-                let _ = reply.send(if synced.is_ok() {
-                    changed
-                } else {
-                    Err(failed())
-                });
+                let _ = reply.send(if ok { changed } else { Err(failed()) });
             }
+        }
+        if let Err(e) = synced {
+            tracing::error!(error = %e, "could not flush the job store's WAL to disk; the job store stops taking writes until shopbip restarts");
+            unsynced.close();
+            while let Some(acks) = unsynced.recv().await {
+                for (reply, _) in acks.events {
+                    let _ = reply.send(Err(failed()));
+                }
+                for (reply, _) in acks.updates {
+                    let _ = reply.send(Err(failed()));
+                }
+            }
+            return;
         }
     }
 }
@@ -666,7 +722,7 @@ async fn checkpoints(
         }
         // PASSIVE copies what is committed without holding anyone up; when the log is long,
         // the writer is asked to rewind it (with little left to copy by then).
-        match checkpoint(&mut conn, "PASSIVE").await {
+        match passive_checkpoint(&mut conn).await {
             Ok(log) if log > WAL_FRAMES_LIMIT => rewind.store(true, Ordering::Relaxed),
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "WAL checkpoint failed; will retry"),
@@ -675,13 +731,32 @@ async fn checkpoints(
     let _ = conn.close().await;
 }
 
-/// Runs one checkpoint; answers the log's length in frames.
-async fn checkpoint(conn: &mut SqliteConnection, mode: &'static str) -> Result<i64, sqlx::Error> {
-    let sql = match mode {
-        "RESTART" => "PRAGMA wal_checkpoint(RESTART)",
-        _ => "PRAGMA wal_checkpoint(PASSIVE)",
+/// Rewinds the WAL from the writer. A reader still in the old log would make RESTART wait on
+/// the busy handler with every write held up behind it, so the wait is cut short: the
+/// checkpointer asks again 200 ms later.
+async fn rewind_wal(conn: &mut SqliteConnection) {
+    let restart = async {
+        sqlx::query("PRAGMA busy_timeout = 50")
+            .execute(&mut *conn)
+            .await?;
+        let outcome = sqlx::query_as::<_, (i64, i64, i64)>("PRAGMA wal_checkpoint(RESTART)")
+            .fetch_one(&mut *conn)
+            .await;
+        sqlx::query("PRAGMA busy_timeout = 10000")
+            .execute(&mut *conn)
+            .await?;
+        outcome
     };
-    let (_, log, _) = sqlx::query_as::<_, (i64, i64, i64)>(sql)
+    match restart.await {
+        Ok((0, _, _)) => {}
+        Ok(_) => tracing::debug!("WAL rewind put off: a reader is still in the log"),
+        Err(e) => tracing::warn!(error = %e, "WAL rewind failed; will retry"),
+    }
+}
+
+/// Copies what it can without waiting; answers the log's length in frames.
+async fn passive_checkpoint(conn: &mut SqliteConnection) -> Result<i64, sqlx::Error> {
+    let (_, log, _) = sqlx::query_as::<_, (i64, i64, i64)>("PRAGMA wal_checkpoint(PASSIVE)")
         .fetch_one(conn)
         .await?;
     Ok(log)
