@@ -12,7 +12,7 @@ use super::lenient::{List, Obj, Text};
 use super::signature::verify_base64_body;
 use super::{
     CanonicalEvent, Headers, ParseError, Parsed, Verified, VerifyError, WebhookPlatform,
-    body_hash_key,
+    body_hash_key, order_delivery_key,
 };
 use crate::order::{Address, Customer, EventKind, LineItem, Order, TaxLine};
 
@@ -63,10 +63,13 @@ impl WebhookPlatform for Shopify {
         } else {
             order(json)?
         };
-        let delivery_key = headers
-            .get(&WEBHOOK_ID)
-            .map(str::to_owned)
-            .unwrap_or_else(|| body_hash_key(body));
+        let delivery_key = order_delivery_key(
+            &order.id,
+            &headers
+                .get(&WEBHOOK_ID)
+                .map(str::to_owned)
+                .unwrap_or_else(|| body_hash_key(body)),
+        );
         Ok(Parsed::Event(Box::new(CanonicalEvent {
             delivery_key,
             topic,

@@ -13,7 +13,7 @@ use super::lenient::{List, Obj, Text};
 use super::signature::verify_base64_body;
 use super::{
     CanonicalEvent, Headers, ParseError, Parsed, Verified, VerifyError, WebhookPlatform,
-    body_hash_key,
+    body_hash_key, order_delivery_key,
 };
 use crate::order::{Address, Customer, EventKind, LineItem, Order, TaxLine};
 
@@ -69,7 +69,7 @@ impl WebhookPlatform for WooCommerce {
         };
         Ok(Parsed::Event(Box::new(CanonicalEvent {
             // The delivery id changes on every send and can collide within a second.
-            delivery_key: body_hash_key(body),
+            delivery_key: order_delivery_key(&order.id, &body_hash_key(body)),
             topic,
             kind,
             order,
@@ -270,6 +270,25 @@ mod tests {
                 "{lines}"
             );
         }
+    }
+
+    #[test]
+    fn the_delivery_key_is_the_body_hash_under_the_order_id() {
+        let headers = Headers::new([(TOPIC.to_owned(), "order.updated".to_owned())]);
+        let key = |body: &str| match WooCommerce.parse(&headers, body.as_bytes()).unwrap() {
+            Parsed::Event(e) => e.delivery_key,
+            other => panic!("{other:?}"),
+        };
+        let paid = r#"{"id":5120,"status":"processing","date_paid_gmt":"2026-11-25T10:00:00"}"#;
+        let again = key(paid);
+        assert_eq!(
+            key(paid),
+            again,
+            "a repeat of the same body is the same delivery"
+        );
+        assert_eq!(again, format!("5120/{}", body_hash_key(paid.as_bytes())));
+        let edited = paid.replace("10:00:00", "10:00:01");
+        assert_ne!(key(&edited), again);
     }
 
     #[test]
