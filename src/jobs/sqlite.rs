@@ -41,9 +41,11 @@ enum Write {
 struct Update {
     sql: &'static str,
     args: Vec<Arg>,
+    /// The statement ends in `RETURNING <one integer column>`, whose values are answered.
+    returning: bool,
 }
 
-/// Rows an update changed; with `RETURNING`, the first returned column of each.
+/// Rows an update changed; for a `returning` update, the returned values.
 #[derive(Default)]
 struct Changed {
     rows: u64,
@@ -140,9 +142,31 @@ impl SqliteStore {
     /// Runs a one-row job update through the group-commit writer: many workers' step records
     /// share one transaction and one fsync instead of taking one each.
     async fn update(&self, sql: &'static str, args: Vec<Arg>) -> Result<Changed, StoreError> {
+        self.run_update(sql, args, false).await
+    }
+
+    /// An update ending in `RETURNING` one integer column: answers the returned values.
+    async fn update_returning(
+        &self,
+        sql: &'static str,
+        args: Vec<Arg>,
+    ) -> Result<Vec<i64>, StoreError> {
+        Ok(self.run_update(sql, args, true).await?.ids)
+    }
+
+    async fn run_update(
+        &self,
+        sql: &'static str,
+        args: Vec<Arg>,
+        returning: bool,
+    ) -> Result<Changed, StoreError> {
         let (reply, answer) = oneshot::channel();
-        self.submit(Write::Update(Update { sql, args }, reply), answer)
-            .await
+        let update = Update {
+            sql,
+            args,
+            returning,
+        };
+        self.submit(Write::Update(update, reply), answer).await
     }
 
     /// An update of one job, answered with whether it applied (the worker still held it).
@@ -181,7 +205,7 @@ impl JobStore for SqliteStore {
         // Through the writer: a pooled connection would wait on the busy handler for the
         // write lock, which the writer rarely leaves free under a webhook flood.
         let ids = self
-            .update(
+            .update_returning(
                 "UPDATE jobs SET state = 'running', locked_by = ?1, locked_until = ?2, \
                  attempts = attempts + 1, updated_at = ?3 \
                  WHERE id IN (SELECT id FROM jobs WHERE state = 'queued' AND run_at <= ?3 \
@@ -194,8 +218,7 @@ impl JobStore for SqliteStore {
                     Arg::Int(i64::from(limit)),
                 ],
             )
-            .await?
-            .ids;
+            .await?;
         let mut jobs = Vec::with_capacity(ids.len());
         for (n, id) in ids.iter().enumerate() {
             match self.get_with(&self.pool, *id).await {
@@ -439,7 +462,7 @@ impl JobStore for SqliteStore {
         // One statement through the writer: the order's number if it has one (the no-op update
         // returns it), else the store's next. The writer's transaction makes MAX + 1 gapless.
         let numbers = self
-            .update(
+            .update_returning(
                 "INSERT INTO invoice_numbers (store_id, order_id, number, created_at) \
                  SELECT ?1, ?2, COALESCE(MAX(number), 0) + 1, ?3 FROM invoice_numbers \
                  WHERE store_id = ?1 \
@@ -451,8 +474,7 @@ impl JobStore for SqliteStore {
                     Arg::Int(now_ms()),
                 ],
             )
-            .await?
-            .ids;
+            .await?;
         match numbers.as_slice() {
             [n] => Ok(*n as u64),
             _ => Err(StoreError::Invalid(format!(
@@ -859,7 +881,7 @@ async fn write_batch(
                 Arg::OptText(v) => query.bind(v.as_deref()),
             };
         }
-        changed.push(if update.sql.contains(" RETURNING ") {
+        changed.push(if update.returning {
             let ids = query
                 .fetch_all(&mut *tx)
                 .await?
