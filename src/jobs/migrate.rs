@@ -40,103 +40,50 @@ pub async fn sqlite_to_postgres(from: &str, to: &str) -> anyhow::Result<Copied> 
     if existing > 0 {
         bail!("the PostgreSQL database already holds {existing} events: migrate into an empty one");
     }
-    let mut copied = Copied::default();
     let mut tx = pg.begin().await?;
-
-    let mut last = 0i64;
-    loop {
-        let rows = sqlx::query(
+    use Col::{Int, OptText, Text};
+    let copied = Copied {
+        events: copy_table(
+            &source,
+            &mut tx,
             "SELECT id, store_id, platform, delivery_key, topic, kind, order_id, order_json, received_at \
              FROM events WHERE id > ?1 ORDER BY id LIMIT ?2",
+            "INSERT INTO events (id, store_id, platform, delivery_key, topic, kind, order_id, order_json, received_at) \
+             OVERRIDING SYSTEM VALUE VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            &[Int, Text, Text, Text, Text, Text, Text, Text, Int],
+            true,
         )
-        .bind(last)
-        .bind(BATCH)
-        .fetch_all(&source)
-        .await?;
-        if rows.is_empty() {
-            break;
-        }
-        for r in &rows {
-            last = r.try_get(0)?;
-            sqlx::query(
-                "INSERT INTO events (id, store_id, platform, delivery_key, topic, kind, order_id, order_json, received_at) \
-                 OVERRIDING SYSTEM VALUE VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-            )
-            .bind(last)
-            .bind(r.try_get::<String, _>(1)?)
-            .bind(r.try_get::<String, _>(2)?)
-            .bind(r.try_get::<String, _>(3)?)
-            .bind(r.try_get::<String, _>(4)?)
-            .bind(r.try_get::<String, _>(5)?)
-            .bind(r.try_get::<String, _>(6)?)
-            .bind(r.try_get::<String, _>(7)?)
-            .bind(r.try_get::<i64, _>(8)?)
-            .execute(&mut *tx)
-            .await?;
-            copied.events += 1;
-        }
-    }
-
-    let mut last = 0i64;
-    loop {
-        let rows = sqlx::query(
+        .await?,
+        jobs: copy_table(
+            &source,
+            &mut tx,
             "SELECT id, event_id, store_id, order_id, kind, rule_key, rule_json, \
              CASE WHEN state = 'running' THEN 'queued' ELSE state END, attempts, max_attempts, run_at, \
              last_error, steps_json, replays, created_at, updated_at \
              FROM jobs WHERE id > ?1 ORDER BY id LIMIT ?2",
+            "INSERT INTO jobs (id, event_id, store_id, order_id, kind, rule_key, rule_json, state, \
+             attempts, max_attempts, run_at, last_error, steps_json, replays, created_at, updated_at) \
+             OVERRIDING SYSTEM VALUE \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+            &[
+                Int, Int, Text, Text, Text, Text, Text, Text, Int, Int, Int, OptText, Text, Int,
+                Int, Int,
+            ],
+            true,
         )
-        .bind(last)
-        .bind(BATCH)
-        .fetch_all(&source)
-        .await?;
-        if rows.is_empty() {
-            break;
-        }
-        for r in &rows {
-            last = r.try_get(0)?;
-            sqlx::query(
-                "INSERT INTO jobs (id, event_id, store_id, order_id, kind, rule_key, rule_json, state, \
-                 attempts, max_attempts, run_at, last_error, steps_json, replays, created_at, updated_at) \
-                 OVERRIDING SYSTEM VALUE \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
-            )
-            .bind(last)
-            .bind(r.try_get::<i64, _>(1)?)
-            .bind(r.try_get::<String, _>(2)?)
-            .bind(r.try_get::<String, _>(3)?)
-            .bind(r.try_get::<String, _>(4)?)
-            .bind(r.try_get::<String, _>(5)?)
-            .bind(r.try_get::<String, _>(6)?)
-            .bind(r.try_get::<String, _>(7)?)
-            .bind(r.try_get::<i64, _>(8)?)
-            .bind(r.try_get::<i64, _>(9)?)
-            .bind(r.try_get::<i64, _>(10)?)
-            .bind(r.try_get::<Option<String>, _>(11)?)
-            .bind(r.try_get::<String, _>(12)?)
-            .bind(r.try_get::<i64, _>(13)?)
-            .bind(r.try_get::<i64, _>(14)?)
-            .bind(r.try_get::<i64, _>(15)?)
-            .execute(&mut *tx)
-            .await?;
-            copied.jobs += 1;
-        }
-    }
-
-    let rows = sqlx::query("SELECT store_id, order_id, number, created_at FROM invoice_numbers")
-        .fetch_all(&source)
-        .await?;
-    for r in &rows {
-        sqlx::query(
+        .await?,
+        // Keyed by (store, order), so paged by SQLite's rowid, which is not copied.
+        invoice_numbers: copy_table(
+            &source,
+            &mut tx,
+            "SELECT rowid, store_id, order_id, number, created_at FROM invoice_numbers \
+             WHERE rowid > ?1 ORDER BY rowid LIMIT ?2",
             "INSERT INTO invoice_numbers (store_id, order_id, number, created_at) VALUES ($1, $2, $3, $4)",
+            &[Int, Text, Text, Int, Int],
+            false,
         )
-        .bind(r.try_get::<String, _>(0)?)
-        .bind(r.try_get::<String, _>(1)?)
-        .bind(r.try_get::<i64, _>(2)?)
-        .bind(r.try_get::<i64, _>(3)?)
-        .execute(&mut *tx)
-        .await?;
-        copied.invoice_numbers += 1;
-    }
+        .await?,
+    };
     // New rows continue after the copied ids.
     for table in ["events", "jobs"] {
         sqlx::query(sqlx::AssertSqlSafe(format!(
@@ -149,4 +96,49 @@ pub async fn sqlite_to_postgres(from: &str, to: &str) -> anyhow::Result<Copied> 
     source.close().await;
     pg.close().await;
     Ok(copied)
+}
+
+/// A column's type on both sides.
+#[derive(Clone, Copy)]
+enum Col {
+    Int,
+    Text,
+    OptText,
+}
+
+/// Copies a table in pages keyed by its first column (`… WHERE key > ?1 ORDER BY key LIMIT ?2`),
+/// binding each row's columns in order to `insert`; the key is bound too when `insert_key`.
+async fn copy_table(
+    source: &sqlx::SqlitePool,
+    tx: &mut sqlx::PgConnection,
+    select: &'static str,
+    insert: &'static str,
+    columns: &[Col],
+    insert_key: bool,
+) -> anyhow::Result<u64> {
+    let mut copied = 0;
+    let mut last = 0i64;
+    loop {
+        let rows = sqlx::query(select)
+            .bind(last)
+            .bind(BATCH)
+            .fetch_all(source)
+            .await?;
+        if rows.is_empty() {
+            return Ok(copied);
+        }
+        for r in &rows {
+            last = r.try_get(0)?;
+            let mut query = sqlx::query(insert);
+            for (i, col) in columns.iter().enumerate().skip(usize::from(!insert_key)) {
+                query = match col {
+                    Col::Int => query.bind(r.try_get::<i64, _>(i)?),
+                    Col::Text => query.bind(r.try_get::<String, _>(i)?),
+                    Col::OptText => query.bind(r.try_get::<Option<String>, _>(i)?),
+                };
+            }
+            query.execute(&mut *tx).await?;
+            copied += 1;
+        }
+    }
 }
