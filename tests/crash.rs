@@ -152,19 +152,8 @@ async fn kill_9_mid_run_loses_no_order_and_sends_none_twice() {
     }
 
     let mut per_order: HashMap<String, usize> = HashMap::new();
-    for call in sandbox
-        .control
-        .calls_to("/api/v2/whatsapp/templates")
-        .await
-        .unwrap()
-    {
-        if call.status == 200 {
-            let number = call.json.unwrap()["body_params"][1]
-                .as_str()
-                .unwrap()
-                .to_owned();
-            *per_order.entry(number).or_default() += 1;
-        }
+    for (number, _) in sandbox.accepted_sends(1).await {
+        *per_order.entry(number).or_default() += 1;
     }
     let missing: Vec<u64> = (0..ORDERS)
         .filter(|i| !per_order.contains_key(&(10_000 + i).to_string()))

@@ -98,20 +98,9 @@ async fn post_orders(replicas: &[&Replica], first: u64, count: u64) {
 async fn sends_per_order(sandbox: &common::TestSandbox) -> (HashMap<String, usize>, Vec<i64>) {
     let mut per_order = HashMap::new();
     let mut times = Vec::new();
-    for call in sandbox
-        .control
-        .calls_to("/api/v2/whatsapp/templates")
-        .await
-        .unwrap()
-    {
-        if call.status == 200 {
-            let number = call.json.unwrap()["body_params"][0]
-                .as_str()
-                .unwrap()
-                .to_owned();
-            *per_order.entry(number).or_default() += 1;
-            times.push(call.at_ms);
-        }
+    for (number, at_ms) in sandbox.accepted_sends(0).await {
+        *per_order.entry(number).or_default() += 1;
+        times.push(at_ms);
     }
     (per_order, times)
 }

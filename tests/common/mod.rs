@@ -29,6 +29,23 @@ pub fn spawn_sandbox_with(config: SandboxConfig) -> TestSandbox {
 }
 
 impl TestSandbox {
+    /// Every accepted template send, as (its `body_params[param]`, when the sandbox took it in
+    /// ms): tests that count sends per order name the parameter holding the order number.
+    pub async fn accepted_sends(&self, param: usize) -> Vec<(String, i64)> {
+        self.control
+            .calls_to("/api/v2/whatsapp/templates")
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|call| call.status == 200)
+            .map(|call| {
+                let json = call.json.unwrap();
+                let value = json["body_params"][param].as_str().unwrap().to_owned();
+                (value, call.at_ms)
+            })
+            .collect()
+    }
+
     pub fn credentials(&self, username: &str) -> Credentials {
         let account = self
             .config
