@@ -205,8 +205,8 @@ pub struct JobFilter {
     pub limit: u32,
 }
 
-/// The stored event a job came from.
-#[derive(Debug, Clone)]
+/// The stored event a job came from (decoded the same way from both backends).
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct EventRecord {
     pub id: i64,
     pub store_id: String,

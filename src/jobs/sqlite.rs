@@ -485,23 +485,12 @@ impl JobStore for SqliteStore {
     }
 
     async fn event(&self, event_id: i64) -> Result<Option<EventRecord>, StoreError> {
-        let row = sqlx::query(
+        Ok(sqlx::query_as(
             "SELECT id, store_id, platform, topic, delivery_key, received_at FROM events WHERE id = ?1",
         )
         .bind(event_id)
         .fetch_optional(&self.pool)
-        .await?;
-        row.map(|r| {
-            Ok(EventRecord {
-                id: r.try_get(0)?,
-                store_id: r.try_get(1)?,
-                platform: r.try_get(2)?,
-                topic: r.try_get(3)?,
-                delivery_key: r.try_get(4)?,
-                received_at: r.try_get(5)?,
-            })
-        })
-        .transpose()
+        .await?)
     }
 
     async fn store_stats(&self) -> Result<BTreeMap<String, StoreStats>, StoreError> {
