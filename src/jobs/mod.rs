@@ -6,6 +6,7 @@ pub mod migrate;
 pub mod postgres;
 pub mod retry;
 pub mod sqlite;
+mod sqlite_writer;
 pub mod view;
 
 use std::fmt;
@@ -188,6 +189,8 @@ pub enum StoreError {
     Db(#[from] sqlx::Error),
     #[error("job store migration: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("job store: {0}")]
+    Sqlite(#[from] rusqlite::Error),
     #[error("job store: corrupt row: {0}")]
     Corrupt(String),
     #[error("{0}")]

@@ -1,8 +1,8 @@
 //! The embedded job store: one SQLite file in WAL mode; every write transaction starts with
 //! `BEGIN IMMEDIATE` so concurrent writers queue on `busy_timeout` instead of failing.
 
-use std::collections::{BTreeMap, HashMap};
-use std::path::{Path, PathBuf};
+use std::collections::BTreeMap;
+use std::path::Path;
 use std::str::FromStr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -16,6 +16,7 @@ use sqlx::sqlite::{
 use sqlx::{Connection, Row};
 use tokio::sync::{mpsc, oneshot};
 
+use super::sqlite_writer::{self, Arg, Changed, MAX_BATCH, Prepared, Update, Write};
 use super::{
     EventRecord, Failure, IngestOutcome, JOB_SELECT, Job, JobFilter, JobRow, JobState, JobStore,
     NewEvent, ReplayOutcome, RetryPolicy, StoreError, StoreStats, now_ms, parse_state,
@@ -29,37 +30,6 @@ pub struct SqliteStore {
     writes: mpsc::Sender<Write>,
     stop_checkpoints: Arc<tokio::sync::watch::Sender<bool>>,
 }
-
-/// One write for the group-commit writer, with where its answer goes.
-enum Write {
-    Ingest(Prepared, oneshot::Sender<Result<IngestOutcome, StoreError>>),
-    /// One `UPDATE` of jobs; answered with what it changed.
-    Update(Update, oneshot::Sender<Result<Changed, StoreError>>),
-}
-
-/// A single-statement job update: the statement is fixed, only the values vary.
-struct Update {
-    sql: &'static str,
-    args: Vec<Arg>,
-    /// The statement ends in `RETURNING <one integer column>`, whose values are answered.
-    returning: bool,
-}
-
-/// Rows an update changed; for a `returning` update, the returned values.
-#[derive(Default)]
-struct Changed {
-    rows: u64,
-    ids: Vec<i64>,
-}
-
-enum Arg {
-    Int(i64),
-    Text(String),
-    OptText(Option<String>),
-}
-
-/// Most events written in one transaction (one fsync) by the group-commit writer.
-const MAX_BATCH: usize = 256;
 
 impl SqliteStore {
     /// Opens (creating it and its folder if needed) and migrates the database at `url`
@@ -89,31 +59,11 @@ impl SqliteStore {
             .connect_with(options.clone())
             .await?;
         sqlx::migrate!("migrations/sqlite").run(&pool).await?;
-        // The writer keeps a connection of its own: its page cache stays warm (a pooled
-        // connection would re-read pages other connections changed).
-        // NORMAL on the writer alone: its commits skip SQLite's fsync and the syncer task below
-        // makes them durable before anyone is answered, so the next batch is written while the
-        // disk flushes the last one (see `syncer`).
-        let writer_options = options.clone().synchronous(SqliteSynchronous::Normal);
-        let writer = SqliteConnection::connect_with(&writer_options).await?;
-        // One descriptor for the store's life, on the file SQLite itself resolved (symlinks
-        // followed): a write-back error is reported once per file, to descriptors that were
-        // open when it happened, and the syncer must be the one to see it.
-        let wal = std::fs::canonicalize(options.get_filename())
-            .map(|db| PathBuf::from(format!("{}-wal", db.display())))
-            .and_then(std::fs::File::open)
-            .map_err(|e| StoreError::Invalid(format!("cannot open the job store's WAL: {e}")))?;
+        // The writer keeps a connection of its own on a thread of its own (see
+        // `sqlite_writer`): its page cache stays warm and a batch needs no hand-offs.
         let (writes, rx) = mpsc::channel(4 * MAX_BATCH);
-        let (acks, unsynced) = mpsc::unbounded_channel();
         let rewind = Arc::new(AtomicBool::new(false));
-        tokio::spawn(group_commit(
-            writer,
-            writer_options,
-            rx,
-            acks,
-            rewind.clone(),
-        ));
-        tokio::spawn(syncer(Arc::new(wal), unsynced));
+        sqlite_writer::start(Path::new(options.get_filename()), rx, rewind.clone())?;
         let checkpointer = SqliteConnection::connect_with(&options).await?;
         let (stop, stopped) = tokio::sync::watch::channel(false);
         tokio::spawn(checkpoints(checkpointer, stopped, rewind));
@@ -541,179 +491,6 @@ impl JobStore for SqliteStore {
     }
 }
 
-/// An event made ready for the writer: everything serialised outside the write transaction.
-struct Prepared {
-    store_id: String,
-    platform: String,
-    delivery_key: String,
-    topic: String,
-    kind: &'static str,
-    order_id: String,
-    order_json: String,
-    /// (rule key, rule JSON)
-    rules: Vec<(String, String)>,
-    max_attempts: i64,
-}
-
-impl Prepared {
-    fn new(event: NewEvent, max_attempts: u32) -> Result<Self, StoreError> {
-        let rules = event
-            .rules
-            .iter()
-            .map(|r| Ok((r.key(), to_json(r)?)))
-            .collect::<Result<_, StoreError>>()?;
-        Ok(Self {
-            order_json: to_json(&event.order)?,
-            store_id: event.store_id,
-            platform: event.platform,
-            delivery_key: event.delivery_key,
-            topic: event.topic,
-            kind: event.kind.as_str(),
-            order_id: event.order.id,
-            rules,
-            max_attempts: max_attempts as i64,
-        })
-    }
-}
-
-fn to_json<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
-    serde_json::to_string(value).map_err(|e| StoreError::Invalid(e.to_string()))
-}
-
-/// Answers kept back until the writes they report are on disk.
-#[derive(Default)]
-struct Acks {
-    events: Vec<(EventReply, Result<IngestOutcome, StoreError>)>,
-    updates: Vec<(UpdateReply, Result<Changed, StoreError>)>,
-}
-
-type EventReply = oneshot::Sender<Result<IngestOutcome, StoreError>>;
-type UpdateReply = oneshot::Sender<Result<Changed, StoreError>>;
-
-/// Group commit: webhooks and job updates arriving together share one `BEGIN IMMEDIATE`
-/// transaction, and each is answered only once that commit is on disk. A failed batch is
-/// retried one write per transaction, so a single bad write cannot fail its neighbours.
-async fn group_commit(
-    mut conn: SqliteConnection,
-    options: SqliteConnectOptions,
-    mut rx: mpsc::Receiver<Write>,
-    acks: mpsc::UnboundedSender<Acks>,
-    rewind: Arc<AtomicBool>,
-) {
-    let mut batch = Vec::with_capacity(MAX_BATCH);
-    while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        let mut events = Vec::new();
-        let mut event_replies = Vec::new();
-        let mut updates = Vec::new();
-        let mut update_replies = Vec::new();
-        for write in batch.drain(..) {
-            match write {
-                Write::Ingest(event, reply) => {
-                    events.push(event);
-                    event_replies.push(reply);
-                }
-                Write::Update(update, reply) => {
-                    updates.push(update);
-                    update_replies.push(reply);
-                }
-            }
-        }
-        let mut done = Acks::default();
-        match write_batch(&mut conn, &events, &updates).await {
-            Ok((outcomes, changed)) => {
-                done.events = event_replies
-                    .into_iter()
-                    .zip(outcomes.into_iter().map(Ok))
-                    .collect();
-                done.updates = update_replies
-                    .into_iter()
-                    .zip(changed.into_iter().map(Ok))
-                    .collect();
-            }
-            Err(batch_error) => {
-                tracing::warn!(error = %batch_error, events = events.len(), updates = updates.len(), "group commit failed; writing one by one");
-                // After an I/O error or a full disk SQLite has rolled back on its own and sqlx's
-                // rollback then fails, leaving the connection thinking a transaction is open:
-                // every later BEGIN would fail. A fresh connection starts clean.
-                match SqliteConnection::connect_with(&options).await {
-                    Ok(fresh) => {
-                        let old = std::mem::replace(&mut conn, fresh);
-                        let _ = old.close().await;
-                    }
-                    Err(e) => {
-                        tracing::error!(error = %e, "could not reopen the job store's writer")
-                    }
-                }
-                for (event, reply) in events.into_iter().zip(event_replies) {
-                    let one = write_batch(&mut conn, std::slice::from_ref(&event), &[])
-                        .await
-                        .map(|(mut o, _)| o.remove(0))
-                        .map_err(StoreError::from);
-                    done.events.push((reply, one));
-                }
-                for (update, reply) in updates.into_iter().zip(update_replies) {
-                    let one = write_batch(&mut conn, &[], std::slice::from_ref(&update))
-                        .await
-                        .map(|(_, mut c)| c.remove(0))
-                        .map_err(StoreError::from);
-                    done.updates.push((reply, one));
-                }
-            }
-        }
-        if acks.send(done).is_err() {
-            break;
-        }
-        // The writer rewinds the log itself, between two batches: a RESTART from another
-        // connection would hold off this writer while it waited for the write lock.
-        if rewind.swap(false, Ordering::Relaxed) {
-            rewind_wal(&mut conn).await;
-        }
-    }
-}
-
-/// Flushes the WAL to disk, then releases the answers of every commit made before the flush
-/// began. The writer commits without waiting for the disk (`synchronous=NORMAL` on its
-/// connection), so while one flush runs the next batch is already being written, and batches
-/// that finish during a flush share the next one. Nobody hears "stored" before its rows are
-/// on disk: the same guarantee as `synchronous=FULL`, without the writer idling on each fsync.
-///
-/// A failed flush stops the syncer, and with it the writer: the kernel may already have
-/// dropped the unwritten pages, so no later commit in this WAL can be promised either. Every
-/// waiting caller gets an error (webhooks a 503, so the platform retries), `/readyz` turns
-/// unready, and a restart recovers from what is on disk.
-async fn syncer(wal: Arc<std::fs::File>, mut unsynced: mpsc::UnboundedReceiver<Acks>) {
-    let mut pending = Vec::new();
-    while unsynced.recv_many(&mut pending, usize::MAX).await > 0 {
-        let file = wal.clone();
-        let synced = tokio::task::spawn_blocking(move || file.sync_data())
-            .await
-            .unwrap_or_else(|e| Err(std::io::Error::other(e)));
-        let failed = || StoreError::Invalid("the job store could not flush to disk".into());
-        let ok = synced.is_ok();
-        for acks in pending.drain(..) {
-            for (reply, outcome) in acks.events {
-                let _ = reply.send(if ok { outcome } else { Err(failed()) });
-            }
-            for (reply, changed) in acks.updates {
-                let _ = reply.send(if ok { changed } else { Err(failed()) });
-            }
-        }
-        if let Err(e) = synced {
-            tracing::error!(error = %e, "could not flush the job store's WAL to disk; the job store stops taking writes until shopbip restarts");
-            unsynced.close();
-            while let Some(acks) = unsynced.recv().await {
-                for (reply, _) in acks.events {
-                    let _ = reply.send(Err(failed()));
-                }
-                for (reply, _) in acks.updates {
-                    let _ = reply.send(Err(failed()));
-                }
-            }
-            return;
-        }
-    }
-}
-
 /// WAL frames (4 KiB pages) beyond which the checkpointer restarts the log. Under continuous
 /// writes a PASSIVE checkpoint never leaves the log fully copied at the instant a write begins,
 /// so SQLite would never rewind it: the log would grow for as long as webhooks keep coming.
@@ -742,165 +519,12 @@ async fn checkpoints(
     let _ = conn.close().await;
 }
 
-/// Rewinds the WAL from the writer. A reader still in the old log would make RESTART wait on
-/// the busy handler with every write held up behind it, so the wait is cut short: the
-/// checkpointer asks again 200 ms later.
-async fn rewind_wal(conn: &mut SqliteConnection) {
-    let restart = async {
-        sqlx::query("PRAGMA busy_timeout = 50")
-            .execute(&mut *conn)
-            .await?;
-        let outcome = sqlx::query_as::<_, (i64, i64, i64)>("PRAGMA wal_checkpoint(RESTART)")
-            .fetch_one(&mut *conn)
-            .await;
-        sqlx::query("PRAGMA busy_timeout = 10000")
-            .execute(&mut *conn)
-            .await?;
-        outcome
-    };
-    match restart.await {
-        Ok((0, _, _)) => {}
-        Ok(_) => tracing::debug!("WAL rewind put off: a reader is still in the log"),
-        Err(e) => tracing::warn!(error = %e, "WAL rewind failed; will retry"),
-    }
-}
-
 /// Copies what it can without waiting; answers the log's length in frames.
 async fn passive_checkpoint(conn: &mut SqliteConnection) -> Result<i64, sqlx::Error> {
     let (_, log, _) = sqlx::query_as::<_, (i64, i64, i64)>("PRAGMA wal_checkpoint(PASSIVE)")
         .fetch_one(conn)
         .await?;
     Ok(log)
-}
-
-/// Rows per multi-row INSERT: few statements per batch, well under SQLite's variable limit.
-const ROWS_PER_STATEMENT: usize = 64;
-
-/// Writes a batch in one transaction with two multi-row INSERTs per chunk (events, then jobs):
-/// the per-statement cost, not the rows, is what limits SQLite throughput here.
-async fn write_batch(
-    conn: &mut SqliteConnection,
-    events: &[Prepared],
-    updates: &[Update],
-) -> Result<(Vec<IngestOutcome>, Vec<Changed>), sqlx::Error> {
-    let now = now_ms();
-    let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
-    let mut outcomes = Vec::with_capacity(events.len());
-    for chunk in events.chunks(ROWS_PER_STATEMENT) {
-        let sql = format!(
-            "INSERT INTO events (store_id, platform, delivery_key, topic, kind, order_id, order_json, received_at) \
-             VALUES {} ON CONFLICT (store_id, delivery_key) DO NOTHING RETURNING id, store_id, delivery_key",
-            placeholders(chunk.len(), 8)
-        );
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-        for e in chunk {
-            query = query
-                .bind(&e.store_id)
-                .bind(&e.platform)
-                .bind(&e.delivery_key)
-                .bind(&e.topic)
-                .bind(e.kind)
-                .bind(&e.order_id)
-                .bind(&e.order_json)
-                .bind(now);
-        }
-        let mut ids: HashMap<(String, String), i64> = HashMap::new();
-        for row in query.fetch_all(&mut *tx).await? {
-            ids.insert((row.try_get(1)?, row.try_get(2)?), row.try_get(0)?);
-        }
-        // Each new event takes its id once; a second event of the same delivery in this very
-        // batch is a duplicate like any other.
-        let stored: Vec<Option<i64>> = chunk
-            .iter()
-            .map(|e| ids.remove(&(e.store_id.clone(), e.delivery_key.clone())))
-            .collect();
-        let job_rows: Vec<(i64, &Prepared, &(String, String))> = chunk
-            .iter()
-            .zip(&stored)
-            .filter_map(|(e, id)| id.map(|id| (id, e)))
-            .flat_map(|(id, e)| e.rules.iter().map(move |r| (id, e, r)))
-            .collect();
-        let mut created: HashMap<i64, usize> = HashMap::new();
-        for rows in job_rows.chunks(ROWS_PER_STATEMENT) {
-            let sql = format!(
-                "INSERT INTO jobs (event_id, store_id, order_id, kind, rule_key, rule_json, state, \
-                 max_attempts, run_at, created_at, updated_at) VALUES {} \
-                 ON CONFLICT (store_id, order_id, kind, rule_key) DO NOTHING RETURNING event_id",
-                job_placeholders(rows.len())
-            );
-            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-            for (id, e, (rule_key, rule_json)) in rows {
-                query = query
-                    .bind(*id)
-                    .bind(&e.store_id)
-                    .bind(&e.order_id)
-                    .bind(e.kind)
-                    .bind(rule_key)
-                    .bind(rule_json)
-                    .bind(e.max_attempts)
-                    .bind(now)
-                    .bind(now)
-                    .bind(now);
-            }
-            for row in query.fetch_all(&mut *tx).await? {
-                *created.entry(row.try_get(0)?).or_default() += 1;
-            }
-        }
-        for (e, id) in chunk.iter().zip(stored) {
-            outcomes.push(match id {
-                None => IngestOutcome::DuplicateDelivery,
-                Some(event_id) => {
-                    let jobs_created = created.get(&event_id).copied().unwrap_or(0);
-                    IngestOutcome::Stored {
-                        event_id,
-                        jobs_created,
-                        jobs_existing: e.rules.len() - jobs_created,
-                    }
-                }
-            });
-        }
-    }
-    let mut changed = Vec::with_capacity(updates.len());
-    for update in updates {
-        let mut query = sqlx::query(update.sql);
-        for arg in &update.args {
-            query = match arg {
-                Arg::Int(v) => query.bind(*v),
-                Arg::Text(v) => query.bind(v.as_str()),
-                Arg::OptText(v) => query.bind(v.as_deref()),
-            };
-        }
-        changed.push(if update.returning {
-            let ids = query
-                .fetch_all(&mut *tx)
-                .await?
-                .iter()
-                .map(|row| row.try_get(0))
-                .collect::<Result<Vec<i64>, _>>()?;
-            Changed {
-                rows: ids.len() as u64,
-                ids,
-            }
-        } else {
-            Changed {
-                rows: query.execute(&mut *tx).await?.rows_affected(),
-                ids: Vec::new(),
-            }
-        });
-    }
-    tx.commit().await?;
-    Ok((outcomes, changed))
-}
-
-/// `(?, ?, …), (?, ?, …)`: `rows` groups of `columns` positional parameters.
-fn placeholders(rows: usize, columns: usize) -> String {
-    let group = format!("({})", vec!["?"; columns].join(", "));
-    vec![group; rows].join(", ")
-}
-
-/// Job rows: ten bound values around the literal `'queued'` state.
-fn job_placeholders(rows: usize) -> String {
-    vec!["(?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?)"; rows].join(", ")
 }
 
 /// A replayed job starts over, keeping what must stay the same for the order (its invoice

@@ -1,0 +1,393 @@
+//! The SQLite store's one writer: a thread of its own with its own connection, through which
+//! every write of a running service goes (webhooks' events and jobs, the workers' job updates).
+//!
+//! Why a thread and rusqlite rather than a tokio task on sqlx: SQLite takes one writer at a
+//! time, so this loop is the ingestion bottleneck, and through sqlx each statement of a batch
+//! was a round trip to sqlx's own SQLite thread (four per batch: ~0.3 ms of a ~0.5 ms batch on
+//! two busy cores). Here the batch runs straight through on the thread that owns the
+//! connection. rusqlite links the same bundled SQLite as sqlx (one `libsqlite3-sys`), reads and
+//! migrations stay on sqlx.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc as std_mpsc;
+use std::time::Duration;
+
+use rusqlite::types::ToSqlOutput;
+use rusqlite::{Connection, OptionalExtension, ToSql, TransactionBehavior, params};
+use tokio::sync::{mpsc, oneshot};
+
+use super::{IngestOutcome, NewEvent, StoreError, now_ms};
+
+/// One write for the writer, with where its answer goes.
+pub(super) enum Write {
+    Ingest(Prepared, EventReply),
+    /// One `UPDATE` (or upsert) of one statement; answered with what it changed.
+    Update(Update, UpdateReply),
+}
+
+pub(super) type EventReply = oneshot::Sender<Result<IngestOutcome, StoreError>>;
+pub(super) type UpdateReply = oneshot::Sender<Result<Changed, StoreError>>;
+
+/// A single-statement update: the statement is fixed, only the values vary.
+pub(super) struct Update {
+    pub sql: &'static str,
+    pub args: Vec<Arg>,
+    /// The statement ends in `RETURNING <one integer column>`, whose values are answered.
+    pub returning: bool,
+}
+
+/// Rows an update changed; for a `returning` update, the returned values.
+#[derive(Default)]
+pub(super) struct Changed {
+    pub rows: u64,
+    pub ids: Vec<i64>,
+}
+
+pub(super) enum Arg {
+    Int(i64),
+    Text(String),
+    OptText(Option<String>),
+}
+
+impl ToSql for Arg {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        match self {
+            Arg::Int(v) => v.to_sql(),
+            Arg::Text(v) => v.to_sql(),
+            Arg::OptText(v) => v.to_sql(),
+        }
+    }
+}
+
+/// Most writes in one transaction (one flush).
+pub(super) const MAX_BATCH: usize = 256;
+
+/// An event made ready for the writer: everything serialised before it reaches the one thread
+/// that can write.
+pub(super) struct Prepared {
+    store_id: String,
+    platform: String,
+    delivery_key: String,
+    topic: String,
+    kind: &'static str,
+    order_id: String,
+    order_json: String,
+    /// (rule key, rule JSON)
+    rules: Vec<(String, String)>,
+    max_attempts: i64,
+}
+
+impl Prepared {
+    pub(super) fn new(event: NewEvent, max_attempts: u32) -> Result<Self, StoreError> {
+        let rules = event
+            .rules
+            .iter()
+            .map(|r| Ok((r.key(), to_json(r)?)))
+            .collect::<Result<_, StoreError>>()?;
+        Ok(Self {
+            order_json: to_json(&event.order)?,
+            store_id: event.store_id,
+            platform: event.platform,
+            delivery_key: event.delivery_key,
+            topic: event.topic,
+            kind: event.kind.as_str(),
+            order_id: event.order.id,
+            rules,
+            max_attempts: max_attempts as i64,
+        })
+    }
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
+    serde_json::to_string(value).map_err(|e| StoreError::Invalid(e.to_string()))
+}
+
+/// Starts the writer and its syncer on the database file at `db` (already migrated). The
+/// writer stops when every sender of `writes` is gone, or when a flush fails.
+pub(super) fn start(
+    db: &Path,
+    writes: mpsc::Receiver<Write>,
+    rewind: Arc<AtomicBool>,
+) -> Result<(), StoreError> {
+    // One descriptor for the store's life, on the file SQLite itself resolved (symlinks
+    // followed): a write-back error is reported once per file, to descriptors that were open
+    // when it happened, and the syncer must be the one to see it.
+    let db = std::fs::canonicalize(db)
+        .map_err(|e| StoreError::Invalid(format!("cannot find the job store's file: {e}")))?;
+    let conn = connect(&db)?;
+    let wal = File::open(format!("{}-wal", db.display()))
+        .map_err(|e| StoreError::Invalid(format!("cannot open the job store's WAL: {e}")))?;
+    let (acks, unsynced) = std_mpsc::channel();
+    let spawn = |name: &str, f: Box<dyn FnOnce() + Send>| {
+        std::thread::Builder::new()
+            .name(name.to_owned())
+            .spawn(f)
+            .map_err(|e| StoreError::Invalid(format!("cannot start the job store's {name}: {e}")))
+    };
+    spawn("sqlite-syncer", Box::new(move || syncer(wal, unsynced)))?;
+    spawn(
+        "sqlite-writer",
+        Box::new(move || group_commit(conn, db, writes, acks, rewind)),
+    )?;
+    Ok(())
+}
+
+/// The writer's connection. `synchronous=NORMAL`: its commits skip SQLite's fsync, and the
+/// syncer makes them durable before anyone is answered (see `syncer`).
+fn connect(db: &Path) -> Result<Connection, StoreError> {
+    let conn = Connection::open(db)?;
+    conn.busy_timeout(Duration::from_secs(10))?;
+    let mode: String = conn.pragma_update_and_check(None, "journal_mode", "wal", |r| r.get(0))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(StoreError::Invalid(format!(
+            "the job store's file would not go into WAL mode (it is in {mode} mode)"
+        )));
+    }
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    // Checkpoints run on the store's checkpointer, never inside a commit (see `checkpoints`).
+    conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+    conn.pragma_update(None, "journal_size_limit", 67_108_864)?;
+    // Every update statement of the store, plus the two inserts, stays prepared.
+    conn.set_prepared_statement_cache_capacity(64);
+    Ok(conn)
+}
+
+/// Answers kept back until the writes they report are on disk.
+#[derive(Default)]
+struct Acks {
+    events: Vec<(EventReply, Result<IngestOutcome, StoreError>)>,
+    updates: Vec<(UpdateReply, Result<Changed, StoreError>)>,
+}
+
+/// Group commit: webhooks and job updates arriving together share one `BEGIN IMMEDIATE`
+/// transaction, and each is answered only once that commit is on disk. A failed batch is
+/// retried one write per transaction, so a single bad write cannot fail its neighbours.
+fn group_commit(
+    mut conn: Connection,
+    db: PathBuf,
+    mut rx: mpsc::Receiver<Write>,
+    acks: std_mpsc::Sender<Acks>,
+    rewind: Arc<AtomicBool>,
+) {
+    let mut events = Vec::with_capacity(MAX_BATCH);
+    let mut event_replies = Vec::with_capacity(MAX_BATCH);
+    let mut updates = Vec::new();
+    let mut update_replies = Vec::new();
+    while let Some(first) = rx.blocking_recv() {
+        let mut next = Some(first);
+        let mut taken = 0;
+        while let Some(write) = next.take() {
+            match write {
+                Write::Ingest(event, reply) => {
+                    events.push(event);
+                    event_replies.push(reply);
+                }
+                Write::Update(update, reply) => {
+                    updates.push(update);
+                    update_replies.push(reply);
+                }
+            }
+            taken += 1;
+            if taken < MAX_BATCH {
+                next = rx.try_recv().ok();
+            }
+        }
+        let mut done = Acks::default();
+        match write_batch(&mut conn, &events, &updates) {
+            Ok((outcomes, changed)) => {
+                done.events = event_replies
+                    .drain(..)
+                    .zip(outcomes.into_iter().map(Ok))
+                    .collect();
+                done.updates = update_replies
+                    .drain(..)
+                    .zip(changed.into_iter().map(Ok))
+                    .collect();
+            }
+            Err(batch_error) => {
+                tracing::warn!(error = %batch_error, events = events.len(), updates = updates.len(), "group commit failed; writing one by one");
+                // After an I/O error or a full disk SQLite may have rolled back on its own; a
+                // fresh connection starts clean whatever state this one was left in.
+                match connect(&db) {
+                    Ok(fresh) => conn = fresh,
+                    Err(e) => {
+                        tracing::error!(error = %e, "could not reopen the job store's writer")
+                    }
+                }
+                for (event, reply) in events.iter().zip(event_replies.drain(..)) {
+                    let one = write_batch(&mut conn, std::slice::from_ref(event), &[])
+                        .map(|(mut o, _)| o.remove(0))
+                        .map_err(StoreError::from);
+                    done.events.push((reply, one));
+                }
+                for (update, reply) in updates.iter().zip(update_replies.drain(..)) {
+                    let one = write_batch(&mut conn, &[], std::slice::from_ref(update))
+                        .map(|(_, mut c)| c.remove(0))
+                        .map_err(StoreError::from);
+                    done.updates.push((reply, one));
+                }
+            }
+        }
+        events.clear();
+        updates.clear();
+        if acks.send(done).is_err() {
+            // The syncer stopped on a failed flush: nothing more can be promised.
+            break;
+        }
+        // The writer rewinds the log itself, between two batches: a RESTART from another
+        // connection would hold off this writer while it waited for the write lock.
+        if rewind.swap(false, Ordering::Relaxed) {
+            rewind_wal(&conn);
+        }
+    }
+}
+
+/// Flushes the WAL to disk, then releases the answers of every commit made before the flush
+/// began. The writer commits without waiting for the disk (`synchronous=NORMAL` on its
+/// connection), so while one flush runs the next batch is already being written, and batches
+/// that finish during a flush share the next one. Nobody hears "stored" before its rows are
+/// on disk: the same guarantee as `synchronous=FULL`, without the writer idling on each fsync.
+///
+/// A failed flush stops the syncer, and with it the writer: the kernel may already have
+/// dropped the unwritten pages, so no later commit in this WAL can be promised either. Every
+/// waiting caller gets an error (webhooks a 503, so the platform retries), `/readyz` turns
+/// unready, and a restart recovers from what is on disk.
+fn syncer(wal: File, unsynced: std_mpsc::Receiver<Acks>) {
+    let failed = || StoreError::Invalid("the job store could not flush to disk".into());
+    while let Ok(first) = unsynced.recv() {
+        let mut pending = vec![first];
+        pending.extend(unsynced.try_iter());
+        let synced = wal.sync_data();
+        let ok = synced.is_ok();
+        for acks in pending {
+            for (reply, outcome) in acks.events {
+                let _ = reply.send(if ok { outcome } else { Err(failed()) });
+            }
+            for (reply, changed) in acks.updates {
+                let _ = reply.send(if ok { changed } else { Err(failed()) });
+            }
+        }
+        if let Err(e) = synced {
+            tracing::error!(error = %e, "could not flush the job store's WAL to disk; the job store stops taking writes until shopbip restarts");
+            for acks in unsynced.try_iter() {
+                for (reply, _) in acks.events {
+                    let _ = reply.send(Err(failed()));
+                }
+                for (reply, _) in acks.updates {
+                    let _ = reply.send(Err(failed()));
+                }
+            }
+            // Dropping the receiver stops the writer at its next batch; answers it sends
+            // meanwhile are dropped, which their callers hear as "the writer has stopped".
+            return;
+        }
+    }
+}
+
+/// Rewinds the WAL. A reader still in the old log would make RESTART wait on the busy handler
+/// with every write held up behind it, so the wait is cut short: the checkpointer asks again
+/// 200 ms later.
+fn rewind_wal(conn: &Connection) {
+    let restart = || -> rusqlite::Result<i64> {
+        conn.busy_timeout(Duration::from_millis(50))?;
+        let outcome = conn.query_row("PRAGMA wal_checkpoint(RESTART)", [], |r| r.get(0));
+        conn.busy_timeout(Duration::from_secs(10))?;
+        outcome
+    };
+    match restart() {
+        Ok(0) => {}
+        Ok(_) => tracing::debug!("WAL rewind put off: a reader is still in the log"),
+        Err(e) => tracing::warn!(error = %e, "WAL rewind failed; will retry"),
+    }
+}
+
+/// Writes a batch in one transaction. Each statement is prepared once per connection; with
+/// no hand-off per statement, one row per statement costs less than building multi-row SQL.
+fn write_batch(
+    conn: &mut Connection,
+    events: &[Prepared],
+    updates: &[Update],
+) -> rusqlite::Result<(Vec<IngestOutcome>, Vec<Changed>)> {
+    let now = now_ms();
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let mut outcomes = Vec::with_capacity(events.len());
+    if !events.is_empty() {
+        let mut insert_event = tx.prepare_cached(
+            "INSERT INTO events (store_id, platform, delivery_key, topic, kind, order_id, \
+             order_json, received_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) \
+             ON CONFLICT (store_id, delivery_key) DO NOTHING RETURNING id",
+        )?;
+        let mut insert_job = tx.prepare_cached(
+            "INSERT INTO jobs (event_id, store_id, order_id, kind, rule_key, rule_json, state, \
+             max_attempts, run_at, created_at, updated_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'queued', ?7, ?8, ?8, ?8) \
+             ON CONFLICT (store_id, order_id, kind, rule_key) DO NOTHING",
+        )?;
+        for e in events {
+            // A second event of the same delivery, even in this very batch, is a duplicate.
+            let id: Option<i64> = insert_event
+                .query_row(
+                    params![
+                        e.store_id,
+                        e.platform,
+                        e.delivery_key,
+                        e.topic,
+                        e.kind,
+                        e.order_id,
+                        e.order_json,
+                        now
+                    ],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            outcomes.push(match id {
+                None => IngestOutcome::DuplicateDelivery,
+                Some(event_id) => {
+                    let mut jobs_created = 0;
+                    for (rule_key, rule_json) in &e.rules {
+                        jobs_created += insert_job.execute(params![
+                            event_id,
+                            e.store_id,
+                            e.order_id,
+                            e.kind,
+                            rule_key,
+                            rule_json,
+                            e.max_attempts,
+                            now
+                        ])?;
+                    }
+                    IngestOutcome::Stored {
+                        event_id,
+                        jobs_created,
+                        jobs_existing: e.rules.len() - jobs_created,
+                    }
+                }
+            });
+        }
+    }
+    let mut changed = Vec::with_capacity(updates.len());
+    for update in updates {
+        let mut statement = tx.prepare_cached(update.sql)?;
+        let args = rusqlite::params_from_iter(&update.args);
+        changed.push(if update.returning {
+            let ids = statement
+                .query_map(args, |r| r.get(0))?
+                .collect::<rusqlite::Result<Vec<i64>>>()?;
+            Changed {
+                rows: ids.len() as u64,
+                ids,
+            }
+        } else {
+            Changed {
+                rows: statement.execute(args)? as u64,
+                ids: Vec::new(),
+            }
+        });
+    }
+    tx.commit()?;
+    Ok((outcomes, changed))
+}
