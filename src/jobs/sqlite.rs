@@ -544,3 +544,107 @@ pub(crate) fn replayed_steps(old: &str) -> String {
     fresh.insert("previous_runs".into(), serde_json::Value::Array(history));
     serde_json::Value::Object(fresh).to_string()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::order::{EventKind, Order};
+    use crate::stores::NotifyRule;
+
+    fn paid(order_id: &str) -> NewEvent {
+        NewEvent {
+            store_id: "acme".into(),
+            platform: "woocommerce".into(),
+            delivery_key: format!("{order_id}/d"),
+            topic: "order.updated".into(),
+            kind: EventKind::OrderPaid,
+            order: Order {
+                id: order_id.into(),
+                number: order_id.into(),
+                currency: "EUR".into(),
+                ..Order::default()
+            },
+            rules: vec![NotifyRule {
+                on: EventKind::OrderPaid,
+                template_id: 7,
+                body_params: vec![],
+                attach_invoice: false,
+                buttons: vec![],
+            }],
+        }
+    }
+
+    /// A write the database refuses (here a NOT NULL column set to NULL) fails alone: the
+    /// webhooks that shared its transaction are stored and answered, and the writer goes on.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_refused_write_does_not_fail_the_writes_committed_with_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("jobs.db").display());
+        let store = SqliteStore::open(&url, RetryPolicy::default())
+            .await
+            .unwrap();
+        let ingest = |n: usize| {
+            let store = store.clone();
+            tokio::spawn(async move { store.ingest(paid(&format!("o{n}"))).await })
+        };
+        // Another connection holds the write lock: the writer takes the first webhook and
+        // waits on the lock while everything else queues, so the rest share one transaction.
+        let mut blocker = SqliteConnection::connect(&url).await.unwrap();
+        sqlx::query("BEGIN IMMEDIATE")
+            .execute(&mut blocker)
+            .await
+            .unwrap();
+        let mut ingests = vec![ingest(0)];
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        ingests.extend((1..64).map(ingest));
+        let refused = {
+            let store = store.clone();
+            tokio::spawn(async move {
+                store
+                    .update(
+                        "UPDATE jobs SET state = NULL WHERE id = ?1",
+                        vec![Arg::Int(1)],
+                    )
+                    .await
+            })
+        };
+        ingests.extend((64..96).map(ingest));
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        sqlx::query("ROLLBACK").execute(&mut blocker).await.unwrap();
+
+        assert!(
+            refused.await.unwrap().is_err(),
+            "the NOT NULL constraint refuses it"
+        );
+        for ingest in ingests {
+            let outcome = ingest.await.unwrap().unwrap();
+            assert!(
+                matches!(
+                    outcome,
+                    IngestOutcome::Stored {
+                        jobs_created: 1,
+                        ..
+                    }
+                ),
+                "{outcome:?}"
+            );
+        }
+        store.ping().await.unwrap();
+        let jobs = store
+            .list(&JobFilter {
+                limit: 1000,
+                ..JobFilter::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(jobs.len(), 96);
+        assert!(jobs.iter().all(|j| j.state == JobState::Queued));
+        assert!(
+            matches!(
+                store.ingest(paid("after")).await,
+                Ok(IngestOutcome::Stored { .. })
+            ),
+            "the writer takes writes after a refused one"
+        );
+    }
+}
