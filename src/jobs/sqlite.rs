@@ -28,6 +28,8 @@ pub struct SqliteStore {
     policy: RetryPolicy,
     /// The group-commit writer: webhooks' events and the workers' single-row job updates.
     writes: mpsc::Sender<Write>,
+    /// Set once the writer has stopped for good (a failed flush, a connection beyond repair).
+    writer_stopped: Arc<AtomicBool>,
     stop_checkpoints: Arc<tokio::sync::watch::Sender<bool>>,
 }
 
@@ -63,7 +65,15 @@ impl SqliteStore {
         // `sqlite_writer`): its page cache stays warm and a batch needs no hand-offs.
         let (writes, rx) = mpsc::channel(4 * MAX_BATCH);
         let rewind = Arc::new(AtomicBool::new(false));
-        sqlite_writer::start(Path::new(options.get_filename()), rx, rewind.clone())?;
+        // Opening may wait on the busy handler: off the runtime's threads.
+        let file = options.get_filename().to_path_buf();
+        let start_rewind = rewind.clone();
+        let writer_stopped =
+            tokio::task::spawn_blocking(move || sqlite_writer::start(&file, rx, start_rewind))
+                .await
+                .map_err(|e| {
+                    StoreError::Invalid(format!("cannot start the job store's writer: {e}"))
+                })??;
         let checkpointer = SqliteConnection::connect_with(&options).await?;
         let (stop, stopped) = tokio::sync::watch::channel(false);
         tokio::spawn(checkpoints(checkpointer, stopped, rewind));
@@ -71,6 +81,7 @@ impl SqliteStore {
             pool,
             policy,
             writes,
+            writer_stopped,
             stop_checkpoints: Arc::new(stop),
         })
     }
@@ -468,7 +479,7 @@ impl JobStore for SqliteStore {
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
-        if self.writes.is_closed() {
+        if self.writes.is_closed() || self.writer_stopped.load(Ordering::Acquire) {
             return Err(StoreError::Invalid(
                 "the job store's writer has stopped; see the log for why".into(),
             ));
@@ -646,5 +657,46 @@ mod tests {
             ),
             "the writer takes writes after a refused one"
         );
+    }
+
+    /// A write lock held elsewhere past the busy timeout fails a waiting batch whole, at once:
+    /// writing its webhooks one by one would make each wait the timeout again (256 × 10 s).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_batch_locked_out_fails_at_once_and_the_writer_goes_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("jobs.db").display());
+        let store = SqliteStore::open(&url, RetryPolicy::default())
+            .await
+            .unwrap();
+        let ingest = |n: usize| {
+            let store = store.clone();
+            tokio::spawn(async move { store.ingest(paid(&format!("o{n}"))).await })
+        };
+        let mut blocker = SqliteConnection::connect(&url).await.unwrap();
+        sqlx::query("BEGIN IMMEDIATE")
+            .execute(&mut blocker)
+            .await
+            .unwrap();
+        let started = std::time::Instant::now();
+        let first = ingest(0);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let queued: Vec<_> = (1..=20).map(ingest).collect();
+        // The first batch gives up after one busy timeout (10 s), the queued one after a
+        // second; one by one, the queued webhooks would take 20 more.
+        assert!(first.await.unwrap().is_err());
+        for write in queued {
+            assert!(write.await.unwrap().is_err());
+        }
+        let waited = started.elapsed();
+        assert!(
+            waited < Duration::from_secs(28),
+            "answered after {waited:?}: the batch was retried write by write"
+        );
+        sqlx::query("ROLLBACK").execute(&mut blocker).await.unwrap();
+        assert!(matches!(
+            store.ingest(paid("after")).await,
+            Ok(IngestOutcome::Stored { .. })
+        ));
+        store.ping().await.unwrap();
     }
 }

@@ -106,12 +106,13 @@ fn to_json<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
 }
 
 /// Starts the writer and its syncer on the database file at `db` (already migrated). The
-/// writer stops when every sender of `writes` is gone, or when a flush fails.
+/// writer stops when every sender of `writes` is gone, or for good once a flush fails or its
+/// connection is beyond repair; the answered flag then reads `true`.
 pub(super) fn start(
     db: &Path,
     writes: mpsc::Receiver<Write>,
     rewind: Arc<AtomicBool>,
-) -> Result<(), StoreError> {
+) -> Result<Arc<AtomicBool>, StoreError> {
     // One descriptor for the store's life, on the file SQLite itself resolved (symlinks
     // followed): a write-back error is reported once per file, to descriptors that were open
     // when it happened, and the syncer must be the one to see it.
@@ -120,19 +121,26 @@ pub(super) fn start(
     let conn = connect(&db)?;
     let wal = File::open(format!("{}-wal", db.display()))
         .map_err(|e| StoreError::Invalid(format!("cannot open the job store's WAL: {e}")))?;
-    let (acks, unsynced) = std_mpsc::channel();
+    // Bounded: if the disk stalls, the writer waits for the syncer instead of piling up
+    // commits nobody can be answered for yet.
+    let (acks, unsynced) = std_mpsc::sync_channel(64);
+    let stopped = Arc::new(AtomicBool::new(false));
+    let (syncer_stopped, writer_stopped) = (stopped.clone(), stopped.clone());
     let spawn = |name: &str, f: Box<dyn FnOnce() + Send>| {
         std::thread::Builder::new()
             .name(name.to_owned())
             .spawn(f)
             .map_err(|e| StoreError::Invalid(format!("cannot start the job store's {name}: {e}")))
     };
-    spawn("sqlite-syncer", Box::new(move || syncer(wal, unsynced)))?;
+    spawn(
+        "sqlite-syncer",
+        Box::new(move || syncer(wal, unsynced, syncer_stopped)),
+    )?;
     spawn(
         "sqlite-writer",
-        Box::new(move || group_commit(conn, db, writes, acks, rewind)),
+        Box::new(move || group_commit(conn, db, writes, acks, rewind, writer_stopped)),
     )?;
-    Ok(())
+    Ok(stopped)
 }
 
 /// The writer's connection. `synchronous=NORMAL`: its commits skip SQLite's fsync, and the
@@ -164,14 +172,18 @@ struct Acks {
 }
 
 /// Group commit: webhooks and job updates arriving together share one `BEGIN IMMEDIATE`
-/// transaction, and each is answered only once that commit is on disk. A failed batch is
-/// retried one write per transaction, so a single bad write cannot fail its neighbours.
+/// transaction, and each is answered only once that commit is on disk. A batch refused for
+/// what one write holds is retried one write per transaction, so a single bad write cannot
+/// fail its neighbours; a batch that failed for the database's state (locked past the busy
+/// timeout, an I/O error, a full disk) fails whole at once, since each write alone would only
+/// wait or fail the same way.
 fn group_commit(
     mut conn: Connection,
     db: PathBuf,
     mut rx: mpsc::Receiver<Write>,
-    acks: std_mpsc::Sender<Acks>,
+    acks: std_mpsc::SyncSender<Acks>,
     rewind: Arc<AtomicBool>,
+    stopped: Arc<AtomicBool>,
 ) {
     let mut events = Vec::with_capacity(MAX_BATCH);
     let mut event_replies = Vec::with_capacity(MAX_BATCH);
@@ -196,6 +208,11 @@ fn group_commit(
                 next = rx.try_recv().ok();
             }
         }
+        if stopped.load(Ordering::Acquire) {
+            // A flush failed since the last batch: nothing written now could be promised.
+            // Dropping the batch answers its callers "the writer has stopped".
+            break;
+        }
         let mut done = Acks::default();
         match write_batch(&mut conn, &events, &updates) {
             Ok((outcomes, changed)) => {
@@ -209,14 +226,27 @@ fn group_commit(
                     .collect();
             }
             Err(batch_error) => {
-                tracing::warn!(error = %batch_error, events = events.len(), updates = updates.len(), "group commit failed; writing one by one");
-                // After an I/O error or a full disk SQLite may have rolled back on its own; a
-                // fresh connection starts clean whatever state this one was left in.
-                match connect(&db) {
-                    Ok(fresh) => conn = fresh,
-                    Err(e) => {
-                        tracing::error!(error = %e, "could not reopen the job store's writer")
-                    }
+                let alone = worth_retrying_alone(&batch_error);
+                tracing::warn!(error = %batch_error, events = events.len(), updates = updates.len(), retry_alone = alone, "group commit failed");
+                // After an I/O error or a full disk SQLite may have rolled back on its own
+                // and the connection be left in a state no later BEGIN gets past: a fresh
+                // connection starts clean. A statement refused for its values leaves it fine.
+                if (!alone || !conn.is_autocommit()) && !reopen(&mut conn, &db) {
+                    stopped.store(true, Ordering::Release);
+                    break;
+                }
+                if !alone {
+                    let failed = || {
+                        StoreError::Invalid(format!("the job store could not write: {batch_error}"))
+                    };
+                    done.events = event_replies
+                        .drain(..)
+                        .map(|r| (r, Err(failed())))
+                        .collect();
+                    done.updates = update_replies
+                        .drain(..)
+                        .map(|r| (r, Err(failed())))
+                        .collect();
                 }
                 for (event, reply) in events.iter().zip(event_replies.drain(..)) {
                     let one = write_batch(&mut conn, std::slice::from_ref(event), &[])
@@ -236,6 +266,7 @@ fn group_commit(
         updates.clear();
         if acks.send(done).is_err() {
             // The syncer stopped on a failed flush: nothing more can be promised.
+            stopped.store(true, Ordering::Release);
             break;
         }
         // The writer rewinds the log itself, between two batches: a RESTART from another
@@ -256,13 +287,17 @@ fn group_commit(
 /// dropped the unwritten pages, so no later commit in this WAL can be promised either. Every
 /// waiting caller gets an error (webhooks a 503, so the platform retries), `/readyz` turns
 /// unready, and a restart recovers from what is on disk.
-fn syncer(wal: File, unsynced: std_mpsc::Receiver<Acks>) {
+fn syncer(wal: File, unsynced: std_mpsc::Receiver<Acks>, stopped: Arc<AtomicBool>) {
     let failed = || StoreError::Invalid("the job store could not flush to disk".into());
     while let Ok(first) = unsynced.recv() {
         let mut pending = vec![first];
         pending.extend(unsynced.try_iter());
         let synced = wal.sync_data();
         let ok = synced.is_ok();
+        if !ok {
+            // Before anyone is answered: `ping` (and so `/readyz`) reports the stop from now on.
+            stopped.store(true, Ordering::Release);
+        }
         for acks in pending {
             for (reply, outcome) in acks.events {
                 let _ = reply.send(if ok { outcome } else { Err(failed()) });
@@ -284,6 +319,46 @@ fn syncer(wal: File, unsynced: std_mpsc::Receiver<Acks>) {
             // Dropping the receiver stops the writer at its next batch; answers it sends
             // meanwhile are dropped, which their callers hear as "the writer has stopped".
             return;
+        }
+    }
+}
+
+/// Whether a failed batch is worth writing again one write at a time: yes when SQLite refused
+/// a statement for what it held (a constraint, a value), no when the database itself was the
+/// problem.
+fn worth_retrying_alone(e: &rusqlite::Error) -> bool {
+    use rusqlite::ErrorCode::*;
+    match e {
+        rusqlite::Error::SqliteFailure(f, _) => !matches!(
+            f.code,
+            DatabaseBusy
+                | DatabaseLocked
+                | SystemIoFailure
+                | DiskFull
+                | DatabaseCorrupt
+                | NotADatabase
+                | CannotOpen
+                | ReadOnly
+                | OutOfMemory
+        ),
+        _ => true,
+    }
+}
+
+/// Replaces the writer's connection with a fresh one; failing that, makes sure the old one is
+/// out of any transaction. `false`: the writer cannot go on.
+fn reopen(conn: &mut Connection, db: &Path) -> bool {
+    match connect(db) {
+        Ok(fresh) => {
+            *conn = fresh;
+            true
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "could not reopen the job store's writer");
+            if !conn.is_autocommit() {
+                let _ = conn.execute_batch("ROLLBACK");
+            }
+            conn.is_autocommit()
         }
     }
 }
