@@ -107,7 +107,7 @@ fn to_json<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
 
 /// Starts the writer and its syncer on the database file at `db` (already migrated). The
 /// writer stops when every sender of `writes` is gone, or for good once a flush fails or its
-/// connection is beyond repair; the answered flag then reads `true`.
+/// connection is beyond repair; the returned flag then reads `true`.
 pub(super) fn start(
     db: &Path,
     writes: mpsc::Receiver<Write>,
