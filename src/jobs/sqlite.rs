@@ -490,6 +490,12 @@ impl JobStore for SqliteStore {
 
     async fn close(&self) {
         let _ = self.stop_checkpoints.send(true);
+        // The writer commits what it holds and stops; later writes are refused, so none can
+        // land in the log after the final checkpoint below.
+        let (stopped, writer_gone) = oneshot::channel();
+        if self.writes.send(Write::Stop(stopped)).await.is_ok() {
+            let _ = writer_gone.await;
+        }
         // Leave the database file complete on its own (a copy of `shopbip.db` without its
         // `-wal` then holds every committed job); best effort, the WAL is as durable.
         if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -698,5 +704,37 @@ mod tests {
             Ok(IngestOutcome::Stored { .. })
         ));
         store.ping().await.unwrap();
+    }
+
+    /// `close` stops the writer after what it holds: a write arriving later is refused (the
+    /// caller is never told "stored" for a row that missed the final checkpoint).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn writes_after_close_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("jobs.db").display());
+        let store = SqliteStore::open(&url, RetryPolicy::default())
+            .await
+            .unwrap();
+        assert!(matches!(
+            store.ingest(paid("before")).await,
+            Ok(IngestOutcome::Stored { .. })
+        ));
+        store.close().await;
+        assert!(store.ingest(paid("after")).await.is_err());
+        assert!(store.ping().await.is_err());
+        let reopened = SqliteStore::open(&url, RetryPolicy::default())
+            .await
+            .unwrap();
+        let orders: Vec<String> = reopened
+            .list(&JobFilter {
+                limit: 10,
+                ..JobFilter::default()
+            })
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|j| j.order_id)
+            .collect();
+        assert_eq!(orders, ["before"]);
     }
 }

@@ -26,6 +26,9 @@ pub(super) enum Write {
     Ingest(Prepared, EventReply),
     /// One `UPDATE` (or upsert) of one statement; answered with what it changed.
     Update(Update, UpdateReply),
+    /// Commit what came before, close the connection and stop; answered once the writer's
+    /// connection is closed (its commits are then all in the WAL).
+    Stop(oneshot::Sender<()>),
 }
 
 pub(super) type EventReply = oneshot::Sender<Result<IngestOutcome, StoreError>>;
@@ -189,11 +192,16 @@ fn group_commit(
     let mut event_replies = Vec::with_capacity(MAX_BATCH);
     let mut updates = Vec::new();
     let mut update_replies = Vec::new();
+    let mut stop = None;
     while let Some(first) = rx.blocking_recv() {
         let mut next = Some(first);
         let mut taken = 0;
         while let Some(write) = next.take() {
             match write {
+                Write::Stop(reply) => {
+                    stop = Some(reply);
+                    break;
+                }
                 Write::Ingest(event, reply) => {
                     events.push(event);
                     event_replies.push(reply);
@@ -269,11 +277,23 @@ fn group_commit(
             stopped.store(true, Ordering::Release);
             break;
         }
+        if stop.is_some() {
+            break;
+        }
         // The writer rewinds the log itself, between two batches: a RESTART from another
         // connection would hold off this writer while it waited for the write lock.
         if rewind.swap(false, Ordering::Relaxed) {
             rewind_wal(&conn);
         }
+    }
+    // Writes still queued are dropped with the channel: their callers hear "the writer has
+    // stopped", never "stored".
+    drop(rx);
+    if let Err((_, e)) = conn.close() {
+        tracing::warn!(error = %e, "closing the job store's writer connection failed");
+    }
+    if let Some(reply) = stop {
+        let _ = reply.send(());
     }
 }
 
