@@ -591,26 +591,51 @@ mod tests {
         }
     }
 
-    /// A write the database refuses (here a NOT NULL column set to NULL) fails alone: the
-    /// webhooks that shared its transaction are stored and answered, and the writer goes on.
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn a_refused_write_does_not_fail_the_writes_committed_with_it() {
+    /// A store on a fresh file, with its URL (the directory lives as long as the first).
+    async fn fresh_store() -> (tempfile::TempDir, String, SqliteStore) {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}", dir.path().join("jobs.db").display());
         let store = SqliteStore::open(&url, RetryPolicy::default())
             .await
             .unwrap();
-        let ingest = |n: usize| {
-            let store = store.clone();
-            tokio::spawn(async move { store.ingest(paid(&format!("o{n}"))).await })
-        };
-        // Another connection holds the write lock: the writer takes the first webhook and
-        // waits on the lock while everything else queues, so the rest share one transaction.
-        let mut blocker = SqliteConnection::connect(&url).await.unwrap();
+        (dir, url, store)
+    }
+
+    /// Posts order `o{n}`'s paid event on a task of its own.
+    fn ingest_task(
+        store: &SqliteStore,
+        n: usize,
+    ) -> tokio::task::JoinHandle<Result<IngestOutcome, StoreError>> {
+        let store = store.clone();
+        tokio::spawn(async move { store.ingest(paid(&format!("o{n}"))).await })
+    }
+
+    /// Another connection holding the write lock until it rolls back.
+    async fn hold_write_lock(url: &str) -> SqliteConnection {
+        let mut blocker = SqliteConnection::connect(url).await.unwrap();
         sqlx::query("BEGIN IMMEDIATE")
             .execute(&mut blocker)
             .await
             .unwrap();
+        blocker
+    }
+
+    fn all_jobs() -> JobFilter {
+        JobFilter {
+            limit: 1000,
+            ..JobFilter::default()
+        }
+    }
+
+    /// A write the database refuses (here a NOT NULL column set to NULL) fails alone: the
+    /// webhooks that shared its transaction are stored and answered, and the writer goes on.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_refused_write_does_not_fail_the_writes_committed_with_it() {
+        let (_dir, url, store) = fresh_store().await;
+        let ingest = |n| ingest_task(&store, n);
+        // Another connection holds the write lock: the writer takes the first webhook and
+        // waits on the lock while everything else queues, so the rest share one transaction.
+        let mut blocker = hold_write_lock(&url).await;
         let mut ingests = vec![ingest(0)];
         tokio::time::sleep(Duration::from_millis(100)).await;
         ingests.extend((1..64).map(ingest));
@@ -647,13 +672,7 @@ mod tests {
             );
         }
         store.ping().await.unwrap();
-        let jobs = store
-            .list(&JobFilter {
-                limit: 1000,
-                ..JobFilter::default()
-            })
-            .await
-            .unwrap();
+        let jobs = store.list(&all_jobs()).await.unwrap();
         assert_eq!(jobs.len(), 96);
         assert!(jobs.iter().all(|j| j.state == JobState::Queued));
         assert!(
@@ -669,20 +688,9 @@ mod tests {
     /// writing its webhooks one by one would make each wait the timeout again (256 × 10 s).
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_batch_locked_out_fails_at_once_and_the_writer_goes_on() {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("jobs.db").display());
-        let store = SqliteStore::open(&url, RetryPolicy::default())
-            .await
-            .unwrap();
-        let ingest = |n: usize| {
-            let store = store.clone();
-            tokio::spawn(async move { store.ingest(paid(&format!("o{n}"))).await })
-        };
-        let mut blocker = SqliteConnection::connect(&url).await.unwrap();
-        sqlx::query("BEGIN IMMEDIATE")
-            .execute(&mut blocker)
-            .await
-            .unwrap();
+        let (_dir, url, store) = fresh_store().await;
+        let ingest = |n| ingest_task(&store, n);
+        let mut blocker = hold_write_lock(&url).await;
         let started = std::time::Instant::now();
         let first = ingest(0);
         tokio::time::sleep(Duration::from_millis(200)).await;
@@ -710,11 +718,7 @@ mod tests {
     /// caller is never told "stored" for a row that missed the final checkpoint).
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn writes_after_close_are_refused() {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("jobs.db").display());
-        let store = SqliteStore::open(&url, RetryPolicy::default())
-            .await
-            .unwrap();
+        let (_dir, url, store) = fresh_store().await;
         assert!(matches!(
             store.ingest(paid("before")).await,
             Ok(IngestOutcome::Stored { .. })
@@ -726,10 +730,7 @@ mod tests {
             .await
             .unwrap();
         let orders: Vec<String> = reopened
-            .list(&JobFilter {
-                limit: 10,
-                ..JobFilter::default()
-            })
+            .list(&all_jobs())
             .await
             .unwrap()
             .into_iter()
