@@ -6,11 +6,12 @@
 
 use std::time::Duration;
 
-use rust_decimal::Decimal;
 use secrecy::SecretString;
 use serde_json::Value;
 
-use super::fields::{checked_mul, checked_sum, country, money, opt_money, text, text_or_empty};
+use super::fields::{
+    LineFields, checked_sum, country, full_name, line_item, money, text, text_or_empty,
+};
 use super::standard::signed;
 use super::standard_webhooks::{self as sw, KeyForm};
 use super::{CanonicalEvent, Headers, ParseError, Parsed, Verified, VerifyError, WebhookPlatform};
@@ -161,29 +162,21 @@ pub fn order_from_api(
 }
 
 fn line(p: &Value) -> Result<LineItem, ParseError> {
-    let quantity = opt_money(p, "quantity").unwrap_or(Decimal::ONE);
-    let unit_price = money(p, "price_ex_tax");
-    Ok(LineItem {
-        name: text_or_empty(p, "name"),
-        sku: text(p, "sku"),
-        quantity,
-        unit_price,
-        total: match opt_money(p, "total_ex_tax") {
-            Some(t) => t,
-            None => checked_mul(unit_price, quantity)?,
-        },
-    })
+    let fields = LineFields {
+        name: "name",
+        quantity: "quantity",
+        unit_price: "price_ex_tax",
+        total: "total_ex_tax",
+    };
+    line_item(p, &fields, text(p, "sku"))
 }
 
 fn address(a: &Value) -> Address {
     Address {
-        name: format!(
-            "{} {}",
-            text_or_empty(a, "first_name"),
-            text_or_empty(a, "last_name")
-        )
-        .trim()
-        .to_owned(),
+        name: full_name(
+            &text_or_empty(a, "first_name"),
+            &text_or_empty(a, "last_name"),
+        ),
         company: text(a, "company"),
         line1: text_or_empty(a, "street_1"),
         line2: text(a, "street_2"),

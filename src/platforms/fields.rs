@@ -5,6 +5,7 @@ use rust_decimal::Decimal;
 use serde_json::Value;
 
 use super::ParseError;
+use crate::order::LineItem;
 
 /// A string, or a number turned into its text; `None` for null, missing or empty.
 pub fn text(v: &Value, key: &str) -> Option<String> {
@@ -97,6 +98,36 @@ pub fn minor_money(v: &Value, key: &str, places: u32) -> Option<Decimal> {
         .as_i64()
         .or_else(|| n.as_str().and_then(|s| s.trim().parse().ok()))?;
     Some(Decimal::new(units, places))
+}
+
+/// Names of a platform's line-item fields, for [`line_item`].
+pub struct LineFields {
+    pub name: &'static str,
+    pub quantity: &'static str,
+    pub unit_price: &'static str,
+    pub total: &'static str,
+}
+
+/// A line item as the JSON platforms give it: the quantity defaults to one, a missing total is
+/// unit price × quantity (refused, not panicking, past rust_decimal's range).
+pub fn line_item(l: &Value, f: &LineFields, sku: Option<String>) -> Result<LineItem, ParseError> {
+    let quantity = opt_money(l, f.quantity).unwrap_or(Decimal::ONE);
+    let unit_price = money(l, f.unit_price);
+    Ok(LineItem {
+        name: text_or_empty(l, f.name),
+        sku,
+        quantity,
+        unit_price,
+        total: match opt_money(l, f.total) {
+            Some(t) => t,
+            None => checked_mul(unit_price, quantity)?,
+        },
+    })
+}
+
+/// "First Last", either part possibly empty.
+pub fn full_name(first: &str, last: &str) -> String {
+    format!("{first} {last}").trim().to_owned()
 }
 
 #[cfg(test)]

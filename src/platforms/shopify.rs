@@ -7,7 +7,7 @@ use rust_decimal::Decimal;
 use secrecy::SecretString;
 use serde::Deserialize;
 
-use super::fields::{checked_mul, checked_sum};
+use super::fields::{checked_mul, checked_sum, full_name};
 use super::lenient::{List, Obj, Text};
 use super::signature::verify_base64_body;
 use super::{
@@ -269,11 +269,10 @@ fn refund_order(j: ShopifyOrder) -> Result<Order, ParseError> {
 }
 
 fn address(a: &ShopifyAddress) -> Address {
-    let name = a.name.get().unwrap_or_else(|| {
-        format!("{} {}", a.first_name.or_empty(), a.last_name.or_empty())
-            .trim()
-            .to_owned()
-    });
+    let name = a
+        .name
+        .get()
+        .unwrap_or_else(|| full_name(&a.first_name.or_empty(), &a.last_name.or_empty()));
     Address {
         name,
         company: a.company.get(),

@@ -11,7 +11,8 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::fields::{
-    array, checked_mul, checked_sub, country, money, opt_money, text, text_or_empty,
+    LineFields, array, checked_sub, country, full_name, line_item, money, opt_money, text,
+    text_or_empty,
 };
 use super::signature::{unix_now, verify_hex_body, within};
 use super::{
@@ -209,32 +210,25 @@ fn order(o: &Value) -> Result<Order, ParseError> {
 }
 
 fn line(l: &Value) -> Result<LineItem, ParseError> {
-    let quantity = opt_money(l, "quantity").unwrap_or(Decimal::ONE);
-    let unit_price = money(l, "unitPrice");
-    Ok(LineItem {
-        name: text_or_empty(l, "label"),
-        sku: l
-            .pointer("/payload/productNumber")
-            .and_then(Value::as_str)
-            .map(str::to_owned),
-        quantity,
-        unit_price,
-        total: match opt_money(l, "totalPrice") {
-            Some(t) => t,
-            None => checked_mul(unit_price, quantity)?,
-        },
-    })
+    let fields = LineFields {
+        name: "label",
+        quantity: "quantity",
+        unit_price: "unitPrice",
+        total: "totalPrice",
+    };
+    let sku = l
+        .pointer("/payload/productNumber")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    line_item(l, &fields, sku)
 }
 
 fn address(a: &Value) -> Address {
     Address {
-        name: format!(
-            "{} {}",
-            text_or_empty(a, "firstName"),
-            text_or_empty(a, "lastName")
-        )
-        .trim()
-        .to_owned(),
+        name: full_name(
+            &text_or_empty(a, "firstName"),
+            &text_or_empty(a, "lastName"),
+        ),
         company: text(a, "company"),
         line1: text_or_empty(a, "street"),
         line2: text(a, "additionalAddressLine1"),

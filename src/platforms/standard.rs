@@ -6,12 +6,12 @@
 
 use std::time::Duration;
 
-use rust_decimal::Decimal;
 use secrecy::SecretString;
 use serde_json::Value;
 
 use super::fields::{
-    array, checked_mul, checked_sum, country, money, opt_money, out_of_range, text, text_or_empty,
+    LineFields, array, checked_sum, country, line_item, money, opt_money, out_of_range, text,
+    text_or_empty,
 };
 use super::standard_webhooks::{self as sw, KeyForm, Signed};
 use super::{CanonicalEvent, Headers, ParseError, Parsed, Verified, VerifyError, WebhookPlatform};
@@ -139,18 +139,13 @@ pub fn order(j: &Value) -> Result<Order, ParseError> {
 }
 
 fn line(l: &Value) -> Result<LineItem, ParseError> {
-    let quantity = opt_money(l, "quantity").unwrap_or(Decimal::ONE);
-    let unit_price = money(l, "unit_price");
-    Ok(LineItem {
-        name: text_or_empty(l, "name"),
-        sku: text(l, "sku"),
-        quantity,
-        unit_price,
-        total: match opt_money(l, "total") {
-            Some(t) => t,
-            None => checked_mul(unit_price, quantity)?,
-        },
-    })
+    let fields = LineFields {
+        name: "name",
+        quantity: "quantity",
+        unit_price: "unit_price",
+        total: "total",
+    };
+    line_item(l, &fields, text(l, "sku"))
 }
 
 fn address(a: &Value) -> Address {
@@ -222,6 +217,6 @@ mod tests {
             "id": 1, "total": "1",
             "lines": [{"quantity": big, "unit_price": "2", "total": "1"}],
         });
-        assert_eq!(order(&given).unwrap().total, Decimal::ONE);
+        assert_eq!(order(&given).unwrap().total, rust_decimal::Decimal::ONE);
     }
 }

@@ -8,7 +8,7 @@ use rust_decimal::Decimal;
 use secrecy::SecretString;
 use serde::Deserialize;
 
-use super::fields::{checked_sum, out_of_range};
+use super::fields::{checked_sum, full_name, out_of_range};
 use super::lenient::{List, Obj, Text};
 use super::signature::verify_base64_body;
 use super::{
@@ -221,9 +221,8 @@ fn gmt(t: &Text) -> Option<String> {
 }
 
 fn address(a: &WcAddress) -> Address {
-    let name = format!("{} {}", a.first_name.or_empty(), a.last_name.or_empty());
     Address {
-        name: name.trim().to_owned(),
+        name: full_name(&a.first_name.or_empty(), &a.last_name.or_empty()),
         company: a.company.get(),
         line1: a.address_1.or_empty(),
         line2: a.address_2.get(),
