@@ -61,11 +61,21 @@ pub fn verify_hex_body(
     body: &[u8],
     secrets: &[SecretString],
 ) -> Result<(), VerifyError> {
+    verify_body(header, value, body, secrets, |v| hex::decode(v).ok())
+}
+
+/// One HMAC-SHA256 of the raw body in `header`, written in whatever `decode` reads.
+fn verify_body(
+    header: &'static str,
+    value: Option<&str>,
+    body: &[u8],
+    secrets: &[SecretString],
+    decode: impl Fn(&str) -> Option<Vec<u8>>,
+) -> Result<(), VerifyError> {
     let value = value.ok_or(VerifyError::Missing(header))?;
-    let sig = hex::decode(value.trim()).map_err(|_| VerifyError::Malformed(header))?;
-    if sig.len() != 32 {
-        return Err(VerifyError::Malformed(header));
-    }
+    let sig = decode(value.trim())
+        .filter(|sig| sig.len() == 32)
+        .ok_or(VerifyError::Malformed(header))?;
     if any_matches(secrets, &[body], &[sig]) {
         Ok(())
     } else {
@@ -94,18 +104,7 @@ pub fn verify_base64_body(
     body: &[u8],
     secrets: &[SecretString],
 ) -> Result<(), VerifyError> {
-    let value = value.ok_or(VerifyError::Missing(header))?;
-    let sig = STANDARD
-        .decode(value.trim())
-        .map_err(|_| VerifyError::Malformed(header))?;
-    if sig.len() != 32 {
-        return Err(VerifyError::Malformed(header));
-    }
-    if any_matches(secrets, &[body], &[sig]) {
-        Ok(())
-    } else {
-        Err(VerifyError::Mismatch)
-    }
+    verify_body(header, value, body, secrets, |v| STANDARD.decode(v).ok())
 }
 
 /// base64 of HMAC-SHA256(secret, body): what a test or a load generator signs with.
