@@ -3,12 +3,14 @@
 
 use shopbip::jobs::JobState;
 use shopbip::order::EventKind;
-use shopbip::platforms::standard_webhooks::{KeyForm, sign};
+use shopbip::platforms::standard_webhooks::KeyForm;
 use shopbip::sandbox::{Fault, FaultKind, FaultTarget};
 
 use super::common::pipeline::{Pipeline, start};
 use super::common::sign::fixture;
-use super::{StandIn, nothing_stored, now, post, profile, rule, the_send};
+use super::{
+    StandIn, nothing_stored, now, post, profile, rule, standard_webhooks_headers, the_send,
+};
 
 const CLIENT_SECRET: &str = "bc-client-secret-9f8e7d6c";
 const OLD_CLIENT_SECRET: &str = "bc-client-secret-previous";
@@ -19,14 +21,7 @@ const PAID: &str = "bigcommerce/store-order-status-updated-paid.json";
 const ORDER_PATH: &str = "/stores/k7xq2m9p4a/v2/orders/250";
 
 fn headers(secret: &str, id: &str, ts: i64, body: &[u8]) -> Vec<(&'static str, String)> {
-    vec![
-        ("webhook-id", id.to_owned()),
-        ("webhook-timestamp", ts.to_string()),
-        (
-            "webhook-signature",
-            sign(secret, KeyForm::RawOrWhsec, id, ts, body),
-        ),
-    ]
+    standard_webhooks_headers(secret, KeyForm::RawOrWhsec, id, ts, body)
 }
 
 /// The API stand-in with order 250, its products and its shipping addresses.
@@ -243,6 +238,23 @@ async fn a_paid_bigcommerce_order_is_fetched_by_the_worker_and_sent() {
     );
 }
 
+/// Posts the paid webhook to a store whose API is `api`; the one job must die: its reason.
+async fn dead_job_reason(api: &StandIn, delivery: &str) -> String {
+    let p = bigcommerce_store(&api.base).await;
+    let body = fixture(PAID);
+    let (status, _) = post(
+        &p,
+        STORE,
+        &headers(CLIENT_SECRET, delivery, now(), &body),
+        body,
+    )
+    .await;
+    assert_eq!(status, 200);
+    let jobs = p.settled(1).await;
+    assert_eq!(jobs[0].state, JobState::Dead);
+    jobs[0].last_error.clone().unwrap()
+}
+
 #[tokio::test]
 async fn a_refused_api_token_kills_the_job_with_the_reason() {
     let api = StandIn::start(vec![(
@@ -251,19 +263,7 @@ async fn a_refused_api_token_kills_the_job_with_the_reason() {
         "application/json",
         br#"[{"status":401,"message":"You are not authorized"}]"#.to_vec(),
     )]);
-    let p = bigcommerce_store(&api.base).await;
-    let body = fixture(PAID);
-    let (status, _) = post(
-        &p,
-        STORE,
-        &headers(CLIENT_SECRET, "bc-401", now(), &body),
-        body,
-    )
-    .await;
-    assert_eq!(status, 200);
-    let jobs = p.settled(1).await;
-    assert_eq!(jobs[0].state, JobState::Dead);
-    let reason = jobs[0].last_error.clone().unwrap();
+    let reason = dead_job_reason(&api, "bc-401").await;
     assert!(reason.contains("bigcommerce.access_token"), "{reason}");
     assert!(!reason.contains(TOKEN), "never the token itself: {reason}");
 }
@@ -279,19 +279,7 @@ async fn a_redirecting_api_kills_the_job_and_the_token_stays_home() {
         "text/plain",
         format!("{}{ORDER_PATH}?sig=s3cret", elsewhere.base).into_bytes(),
     )]);
-    let p = bigcommerce_store(&api.base).await;
-    let body = fixture(PAID);
-    let (status, _) = post(
-        &p,
-        STORE,
-        &headers(CLIENT_SECRET, "bc-302", now(), &body),
-        body,
-    )
-    .await;
-    assert_eq!(status, 200);
-    let jobs = p.settled(1).await;
-    assert_eq!(jobs[0].state, JobState::Dead);
-    let reason = jobs[0].last_error.clone().unwrap();
+    let reason = dead_job_reason(&api, "bc-302").await;
     assert!(reason.contains("HTTP 302"), "{reason}");
     assert!(reason.contains("bigcommerce.api_base_url"), "{reason}");
     assert!(!reason.contains(TOKEN), "never the token itself: {reason}");

@@ -23,6 +23,25 @@ pub fn now() -> i64 {
 }
 
 /// A store profile for `platform`, with `extra` TOML before the rules (e.g. `[bigcommerce]`).
+/// Standard Webhooks headers (Standard and BigCommerce): id, timestamp and the signature of
+/// `id.timestamp.body` under `secret` read as `form`.
+pub fn standard_webhooks_headers(
+    secret: &str,
+    form: shopbip::platforms::standard_webhooks::KeyForm,
+    id: &str,
+    ts: i64,
+    body: &[u8],
+) -> Vec<(&'static str, String)> {
+    vec![
+        ("webhook-id", id.to_owned()),
+        ("webhook-timestamp", ts.to_string()),
+        (
+            "webhook-signature",
+            shopbip::platforms::standard_webhooks::sign(secret, form, id, ts, body),
+        ),
+    ]
+}
+
 pub fn profile(platform: &str, secrets: &[&str], buzzbip_url: &str, extra: &str) -> String {
     let secrets: Vec<String> = secrets.iter().map(|s| format!("{s:?}")).collect();
     format!(

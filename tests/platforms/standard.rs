@@ -2,11 +2,11 @@
 
 use shopbip::jobs::JobState;
 use shopbip::order::EventKind;
-use shopbip::platforms::standard_webhooks::{KeyForm, sign};
+use shopbip::platforms::standard_webhooks::KeyForm;
 
 use super::common::pipeline::{Pipeline, start};
 use super::common::sign::fixture;
-use super::{nothing_stored, now, post, profile, rule, the_send};
+use super::{nothing_stored, now, post, profile, rule, standard_webhooks_headers, the_send};
 
 /// The Standard Webhooks spec's example secret.
 const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
@@ -15,14 +15,7 @@ const STORE: &str = "boutique-std";
 const PAID: &str = "standard/order-paid-eur.json";
 
 fn headers(secret: &str, id: &str, ts: i64, body: &[u8]) -> Vec<(&'static str, String)> {
-    vec![
-        ("webhook-id", id.to_owned()),
-        ("webhook-timestamp", ts.to_string()),
-        (
-            "webhook-signature",
-            sign(secret, KeyForm::Whsec, id, ts, body),
-        ),
-    ]
+    standard_webhooks_headers(secret, KeyForm::Whsec, id, ts, body)
 }
 
 async fn standard_store() -> Pipeline {
