@@ -344,6 +344,11 @@ pub fn format_invoice_number(n: u64) -> String {
     format!("INV-{n:06}")
 }
 
+/// A row's JSON column, from a value shopbip built (only a map with non-string keys fails).
+pub(crate) fn to_json<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
+    serde_json::to_string(value).map_err(|e| StoreError::Invalid(e.to_string()))
+}
+
 pub fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)

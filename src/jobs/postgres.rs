@@ -13,6 +13,7 @@ use super::sqlite::replayed_steps;
 use super::{
     EventRecord, Failure, IngestOutcome, JOB_SELECT, Job, JobFilter, JobRow, JobState, JobStore,
     NewEvent, ReplayOutcome, RetryPolicy, SlotWait, StoreError, StoreStats, now_ms, parse_state,
+    to_json,
 };
 
 #[derive(Clone)]
@@ -35,10 +36,6 @@ impl PgStore {
     pub fn pool(&self) -> &PgPool {
         &self.pool
     }
-}
-
-fn to_json<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
-    serde_json::to_string(value).map_err(|e| StoreError::Invalid(e.to_string()))
 }
 
 #[async_trait]

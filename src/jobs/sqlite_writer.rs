@@ -19,7 +19,7 @@ use rusqlite::types::ToSqlOutput;
 use rusqlite::{Connection, OptionalExtension, ToSql, TransactionBehavior, params};
 use tokio::sync::{mpsc, oneshot};
 
-use super::{IngestOutcome, NewEvent, StoreError, now_ms};
+use super::{IngestOutcome, NewEvent, StoreError, now_ms, to_json};
 
 /// One write for the writer, with where its answer goes.
 pub(super) enum Write {
@@ -102,10 +102,6 @@ impl Prepared {
             max_attempts: max_attempts as i64,
         })
     }
-}
-
-fn to_json<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
-    serde_json::to_string(value).map_err(|e| StoreError::Invalid(e.to_string()))
 }
 
 /// Starts the writer and its syncer on the database file at `db` (already migrated). The
