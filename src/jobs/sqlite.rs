@@ -68,12 +68,12 @@ impl SqliteStore {
         // Opening may wait on the busy handler: off the runtime's threads.
         let file = options.get_filename().to_path_buf();
         let start_rewind = rewind.clone();
-        let writer_stopped =
-            tokio::task::spawn_blocking(move || sqlite_writer::start(&file, rx, start_rewind))
-                .await
-                .map_err(|e| {
-                    StoreError::Invalid(format!("cannot start the job store's writer: {e}"))
-                })??;
+        let wake = writes.downgrade();
+        let writer_stopped = tokio::task::spawn_blocking(move || {
+            sqlite_writer::start(&file, rx, wake, start_rewind)
+        })
+        .await
+        .map_err(|e| StoreError::Invalid(format!("cannot start the job store's writer: {e}")))??;
         let checkpointer = SqliteConnection::connect_with(&options).await?;
         let (stop, stopped) = tokio::sync::watch::channel(false);
         tokio::spawn(checkpoints(checkpointer, stopped, rewind));

@@ -11,7 +11,7 @@
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc as std_mpsc;
 use std::time::Duration;
 
@@ -29,6 +29,8 @@ pub(super) enum Write {
     /// Commit what came before, close the connection and stop; answered once the writer's
     /// connection is closed (its commits are then all in the WAL).
     Stop(oneshot::Sender<()>),
+    /// From the syncer: the disk is free, commit what has gathered.
+    DiskFree,
 }
 
 pub(super) type EventReply = oneshot::Sender<Result<IngestOutcome, StoreError>>;
@@ -110,6 +112,7 @@ impl Prepared {
 pub(super) fn start(
     db: &Path,
     writes: mpsc::Receiver<Write>,
+    wake: mpsc::WeakSender<Write>,
     rewind: Arc<AtomicBool>,
 ) -> Result<Arc<AtomicBool>, StoreError> {
     // One descriptor for the store's life, on the file SQLite itself resolved (symlinks
@@ -125,6 +128,12 @@ pub(super) fn start(
     let (acks, unsynced) = std_mpsc::sync_channel(64);
     let stopped = Arc::new(AtomicBool::new(false));
     let (syncer_stopped, writer_stopped) = (stopped.clone(), stopped.clone());
+    let disk = Arc::new(Disk {
+        unsynced: AtomicUsize::new(0),
+        writer_waiting: AtomicBool::new(false),
+        wake,
+    });
+    let writer_disk = disk.clone();
     let spawn = |name: &str, f: Box<dyn FnOnce() + Send>| {
         std::thread::Builder::new()
             .name(name.to_owned())
@@ -133,11 +142,11 @@ pub(super) fn start(
     };
     spawn(
         "sqlite-syncer",
-        Box::new(move || syncer(wal, unsynced, syncer_stopped)),
+        Box::new(move || syncer(wal, unsynced, syncer_stopped, disk)),
     )?;
     spawn(
         "sqlite-writer",
-        Box::new(move || group_commit(conn, db, writes, acks, rewind, writer_stopped)),
+        Box::new(move || group_commit(conn, db, writes, acks, writer_disk, rewind, writer_stopped)),
     )?;
     Ok(stopped)
 }
@@ -163,6 +172,39 @@ fn connect(db: &Path) -> Result<Connection, StoreError> {
     Ok(conn)
 }
 
+/// What the writer and the syncer share about the disk: how many committed batches wait for
+/// their flush, and whether the writer is holding a batch back until none does.
+struct Disk {
+    unsynced: AtomicUsize,
+    writer_waiting: AtomicBool,
+    /// Wakes the writer; weak, so the writer still stops once every store handle is gone.
+    wake: mpsc::WeakSender<Write>,
+}
+
+impl Disk {
+    /// Called by the syncer once `flushed` batches are answered (or failed).
+    fn flushed(&self, flushed: usize) {
+        let left = self.unsynced.fetch_sub(flushed, Ordering::SeqCst) - flushed;
+        if left == 0 && self.writer_waiting.swap(false, Ordering::SeqCst) {
+            self.wake_writer();
+        }
+    }
+
+    fn wake_writer(&self) {
+        if let Some(writes) = self.wake.upgrade() {
+            // A full queue wakes the writer anyway.
+            let _ = writes.try_send(Write::DiskFree);
+        }
+    }
+}
+
+/// Whether no commit waits for a flush. If one does, the writer is marked as waiting first, so
+/// the syncer wakes it when the last flush ends (checked in this order, a wake cannot be missed).
+fn disk_free(disk: &Disk) -> bool {
+    disk.writer_waiting.store(true, Ordering::SeqCst);
+    disk.unsynced.load(Ordering::SeqCst) == 0
+}
+
 /// Answers kept back until the writes they report are on disk.
 #[derive(Default)]
 struct Acks {
@@ -176,62 +218,87 @@ struct Acks {
 /// fail its neighbours; a batch that failed for the database's state (locked past the busy
 /// timeout, an I/O error, a full disk) fails whole at once, since each write alone would only
 /// wait or fail the same way.
+///
+/// While the last commit is still being flushed, a new one would only wait for the next flush
+/// too: writes are applied as they come inside one open transaction, which commits when the
+/// disk is free (or the batch is full). Every commit rewrites the pages it touches (table and
+/// index leaves, the header page), so fewer, larger commits write fewer WAL frames per
+/// webhook, and with the statements already run the commit itself is quick.
 fn group_commit(
     mut conn: Connection,
     db: PathBuf,
     mut rx: mpsc::Receiver<Write>,
     acks: std_mpsc::SyncSender<Acks>,
+    disk: Arc<Disk>,
     rewind: Arc<AtomicBool>,
     stopped: Arc<AtomicBool>,
 ) {
-    let mut events = Vec::with_capacity(MAX_BATCH);
-    let mut event_replies = Vec::with_capacity(MAX_BATCH);
-    let mut updates = Vec::new();
-    let mut update_replies = Vec::new();
+    let mut batch = Batch::default();
     let mut stop = None;
     while let Some(first) = rx.blocking_recv() {
         let mut next = Some(first);
-        let mut taken = 0;
-        while let Some(write) = next.take() {
-            match write {
-                Write::Stop(reply) => {
-                    stop = Some(reply);
-                    break;
+        loop {
+            while let Some(write) = next.take() {
+                match write {
+                    Write::Stop(reply) => stop = Some(reply),
+                    Write::DiskFree => {}
+                    Write::Ingest(event, reply) => {
+                        batch.events.push(event);
+                        batch.event_replies.push(reply);
+                    }
+                    Write::Update(update, reply) => {
+                        batch.updates.push(update);
+                        batch.update_replies.push(reply);
+                    }
                 }
-                Write::Ingest(event, reply) => {
-                    events.push(event);
-                    event_replies.push(reply);
-                }
-                Write::Update(update, reply) => {
-                    updates.push(update);
-                    update_replies.push(reply);
+                if batch.len() < MAX_BATCH && stop.is_none() {
+                    next = rx.try_recv().ok();
                 }
             }
-            taken += 1;
-            if taken < MAX_BATCH {
-                next = rx.try_recv().ok();
+            batch.apply(&conn);
+            if batch.len() >= MAX_BATCH
+                || batch.failed.is_some()
+                || stop.is_some()
+                || stopped.load(Ordering::Acquire)
+                || disk_free(&disk)
+            {
+                break;
+            }
+            // Woken by the next write, or by the syncer once the flush ends.
+            match rx.blocking_recv() {
+                Some(write) => next = Some(write),
+                None => break,
             }
         }
+        disk.writer_waiting.store(false, Ordering::SeqCst);
         if stopped.load(Ordering::Acquire) {
             // A flush failed since the last batch: nothing written now could be promised.
-            // Dropping the batch answers its callers "the writer has stopped".
+            // Dropping the batch (and the open transaction, with the connection) answers its
+            // callers "the writer has stopped".
             break;
         }
+        if batch.len() == 0 && stop.is_none() {
+            // Only a late wake from the syncer: nothing to commit.
+            continue;
+        }
+        batch.commit(&conn);
         let mut done = Acks::default();
-        match write_batch(&mut conn, &events, &updates) {
-            Ok((outcomes, changed)) => {
-                done.events = event_replies
+        match batch.failed.take() {
+            None => {
+                done.events = batch
+                    .event_replies
                     .drain(..)
-                    .zip(outcomes.into_iter().map(Ok))
+                    .zip(batch.outcomes.drain(..).map(Ok))
                     .collect();
-                done.updates = update_replies
+                done.updates = batch
+                    .update_replies
                     .drain(..)
-                    .zip(changed.into_iter().map(Ok))
+                    .zip(batch.changed.drain(..).map(Ok))
                     .collect();
             }
-            Err(batch_error) => {
+            Some(batch_error) => {
                 let alone = worth_retrying_alone(&batch_error);
-                tracing::warn!(error = %batch_error, events = events.len(), updates = updates.len(), retry_alone = alone, "group commit failed");
+                tracing::warn!(error = %batch_error, events = batch.events.len(), updates = batch.updates.len(), retry_alone = alone, "group commit failed");
                 // After an I/O error or a full disk SQLite may have rolled back on its own
                 // and the connection be left in a state no later BEGIN gets past: a fresh
                 // connection starts clean. A statement refused for its values leaves it fine.
@@ -243,22 +310,24 @@ fn group_commit(
                     let failed = || {
                         StoreError::Invalid(format!("the job store could not write: {batch_error}"))
                     };
-                    done.events = event_replies
+                    done.events = batch
+                        .event_replies
                         .drain(..)
                         .map(|r| (r, Err(failed())))
                         .collect();
-                    done.updates = update_replies
+                    done.updates = batch
+                        .update_replies
                         .drain(..)
                         .map(|r| (r, Err(failed())))
                         .collect();
                 }
-                for (event, reply) in events.iter().zip(event_replies.drain(..)) {
+                for (event, reply) in batch.events.iter().zip(batch.event_replies.drain(..)) {
                     let one = write_batch(&mut conn, std::slice::from_ref(event), &[])
                         .map(|(mut o, _)| o.remove(0))
                         .map_err(StoreError::from);
                     done.events.push((reply, one));
                 }
-                for (update, reply) in updates.iter().zip(update_replies.drain(..)) {
+                for (update, reply) in batch.updates.iter().zip(batch.update_replies.drain(..)) {
                     let one = write_batch(&mut conn, &[], std::slice::from_ref(update))
                         .map(|(_, mut c)| c.remove(0))
                         .map_err(StoreError::from);
@@ -266,8 +335,8 @@ fn group_commit(
                 }
             }
         }
-        events.clear();
-        updates.clear();
+        batch.clear();
+        disk.unsynced.fetch_add(1, Ordering::SeqCst);
         if acks.send(done).is_err() {
             // The syncer stopped on a failed flush: nothing more can be promised.
             stopped.store(true, Ordering::Release);
@@ -293,6 +362,73 @@ fn group_commit(
     }
 }
 
+/// The writes gathered for the next commit, and how far they are applied inside the open
+/// transaction.
+#[derive(Default)]
+struct Batch {
+    events: Vec<Prepared>,
+    event_replies: Vec<EventReply>,
+    updates: Vec<Update>,
+    update_replies: Vec<UpdateReply>,
+    outcomes: Vec<IngestOutcome>,
+    changed: Vec<Changed>,
+    /// The first failure; the transaction is rolled back and nothing more is applied.
+    failed: Option<rusqlite::Error>,
+}
+
+impl Batch {
+    fn len(&self) -> usize {
+        self.events.len() + self.updates.len()
+    }
+
+    /// Runs the writes taken since the last call, opening the transaction if none is open.
+    fn apply(&mut self, conn: &Connection) {
+        if self.failed.is_some() || self.len() == self.outcomes.len() + self.changed.len() {
+            return;
+        }
+        let mut run = || {
+            if conn.is_autocommit() {
+                conn.execute_batch("BEGIN IMMEDIATE")?;
+            }
+            let now = now_ms();
+            insert_events(
+                conn,
+                &self.events[self.outcomes.len()..],
+                now,
+                &mut self.outcomes,
+            )?;
+            run_updates(conn, &self.updates[self.changed.len()..], &mut self.changed)
+        };
+        if let Err(e) = run() {
+            self.fail(conn, e);
+        }
+    }
+
+    fn commit(&mut self, conn: &Connection) {
+        if self.failed.is_none()
+            && !conn.is_autocommit()
+            && let Err(e) = conn.execute_batch("COMMIT")
+        {
+            self.fail(conn, e);
+        }
+    }
+
+    fn fail(&mut self, conn: &Connection, e: rusqlite::Error) {
+        if !conn.is_autocommit() {
+            let _ = conn.execute_batch("ROLLBACK");
+        }
+        self.failed = Some(e);
+    }
+
+    fn clear(&mut self) {
+        self.events.clear();
+        self.updates.clear();
+        self.outcomes.clear();
+        self.changed.clear();
+        self.failed = None;
+    }
+}
+
 /// Flushes the WAL to disk, then releases the answers of every commit made before the flush
 /// began. The writer commits without waiting for the disk (`synchronous=NORMAL` on its
 /// connection), so while one flush runs the next batch is already being written, and batches
@@ -303,17 +439,25 @@ fn group_commit(
 /// dropped the unwritten pages, so no later commit in this WAL can be promised either. Every
 /// waiting caller gets an error (webhooks a 503, so the platform retries), `/readyz` turns
 /// unready, and a restart recovers from what is on disk.
-fn syncer(wal: File, unsynced: std_mpsc::Receiver<Acks>, stopped: Arc<AtomicBool>) {
+fn syncer(
+    wal: File,
+    unsynced: std_mpsc::Receiver<Acks>,
+    stopped: Arc<AtomicBool>,
+    disk: Arc<Disk>,
+) {
     let failed = || StoreError::Invalid("the job store could not flush to disk".into());
     while let Ok(first) = unsynced.recv() {
         let mut pending = vec![first];
         pending.extend(unsynced.try_iter());
+        let batches = pending.len();
         let synced = wal.sync_data();
         let ok = synced.is_ok();
         if !ok {
             // Before anyone is answered: `ping` (and so `/readyz`) reports the stop from now on.
             stopped.store(true, Ordering::Release);
         }
+        // The writer first: its next commit can start while these answers go out.
+        disk.flushed(batches);
         for acks in pending {
             for (reply, outcome) in acks.events {
                 let _ = reply.send(if ok { outcome } else { Err(failed()) });
@@ -334,6 +478,8 @@ fn syncer(wal: File, unsynced: std_mpsc::Receiver<Acks>, stopped: Arc<AtomicBool
             }
             // Dropping the receiver stops the writer at its next batch; answers it sends
             // meanwhile are dropped, which their callers hear as "the writer has stopped".
+            // Woken now, it finds `stopped` and answers what it gathered at once.
+            disk.wake_writer();
             return;
         }
     }
@@ -396,73 +542,94 @@ fn rewind_wal(conn: &Connection) {
     }
 }
 
-/// Writes a batch in one transaction. Each statement is prepared once per connection; with
-/// no hand-off per statement, one row per statement costs less than building multi-row SQL.
+/// Writes a batch in one transaction of its own (a write retried alone).
 fn write_batch(
     conn: &mut Connection,
     events: &[Prepared],
     updates: &[Update],
 ) -> rusqlite::Result<(Vec<IngestOutcome>, Vec<Changed>)> {
-    let now = now_ms();
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let mut outcomes = Vec::with_capacity(events.len());
-    if !events.is_empty() {
-        let mut insert_event = tx.prepare_cached(
-            "INSERT INTO events (store_id, platform, delivery_key, topic, kind, order_id, \
-             order_json, received_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) \
-             ON CONFLICT (store_id, delivery_key) DO NOTHING RETURNING id",
-        )?;
-        let mut insert_job = tx.prepare_cached(
-            "INSERT INTO jobs (event_id, store_id, order_id, kind, rule_key, rule_json, state, \
-             max_attempts, run_at, created_at, updated_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'queued', ?7, ?8, ?8, ?8) \
-             ON CONFLICT (store_id, order_id, kind, rule_key) DO NOTHING",
-        )?;
-        for e in events {
-            // A second event of the same delivery, even in this very batch, is a duplicate.
-            let id: Option<i64> = insert_event
-                .query_row(
-                    params![
-                        e.store_id,
-                        e.platform,
-                        e.delivery_key,
-                        e.topic,
-                        e.kind,
-                        e.order_id,
-                        e.order_json,
-                        now
-                    ],
-                    |r| r.get(0),
-                )
-                .optional()?;
-            outcomes.push(match id {
-                None => IngestOutcome::DuplicateDelivery,
-                Some(event_id) => {
-                    let mut jobs_created = 0;
-                    for (rule_key, rule_json) in &e.rules {
-                        jobs_created += insert_job.execute(params![
-                            event_id,
-                            e.store_id,
-                            e.order_id,
-                            e.kind,
-                            rule_key,
-                            rule_json,
-                            e.max_attempts,
-                            now
-                        ])?;
-                    }
-                    IngestOutcome::Stored {
-                        event_id,
-                        jobs_created,
-                        jobs_existing: e.rules.len() - jobs_created,
-                    }
-                }
-            });
-        }
-    }
     let mut changed = Vec::with_capacity(updates.len());
+    insert_events(&tx, events, now_ms(), &mut outcomes)?;
+    run_updates(&tx, updates, &mut changed)?;
+    tx.commit()?;
+    Ok((outcomes, changed))
+}
+
+/// Inserts events and their jobs. Each statement is prepared once per connection; with no
+/// hand-off per statement, one row per statement costs less than building multi-row SQL.
+fn insert_events(
+    conn: &Connection,
+    events: &[Prepared],
+    now: i64,
+    outcomes: &mut Vec<IngestOutcome>,
+) -> rusqlite::Result<()> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    let mut insert_event = conn.prepare_cached(
+        "INSERT INTO events (store_id, platform, delivery_key, topic, kind, order_id, \
+         order_json, received_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) \
+         ON CONFLICT (store_id, delivery_key) DO NOTHING RETURNING id",
+    )?;
+    let mut insert_job = conn.prepare_cached(
+        "INSERT INTO jobs (event_id, store_id, order_id, kind, rule_key, rule_json, state, \
+         max_attempts, run_at, created_at, updated_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'queued', ?7, ?8, ?8, ?8) \
+         ON CONFLICT (store_id, order_id, kind, rule_key) DO NOTHING",
+    )?;
+    for e in events {
+        // A second event of the same delivery, even in this very batch, is a duplicate.
+        let id: Option<i64> = insert_event
+            .query_row(
+                params![
+                    e.store_id,
+                    e.platform,
+                    e.delivery_key,
+                    e.topic,
+                    e.kind,
+                    e.order_id,
+                    e.order_json,
+                    now
+                ],
+                |r| r.get(0),
+            )
+            .optional()?;
+        outcomes.push(match id {
+            None => IngestOutcome::DuplicateDelivery,
+            Some(event_id) => {
+                let mut jobs_created = 0;
+                for (rule_key, rule_json) in &e.rules {
+                    jobs_created += insert_job.execute(params![
+                        event_id,
+                        e.store_id,
+                        e.order_id,
+                        e.kind,
+                        rule_key,
+                        rule_json,
+                        e.max_attempts,
+                        now
+                    ])?;
+                }
+                IngestOutcome::Stored {
+                    event_id,
+                    jobs_created,
+                    jobs_existing: e.rules.len() - jobs_created,
+                }
+            }
+        });
+    }
+    Ok(())
+}
+
+fn run_updates(
+    conn: &Connection,
+    updates: &[Update],
+    changed: &mut Vec<Changed>,
+) -> rusqlite::Result<()> {
     for update in updates {
-        let mut statement = tx.prepare_cached(update.sql)?;
+        let mut statement = conn.prepare_cached(update.sql)?;
         let args = rusqlite::params_from_iter(&update.args);
         changed.push(if update.returning {
             let ids = statement
@@ -479,6 +646,5 @@ fn write_batch(
             }
         });
     }
-    tx.commit()?;
-    Ok((outcomes, changed))
+    Ok(())
 }

@@ -158,8 +158,9 @@ pub enum ParseError {
 /// A verified, parsed webhook.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CanonicalEvent {
-    /// The platform's delivery or event id, or `sha256:<hex>` of the body where the platform's
-    /// id is not stable; WooCommerce and Shopify prefix it with the order id (see
+    /// The platform's delivery or event id, or a hash of the body where the platform's id is
+    /// not stable (`sha256:<hex>`, or for WooCommerce the verified `hmac-sha256:<hex>`
+    /// signature); WooCommerce and Shopify prefix it with the order id (see
     /// [`order_delivery_key`]).
     pub delivery_key: String,
     /// The platform's own name for the event (e.g. `orders/paid`).

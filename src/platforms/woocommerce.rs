@@ -68,13 +68,31 @@ impl WebhookPlatform for WooCommerce {
             },
         };
         Ok(Parsed::Event(Box::new(CanonicalEvent {
-            // The delivery id changes on every send and can collide within a second.
-            delivery_key: order_delivery_key(&order.id, &body_hash_key(body)),
+            delivery_key: order_delivery_key(&order.id, &body_key(headers, body)),
             topic,
             kind,
             order,
         })))
     }
+}
+
+/// What identifies a delivery: the delivery id changes on every send and can collide within a
+/// second, so it is the body. The verified signature is already a hash of exactly that body
+/// (keyed by the shop's secret), so it is used as is instead of hashing the body a second time;
+/// the same body signed with another secret (after a rotation) counts as another delivery, and
+/// the one-job-per-order-event-rule rule still keeps it from a second message.
+fn body_key(headers: &Headers, body: &[u8]) -> String {
+    use base64::Engine;
+    headers
+        .get(&[SIGNATURE])
+        .and_then(|s| {
+            base64::engine::general_purpose::STANDARD
+                .decode(s.trim())
+                .ok()
+        })
+        .filter(|mac| mac.len() == 32)
+        .map(|mac| format!("hmac-sha256:{}", hex::encode(mac)))
+        .unwrap_or_else(|| body_hash_key(body))
 }
 
 /// WooCommerce's creation/activation ping: a form body `webhook_id=N`, unsigned.
@@ -273,21 +291,42 @@ mod tests {
 
     #[test]
     fn the_delivery_key_is_the_body_hash_under_the_order_id() {
-        let headers = Headers::new([(TOPIC.to_owned(), "order.updated".to_owned())]);
-        let key = |body: &str| match WooCommerce.parse(&headers, body.as_bytes()).unwrap() {
+        let unsigned = Headers::new([(TOPIC.to_owned(), "order.updated".to_owned())]);
+        let key = |headers: &Headers, body: &str| match WooCommerce
+            .parse(headers, body.as_bytes())
+            .unwrap()
+        {
             Parsed::Event(e) => e.delivery_key,
             other => panic!("{other:?}"),
         };
         let paid = r#"{"id":5120,"status":"processing","date_paid_gmt":"2026-11-25T10:00:00"}"#;
-        let again = key(paid);
+        let again = key(&unsigned, paid);
         assert_eq!(
-            key(paid),
+            key(&unsigned, paid),
             again,
             "a repeat of the same body is the same delivery"
         );
         assert_eq!(again, format!("5120/{}", body_hash_key(paid.as_bytes())));
         let edited = paid.replace("10:00:00", "10:00:01");
-        assert_ne!(key(&edited), again);
+        assert_ne!(key(&unsigned, &edited), again);
+
+        // Signed, the verified signature stands for the body: no second hash of it.
+        let signed = |body: &str, secret: &str| {
+            let mac = super::super::signature::hmac_sha256(secret.as_bytes(), &[body.as_bytes()]);
+            let headers = Headers::new([
+                (TOPIC.to_owned(), "order.updated".to_owned()),
+                (
+                    SIGNATURE.to_owned(),
+                    base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &mac),
+                ),
+            ]);
+            (key(&headers, body), hex::encode(mac))
+        };
+        let (first, mac) = signed(paid, "s1");
+        assert_eq!(first, format!("5120/hmac-sha256:{mac}"));
+        assert_eq!(signed(paid, "s1").0, first, "a resend is the same delivery");
+        assert_ne!(signed(&edited, "s1").0, first, "an edit is a new delivery");
+        assert_ne!(signed(paid, "s2").0, first);
     }
 
     #[test]
