@@ -53,8 +53,7 @@ impl WebhookPlatform for BigCommerce {
     /// A saved `GET /v2/orders/{id}` answer, optionally with `products` and
     /// `shipping_addresses` arrays inlined.
     fn parse_order(&self, body: &[u8]) -> Result<Order, ParseError> {
-        let json: Value =
-            serde_json::from_slice(body).map_err(|e| ParseError::Json(e.to_string()))?;
+        let json: Value = super::json(body)?;
         let list = |key: &str| {
             json.get(key)
                 .and_then(Value::as_array)
@@ -65,8 +64,7 @@ impl WebhookPlatform for BigCommerce {
     }
 
     fn parse(&self, headers: &Headers, body: &[u8]) -> Result<Parsed, ParseError> {
-        let json: Value =
-            serde_json::from_slice(body).map_err(|e| ParseError::Json(e.to_string()))?;
+        let json: Value = super::json(body)?;
         let topic = text(&json, "scope")
             .ok_or_else(|| ParseError::Invalid("body without a scope".into()))?;
         let ignored = |reason: &str| {

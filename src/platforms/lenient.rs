@@ -3,6 +3,7 @@
 //! structs of these (instead of a `serde_json::Value` tree) skips every key shopbip does not read
 //! without allocating for it: this is the hot path of ingestion.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::marker::PhantomData;
 
@@ -11,14 +12,36 @@ use serde::de::value::MapAccessDeserializer;
 use serde::de::{Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 /// A scalar read as text: a string, or a number turned into its text; nothing for null, a
-/// boolean, an object or an array.
+/// boolean, an object or an array. Numbers are kept as read and only written out as text when
+/// a field is used as text: most numeric fields of a payload are never read, or read as amounts.
 #[derive(Debug, Default, Clone, PartialEq)]
-pub struct Text(Option<String>);
+pub struct Text(Scalar);
+
+#[derive(Debug, Default, Clone, PartialEq)]
+enum Scalar {
+    #[default]
+    Absent,
+    Str(String),
+    U64(u64),
+    I64(i64),
+    F64(f64),
+}
 
 impl Text {
+    fn text(&self) -> Option<Cow<'_, str>> {
+        match &self.0 {
+            Scalar::Absent => None,
+            Scalar::Str(s) => Some(Cow::Borrowed(s)),
+            Scalar::U64(v) => Some(Cow::Owned(v.to_string())),
+            Scalar::I64(v) => Some(Cow::Owned(v.to_string())),
+            Scalar::F64(v) => Some(Cow::Owned(v.to_string())),
+        }
+    }
+
     /// Trimmed; `None` for missing or blank.
     pub fn get(&self) -> Option<String> {
-        let t = self.0.as_deref()?.trim();
+        let text = self.text()?;
+        let t = text.trim();
         (!t.is_empty()).then(|| t.to_owned())
     }
 
@@ -27,12 +50,16 @@ impl Text {
     }
 
     pub fn is(&self, expected: &str) -> bool {
-        self.0.as_deref().map(str::trim) == Some(expected)
+        self.text().as_deref().map(str::trim) == Some(expected)
     }
 
     /// A decimal amount; `None` when absent or unreadable.
     pub fn opt_money(&self) -> Option<Decimal> {
-        self.0.as_deref()?.trim().parse().ok()
+        match &self.0 {
+            Scalar::U64(v) => Some(Decimal::from(*v)),
+            Scalar::I64(v) => Some(Decimal::from(*v)),
+            _ => self.text()?.trim().parse().ok(),
+        }
     }
 
     /// Zero when absent or unreadable.
@@ -57,39 +84,39 @@ impl<'de> Deserialize<'de> for Text {
                 f.write_str("a string, a number or null")
             }
             fn visit_str<E>(self, v: &str) -> Result<Text, E> {
-                Ok(Text(Some(v.to_owned())))
+                Ok(Text(Scalar::Str(v.to_owned())))
             }
             fn visit_string<E>(self, v: String) -> Result<Text, E> {
-                Ok(Text(Some(v)))
+                Ok(Text(Scalar::Str(v)))
             }
             fn visit_u64<E>(self, v: u64) -> Result<Text, E> {
-                Ok(Text(Some(v.to_string())))
+                Ok(Text(Scalar::U64(v)))
             }
             fn visit_i64<E>(self, v: i64) -> Result<Text, E> {
-                Ok(Text(Some(v.to_string())))
+                Ok(Text(Scalar::I64(v)))
             }
             fn visit_f64<E>(self, v: f64) -> Result<Text, E> {
-                Ok(Text(Some(v.to_string())))
+                Ok(Text(Scalar::F64(v)))
             }
             fn visit_bool<E>(self, _: bool) -> Result<Text, E> {
-                Ok(Text(None))
+                Ok(Text::default())
             }
             fn visit_unit<E>(self) -> Result<Text, E> {
-                Ok(Text(None))
+                Ok(Text::default())
             }
             fn visit_none<E>(self) -> Result<Text, E> {
-                Ok(Text(None))
+                Ok(Text::default())
             }
             fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Text, D::Error> {
                 Text::deserialize(d)
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Text, A::Error> {
                 while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-                Ok(Text(None))
+                Ok(Text::default())
             }
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Text, A::Error> {
                 while seq.next_element::<IgnoredAny>()?.is_some() {}
-                Ok(Text(None))
+                Ok(Text::default())
             }
         }
         d.deserialize_any(V)
@@ -247,6 +274,14 @@ mod tests {
         assert_eq!(probe(r#"{"a":{"b":[1,2]}}"#).a.get(), None);
         assert_eq!(probe(r#"{"a":"x"}"#).a.money(), Decimal::ZERO);
         assert_eq!(probe("{}").a.get(), None);
+        assert_eq!(probe(r#"{"a":12}"#).a.money(), Decimal::new(12, 0));
+        assert_eq!(probe(r#"{"a":-7}"#).a.money(), Decimal::new(-7, 0));
+        assert_eq!(probe(r#"{"a":11.083}"#).a.money(), Decimal::new(11083, 3));
+        assert_eq!(
+            probe(r#"{"a":18446744073709551615}"#).a.money(),
+            Decimal::from(u64::MAX)
+        );
+        assert!(probe(r#"{"a":5120}"#).a.is("5120"));
     }
 
     #[test]

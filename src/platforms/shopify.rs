@@ -171,7 +171,7 @@ struct ShopifyLine {
 }
 
 fn parse_json(body: &[u8]) -> Result<ShopifyOrder, ParseError> {
-    serde_json::from_slice(body).map_err(|e| ParseError::Json(e.to_string()))
+    super::json(body)
 }
 
 fn order(j: ShopifyOrder) -> Result<Order, ParseError> {

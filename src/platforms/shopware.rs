@@ -47,15 +47,13 @@ impl WebhookPlatform for Shopware {
     }
 
     fn parse_order(&self, body: &[u8]) -> Result<Order, ParseError> {
-        let json: Value =
-            serde_json::from_slice(body).map_err(|e| ParseError::Json(e.to_string()))?;
+        let json: Value = super::json(body)?;
         let entity = order_entity(&json).unwrap_or(&json);
         order(entity)
     }
 
     fn parse(&self, headers: &Headers, body: &[u8]) -> Result<Parsed, ParseError> {
-        let json: Value =
-            serde_json::from_slice(body).map_err(|e| ParseError::Json(e.to_string()))?;
+        let json: Value = super::json(body)?;
         let topic = json
             .pointer("/data/event")
             .and_then(Value::as_str)

@@ -40,14 +40,12 @@ impl WebhookPlatform for Standard {
     }
 
     fn parse_order(&self, body: &[u8]) -> Result<Order, ParseError> {
-        let json: Value =
-            serde_json::from_slice(body).map_err(|e| ParseError::Json(e.to_string()))?;
+        let json: Value = super::json(body)?;
         order(json.get("data").unwrap_or(&json))
     }
 
     fn parse(&self, headers: &Headers, body: &[u8]) -> Result<Parsed, ParseError> {
-        let json: Value =
-            serde_json::from_slice(body).map_err(|e| ParseError::Json(e.to_string()))?;
+        let json: Value = super::json(body)?;
         let topic = text(&json, "type")
             .ok_or_else(|| ParseError::Invalid("body without a \"type\"".into()))?;
         let Ok(kind) = topic.parse::<EventKind>() else {

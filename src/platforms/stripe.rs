@@ -39,16 +39,14 @@ impl WebhookPlatform for Stripe {
     }
 
     fn parse_order(&self, body: &[u8]) -> Result<Order, ParseError> {
-        let json: Value =
-            serde_json::from_slice(body).map_err(|e| ParseError::Json(e.to_string()))?;
+        let json: Value = super::json(body)?;
         // A saved event or a bare invoice object both preview.
         let invoice = json.pointer("/data/object").unwrap_or(&json);
         order(invoice)
     }
 
     fn parse(&self, _headers: &Headers, body: &[u8]) -> Result<Parsed, ParseError> {
-        let json: Value =
-            serde_json::from_slice(body).map_err(|e| ParseError::Json(e.to_string()))?;
+        let json: Value = super::json(body)?;
         let topic = text(&json, "type")
             .ok_or_else(|| ParseError::Invalid("event without a type".into()))?;
         let kind = match topic.as_str() {

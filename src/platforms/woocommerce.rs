@@ -169,7 +169,7 @@ struct WcMeta {
 }
 
 fn parse_json(body: &[u8]) -> Result<WcOrder, ParseError> {
-    serde_json::from_slice(body).map_err(|e| ParseError::Json(e.to_string()))
+    super::json(body)
 }
 
 fn order(j: WcOrder) -> Result<Order, ParseError> {
