@@ -357,6 +357,55 @@ async fn replay_requeues_a_finished_job_and_records_it() {
     assert_eq!(store.replay(999).await.unwrap(), ReplayOutcome::NotFound);
 }
 
+/// Two operators replaying the same job at once: it is requeued once, with one run recorded.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_replays_requeue_a_job_once() {
+    let db = test_db().await;
+    let store = db.open().await;
+    store
+        .ingest(event(
+            "d1",
+            "42",
+            EventKind::OrderPaid,
+            vec![rule(EventKind::OrderPaid, 1289)],
+        ))
+        .await
+        .unwrap();
+    let job = store.claim("w", LEASE, 1).await.unwrap().remove(0);
+    store
+        .finish(job.id, "w", JobState::Done, None)
+        .await
+        .unwrap();
+    let replays: Vec<_> = (0..8)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move { store.replay(job.id).await.unwrap() })
+        })
+        .collect();
+    let mut outcomes = Vec::new();
+    for r in replays {
+        outcomes.push(r.await.unwrap());
+    }
+    let requeued = outcomes
+        .iter()
+        .filter(|o| **o == ReplayOutcome::Requeued)
+        .count();
+    assert_eq!(requeued, 1, "{outcomes:?}");
+    assert!(
+        outcomes.iter().all(|o| matches!(
+            o,
+            ReplayOutcome::Requeued | ReplayOutcome::NotFinished(JobState::Queued)
+        )),
+        "{outcomes:?}"
+    );
+    let replayed = store.get(job.id).await.unwrap().unwrap();
+    assert_eq!(replayed.replays, 1);
+    assert_eq!(
+        replayed.steps["previous_runs"].as_array().map(Vec::len),
+        Some(1)
+    );
+}
+
 #[tokio::test]
 async fn concurrent_workers_never_claim_the_same_job() {
     let db = test_db().await;

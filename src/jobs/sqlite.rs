@@ -360,33 +360,44 @@ impl JobStore for SqliteStore {
     }
 
     async fn replay(&self, job_id: i64) -> Result<ReplayOutcome, StoreError> {
-        let now = now_ms();
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        let row = sqlx::query("SELECT state, steps_json FROM jobs WHERE id = ?1")
-            .bind(job_id)
-            .fetch_optional(&mut *tx)
-            .await?;
-        let Some(row) = row else {
-            tx.commit().await?;
-            return Ok(ReplayOutcome::NotFound);
-        };
-        let state = parse_state(row.try_get(0)?)?;
-        if !matches!(state, JobState::Done | JobState::Dead | JobState::Skipped) {
-            tx.commit().await?;
-            return Ok(ReplayOutcome::NotFinished(state));
+        // Read, then requeue through the writer only if the job is still as read: a
+        // `BEGIN IMMEDIATE` of its own would wait for the write lock, which the writer holds
+        // through most of each flush while webhooks keep coming.
+        for _ in 0..5 {
+            let row = sqlx::query("SELECT state, steps_json FROM jobs WHERE id = ?1")
+                .bind(job_id)
+                .fetch_optional(&self.pool)
+                .await?;
+            let Some(row) = row else {
+                return Ok(ReplayOutcome::NotFound);
+            };
+            let state = parse_state(row.try_get(0)?)?;
+            if !matches!(state, JobState::Done | JobState::Dead | JobState::Skipped) {
+                return Ok(ReplayOutcome::NotFinished(state));
+            }
+            let steps: String = row.try_get(1)?;
+            let now = now_ms();
+            let requeued = self
+                .update(
+                    "UPDATE jobs SET state = 'queued', attempts = 0, run_at = ?1, \
+                     last_error = NULL, steps_json = ?2, replays = replays + 1, updated_at = ?1 \
+                     WHERE id = ?3 AND state = ?4 AND steps_json = ?5",
+                    vec![
+                        Arg::Int(now),
+                        Arg::Text(replayed_steps(&steps)),
+                        Arg::Int(job_id),
+                        Arg::Text(state.as_str().to_owned()),
+                        Arg::Text(steps),
+                    ],
+                )
+                .await?;
+            if requeued.rows == 1 {
+                return Ok(ReplayOutcome::Requeued);
+            }
         }
-        let steps = replayed_steps(&row.try_get::<String, _>(1)?);
-        sqlx::query(
-            "UPDATE jobs SET state = 'queued', attempts = 0, run_at = ?1, last_error = NULL, \
-             steps_json = ?2, replays = replays + 1, updated_at = ?1 WHERE id = ?3",
-        )
-        .bind(now)
-        .bind(steps)
-        .bind(job_id)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(ReplayOutcome::Requeued)
+        Err(StoreError::Invalid(format!(
+            "job {job_id} kept changing while it was being replayed; try again"
+        )))
     }
 
     async fn get(&self, job_id: i64) -> Result<Option<Job>, StoreError> {
@@ -618,6 +629,39 @@ mod tests {
             .await
             .unwrap();
         blocker
+    }
+
+    /// Replays that all read the job before any of them writes (the write lock is held
+    /// elsewhere meanwhile) still requeue it once: each requeue applies only to the job as read.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn replays_that_read_the_same_finished_job_requeue_it_once() {
+        let (_dir, url, store) = fresh_store().await;
+        store.ingest(paid("o1")).await.unwrap();
+        let job = store.claim("w", Duration::from_secs(60), 1).await.unwrap();
+        store
+            .finish(job[0].id, "w", JobState::Done, None)
+            .await
+            .unwrap();
+        let mut blocker = hold_write_lock(&url).await;
+        let replays: Vec<_> = (0..4)
+            .map(|_| {
+                let store = store.clone();
+                let id = job[0].id;
+                tokio::spawn(async move { store.replay(id).await })
+            })
+            .collect();
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        sqlx::query("ROLLBACK").execute(&mut blocker).await.unwrap();
+        let mut requeued = 0;
+        for r in replays {
+            match r.await.unwrap().unwrap() {
+                ReplayOutcome::Requeued => requeued += 1,
+                ReplayOutcome::NotFinished(JobState::Queued) => {}
+                other => panic!("{other:?}"),
+            }
+        }
+        assert_eq!(requeued, 1);
+        assert_eq!(store.get(job[0].id).await.unwrap().unwrap().replays, 1);
     }
 
     fn all_jobs() -> JobFilter {
