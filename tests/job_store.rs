@@ -311,10 +311,8 @@ async fn failures_follow_the_retry_schedule_and_end_dead() {
     );
 }
 
-#[tokio::test]
-async fn replay_requeues_a_finished_job_and_records_it() {
-    let db = test_db().await;
-    let store = db.open().await;
+/// Order 42's paid event stored and its one job claimed by worker `w`.
+async fn claimed_paid_job(store: &Arc<dyn JobStore>) -> shopbip::jobs::Job {
     store
         .ingest(event(
             "d1",
@@ -324,7 +322,14 @@ async fn replay_requeues_a_finished_job_and_records_it() {
         ))
         .await
         .unwrap();
-    let job = store.claim("w", LEASE, 1).await.unwrap().remove(0);
+    store.claim("w", LEASE, 1).await.unwrap().remove(0)
+}
+
+#[tokio::test]
+async fn replay_requeues_a_finished_job_and_records_it() {
+    let db = test_db().await;
+    let store = db.open().await;
+    let job = claimed_paid_job(&store).await;
     assert_eq!(
         store.replay(job.id).await.unwrap(),
         ReplayOutcome::NotFinished(JobState::Running)
@@ -362,16 +367,7 @@ async fn replay_requeues_a_finished_job_and_records_it() {
 async fn concurrent_replays_requeue_a_job_once() {
     let db = test_db().await;
     let store = db.open().await;
-    store
-        .ingest(event(
-            "d1",
-            "42",
-            EventKind::OrderPaid,
-            vec![rule(EventKind::OrderPaid, 1289)],
-        ))
-        .await
-        .unwrap();
-    let job = store.claim("w", LEASE, 1).await.unwrap().remove(0);
+    let job = claimed_paid_job(&store).await;
     store
         .finish(job.id, "w", JobState::Done, None)
         .await
