@@ -196,13 +196,14 @@ impl Disk {
             let _ = writes.try_send(Write::DiskFree);
         }
     }
-}
 
-/// Whether no commit waits for a flush. If one does, the writer is marked as waiting first, so
-/// the syncer wakes it when the last flush ends (checked in this order, a wake cannot be missed).
-fn disk_free(disk: &Disk) -> bool {
-    disk.writer_waiting.store(true, Ordering::SeqCst);
-    disk.unsynced.load(Ordering::SeqCst) == 0
+    /// Called by the writer: whether no commit waits for a flush. The writer is marked as
+    /// waiting first, so if one does the syncer wakes it when the last flush ends (checked in
+    /// this order, a wake cannot be missed).
+    fn free(&self) -> bool {
+        self.writer_waiting.store(true, Ordering::SeqCst);
+        self.unsynced.load(Ordering::SeqCst) == 0
+    }
 }
 
 /// Answers kept back until the writes they report are on disk.
@@ -260,7 +261,7 @@ fn group_commit(
                 || batch.failed.is_some()
                 || stop.is_some()
                 || stopped.load(Ordering::Acquire)
-                || disk_free(&disk)
+                || disk.free()
             {
                 break;
             }
@@ -431,9 +432,9 @@ impl Batch {
 
 /// Flushes the WAL to disk, then releases the answers of every commit made before the flush
 /// began. The writer commits without waiting for the disk (`synchronous=NORMAL` on its
-/// connection), so while one flush runs the next batch is already being written, and batches
-/// that finish during a flush share the next one. Nobody hears "stored" before its rows are
-/// on disk: the same guarantee as `synchronous=FULL`, without the writer idling on each fsync.
+/// connection), so while one flush runs the next batch is already being written (and, unless
+/// it fills up, committed once this flush ends). Nobody hears "stored" before its rows are on
+/// disk: the same guarantee as `synchronous=FULL`, without the writer idling on each fsync.
 ///
 /// A failed flush stops the syncer, and with it the writer: the kernel may already have
 /// dropped the unwritten pages, so no later commit in this WAL can be promised either. Every
