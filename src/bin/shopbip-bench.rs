@@ -28,6 +28,11 @@ enum Cmd {
         port: u16,
         #[arg(long)]
         secret: String,
+        /// Also do what shopbip's handler does before storage (parse into the canonical event,
+        /// serialise the order for the store), then answer without storing: what durable
+        /// storage costs is the gap between this and `shopbip serve`.
+        #[arg(long)]
+        parse: bool,
     },
     /// The CPU cost of each step a webhook request takes before storage, in-process on one
     /// thread: the HMAC check, parsing into the canonical order (with the delivery key), and
@@ -89,13 +94,20 @@ enum Cmd {
         /// First order id; use a new range per run so every order is new to the database.
         #[arg(long, default_value_t = 1_000_000)]
         first_id: u64,
+        /// The server's process id: its CPU time over the run is reported per request too.
+        #[arg(long)]
+        server_pid: Option<u32>,
     },
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
-        Cmd::Ceiling { port, secret } => ceiling(port, secret).await,
+        Cmd::Ceiling {
+            port,
+            secret,
+            parse,
+        } => ceiling(port, secret, parse).await,
         Cmd::Stages { iterations } => stages(iterations),
         Cmd::Render { renders } => render(renders),
         Cmd::Replicas {
@@ -118,18 +130,32 @@ async fn main() -> anyhow::Result<()> {
             requests,
             rate,
             first_id,
-        } => load(url, secret, concurrency, requests, rate, first_id).await,
+            server_pid,
+        } => {
+            let run = LoadRun {
+                concurrency,
+                requests,
+                rate,
+                first_id,
+                server_pid,
+            };
+            load(url, secret, run).await
+        }
     }
 }
 
-async fn ceiling(port: u16, secret: String) -> anyhow::Result<()> {
+async fn ceiling(port: u16, secret: String, parse: bool) -> anyhow::Result<()> {
     let secrets = web::Data::new(vec![SecretString::from(secret)]);
     println!("ceiling server on 127.0.0.1:{port}");
     HttpServer::new(move || {
-        App::new()
+        let app = App::new()
             .app_data(secrets.clone())
-            .app_data(web::PayloadConfig::new(2 * 1024 * 1024))
-            .route("/webhooks/{store}", web::post().to(bare))
+            .app_data(web::PayloadConfig::new(2 * 1024 * 1024));
+        if parse {
+            app.route("/webhooks/{store}", web::post().to(parsed))
+        } else {
+            app.route("/webhooks/{store}", web::post().to(bare))
+        }
     })
     .bind(("127.0.0.1", port))?
     .run()
@@ -152,6 +178,40 @@ async fn bare(
     }
 }
 
+/// The webhook handler's work up to the hand-off to the job store: verify, parse into the
+/// canonical event, serialise the order as the store would.
+async fn parsed(
+    req: HttpRequest,
+    body: web::Bytes,
+    secrets: web::Data<Vec<SecretString>>,
+) -> HttpResponse {
+    use shopbip::platforms::woocommerce::WooCommerce;
+    use shopbip::platforms::{Headers, Parsed, WebhookPlatform};
+    let headers = Headers::new(req.headers().iter().map(|(k, v)| {
+        (
+            k.as_str().to_owned(),
+            String::from_utf8_lossy(v.as_bytes()).into_owned(),
+        )
+    }));
+    if WooCommerce
+        .verify(&headers, &body, &secrets, Duration::from_secs(300))
+        .is_err()
+    {
+        return HttpResponse::Unauthorized().finish();
+    }
+    match WooCommerce.parse(&headers, &body) {
+        Ok(Parsed::Event(event)) => {
+            let order = serde_json::to_string(&event.order).unwrap_or_default();
+            HttpResponse::Ok().json(serde_json::json!({
+                "status": "accepted",
+                "order_bytes": order.len(),
+            }))
+        }
+        Ok(Parsed::Ignored { .. }) => HttpResponse::Ok().finish(),
+        Err(_) => HttpResponse::BadRequest().finish(),
+    }
+}
+
 /// ~5 KB: the fixture with its own id and enough line items.
 fn body(id: u64) -> Vec<u8> {
     let mut order: Value = serde_json::from_str(FIXTURE).expect("fixture parses");
@@ -165,14 +225,40 @@ fn body(id: u64) -> Vec<u8> {
     serde_json::to_vec(&order).expect("serialises")
 }
 
-async fn load(
-    url: String,
-    secret: String,
+struct LoadRun {
     concurrency: usize,
     requests: usize,
     rate: Option<u64>,
     first_id: u64,
-) -> anyhow::Result<()> {
+    server_pid: Option<u32>,
+}
+
+/// CPU time (user + system) a process has used so far, from `/proc/<pid>/stat`: the only way
+/// to tell, with both sides sharing two cores, how much of each request is the server's and
+/// how much the load generator's.
+fn cpu_time(pid: Option<u32>) -> Option<Duration> {
+    let path = pid.map_or_else(
+        || "/proc/self/stat".to_owned(),
+        |p| format!("/proc/{p}/stat"),
+    );
+    let stat = std::fs::read_to_string(path).ok()?;
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let mut fields = rest.split_whitespace().skip(11);
+    let utime: u64 = fields.next()?.parse().ok()?;
+    let stime: u64 = fields.next()?.parse().ok()?;
+    // USER_HZ is 100 on every Linux this runs on.
+    Some(Duration::from_millis((utime + stime) * 10))
+}
+
+async fn load(url: String, secret: String, run: LoadRun) -> anyhow::Result<()> {
+    let LoadRun {
+        concurrency,
+        requests,
+        rate,
+        first_id,
+        server_pid,
+    } = run;
     // Signing is the platform's cost: done before the clock starts.
     let prepared: Arc<Vec<(Vec<u8>, String)>> = Arc::new(
         (0..requests as u64)
@@ -189,6 +275,7 @@ async fn load(
         .build()?;
     let urls: Arc<Vec<String>> = Arc::new(url.split(',').map(str::to_owned).collect());
     let next = Arc::new(AtomicUsize::new(0));
+    let cpu_before = (cpu_time(None), server_pid.and_then(|p| cpu_time(Some(p))));
     let started = Instant::now();
     let mut handles = Vec::new();
     let tasks = if rate.is_some() {
@@ -248,12 +335,17 @@ async fn load(
         all.extend(h.await?);
     }
     let elapsed = started.elapsed();
+    let cpu_after = (cpu_time(None), server_pid.and_then(|p| cpu_time(Some(p))));
+    let per_request = |before: Option<Duration>, after: Option<Duration>| match (before, after) {
+        (Some(b), Some(a)) => format!("{:.1}us", (a - b).as_secs_f64() * 1e6 / requests as f64),
+        _ => "n/a".to_owned(),
+    };
     let ok = all.iter().filter(|(s, _)| *s == 200).count();
     let mut lat: Vec<Duration> = all.iter().map(|(_, d)| *d).collect();
     lat.sort_unstable();
     let pct = |p: f64| lat[((lat.len() as f64 * p) as usize).min(lat.len() - 1)];
     println!(
-        "requests={} ok={} failed={} body_bytes={} elapsed={:.2}s throughput={:.0}/s p50={:.2}ms p90={:.2}ms p99={:.2}ms max={:.2}ms mode={}",
+        "requests={} ok={} failed={} body_bytes={} elapsed={:.2}s throughput={:.0}/s p50={:.2}ms p90={:.2}ms p99={:.2}ms max={:.2}ms mode={} client_cpu={}/req server_cpu={}/req",
         all.len(),
         ok,
         all.len() - ok,
@@ -267,7 +359,9 @@ async fn load(
         match rate {
             Some(r) => format!("open-loop@{r}/s"),
             None => format!("closed-loop@{concurrency}"),
-        }
+        },
+        per_request(cpu_before.0, cpu_after.0),
+        per_request(cpu_before.1, cpu_after.1),
     );
     Ok(())
 }

@@ -159,12 +159,12 @@ async fn handle(
             outcome.jobs = jobs_created;
             (
                 outcome,
-                HttpResponse::Ok().json(json!({
-                    "status": "accepted",
-                    "event_id": event_id,
-                    "jobs_created": jobs_created,
-                    "jobs_existing": jobs_existing,
-                })),
+                HttpResponse::Ok().json(Accepted {
+                    event_id,
+                    jobs_created,
+                    jobs_existing,
+                    status: "accepted",
+                }),
             )
         }
         Err(e) => {
@@ -180,6 +180,16 @@ async fn handle(
             )
         }
     }
+}
+
+/// The answer to every stored webhook, written straight out rather than built as a JSON tree
+/// first; fields in the order `json!` printed them.
+#[derive(serde::Serialize)]
+struct Accepted {
+    event_id: i64,
+    jobs_created: usize,
+    jobs_existing: usize,
+    status: &'static str,
 }
 
 fn error(mut builder: actix_web::HttpResponseBuilder, message: &str) -> HttpResponse {

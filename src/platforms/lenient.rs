@@ -21,16 +21,45 @@ pub struct Text(Scalar);
 enum Scalar {
     #[default]
     Absent,
+    /// Most strings a payload holds are short (codes, dates, amounts, names) and many are never
+    /// read: kept in place, they cost no allocation and no free.
+    Short(Inline),
     Str(String),
     U64(u64),
     I64(i64),
     F64(f64),
 }
 
+/// Longest string kept without an allocation: the enum stays the size `String` gave it.
+const INLINE: usize = 30;
+
+#[derive(Debug, Clone, PartialEq)]
+struct Inline {
+    len: u8,
+    bytes: [u8; INLINE],
+}
+
+impl Inline {
+    fn new(s: &str) -> Option<Self> {
+        let mut bytes = [0; INLINE];
+        bytes.get_mut(..s.len())?.copy_from_slice(s.as_bytes());
+        Some(Self {
+            len: s.len() as u8,
+            bytes,
+        })
+    }
+
+    fn as_str(&self) -> &str {
+        // Whole UTF-8 text was copied in, so this never falls back.
+        std::str::from_utf8(&self.bytes[..usize::from(self.len)]).unwrap_or_default()
+    }
+}
+
 impl Text {
     fn text(&self) -> Option<Cow<'_, str>> {
         match &self.0 {
             Scalar::Absent => None,
+            Scalar::Short(s) => Some(Cow::Borrowed(s.as_str())),
             Scalar::Str(s) => Some(Cow::Borrowed(s)),
             Scalar::U64(v) => Some(Cow::Owned(v.to_string())),
             Scalar::I64(v) => Some(Cow::Owned(v.to_string())),
@@ -84,7 +113,10 @@ impl<'de> Deserialize<'de> for Text {
                 f.write_str("a string, a number or null")
             }
             fn visit_str<E>(self, v: &str) -> Result<Text, E> {
-                Ok(Text(Scalar::Str(v.to_owned())))
+                Ok(Text(match Inline::new(v) {
+                    Some(short) => Scalar::Short(short),
+                    None => Scalar::Str(v.to_owned()),
+                }))
             }
             fn visit_string<E>(self, v: String) -> Result<Text, E> {
                 Ok(Text(Scalar::Str(v)))
@@ -282,6 +314,26 @@ mod tests {
             Decimal::from(u64::MAX)
         );
         assert!(probe(r#"{"a":5120}"#).a.is("5120"));
+    }
+
+    #[test]
+    fn short_and_long_strings_read_the_same() {
+        let exact = "a".repeat(INLINE);
+        let long = "é".repeat(INLINE);
+        for s in ["", "x", " Tunis ", "أميرة", exact.as_str(), long.as_str()] {
+            let t = probe(&serde_json::json!({ "a": s }).to_string()).a;
+            let trimmed = s.trim();
+            assert_eq!(t.get().as_deref(), (!trimmed.is_empty()).then_some(trimmed));
+            assert!(t.is(trimmed) || trimmed.is_empty());
+        }
+        assert!(matches!(probe(r#"{"a":"x"}"#).a.0, Scalar::Short(_)));
+        let over = format!(r#"{{"a":"{}"}}"#, "b".repeat(INLINE + 1));
+        assert!(matches!(probe(&over).a.0, Scalar::Str(_)));
+        // Escapes are decoded before the length counts.
+        assert_eq!(
+            probe(r#"{"a":"caf\u00e9"}"#).a.get().as_deref(),
+            Some("café")
+        );
     }
 
     #[test]

@@ -110,7 +110,11 @@ impl Headers {
         Self(
             pairs
                 .into_iter()
-                .map(|(k, v)| (k.to_ascii_lowercase(), v))
+                .map(|(mut k, v)| {
+                    // In place: HTTP libraries hand names over lower-cased already.
+                    k.make_ascii_lowercase();
+                    (k, v)
+                })
                 .collect(),
         )
     }

@@ -252,11 +252,20 @@ fn address(a: &WcAddress) -> Address {
     }
 }
 
+/// Decimal places a unit price worked out by division keeps: 133.000 / 12 is 11.08333333, not
+/// rust_decimal's 28 digits (which every job row stored and every serialisation wrote out).
+/// Cut toward zero, so rounding it later to a currency's minor unit (at most 4 places) gives
+/// what rounding the exact quotient would: no midpoint of a coarser grid lies between the two.
+const UNIT_PRICE_PLACES: u32 = 8;
+
 fn line(l: &WcLine) -> Result<LineItem, ParseError> {
     let quantity = l.quantity.opt_money().unwrap_or(Decimal::ONE);
     let before_discount = l.subtotal.opt_money();
     let unit_price = match before_discount {
-        Some(s) if !quantity.is_zero() => s.checked_div(quantity).ok_or_else(out_of_range)?,
+        Some(s) if !quantity.is_zero() => s
+            .checked_div(quantity)
+            .ok_or_else(out_of_range)?
+            .round_dp_with_strategy(UNIT_PRICE_PLACES, rust_decimal::RoundingStrategy::ToZero),
         _ => l.price.money(),
     };
     Ok(LineItem {
@@ -287,6 +296,32 @@ mod tests {
                 "{lines}"
             );
         }
+    }
+
+    #[test]
+    fn divided_unit_prices_keep_eight_places_and_display_as_the_exact_quotient() {
+        let body = r#"{"id":1,"currency":"TND","line_items":[
+            {"quantity":12,"subtotal":"133.000"},
+            {"quantity":3,"subtotal":"-10.00"},
+            {"quantity":4,"subtotal":"10.00"},
+            {"quantity":"3","subtotal":"0.01499999999"}]}"#;
+        let order = WooCommerce.parse_order(body.as_bytes()).unwrap();
+        let prices: Vec<String> = order
+            .lines
+            .iter()
+            .map(|l| l.unit_price.to_string())
+            .collect();
+        assert_eq!(prices, ["11.08333333", "-3.33333333", "2.50", "0.00499999"]);
+        // Cut, not rounded: 0.0049999999966… rounded to 8 places would be 0.005, shown as 0.01;
+        // the exact quotient shows as 0.00, and so does the cut one.
+        assert_eq!(
+            crate::order::format_money(order.lines[3].unit_price, "EUR"),
+            "EUR 0.00"
+        );
+        assert_eq!(
+            crate::order::format_money(order.lines[0].unit_price, "TND"),
+            "TND 11.083"
+        );
     }
 
     #[test]
