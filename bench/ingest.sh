@@ -49,6 +49,16 @@ wait_port 8090
 wait_port 8091
 wait_port 8092
 
+# Latency counts from each request's scheduled send time (no coordinated omission).
+open_loop() {
+  echo "== open loop at $RATE/s for 10 s, $1"
+  "$BIN/shopbip-bench" load --url http://127.0.0.1:8091/webhooks/bench --secret $SECRET --rate "$RATE" \
+    --requests $((RATE * 10)) | sed 's/^/ceiling: /'
+  "$BIN/shopbip-bench" load --url http://127.0.0.1:8092/webhooks/bench --secret $SECRET --rate "$RATE" \
+    --requests $((RATE * 10)) --first-id "$2" | sed 's/^/shopbip: /'
+}
+open_loop "on a fresh store" 90000000
+
 field() { grep -o "$1=[^ ]*" | cut -d= -f2 | sed 's|/s$||; s|/req$||'; }
 pct() { awk "BEGIN {printf \"%.1f%%\", 100 * $1 / $2}"; }
 echo "== closed loop, signed ~5.9 KB WooCommerce orders, $N requests per run. Servers:"
@@ -71,9 +81,7 @@ for conc in ${CONCS:-32 128 256}; do
       "$(echo "$s" | field client_cpu)" "$(echo "$c" | field server_cpu)" "$(echo "$p" | field server_cpu)" "$(echo "$s" | field server_cpu)"
   done
 done
-echo "== open loop at $RATE/s for 10 s (latency from the scheduled send time)"
-"$BIN/shopbip-bench" load --url http://127.0.0.1:8091/webhooks/bench --secret $SECRET --rate "$RATE" --requests $((RATE * 10)) | sed 's/^/ceiling: /'
-"$BIN/shopbip-bench" load --url http://127.0.0.1:8092/webhooks/bench --secret $SECRET --rate "$RATE" --requests $((RATE * 10)) --first-id 90000000 | sed 's/^/shopbip: /'
+open_loop "right after the floods" 91000000
 echo "jobs stored: $(python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('select count(*) from jobs').fetchone()[0])" "$work/shopbip.db")"
 kill $ceiling_pid $parse_pid $shopbip_pid 2>/dev/null || true; wait $ceiling_pid $parse_pid $shopbip_pid 2>/dev/null || true
 
