@@ -337,7 +337,7 @@ async fn load(url: String, secret: String, run: LoadRun) -> anyhow::Result<()> {
     let elapsed = started.elapsed();
     let cpu_after = (cpu_time(None), server_pid.and_then(|p| cpu_time(Some(p))));
     let per_request = |before: Option<Duration>, after: Option<Duration>| match (before, after) {
-        (Some(b), Some(a)) => format!("{:.1}us", (a - b).as_secs_f64() * 1e6 / requests as f64),
+        (Some(b), Some(a)) => format!("{:.1}us/req", (a - b).as_secs_f64() * 1e6 / requests as f64),
         _ => "n/a".to_owned(),
     };
     let ok = all.iter().filter(|(s, _)| *s == 200).count();
@@ -345,7 +345,7 @@ async fn load(url: String, secret: String, run: LoadRun) -> anyhow::Result<()> {
     lat.sort_unstable();
     let pct = |p: f64| lat[((lat.len() as f64 * p) as usize).min(lat.len() - 1)];
     println!(
-        "requests={} ok={} failed={} body_bytes={} elapsed={:.2}s throughput={:.0}/s p50={:.2}ms p90={:.2}ms p99={:.2}ms max={:.2}ms mode={} client_cpu={}/req server_cpu={}/req",
+        "requests={} ok={} failed={} body_bytes={} elapsed={:.2}s throughput={:.0}/s p50={:.2}ms p90={:.2}ms p99={:.2}ms max={:.2}ms mode={} client_cpu={} server_cpu={}",
         all.len(),
         ok,
         all.len() - ok,
