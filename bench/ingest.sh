@@ -66,12 +66,13 @@ echo "   ceiling = bare actix-web handler (body read + HMAC); parsed = the same 
 echo "   canonical event + serialise the order, nothing stored; shopbip = serve on SQLite (verify,"
 echo "   parse, store event + job, fsync before the answer). CPU = µs per request from /proc."
 printf '%-9s %-9s %-9s %-9s %-8s %-8s %-9s %-9s %-10s %-9s %-9s %-9s\n' in-flight ceiling/s parsed/s shopbip/s ratio parsed "p50 shop" "p99 shop" client-cpu ceil-cpu pars-cpu shop-cpu
+# port, server pid, first order id; every run posts orders no server has seen, so the stored
+# ones stay new to the database.
+run() { "$BIN/shopbip-bench" load --url "http://127.0.0.1:$1/webhooks/bench" --secret $SECRET \
+  --concurrency "$conc" --requests "$N" --first-id "$3" --server-pid "$2"; }
 first=1000000
 for conc in ${CONCS:-32 128 256}; do
   for _ in $(seq "${REPEAT:-3}"); do
-    # Every run posts orders no server has seen: the stored ones stay new to the database.
-    run() { "$BIN/shopbip-bench" load --url "http://127.0.0.1:$1/webhooks/bench" --secret $SECRET \
-      --concurrency "$conc" --requests "$N" --first-id "$3" --server-pid "$2"; }
     c=$(run 8091 $ceiling_pid $first); p=$(run 8090 $parse_pid $((first + N)))
     s=$(run 8092 $shopbip_pid $((first + 2 * N)))
     first=$((first + 3 * N))

@@ -186,13 +186,8 @@ async fn parsed(
     secrets: web::Data<Vec<SecretString>>,
 ) -> HttpResponse {
     use shopbip::platforms::woocommerce::WooCommerce;
-    use shopbip::platforms::{Headers, Parsed, WebhookPlatform};
-    let headers = Headers::new(req.headers().iter().map(|(k, v)| {
-        (
-            k.as_str().to_owned(),
-            String::from_utf8_lossy(v.as_bytes()).into_owned(),
-        )
-    }));
+    use shopbip::platforms::{Parsed, WebhookPlatform};
+    let headers = shopbip::http::request_headers(&req);
     if WooCommerce
         .verify(&headers, &body, &secrets, Duration::from_secs(300))
         .is_err()
@@ -236,12 +231,8 @@ struct LoadRun {
 /// CPU time (user + system) a process has used so far, from `/proc/<pid>/stat`: the only way
 /// to tell, with both sides sharing two cores, how much of each request is the server's and
 /// how much the load generator's.
-fn cpu_time(pid: Option<u32>) -> Option<Duration> {
-    let path = pid.map_or_else(
-        || "/proc/self/stat".to_owned(),
-        |p| format!("/proc/{p}/stat"),
-    );
-    let stat = std::fs::read_to_string(path).ok()?;
+fn cpu_time(process: &str) -> Option<Duration> {
+    let stat = std::fs::read_to_string(format!("/proc/{process}/stat")).ok()?;
     // Fields after the command name, which is in parentheses and may hold spaces.
     let rest = &stat[stat.rfind(')')? + 2..];
     let mut fields = rest.split_whitespace().skip(11);
@@ -275,7 +266,9 @@ async fn load(url: String, secret: String, run: LoadRun) -> anyhow::Result<()> {
         .build()?;
     let urls: Arc<Vec<String>> = Arc::new(url.split(',').map(str::to_owned).collect());
     let next = Arc::new(AtomicUsize::new(0));
-    let cpu_before = (cpu_time(None), server_pid.and_then(|p| cpu_time(Some(p))));
+    let server = server_pid.map(|p| p.to_string());
+    let server_cpu = || server.as_deref().and_then(cpu_time);
+    let cpu_before = (cpu_time("self"), server_cpu());
     let started = Instant::now();
     let mut handles = Vec::new();
     let tasks = if rate.is_some() {
@@ -335,7 +328,7 @@ async fn load(url: String, secret: String, run: LoadRun) -> anyhow::Result<()> {
         all.extend(h.await?);
     }
     let elapsed = started.elapsed();
-    let cpu_after = (cpu_time(None), server_pid.and_then(|p| cpu_time(Some(p))));
+    let cpu_after = (cpu_time("self"), server_cpu());
     let per_request = |before: Option<Duration>, after: Option<Duration>| match (before, after) {
         (Some(b), Some(a)) => format!("{:.1}us/req", (a - b).as_secs_f64() * 1e6 / requests as f64),
         _ => "n/a".to_owned(),

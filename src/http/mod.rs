@@ -6,6 +6,8 @@ mod health;
 mod metrics;
 mod webhooks;
 
+pub use webhooks::request_headers;
+
 use std::net::TcpListener;
 use std::sync::Arc;
 

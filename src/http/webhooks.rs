@@ -77,12 +77,7 @@ async fn handle(
             ),
         );
     };
-    let headers = Headers::new(req.headers().iter().map(|(k, v)| {
-        (
-            k.as_str().to_owned(),
-            String::from_utf8_lossy(v.as_bytes()).into_owned(),
-        )
-    }));
+    let headers = request_headers(req);
     let platform = store.platform.adapter();
     match platform.verify(
         &headers,
@@ -190,6 +185,17 @@ struct Accepted {
     jobs_created: usize,
     jobs_existing: usize,
     status: &'static str,
+}
+
+/// A request's headers as the platform adapters read them (the ingestion benchmark's parse-only
+/// server uses this too, so it does exactly the handler's work).
+pub fn request_headers(req: &HttpRequest) -> Headers {
+    Headers::new(req.headers().iter().map(|(k, v)| {
+        (
+            k.as_str().to_owned(),
+            String::from_utf8_lossy(v.as_bytes()).into_owned(),
+        )
+    }))
 }
 
 fn error(mut builder: actix_web::HttpResponseBuilder, message: &str) -> HttpResponse {
