@@ -6,6 +6,7 @@
 mod common;
 
 mod bigcommerce;
+mod real;
 mod shopware;
 mod standard;
 mod stripe;
