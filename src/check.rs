@@ -93,7 +93,12 @@ pub fn print_runbook(registry: &StoreRegistry, out: &mut impl Write) -> std::io:
                 store.id.to_string(),
                 platform,
                 format!("{:?}", store.environment).to_lowercase(),
-                rule.on.to_string(),
+                if rule.payment.is_empty() {
+                    rule.on.to_string()
+                } else {
+                    let kinds: Vec<&str> = rule.payment.iter().map(|k| k.as_str()).collect();
+                    format!("{} (payment {})", rule.on, kinds.join("|"))
+                },
                 rule.template_id.to_string(),
                 invoice,
             ]);

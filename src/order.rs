@@ -73,6 +73,11 @@ pub struct Order {
     pub id: String,
     /// The number the customer sees (`1001`); the id when the platform has no separate number.
     pub number: String,
+    /// The order's name as the customer sees it, with the shop's prefix or suffix (Shopify's
+    /// `#1001`); the number where the platform has no such name. Empty in orders stored before
+    /// it existed: read it through [`Order::display_name`].
+    #[serde(default)]
+    pub name: String,
     /// The platform's secret order key (WooCommerce `order_key`, Shopify `token`).
     pub key: Option<String>,
     pub status: Option<String>,
@@ -83,6 +88,10 @@ pub struct Order {
     pub discount_total: Decimal,
     pub tax_total: Decimal,
     pub total: Decimal,
+    /// The platform's payload had no total (and no line prices to work it out from): the
+    /// order is never sent with a made-up `0.00`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub total_missing: bool,
     pub taxes: Vec<TaxLine>,
     pub lines: Vec<LineItem>,
     pub customer: Customer,
@@ -93,6 +102,137 @@ pub struct Order {
     pub paid_at: Option<String>,
     pub invoice_number: Option<String>,
     pub invoice_url: Option<String>,
+    /// How the order is (or will be) paid, and whether it is.
+    #[serde(default)]
+    pub payment: Payment,
+    /// Whether line prices and the subtotal already include the taxes (then the total does
+    /// not add `tax_total` again).
+    #[serde(default)]
+    pub prices_include_tax: bool,
+}
+
+impl Order {
+    /// Whether the order's own numbers add up, to the currency's minor unit: the lines make
+    /// the subtotal, and subtotal + shipping − discount (+ taxes, unless the prices include
+    /// them) make the total. `Err` says what does not; the invoice still prints the platform's
+    /// total.
+    pub fn reconcile(&self) -> Result<(), String> {
+        let places = minor_units(&self.currency);
+        let round = |d: Decimal| {
+            d.round_dp_with_strategy(places, rust_decimal::RoundingStrategy::MidpointAwayFromZero)
+        };
+        let show = |d: Decimal| format_money(d, &self.currency);
+        let overflow = || "the order's amounts are out of range".to_owned();
+        if !self.lines.is_empty() {
+            let lines = self
+                .lines
+                .iter()
+                .try_fold(Decimal::ZERO, |sum, l| sum.checked_add(l.total))
+                .ok_or_else(overflow)?;
+            if round(lines) != round(self.subtotal) {
+                return Err(format!(
+                    "the lines add up to {} but the subtotal is {}",
+                    show(lines),
+                    show(self.subtotal)
+                ));
+            }
+        }
+        let tax = if self.prices_include_tax {
+            Decimal::ZERO
+        } else {
+            self.tax_total
+        };
+        let expected = self
+            .subtotal
+            .checked_add(self.shipping_total)
+            .and_then(|t| t.checked_sub(self.discount_total))
+            .and_then(|t| t.checked_add(tax))
+            .ok_or_else(overflow)?;
+        if round(expected) != round(self.total) {
+            return Err(format!(
+                "subtotal + shipping − discount{} = {} but the total is {}",
+                if self.prices_include_tax {
+                    ""
+                } else {
+                    " + tax"
+                },
+                show(expected),
+                show(self.total)
+            ));
+        }
+        Ok(())
+    }
+
+    /// The name the customer sees: [`Order::name`], or the number when the platform gave none.
+    pub fn display_name(&self) -> &str {
+        if self.name.trim().is_empty() {
+            &self.number
+        } else {
+            &self.name
+        }
+    }
+}
+
+/// How an order is paid, as far as rules and invoices care.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PaymentKind {
+    /// Cash (or card) on delivery: paid when the parcel arrives.
+    Cod,
+    /// Paid online at checkout (cards, wallets, PayPal, …).
+    Online,
+    /// Paid by bank transfer or cheque, after the order.
+    BankTransfer,
+    #[default]
+    Other,
+}
+
+impl PaymentKind {
+    pub const ALL: [PaymentKind; 4] = [
+        PaymentKind::Cod,
+        PaymentKind::Online,
+        PaymentKind::BankTransfer,
+        PaymentKind::Other,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PaymentKind::Cod => "cod",
+            PaymentKind::Online => "online",
+            PaymentKind::BankTransfer => "bank_transfer",
+            PaymentKind::Other => "other",
+        }
+    }
+}
+
+impl fmt::Display for PaymentKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for PaymentKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        PaymentKind::ALL
+            .into_iter()
+            .find(|k| k.as_str() == s)
+            .ok_or_else(|| {
+                format!("unknown payment kind {s:?} (known: cod, online, bank_transfer, other)")
+            })
+    }
+}
+
+/// The order's payment: the platform's method id and title as it gives them, what kind of
+/// payment that is, and whether the order is paid.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Payment {
+    pub method: Option<String>,
+    pub title: Option<String>,
+    #[serde(default)]
+    pub kind: PaymentKind,
+    #[serde(default)]
+    pub paid: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
@@ -192,6 +332,64 @@ mod tests {
         assert_eq!(format_money(d("1234567.891"), "USD"), "USD 1,234,567.89");
         assert_eq!(format_money(d("-0.005"), "EUR"), "EUR -0.01");
         assert_eq!(format_money(d("999.999"), "EUR"), "EUR 1,000.00");
+    }
+
+    #[test]
+    fn an_order_reconciles_to_the_minor_unit_or_says_what_is_off() {
+        let line = |total: &str| LineItem {
+            total: d(total),
+            ..LineItem::default()
+        };
+        let mut o = Order {
+            currency: "USD".into(),
+            lines: vec![line("199.00"), line("199.00")],
+            subtotal: d("398.00"),
+            shipping_total: d("10.00"),
+            discount_total: d("5.00"),
+            total: d("403.00"),
+            ..Order::default()
+        };
+        assert_eq!(o.reconcile(), Ok(()));
+        // The discount taken off twice (a subtotal already after discounts).
+        o.subtotal = d("393.00");
+        let err = o.reconcile().unwrap_err();
+        assert!(
+            err.contains("USD 398.00") && err.contains("USD 393.00"),
+            "{err}"
+        );
+        o.subtotal = d("398.00");
+        o.tax_total = d("1.35");
+        assert!(o.reconcile().unwrap_err().contains("USD 404.35"));
+        o.prices_include_tax = true;
+        assert_eq!(o.reconcile(), Ok(()));
+        // Within the minor unit: a 3-decimal amount in a 2-decimal currency.
+        o.total = d("403.004");
+        assert_eq!(o.reconcile(), Ok(()));
+        o.total = d("70000000000000000000000000000");
+        o.subtotal = o.total;
+        o.lines.clear();
+        o.shipping_total = d("70000000000000000000000000000");
+        assert!(o.reconcile().unwrap_err().contains("out of range"));
+    }
+
+    #[test]
+    fn payment_kinds_round_trip_through_their_names() {
+        for k in PaymentKind::ALL {
+            assert_eq!(k.as_str().parse::<PaymentKind>(), Ok(k));
+            assert_eq!(serde_json::to_value(k).unwrap(), k.as_str());
+        }
+        assert!("cash".parse::<PaymentKind>().is_err());
+        // Orders stored before the payment block read as an unknown, unpaid payment.
+        let old: Order = serde_json::from_str(
+            r#"{"id":"1","number":"1","key":null,"status":null,"currency":"EUR","subtotal":"0",
+            "shipping_total":"0","discount_total":"0","tax_total":"0","total":"0","taxes":[],
+            "lines":[],"customer":{"first_name":"","last_name":"","email":null,"phone":null},
+            "billing":null,"shipping":null,"created_at":null,"paid_at":null,
+            "invoice_number":null,"invoice_url":null}"#,
+        )
+        .unwrap();
+        assert_eq!(old.payment, Payment::default());
+        assert_eq!(old.display_name(), "1");
     }
 
     #[test]

@@ -19,6 +19,7 @@ fn rule(on: EventKind, template_id: u64) -> NotifyRule {
         body_params: vec!["{order.number}".into()],
         attach_invoice: true,
         buttons: vec![],
+        payment: vec![],
     }
 }
 

@@ -28,6 +28,7 @@ fn event(n: u32) -> NewEvent {
             body_params: vec![],
             attach_invoice: true,
             buttons: vec![],
+            payment: vec![],
         }],
     }
 }

@@ -11,7 +11,7 @@ use subtle::ConstantTimeEq;
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
 use super::AppState;
-use crate::jobs::view::{self, EventView, JobDetail, JobSummary, OrderView};
+use crate::jobs::view::{self, EventView, JobDetail, JobSummary, OrderView, PaymentView};
 use crate::jobs::{JobFilter, JobState, ReplayOutcome};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -29,7 +29,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 #[openapi(
     info(title = "shopbip admin API", description = "Jobs and stores of a shopbip deployment. Every route needs `Authorization: Bearer <admin.token>`; phone numbers are masked."),
     paths(list_stores, list_jobs, get_job, replay_job),
-    components(schemas(StoreView, JobPage, JobSummary, JobDetail, EventView, OrderView, ReplayAnswer, ErrorAnswer)),
+    components(schemas(StoreView, JobPage, JobSummary, JobDetail, EventView, OrderView, PaymentView, ReplayAnswer, ErrorAnswer)),
     modifiers(&BearerAuth)
 )]
 pub struct ApiDoc;

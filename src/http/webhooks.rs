@@ -99,7 +99,7 @@ async fn handle(
             );
         }
     }
-    let event = match platform.parse(&headers, body) {
+    let mut event = match platform.parse(&headers, body) {
         Ok(Parsed::Event(event)) => *event,
         Ok(Parsed::Ignored { topic, reason }) => {
             return (
@@ -115,15 +115,23 @@ async fn handle(
             );
         }
     };
-    let rules: Vec<_> = store.rules_for(event.kind).cloned().collect();
+    store.complete_order(&mut event.order);
+    let meta_keys = &store.invoice.number_meta_keys;
+    if !meta_keys.is_empty()
+        && let Some(number) = platform.invoice_number(body, meta_keys)
+    {
+        event.order.invoice_number = Some(number);
+    }
+    let rules = store.rules_matching(&event.kinds, &event.order);
     let mut outcome = Outcome::new("ignored");
     outcome.order_id = Some(event.order.id.clone());
     if rules.is_empty() {
+        let events: Vec<&str> = event.kinds.iter().map(|k| k.as_str()).collect();
         return (
             outcome,
             HttpResponse::Ok().json(json!({
                 "status": "ignored",
-                "event": event.kind.as_str(),
+                "event": events.join(","),
                 "reason": "no [[notify]] rule for this event",
             })),
         );
@@ -131,9 +139,9 @@ async fn handle(
     let new = NewEvent {
         store_id: store.id.to_string(),
         platform: store.platform.to_string(),
+        kind: event.kind(),
         delivery_key: event.delivery_key,
         topic: event.topic,
-        kind: event.kind,
         order: event.order,
         rules,
     };

@@ -4,7 +4,7 @@
 use rust_decimal::Decimal;
 use serde::Serialize;
 
-use crate::order::{Order, format_money};
+use crate::order::{Order, PaymentKind, format_money};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct InvoiceData {
@@ -17,6 +17,17 @@ pub struct InvoiceData {
     pub items: Vec<Item>,
     pub totals: Totals,
     pub currency: String,
+    pub payment: PaymentInfo,
+}
+
+/// How the order is paid, as printed: empty strings when the platform said nothing.
+#[derive(Debug, Clone, Serialize)]
+pub struct PaymentInfo {
+    /// The method as the customer saw it (`Direct Bank Transfer`, `Cash on delivery`).
+    pub method: String,
+    /// Paid, due, or due on delivery, in the invoice's language.
+    pub status: String,
+    pub paid: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -85,6 +96,10 @@ pub struct Labels {
     pub tax_id: &'static str,
     pub page: &'static str,
     pub thanks: &'static str,
+    pub payment: &'static str,
+    pub paid: &'static str,
+    pub due: &'static str,
+    pub due_on_delivery: &'static str,
 }
 
 /// The languages invoices are labelled in; anything else falls back to English.
@@ -112,6 +127,10 @@ pub fn labels(lang: &str) -> (&'static str, bool, Labels) {
                 tax_id: "Matricule fiscal",
                 page: "Page",
                 thanks: "Merci pour votre commande !",
+                payment: "Paiement",
+                paid: "Payée",
+                due: "À payer",
+                due_on_delivery: "À payer à la livraison",
             },
         ),
         "ar" => (
@@ -136,6 +155,10 @@ pub fn labels(lang: &str) -> (&'static str, bool, Labels) {
                 tax_id: "المعرف الضريبي",
                 page: "صفحة",
                 thanks: "شكرا لطلبكم!",
+                payment: "الدفع",
+                paid: "مدفوعة",
+                due: "مستحقة الدفع",
+                due_on_delivery: "الدفع عند الاستلام",
             },
         ),
         _ => (
@@ -160,6 +183,10 @@ pub fn labels(lang: &str) -> (&'static str, bool, Labels) {
                 tax_id: "Tax ID",
                 page: "Page",
                 thanks: "Thank you for your order!",
+                payment: "Payment",
+                paid: "Paid",
+                due: "Due",
+                due_on_delivery: "Due on delivery",
             },
         ),
     }
@@ -269,7 +296,7 @@ pub fn build(
                 order.paid_at.as_deref().or(order.created_at.as_deref()),
                 lang,
             ),
-            order_number: order.number.clone(),
+            order_number: order.display_name().to_owned(),
         },
         bill_to: BillTo {
             name,
@@ -297,7 +324,32 @@ pub fn build(
             total: money(order.total),
         },
         currency: order.currency.clone(),
+        payment: payment_info(order, &labels),
         labels,
+    }
+}
+
+fn payment_info(order: &Order, labels: &Labels) -> PaymentInfo {
+    let p = &order.payment;
+    let method = p
+        .title
+        .clone()
+        .or_else(|| p.method.clone())
+        .unwrap_or_default();
+    let status = if p.paid {
+        labels.paid
+    } else if p.kind == PaymentKind::Cod {
+        labels.due_on_delivery
+    } else if method.is_empty() {
+        // Nothing known of the payment: say nothing rather than "due".
+        ""
+    } else {
+        labels.due
+    };
+    PaymentInfo {
+        method,
+        status: status.to_owned(),
+        paid: p.paid,
     }
 }
 

@@ -163,11 +163,14 @@ pub fn preview(
         .with_context(|| format!("no store {store_id:?} in {}", settings.stores.dir.display()))?;
     let body = std::fs::read(order_file)
         .with_context(|| format!("cannot read {}", order_file.display()))?;
-    let order = store
-        .platform
-        .adapter()
+    let adapter = store.platform.adapter();
+    let mut order = adapter
         .parse_order(&body)
         .with_context(|| format!("{} is not a {} order", order_file.display(), store.platform))?;
+    store.complete_order(&mut order);
+    if let Some(number) = adapter.invoice_number(&body, &store.invoice.number_meta_keys) {
+        order.invoice_number = Some(number);
+    }
     let number = order
         .invoice_number
         .clone()

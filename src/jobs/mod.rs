@@ -73,8 +73,10 @@ pub struct NewEvent {
     pub platform: String,
     pub delivery_key: String,
     pub topic: String,
+    /// The event the platform's topic names (the delivery may mean more: see `rules`).
     pub kind: EventKind,
     pub order: Order,
+    /// The rules of every event the delivery means; each job is for its rule's `on` event.
     pub rules: Vec<NotifyRule>,
 }
 
@@ -217,6 +219,8 @@ pub struct EventRecord {
     pub topic: String,
     pub delivery_key: String,
     pub received_at: i64,
+    /// The canonical order as this delivery carried it (JSON).
+    pub order_json: String,
 }
 
 /// A reserved send slot: sleep this long, then send; or come back after this long.

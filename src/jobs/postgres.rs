@@ -74,7 +74,7 @@ impl JobStore for PgStore {
             .bind(event_id)
             .bind(&event.store_id)
             .bind(&event.order.id)
-            .bind(event.kind.as_str())
+            .bind(rule.on.as_str())
             .bind(rule.key())
             .bind(to_json(rule)?)
             .bind(self.policy.max_attempts as i64)
@@ -350,7 +350,7 @@ impl JobStore for PgStore {
 
     async fn event(&self, event_id: i64) -> Result<Option<EventRecord>, StoreError> {
         Ok(sqlx::query_as(
-            "SELECT id, store_id, platform, topic, delivery_key, received_at FROM events WHERE id = $1",
+            "SELECT id, store_id, platform, topic, delivery_key, received_at, order_json FROM events WHERE id = $1",
         )
         .bind(event_id)
         .fetch_optional(&self.pool)

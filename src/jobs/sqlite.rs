@@ -458,7 +458,7 @@ impl JobStore for SqliteStore {
 
     async fn event(&self, event_id: i64) -> Result<Option<EventRecord>, StoreError> {
         Ok(sqlx::query_as(
-            "SELECT id, store_id, platform, topic, delivery_key, received_at FROM events WHERE id = ?1",
+            "SELECT id, store_id, platform, topic, delivery_key, received_at, order_json FROM events WHERE id = ?1",
         )
         .bind(event_id)
         .fetch_optional(&self.pool)
@@ -598,6 +598,7 @@ mod tests {
                 body_params: vec![],
                 attach_invoice: false,
                 buttons: vec![],
+                payment: vec![],
             }],
         }
     }

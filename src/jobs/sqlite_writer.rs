@@ -80,8 +80,8 @@ pub(super) struct Prepared {
     kind: &'static str,
     order_id: String,
     order_json: String,
-    /// (rule key, rule JSON)
-    rules: Vec<(String, String)>,
+    /// (the rule's event, rule key, rule JSON): one delivery can make jobs for several events.
+    rules: Vec<(&'static str, String, String)>,
     max_attempts: i64,
 }
 
@@ -90,7 +90,7 @@ impl Prepared {
         let rules = event
             .rules
             .iter()
-            .map(|r| Ok((r.key(), to_json(r)?)))
+            .map(|r| Ok((r.on.as_str(), r.key(), to_json(r)?)))
             .collect::<Result<_, StoreError>>()?;
         Ok(Self {
             order_json: to_json(&event.order)?,
@@ -601,12 +601,12 @@ fn insert_events(
             None => IngestOutcome::DuplicateDelivery,
             Some(event_id) => {
                 let mut jobs_created = 0;
-                for (rule_key, rule_json) in &e.rules {
+                for (kind, rule_key, rule_json) in &e.rules {
                     jobs_created += insert_job.execute(params![
                         event_id,
                         e.store_id,
                         e.order_id,
-                        e.kind,
+                        kind,
                         rule_key,
                         rule_json,
                         e.max_attempts,

@@ -40,6 +40,9 @@ pub struct JobDetail {
     /// `pdf_sha256`, `media_id`, `send_started_at`, `whatsapp_bulk_group_id`, and the earlier
     /// runs of a replayed job under `previous_runs`.
     pub steps: serde_json::Value,
+    /// What the operator should know although the job went on (an order whose own numbers
+    /// do not add up).
+    pub warnings: Vec<String>,
     pub locked_by: Option<String>,
     pub locked_until: Option<i64>,
 }
@@ -57,11 +60,25 @@ pub struct EventView {
 pub struct OrderView {
     pub id: String,
     pub number: String,
+    /// The order's name as the customer sees it (`#1001`).
+    pub name: String,
     pub status: Option<String>,
     pub total: String,
     pub customer: String,
     pub phone: Option<String>,
     pub lines: usize,
+    pub payment: PaymentView,
+}
+
+/// The order's payment block.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PaymentView {
+    /// The platform's method id (`cod`, `bacs`, `shopify_payments`).
+    pub method: Option<String>,
+    pub title: Option<String>,
+    /// `cod`, `online`, `bank_transfer` or `other`.
+    pub kind: String,
+    pub paid: bool,
 }
 
 pub fn summary(job: &Job) -> JobSummary {
@@ -103,14 +120,31 @@ pub fn detail(job: &Job, event: Option<EventRecord>) -> JobDetail {
         order: OrderView {
             id: o.id.clone(),
             number: o.number.clone(),
+            name: o.display_name().to_owned(),
             status: o.status.clone(),
             total: format_money(o.total, &o.currency),
             customer: o.customer.full_name(),
             phone: phone.as_deref().map(mask_phone),
             lines: o.lines.len(),
+            payment: PaymentView {
+                method: o.payment.method.clone(),
+                title: o.payment.title.clone(),
+                kind: o.payment.kind.to_string(),
+                paid: o.payment.paid,
+            },
         },
         rule: serde_json::to_value(&job.rule).unwrap_or_default(),
         steps: mask_steps(&job.steps),
+        warnings: job
+            .steps
+            .get("warnings")
+            .and_then(|w| w.as_array())
+            .map(|w| {
+                w.iter()
+                    .filter_map(|s| s.as_str().map(redact_phones))
+                    .collect()
+            })
+            .unwrap_or_default(),
         locked_by: job.locked_by.clone(),
         locked_until: job.locked_until,
     }

@@ -14,22 +14,28 @@ use super::fields::{
 };
 use super::standard::signed;
 use super::standard_webhooks::{self as sw, KeyForm};
-use super::{CanonicalEvent, Headers, ParseError, Parsed, Verified, VerifyError, WebhookPlatform};
-use crate::order::{Address, Customer, EventKind, LineItem, Order, TaxLine};
+use super::{
+    CanonicalEvent, Headers, ParseError, Parsed, Verified, VerifyError, WebhookPlatform,
+    not_an_event,
+};
+use crate::order::{Address, Customer, EventKind, LineItem, Order, Payment, PaymentKind, TaxLine};
 
 pub struct BigCommerce;
 
-/// `status_id`s of BigCommerce's built-in order statuses that mean a canonical event.
-fn status_event(status_id: i64) -> Option<EventKind> {
-    match status_id {
-        // 11 Awaiting Fulfillment: checkout done and payment confirmed.
-        11 => Some(EventKind::OrderPaid),
-        // 2 Shipped, 10 Completed.
-        2 | 10 => Some(EventKind::OrderFulfilled),
-        5 => Some(EventKind::OrderCancelled),
-        4 => Some(EventKind::OrderRefunded),
-        _ => None,
-    }
+/// What a change to one of BigCommerce's built-in order statuses (`status_id`) means: the
+/// status's own event first. An order awaiting fulfillment, shipment or pickup has had its
+/// payment confirmed; a completed one is fulfilled and paid (a cash on delivery order is paid
+/// on delivery). Shipped alone says nothing of payment.
+fn status_events(status_id: i64) -> Option<Vec<EventKind>> {
+    Some(match status_id {
+        // 11 Awaiting Fulfillment, 9 Awaiting Shipment, 8 Awaiting Pickup.
+        11 | 9 | 8 => vec![EventKind::OrderPaid],
+        10 => vec![EventKind::OrderFulfilled, EventKind::OrderPaid],
+        2 => vec![EventKind::OrderFulfilled],
+        5 => vec![EventKind::OrderCancelled],
+        4 => vec![EventKind::OrderRefunded],
+        _ => return None,
+    })
 }
 
 impl WebhookPlatform for BigCommerce {
@@ -65,22 +71,25 @@ impl WebhookPlatform for BigCommerce {
 
     fn parse(&self, headers: &Headers, body: &[u8]) -> Result<Parsed, ParseError> {
         let json: Value = super::json(body)?;
-        let topic = text(&json, "scope")
-            .ok_or_else(|| ParseError::Invalid("body without a scope".into()))?;
+        // Signed, so not bad input: a body of some other kind, acknowledged so the sender does
+        // not retry it for days.
+        let Some(topic) = text(&json, "scope") else {
+            return Ok(not_an_event("a body without a scope"));
+        };
         let ignored = |reason: &str| {
             Ok(Parsed::Ignored {
                 topic: topic.clone(),
                 reason: reason.to_owned(),
             })
         };
-        let kind = match topic.as_str() {
-            "store/order/created" => EventKind::OrderCreated,
+        let kinds = match topic.as_str() {
+            "store/order/created" => vec![EventKind::OrderCreated],
             "store/order/statusUpdated" => {
                 let new_status = json
                     .pointer("/data/status/new_status_id")
                     .and_then(|v| v.as_i64().or_else(|| v.as_str()?.parse().ok()));
-                match new_status.and_then(status_event) {
-                    Some(kind) => kind,
+                match new_status.and_then(status_events) {
+                    Some(kinds) => kinds,
                     None => return ignored("the order's new status means no canonical event"),
                 }
             }
@@ -98,10 +107,11 @@ impl WebhookPlatform for BigCommerce {
         Ok(Parsed::Event(Box::new(CanonicalEvent {
             delivery_key,
             topic,
-            kind,
+            kinds,
             // The worker replaces this with the order fetched from the API.
             order: Order {
                 number: id.clone(),
+                name: id.clone(),
                 id,
                 ..Order::default()
             },
@@ -127,12 +137,30 @@ pub fn order_from_api(
             amount: tax_total,
         }]
     };
+    let method = text(o, "payment_method");
+    let payment_status = text_or_empty(o, "payment_status").to_ascii_lowercase();
+    let currency = text(o, "currency_code")
+        .or_else(|| text(o, "default_currency_code"))
+        .unwrap_or_default()
+        .to_ascii_uppercase();
     Ok(Order {
         number: id.clone(),
+        name: id.clone(),
         id,
         key: None,
+        payment: Payment {
+            kind: method.as_deref().map(payment_kind).unwrap_or_default(),
+            title: method.clone(),
+            method,
+            paid: matches!(
+                payment_status.as_str(),
+                "captured" | "paid" | "partially refunded"
+            ),
+        },
+        prices_include_tax: false,
+        total_missing: super::fields::opt_money(o, "total_inc_tax").is_none(),
         status: text(o, "status"),
-        currency: text_or_empty(o, "currency_code").to_ascii_uppercase(),
+        currency,
         subtotal: money(o, "subtotal_ex_tax"),
         shipping_total: money(o, "shipping_cost_ex_tax"),
         discount_total: checked_sum([money(o, "discount_amount"), money(o, "coupon_discount")])?,
@@ -157,6 +185,22 @@ pub fn order_from_api(
         invoice_number: None,
         invoice_url: None,
     })
+}
+
+/// BigCommerce's offline payment methods by the names the v2 API gives them; any other
+/// method (a card gateway, PayPal, …) takes the money online.
+fn payment_kind(method: &str) -> PaymentKind {
+    let m = method.to_ascii_lowercase();
+    // "Cash" is how the v2 API names an order paid in cash (not Cash App Pay, a wallet).
+    if m.contains("cash on delivery") || m == "cod" || m == "cash" {
+        PaymentKind::Cod
+    } else if m.contains("bank deposit") || m.contains("bank transfer") || m.contains("check") {
+        PaymentKind::BankTransfer
+    } else if m.is_empty() || m == "manual" || m.contains("test payment") {
+        PaymentKind::Other
+    } else {
+        PaymentKind::Online
+    }
 }
 
 fn line(p: &Value) -> Result<LineItem, ParseError> {
@@ -228,9 +272,52 @@ mod tests {
 
     #[test]
     fn status_ids_map_to_events() {
-        assert_eq!(status_event(11), Some(EventKind::OrderPaid));
-        assert_eq!(status_event(10), Some(EventKind::OrderFulfilled));
-        assert_eq!(status_event(7), None);
+        use EventKind::*;
+        assert_eq!(status_events(11), Some(vec![OrderPaid]));
+        assert_eq!(status_events(9), Some(vec![OrderPaid]));
+        assert_eq!(status_events(10), Some(vec![OrderFulfilled, OrderPaid]));
+        assert_eq!(status_events(2), Some(vec![OrderFulfilled]));
+        assert_eq!(status_events(5), Some(vec![OrderCancelled]));
+        assert_eq!(status_events(4), Some(vec![OrderRefunded]));
+        assert_eq!(status_events(7), None, "awaiting payment");
+        assert_eq!(status_events(1), None);
+    }
+
+    #[test]
+    fn payment_methods_and_the_store_currency_come_from_the_api_order() {
+        let order = |fields: &str| {
+            let body = format!(r#"{{"id":1,{fields}}}"#);
+            BigCommerce.parse_order(body.as_bytes()).unwrap()
+        };
+        let cod = order(r#""payment_method":"Cash on Delivery","payment_status":"pending""#);
+        assert_eq!(
+            order(r#""payment_method":"Cash""#).payment.kind,
+            PaymentKind::Cod
+        );
+        assert_eq!(
+            order(r#""payment_method":"Cash App Pay""#).payment.kind,
+            PaymentKind::Online
+        );
+        assert_eq!(
+            (cod.payment.kind, cod.payment.paid),
+            (PaymentKind::Cod, false)
+        );
+        let card = order(r#""payment_method":"Braintree (Visa)","payment_status":"captured""#);
+        assert_eq!(
+            (card.payment.kind, card.payment.paid),
+            (PaymentKind::Online, true)
+        );
+        assert_eq!(
+            order(r#""payment_method":"Bank Deposit""#).payment.kind,
+            PaymentKind::BankTransfer
+        );
+        assert_eq!(order(r#""default_currency_code":"usd""#).currency, "USD");
+        assert_eq!(
+            order(r#""currency_code":"EUR","default_currency_code":"USD""#).currency,
+            "EUR"
+        );
+        assert!(order(r#""currency_code":"EUR""#).total_missing);
+        assert!(!order(r#""total_inc_tax":"0.0000""#).total_missing);
     }
 
     #[test]

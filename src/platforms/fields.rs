@@ -125,6 +125,97 @@ pub fn line_item(l: &Value, f: &LineFields, sku: Option<String>) -> Result<LineI
     })
 }
 
+/// Text with HTML character references decoded (`&ndash;` → `–`, `&#215;` → `×`, `&amp;` → `&`),
+/// as WooCommerce stores product names and meta. A reference it does not know stays as written.
+pub fn decode_entities(s: &str) -> String {
+    if !s.contains('&') {
+        return s.to_owned();
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(at) = rest.find('&') {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + 1..];
+        // The longest reference decoded is `&#x10FFFF;`; a longer run is not one.
+        let decoded = after
+            .char_indices()
+            .take(12)
+            .find(|&(_, c)| c == ';')
+            .and_then(|(end, _)| entity(&after[..end]).map(|c| (c, end)));
+        match decoded {
+            Some((c, end)) => {
+                out.push(c);
+                rest = &after[end + 1..];
+            }
+            None => {
+                out.push('&');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+fn entity(name: &str) -> Option<char> {
+    if let Some(num) = name.strip_prefix('#') {
+        let code = match num.strip_prefix(['x', 'X']) {
+            Some(hex) => u32::from_str_radix(hex, 16).ok()?,
+            None => num.parse().ok()?,
+        };
+        return char::from_u32(code).filter(|c| *c != '\0');
+    }
+    Some(match name {
+        "amp" => '&',
+        "lt" => '<',
+        "gt" => '>',
+        "quot" => '"',
+        "apos" => '\'',
+        "nbsp" => '\u{a0}',
+        "ndash" => '–',
+        "mdash" => '—',
+        "times" => '×',
+        "divide" => '÷',
+        "hellip" => '…',
+        "lsquo" => '‘',
+        "rsquo" => '’',
+        "sbquo" => '‚',
+        "ldquo" => '“',
+        "rdquo" => '”',
+        "bdquo" => '„',
+        "laquo" => '«',
+        "raquo" => '»',
+        "euro" => '€',
+        "pound" => '£',
+        "yen" => '¥',
+        "cent" => '¢',
+        "copy" => '©',
+        "reg" => '®',
+        "trade" => '™',
+        "deg" => '°',
+        "plusmn" => '±',
+        "frac12" => '½',
+        "frac14" => '¼',
+        "frac34" => '¾',
+        "middot" => '·',
+        "bull" => '•',
+        "prime" => '′',
+        "Prime" => '″',
+        "eacute" => 'é',
+        "egrave" => 'è',
+        "ecirc" => 'ê',
+        "agrave" => 'à',
+        "acirc" => 'â',
+        "ccedil" => 'ç',
+        "ocirc" => 'ô',
+        "uuml" => 'ü',
+        "ouml" => 'ö',
+        "auml" => 'ä',
+        "szlig" => 'ß',
+        _ => return None,
+    })
+}
+
 /// "First Last", either part possibly empty.
 pub fn full_name(first: &str, last: &str) -> String {
     format!("{first} {last}").trim().to_owned()
@@ -133,6 +224,31 @@ pub fn full_name(first: &str, last: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn html_character_references_are_decoded_once() {
+        assert_eq!(
+            decode_entities("Ship Your Idea &ndash; Color: Black"),
+            "Ship Your Idea – Color: Black"
+        );
+        assert_eq!(decode_entities("2 &times; 50 cl"), "2 × 50 cl");
+        assert_eq!(decode_entities("Tom &amp; Jerry&#039;s"), "Tom & Jerry's");
+        assert_eq!(decode_entities("&#x41;&#66;"), "AB");
+        // Decoded once: `&amp;ndash;` is the text `&ndash;`, not a dash.
+        assert_eq!(decode_entities("&amp;ndash;"), "&ndash;");
+        for unchanged in [
+            "AT&T",
+            "a & b",
+            "&unknown;",
+            "&#0;",
+            "&#xFFFFFFFF;",
+            "&",
+            "x&;",
+        ] {
+            assert_eq!(decode_entities(unchanged), unchanged);
+        }
+        assert_eq!(decode_entities("فاتورة &ndash; ١"), "فاتورة – ١");
+    }
 
     #[test]
     fn unix_seconds_become_rfc3339() {

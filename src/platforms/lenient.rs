@@ -28,6 +28,9 @@ enum Scalar {
     U64(u64),
     I64(i64),
     F64(f64),
+    /// Read only by [`Text::flag`]: as text, a boolean is nothing (PHP writes `false` for an
+    /// empty field).
+    Bool(bool),
 }
 
 /// Longest string kept without an allocation: the enum stays the size `String` gave it.
@@ -58,7 +61,7 @@ impl Inline {
 impl Text {
     fn text(&self) -> Option<Cow<'_, str>> {
         match &self.0 {
-            Scalar::Absent => None,
+            Scalar::Absent | Scalar::Bool(_) => None,
             Scalar::Short(s) => Some(Cow::Borrowed(s.as_str())),
             Scalar::Str(s) => Some(Cow::Borrowed(s)),
             Scalar::U64(v) => Some(Cow::Owned(v.to_string())),
@@ -80,6 +83,20 @@ impl Text {
 
     pub fn is(&self, expected: &str) -> bool {
         self.text().as_deref().map(str::trim) == Some(expected)
+    }
+
+    /// A yes/no field: `true`, or `"true"`, `"yes"`, `"1"`, `1` as platforms write it.
+    pub fn flag(&self) -> bool {
+        match &self.0 {
+            Scalar::Bool(b) => *b,
+            Scalar::U64(v) => *v == 1,
+            _ => self.text().is_some_and(|t| {
+                let t = t.trim();
+                ["true", "yes", "1"]
+                    .iter()
+                    .any(|y| t.eq_ignore_ascii_case(y))
+            }),
+        }
     }
 
     /// A decimal amount; `None` when absent or unreadable.
@@ -130,8 +147,8 @@ impl<'de> Deserialize<'de> for Text {
             fn visit_f64<E>(self, v: f64) -> Result<Text, E> {
                 Ok(Text(Scalar::F64(v)))
             }
-            fn visit_bool<E>(self, _: bool) -> Result<Text, E> {
-                Ok(Text::default())
+            fn visit_bool<E>(self, v: bool) -> Result<Text, E> {
+                Ok(Text(Scalar::Bool(v)))
             }
             fn visit_unit<E>(self) -> Result<Text, E> {
                 Ok(Text::default())
@@ -149,6 +166,59 @@ impl<'de> Deserialize<'de> for Text {
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Text, A::Error> {
                 while seq.next_element::<IgnoredAny>()?.is_some() {}
                 Ok(Text::default())
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// An array of scalars read as [`Text`], or empty when the field holds anything else.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Texts(pub Vec<Text>);
+
+impl<'de> Deserialize<'de> for Texts {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Texts;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an array of strings")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Texts, A::Error> {
+                let mut items = Vec::new();
+                while let Some(item) = seq.next_element::<Text>()? {
+                    // Bounded by the body size limit; the few gateways an order has.
+                    items.push(item);
+                }
+                Ok(Texts(items))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Texts, A::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(Texts::default())
+            }
+            fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Texts, D::Error> {
+                Texts::deserialize(d)
+            }
+            fn visit_none<E>(self) -> Result<Texts, E> {
+                Ok(Texts::default())
+            }
+            fn visit_unit<E>(self) -> Result<Texts, E> {
+                Ok(Texts::default())
+            }
+            fn visit_str<E>(self, _: &str) -> Result<Texts, E> {
+                Ok(Texts::default())
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Texts, E> {
+                Ok(Texts::default())
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<Texts, E> {
+                Ok(Texts::default())
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<Texts, E> {
+                Ok(Texts::default())
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Texts, E> {
+                Ok(Texts::default())
             }
         }
         d.deserialize_any(V)

@@ -149,6 +149,10 @@ pub enum VerifyError {
     Mismatch,
     #[error("signature timestamp outside the {0} s tolerance")]
     Stale(u64),
+    /// The signature matched, but the send time the platform signs inside the body is not
+    /// there (Shopware's `timestamp`): no replay window can be applied.
+    #[error("the signed body has no numeric `{0}` field (the send time it must carry)")]
+    MissingBodyField(&'static str),
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -165,12 +169,34 @@ pub struct CanonicalEvent {
     /// The platform's delivery or event id, or a hash of the body where the platform's id is
     /// not stable (`sha256:<hex>`, or for WooCommerce the verified `hmac-sha256:<hex>`
     /// signature); WooCommerce and Shopify prefix it with the order id (see
-    /// [`order_delivery_key`]).
+    /// [`topic_delivery_key`]).
     pub delivery_key: String,
     /// The platform's own name for the event (e.g. `orders/paid`).
     pub topic: String,
-    pub kind: EventKind,
+    /// What the delivery means, the topic's own event first: one delivery can mean several
+    /// (a WooCommerce `order.created` already paid is also `order.paid`). Never empty, no
+    /// repeats; dedupe by meaning (one job per store, order, event and rule) keeps an event
+    /// implied by two deliveries from being sent twice.
+    pub kinds: Vec<EventKind>,
     pub order: Order,
+}
+
+impl CanonicalEvent {
+    /// The event the topic itself names (stored on the event row).
+    pub fn kind(&self) -> EventKind {
+        self.kinds[0]
+    }
+}
+
+/// `first`, then each of `also` that holds and is not there yet.
+pub(crate) fn kinds(first: EventKind, also: &[(bool, EventKind)]) -> Vec<EventKind> {
+    let mut kinds = vec![first];
+    for &(holds, kind) in also {
+        if holds && !kinds.contains(&kind) {
+            kinds.push(kind);
+        }
+    }
+    kinds
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -182,6 +208,14 @@ pub enum Parsed {
         topic: String,
         reason: String,
     },
+}
+
+/// A verified body that names no event at all.
+pub(crate) fn not_an_event(what: &str) -> Parsed {
+    Parsed::Ignored {
+        topic: String::new(),
+        reason: format!("{what}: not an event shopbip uses"),
+    }
 }
 
 /// The replay window of platforms that sign a timestamp, as their own SDKs default to.
@@ -209,6 +243,12 @@ pub trait WebhookPlatform: Sync {
 
     /// Reads a saved order payload (no headers, no signature): `shopbip invoice` previews.
     fn parse_order(&self, body: &[u8]) -> Result<Order, ParseError>;
+
+    /// The invoice number another invoice plugin wrote into the order under one of a store's
+    /// own `invoice.number_meta_keys`, for platforms whose orders carry such meta.
+    fn invoice_number(&self, _body: &[u8], _keys: &[String]) -> Option<String> {
+        None
+    }
 }
 
 /// Parses a webhook body. A body that is UTF-8 throughout (as JSON should be) is checked once,
@@ -223,12 +263,14 @@ pub(crate) fn json<'a, T: Deserialize<'a>>(body: &'a [u8]) -> Result<T, ParseErr
     .map_err(|e| ParseError::Json(e.to_string()))
 }
 
-/// `<order id>/<key>`: the same delivery still gives the same key (the order id comes from the
-/// signed body), but one store's keys now sort by order, so the unique index on them grows at
-/// its end instead of at a random page per webhook. Measured: 27 KB → 15.5 KB written per
-/// stored webhook, +14 % ingestion throughput (BENCHMARKS.md).
-pub(crate) fn order_delivery_key(order_id: &str, key: &str) -> String {
-    format!("{order_id}/{key}")
+/// `<order id>/<topic>/<key>`: the same delivery still gives the same key (the order id comes
+/// from the signed body), but one store's keys now sort by order, so the unique index on them
+/// grows at its end instead of at a random page per webhook. Measured: 27 KB → 15.5 KB written
+/// per stored webhook, +14 % ingestion throughput (BENCHMARKS.md). The topic is in it because
+/// platforms that identify a delivery by its body send byte-identical bodies under two topics
+/// (WooCommerce's `order.created` and the `order.updated` right after it): two deliveries.
+pub(crate) fn topic_delivery_key(order_id: &str, topic: &str, key: &str) -> String {
+    format!("{order_id}/{topic}/{key}")
 }
 
 pub(crate) fn body_hash_key(body: &[u8]) -> String {

@@ -7,14 +7,14 @@ use rust_decimal::Decimal;
 use secrecy::SecretString;
 use serde::Deserialize;
 
-use super::fields::{checked_mul, checked_sum, full_name};
-use super::lenient::{List, Obj, Text};
+use super::fields::{checked_mul, checked_sub, checked_sum, full_name};
+use super::lenient::{List, Obj, Text, Texts};
 use super::signature::verify_base64_body;
 use super::{
     CanonicalEvent, Headers, ParseError, Parsed, Verified, VerifyError, WebhookPlatform,
-    body_hash_key, order_delivery_key,
+    body_hash_key, kinds, topic_delivery_key,
 };
-use crate::order::{Address, Customer, EventKind, LineItem, Order, TaxLine};
+use crate::order::{Address, Customer, EventKind, LineItem, Order, Payment, PaymentKind, TaxLine};
 
 pub const SIGNATURE: [&str; 2] = ["X-Shopify-Hmac-Sha256", "Shopify-Hmac-Sha256"];
 pub const TOPIC: [&str; 2] = ["X-Shopify-Topic", "Shopify-Topic"];
@@ -44,27 +44,36 @@ impl WebhookPlatform for Shopify {
             .get(&TOPIC)
             .ok_or_else(|| ParseError::Invalid(format!("missing {} header", TOPIC[0])))?
             .to_owned();
-        let kind = match topic.as_str() {
-            "orders/create" => EventKind::OrderCreated,
-            "orders/paid" => EventKind::OrderPaid,
-            "orders/fulfilled" => EventKind::OrderFulfilled,
-            "orders/cancelled" => EventKind::OrderCancelled,
-            "refunds/create" => EventKind::OrderRefunded,
-            _ => {
-                return Ok(Parsed::Ignored {
-                    topic,
-                    reason: "topic not used by shopbip".into(),
-                });
-            }
-        };
+        if !matches!(
+            topic.as_str(),
+            "orders/create"
+                | "orders/updated"
+                | "orders/paid"
+                | "orders/fulfilled"
+                | "orders/cancelled"
+                | "refunds/create"
+        ) {
+            return Ok(Parsed::Ignored {
+                topic,
+                reason: "topic not used by shopbip".into(),
+            });
+        }
         let json = parse_json(body)?;
-        let order = if kind == EventKind::OrderRefunded {
+        let state = State::of(&json);
+        let order = if topic == "refunds/create" {
             refund_order(json)?
         } else {
             order(json)?
         };
-        let delivery_key = order_delivery_key(
+        let Some(kinds) = event_kinds(&topic, &state) else {
+            return Ok(Parsed::Ignored {
+                topic,
+                reason: "the order's new state means no canonical event".into(),
+            });
+        };
+        let delivery_key = topic_delivery_key(
             &order.id,
+            &topic,
             &headers
                 .get(&WEBHOOK_ID)
                 .map(str::to_owned)
@@ -73,9 +82,63 @@ impl WebhookPlatform for Shopify {
         Ok(Parsed::Event(Box::new(CanonicalEvent {
             delivery_key,
             topic,
-            kind,
+            kinds,
             order,
         })))
+    }
+}
+
+/// What an order's state says, for [`event_kinds`].
+#[derive(Debug, Default, Clone, Copy)]
+pub struct State {
+    pub paid: bool,
+    pub fulfilled: bool,
+    pub cancelled: bool,
+    pub refunded: bool,
+}
+
+impl State {
+    fn of(j: &ShopifyOrder) -> Self {
+        Self {
+            paid: j.financial_status.is("paid"),
+            fulfilled: j.fulfillment_status.is("fulfilled"),
+            cancelled: j.cancelled_at.get().is_some(),
+            refunded: j.financial_status.is("refunded"),
+        }
+    }
+}
+
+/// What a topic means given the order's state: the topic's own event, and `order.paid` too
+/// when a created or fulfilled order is already paid. `orders/updated` means whatever the
+/// state is (`None`: nothing a rule can use); a cancelled or refunded order is only that.
+pub fn event_kinds(topic: &str, state: &State) -> Option<Vec<EventKind>> {
+    let paid = (state.paid, EventKind::OrderPaid);
+    Some(match topic {
+        "orders/create" => kinds(EventKind::OrderCreated, &[paid]),
+        "orders/paid" => vec![EventKind::OrderPaid],
+        "orders/fulfilled" => kinds(EventKind::OrderFulfilled, &[paid]),
+        "orders/cancelled" => vec![EventKind::OrderCancelled],
+        "refunds/create" => vec![EventKind::OrderRefunded],
+        "orders/updated" if state.cancelled => vec![EventKind::OrderCancelled],
+        "orders/updated" if state.refunded => vec![EventKind::OrderRefunded],
+        "orders/updated" if state.fulfilled => kinds(EventKind::OrderFulfilled, &[paid]),
+        "orders/updated" if state.paid => vec![EventKind::OrderPaid],
+        _ => return None,
+    })
+}
+
+/// Shopify's gateway names (`payment_gateway_names`, the older `gateway`): its manual payment
+/// methods by the names the admin gives them; any other gateway takes the money online.
+fn payment_kind(gateway: &str) -> PaymentKind {
+    let g = gateway.to_ascii_lowercase();
+    if g.contains("cash on delivery") || g.contains("cash_on_delivery") || g == "cod" {
+        PaymentKind::Cod
+    } else if g.contains("bank") || g.contains("money order") || g.contains("cheque") {
+        PaymentKind::BankTransfer
+    } else if g.is_empty() || g == "manual" {
+        PaymentKind::Other
+    } else {
+        PaymentKind::Online
     }
 }
 
@@ -90,8 +153,15 @@ struct ShopifyOrder {
     name: Text,
     token: Text,
     financial_status: Text,
+    fulfillment_status: Text,
+    cancelled_at: Text,
+    gateway: Text,
+    payment_gateway_names: Texts,
+    taxes_included: Text,
     currency: Text,
+    presentment_currency: Text,
     subtotal_price: Text,
+    total_line_items_price: Text,
     total_discounts: Text,
     total_tax: Text,
     total_price: Text,
@@ -144,6 +214,7 @@ struct MoneySet {
 #[serde(default)]
 struct Amount {
     amount: Text,
+    currency_code: Text,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -197,10 +268,11 @@ fn order(j: ShopifyOrder) -> Result<Order, ParseError> {
         .get()
         .or_else(|| j.billing_address.value.last_name.get())
         .unwrap_or_default();
+    let name = j.name.get();
     let number = j
         .order_number
         .get()
-        .or_else(|| j.name.get().map(|n| n.trim_start_matches('#').to_owned()))
+        .or_else(|| name.as_ref().map(|n| n.trim_start_matches('#').to_owned()))
         .unwrap_or_else(|| id.clone());
     let shipping_total = j
         .total_shipping_price_set
@@ -225,20 +297,76 @@ fn order(j: ShopifyOrder) -> Result<Order, ParseError> {
             amount: t.price.money(),
         })
         .collect();
+    let lines: Vec<LineItem> = j.line_items.0.iter().map(line).collect::<Result<_, _>>()?;
+    // The lines before discounts: `subtotal_price` is after them, and the invoice takes the
+    // discount off once, on its own line.
+    let subtotal = match j.total_line_items_price.opt_money() {
+        Some(s) => s,
+        None => checked_sum(lines.iter().map(|l| l.total))?,
+    };
+    let discount_total = j.total_discounts.money();
+    let tax_total = j.total_tax.money();
+    let prices_include_tax = j.taxes_included.flag();
+    let priced = lines.iter().any(|l| !l.unit_price.is_zero());
+    let total = match j.total_price.opt_money() {
+        Some(t) => t,
+        // A trimmed payload without totals: what its lines add up to.
+        None if priced => {
+            let tax = if prices_include_tax {
+                Decimal::ZERO
+            } else {
+                tax_total
+            };
+            checked_sub(
+                checked_sum([subtotal, shipping_total, tax])?,
+                discount_total,
+            )?
+        }
+        None => Decimal::ZERO,
+    };
+    let currency = j
+        .currency
+        .get()
+        .or_else(|| j.presentment_currency.get())
+        .or_else(|| {
+            j.total_shipping_price_set
+                .value
+                .shop_money
+                .value
+                .currency_code
+                .get()
+        })
+        .unwrap_or_default()
+        .to_ascii_uppercase();
+    let gateways: Vec<String> = j
+        .payment_gateway_names
+        .0
+        .iter()
+        .filter_map(Text::get)
+        .chain(j.gateway.get())
+        .collect();
+    let kind = gateways
+        .iter()
+        .map(|g| payment_kind(g))
+        .find(|k| *k == PaymentKind::Cod)
+        .or_else(|| gateways.first().map(|g| payment_kind(g)))
+        .unwrap_or_default();
     let paid = j.financial_status.is("paid");
     Ok(Order {
         id,
+        name: name.unwrap_or_else(|| number.clone()),
         number,
         key: j.token.get(),
         status: j.financial_status.get(),
-        currency: j.currency.or_empty().to_ascii_uppercase(),
-        subtotal: j.subtotal_price.money(),
+        currency,
+        subtotal,
         shipping_total,
-        discount_total: j.total_discounts.money(),
-        tax_total: j.total_tax.money(),
-        total: j.total_price.money(),
+        discount_total,
+        tax_total,
+        total,
+        total_missing: j.total_price.opt_money().is_none() && !priced,
         taxes,
-        lines: j.line_items.0.iter().map(line).collect::<Result<_, _>>()?,
+        lines,
         customer: Customer {
             first_name: first,
             last_name: last,
@@ -251,6 +379,13 @@ fn order(j: ShopifyOrder) -> Result<Order, ParseError> {
         paid_at: if paid { j.processed_at.get() } else { None },
         invoice_number: None,
         invoice_url: None,
+        payment: Payment {
+            method: gateways.first().cloned(),
+            title: gateways.first().cloned(),
+            kind,
+            paid: paid || j.financial_status.is("partially_refunded"),
+        },
+        prices_include_tax,
     })
 }
 
@@ -301,6 +436,124 @@ fn line(l: &ShopifyLine) -> Result<LineItem, ParseError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn what_an_order_means_comes_from_its_state() {
+        use EventKind::*;
+        let state = |paid, fulfilled, cancelled, refunded| State {
+            paid,
+            fulfilled,
+            cancelled,
+            refunded,
+        };
+        let none = state(false, false, false, false);
+        let paid = state(true, false, false, false);
+        let shipped = state(true, true, false, false);
+        let kinds = |topic, s: &State| event_kinds(topic, s);
+        assert_eq!(kinds("orders/create", &none), Some(vec![OrderCreated]));
+        assert_eq!(
+            kinds("orders/create", &paid),
+            Some(vec![OrderCreated, OrderPaid])
+        );
+        assert_eq!(kinds("orders/paid", &paid), Some(vec![OrderPaid]));
+        assert_eq!(
+            kinds("orders/fulfilled", &shipped),
+            Some(vec![OrderFulfilled, OrderPaid])
+        );
+        // Fulfilled, to be paid on delivery.
+        assert_eq!(
+            kinds("orders/fulfilled", &state(false, true, false, false)),
+            Some(vec![OrderFulfilled])
+        );
+        assert_eq!(kinds("orders/updated", &none), None);
+        assert_eq!(kinds("orders/updated", &paid), Some(vec![OrderPaid]));
+        assert_eq!(
+            kinds("orders/updated", &shipped),
+            Some(vec![OrderFulfilled, OrderPaid])
+        );
+        assert_eq!(
+            kinds("orders/updated", &state(true, true, true, false)),
+            Some(vec![OrderCancelled])
+        );
+        assert_eq!(
+            kinds("orders/updated", &state(false, false, false, true)),
+            Some(vec![OrderRefunded])
+        );
+        assert_eq!(kinds("orders/cancelled", &paid), Some(vec![OrderCancelled]));
+    }
+
+    #[test]
+    fn gateways_map_to_payment_kinds() {
+        let order = |gateways: &str, status: &str| {
+            let body = format!(
+                r#"{{"id":1,"payment_gateway_names":{gateways},"financial_status":"{status}"}}"#
+            );
+            Shopify.parse_order(body.as_bytes()).unwrap().payment
+        };
+        let cod = order(r#"["Cash on Delivery (COD)"]"#, "pending");
+        assert_eq!((cod.kind, cod.paid), (PaymentKind::Cod, false));
+        assert_eq!(
+            cod.method.as_deref(),
+            Some("Cash on Delivery (COD)"),
+            "as the platform gives it"
+        );
+        let card = order(r#"["shopify_payments"]"#, "paid");
+        assert_eq!((card.kind, card.paid), (PaymentKind::Online, true));
+        assert_eq!(
+            order(r#"["Bank Deposit"]"#, "pending").kind,
+            PaymentKind::BankTransfer
+        );
+        assert_eq!(order(r#"["manual"]"#, "pending").kind, PaymentKind::Other);
+        assert_eq!(order("[]", "pending").kind, PaymentKind::Other);
+        // A gift card paying part, cash on delivery the rest: to be paid on delivery.
+        assert_eq!(
+            order(
+                r#"["gift_card","Cash on Delivery (COD)"]"#,
+                "partially_paid"
+            )
+            .kind,
+            PaymentKind::Cod
+        );
+    }
+
+    #[test]
+    fn a_discounted_order_reconciles_and_keeps_its_name() {
+        let body = include_bytes!(
+            "../../tests/fixtures/real/shopify/test_notification_orders_create_2019_discount.body"
+        );
+        let order = Shopify.parse_order(body).unwrap();
+        // Lines before the discount, the discount once.
+        assert_eq!(order.subtotal.to_string(), "398.00");
+        assert_eq!(order.discount_total.to_string(), "5.00");
+        assert_eq!(order.total.to_string(), "403.00");
+        assert_eq!(order.reconcile(), Ok(()));
+        assert_eq!(
+            (order.number.as_str(), order.name.as_str()),
+            ("1234", "#9999")
+        );
+        let paid =
+            include_bytes!("../../tests/fixtures/real/shopify/bag_server_1030_paid_aud.body");
+        let order = Shopify.parse_order(paid).unwrap();
+        assert_eq!(order.display_name(), "#1030");
+        assert_eq!(order.reconcile(), Ok(()));
+    }
+
+    #[test]
+    fn a_payload_without_totals_or_currency_is_completed_or_marked() {
+        // Totals left out: the lines' prices make the total; the money sets give the currency.
+        let trimmed = br#"{"id":1,"total_tax":"0.00",
+            "line_items":[{"price":"49.00","quantity":2}],
+            "total_shipping_price_set":{"shop_money":{"amount":"5.00","currency_code":"usd"}}}"#;
+        let order = Shopify.parse_order(trimmed).unwrap();
+        assert_eq!(order.currency, "USD");
+        assert_eq!(order.total.to_string(), "103.00");
+        assert!(!order.total_missing);
+        // Nothing priced at all: not a zero total, a missing one.
+        let bare = br#"{"id":1,"line_items":[{"name":"Gift"}]}"#;
+        let order = Shopify.parse_order(bare).unwrap();
+        assert!(order.total_missing);
+        assert_eq!(order.currency, "");
+    }
 
     #[test]
     fn amounts_past_the_decimal_range_are_refused_not_a_panic() {

@@ -17,9 +17,9 @@ use super::fields::{
 use super::signature::{unix_now, verify_hex_body, within};
 use super::{
     CanonicalEvent, Headers, ParseError, Parsed, Verified, VerifyError, WebhookPlatform,
-    body_hash_key,
+    body_hash_key, kinds, not_an_event,
 };
-use crate::order::{Address, Customer, EventKind, LineItem, Order, TaxLine};
+use crate::order::{Address, Customer, EventKind, LineItem, Order, Payment, PaymentKind, TaxLine};
 
 pub const SIGNATURE: &str = "shopware-shop-signature";
 /// Sent by Shopware releases with the reworked delivery contract, outside the signature: the
@@ -54,12 +54,13 @@ impl WebhookPlatform for Shopware {
 
     fn parse(&self, headers: &Headers, body: &[u8]) -> Result<Parsed, ParseError> {
         let json: Value = super::json(body)?;
-        let topic = json
-            .pointer("/data/event")
-            .and_then(Value::as_str)
-            .ok_or_else(|| ParseError::Invalid("body without data.event".into()))?
-            .to_owned();
-        let kind = match topic.as_str() {
+        // Signed, so not bad input: a body of some other kind, acknowledged so Shopware does
+        // not count it toward disabling the webhook.
+        let Some(topic) = json.pointer("/data/event").and_then(Value::as_str) else {
+            return Ok(not_an_event("a body without data.event"));
+        };
+        let topic = topic.to_owned();
+        let first = match topic.as_str() {
             "checkout.order.placed" => EventKind::OrderCreated,
             "state_enter.order_transaction.state.paid" => EventKind::OrderPaid,
             "state_enter.order_delivery.state.shipped" => EventKind::OrderFulfilled,
@@ -91,11 +92,19 @@ impl WebhookPlatform for Shopware {
             })
             // Shops before 6.4.11 send no event id; a retry repeats the same bytes.
             .unwrap_or_else(|| body_hash_key(body));
+        let mut order = order(entity)?;
+        if first == EventKind::OrderPaid {
+            // The state the transaction entered, whatever the serialised entity still says.
+            order.payment.paid = true;
+        }
+        // An order placed or shipped already paid is also `order.paid`.
+        let also_paid = matches!(first, EventKind::OrderCreated | EventKind::OrderFulfilled)
+            && order.payment.paid;
         Ok(Parsed::Event(Box::new(CanonicalEvent {
             delivery_key,
             topic,
-            kind,
-            order: order(entity)?,
+            kinds: kinds(first, &[(also_paid, EventKind::OrderPaid)]),
+            order,
         })))
     }
 }
@@ -118,7 +127,7 @@ pub fn verify_at(
     let sent = serde_json::from_slice::<SentAt>(body)
         .ok()
         .and_then(|s| s.timestamp)
-        .ok_or(VerifyError::Malformed("timestamp"))?;
+        .ok_or(VerifyError::MissingBodyField("timestamp"))?;
     if !within(sent, now, tolerance) {
         return Err(VerifyError::Stale(tolerance.as_secs()));
     }
@@ -172,9 +181,15 @@ fn order(o: &Value) -> Result<Order, ParseError> {
         .and_then(Value::as_str)
         .unwrap_or_default()
         .to_ascii_uppercase();
+    let number = text(o, "orderNumber").unwrap_or_else(|| id.clone());
     Ok(Order {
-        number: text(o, "orderNumber").unwrap_or_else(|| id.clone()),
+        name: number.clone(),
+        number,
         id,
+        payment: payment(o),
+        prices_include_tax: text(&price, "taxStatus").as_deref() == Some("gross"),
+        total_missing: opt_money(o, "amountTotal").is_none()
+            && opt_money(&price, "totalPrice").is_none(),
         key: text(o, "deepLinkCode"),
         status: o
             .pointer("/stateMachineState/technicalName")
@@ -205,6 +220,38 @@ fn order(o: &Value) -> Result<Order, ParseError> {
         invoice_number: None,
         invoice_url: None,
     })
+}
+
+/// The order's payment: its latest transaction's method and state.
+fn payment(o: &Value) -> Payment {
+    let Some(tx) = array(o, "transactions").last() else {
+        return Payment::default();
+    };
+    let method = tx.get("paymentMethod").unwrap_or(&Value::Null);
+    let handler = text(method, "handlerIdentifier");
+    let state = tx
+        .pointer("/stateMachineState/technicalName")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    Payment {
+        kind: handler.as_deref().map(payment_kind).unwrap_or_default(),
+        title: text(method, "distinguishableName").or_else(|| text(method, "name")),
+        method: text(method, "technicalName").or(handler),
+        paid: matches!(state, "paid" | "paid_partially"),
+    }
+}
+
+/// Shopware's built-in payment handlers by class: cash on delivery, prepayment (a bank
+/// transfer before shipping), invoice and direct debit; an app's or plugin's handler (cards,
+/// PayPal, …) takes the money online.
+fn payment_kind(handler: &str) -> PaymentKind {
+    let class = handler.rsplit('\\').next().unwrap_or(handler);
+    match class {
+        "CashPayment" => PaymentKind::Cod,
+        "PrePayment" => PaymentKind::BankTransfer,
+        "InvoicePayment" | "DebitPayment" | "DefaultPayment" => PaymentKind::Other,
+        _ => PaymentKind::Online,
+    }
 }
 
 fn line(l: &Value) -> Result<LineItem, ParseError> {
@@ -288,12 +335,51 @@ mod tests {
                 NOW,
                 FIVE_MIN
             ),
-            Err(VerifyError::Malformed("timestamp"))
+            Err(VerifyError::MissingBodyField("timestamp"))
         );
         assert_eq!(
             verify_at(Some("zz"), &b, &secrets, NOW, FIVE_MIN),
             Err(VerifyError::Malformed(SIGNATURE))
         );
+    }
+
+    fn placed(handler: &str, state: &str, event: &str) -> CanonicalEvent {
+        let body = format!(
+            r#"{{"data":{{"event":"{event}","payload":{{"order":{{"id":"o1","orderNumber":"10077",
+            "amountTotal":10,"transactions":[{{"stateMachineState":{{"technicalName":"{state}"}},
+            "paymentMethod":{{"handlerIdentifier":"{handler}","name":"Pay"}}}}]}}}}}},"timestamp":1}}"#
+        );
+        match Shopware
+            .parse(&Headers::default(), body.as_bytes())
+            .unwrap()
+        {
+            Parsed::Event(e) => *e,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn orders_placed_or_shipped_already_paid_also_mean_paid() {
+        use EventKind::*;
+        // As JSON writes them: `\\` is one backslash.
+        let cash = r"Shopware\\Core\\Checkout\\Payment\\Cart\\PaymentHandler\\CashPayment";
+        let pre = r"Shopware\\Core\\Checkout\\Payment\\Cart\\PaymentHandler\\PrePayment";
+        let cod = placed(cash, "open", "checkout.order.placed");
+        assert_eq!(cod.kinds, [OrderCreated]);
+        assert_eq!(
+            (cod.order.payment.kind, cod.order.payment.paid),
+            (PaymentKind::Cod, false)
+        );
+        let paid = placed(r"app\\Stripe_card", "paid", "checkout.order.placed");
+        assert_eq!(paid.kinds, [OrderCreated, OrderPaid]);
+        assert_eq!(paid.order.payment.kind, PaymentKind::Online);
+        let shipped = placed(pre, "paid", "state_enter.order_delivery.state.shipped");
+        assert_eq!(shipped.kinds, [OrderFulfilled, OrderPaid]);
+        assert_eq!(shipped.order.payment.kind, PaymentKind::BankTransfer);
+        // The transaction entered "paid": the order is paid, whatever the entity still says.
+        let entered = placed(cash, "open", "state_enter.order_transaction.state.paid");
+        assert_eq!(entered.kinds, [OrderPaid]);
+        assert!(entered.order.payment.paid);
     }
 
     #[test]

@@ -14,8 +14,11 @@ use super::fields::{
     text_or_empty,
 };
 use super::standard_webhooks::{self as sw, KeyForm, Signed};
-use super::{CanonicalEvent, Headers, ParseError, Parsed, Verified, VerifyError, WebhookPlatform};
-use crate::order::{Address, Customer, EventKind, LineItem, Order, TaxLine};
+use super::{
+    CanonicalEvent, Headers, ParseError, Parsed, Verified, VerifyError, WebhookPlatform, kinds,
+    not_an_event,
+};
+use crate::order::{Address, Customer, EventKind, LineItem, Order, Payment, TaxLine};
 
 pub struct Standard;
 
@@ -46,8 +49,11 @@ impl WebhookPlatform for Standard {
 
     fn parse(&self, headers: &Headers, body: &[u8]) -> Result<Parsed, ParseError> {
         let json: Value = super::json(body)?;
-        let topic = text(&json, "type")
-            .ok_or_else(|| ParseError::Invalid("body without a \"type\"".into()))?;
+        // Signed, so not bad input: a body of some other kind, acknowledged so the sender does
+        // not retry it for days.
+        let Some(topic) = text(&json, "type") else {
+            return Ok(not_an_event("a body without a \"type\""));
+        };
         let Ok(kind) = topic.parse::<EventKind>() else {
             return Ok(Parsed::Ignored {
                 topic,
@@ -64,11 +70,14 @@ impl WebhookPlatform for Standard {
             .filter(|id| !id.is_empty())
             .ok_or_else(|| ParseError::Invalid(format!("missing {} header", sw::ID)))?
             .to_owned();
+        let order = order(data)?;
+        // As for the platforms: an order created already paid is also `order.paid`.
+        let also_paid = kind == EventKind::OrderCreated && order.payment.paid;
         Ok(Parsed::Event(Box::new(CanonicalEvent {
             delivery_key,
             topic,
-            kind,
-            order: order(data)?,
+            kinds: kinds(kind, &[(also_paid, EventKind::OrderPaid)]),
+            order,
         })))
     }
 }
@@ -100,17 +109,45 @@ pub fn order(j: &Value) -> Result<Order, ParseError> {
     };
     let shipping_total = money(j, "shipping_total");
     let discount_total = money(j, "discount_total");
+    let prices_include_tax = j
+        .get("prices_include_tax")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    let total_missing =
+        opt_money(j, "total").is_none() && !lines.iter().any(|l| !l.total.is_zero());
+    let added_tax = if prices_include_tax {
+        rust_decimal::Decimal::ZERO
+    } else {
+        tax_total
+    };
     let total = match opt_money(j, "total") {
         Some(t) => t,
         None => subtotal
             .checked_add(shipping_total)
-            .and_then(|t| t.checked_add(tax_total))
+            .and_then(|t| t.checked_add(added_tax))
             .and_then(|t| t.checked_sub(discount_total))
             .ok_or_else(out_of_range)?,
     };
+    let number = text(j, "number").unwrap_or_else(|| id.clone());
+    let payment = j.get("payment").unwrap_or(&Value::Null);
     Ok(Order {
-        number: text(j, "number").unwrap_or_else(|| id.clone()),
+        name: text(j, "name").unwrap_or_else(|| number.clone()),
+        number,
         id,
+        total_missing,
+        payment: Payment {
+            method: text(payment, "method"),
+            title: text(payment, "title"),
+            // An unknown kind is `other`: a rule filtering on kinds still sees a known one.
+            kind: text(payment, "kind")
+                .and_then(|k| k.parse().ok())
+                .unwrap_or_default(),
+            paid: payment
+                .get("paid")
+                .and_then(Value::as_bool)
+                .unwrap_or(false),
+        },
+        prices_include_tax,
         key: text(j, "key"),
         status: text(j, "status"),
         currency: text_or_empty(j, "currency").to_ascii_uppercase(),

@@ -13,8 +13,11 @@ use super::fields::{array, country, minor_money, text, text_or_empty, unix_rfc33
 use super::signature::{
     MAX_SIGNATURE_ENTRIES, MAX_SIGNATURE_HEADER, any_matches, unix_now, within,
 };
-use super::{CanonicalEvent, Headers, ParseError, Parsed, Verified, VerifyError, WebhookPlatform};
-use crate::order::{Address, Customer, EventKind, LineItem, Order, TaxLine};
+use super::{
+    CanonicalEvent, Headers, ParseError, Parsed, Verified, VerifyError, WebhookPlatform,
+    not_an_event,
+};
+use crate::order::{Address, Customer, EventKind, LineItem, Order, Payment, PaymentKind, TaxLine};
 
 pub const SIGNATURE: &str = "Stripe-Signature";
 
@@ -47,8 +50,11 @@ impl WebhookPlatform for Stripe {
 
     fn parse(&self, _headers: &Headers, body: &[u8]) -> Result<Parsed, ParseError> {
         let json: Value = super::json(body)?;
-        let topic = text(&json, "type")
-            .ok_or_else(|| ParseError::Invalid("event without a type".into()))?;
+        // Signed, so not bad input: a body of some other kind, acknowledged so Stripe does not
+        // retry it for days.
+        let Some(topic) = text(&json, "type") else {
+            return Ok(not_an_event("an event without a type"));
+        };
         let kind = match topic.as_str() {
             "invoice.finalized" => EventKind::InvoiceCreated,
             "invoice.paid" => EventKind::InvoicePaid,
@@ -69,7 +75,7 @@ impl WebhookPlatform for Stripe {
             // The event id is the same on every retry of the event.
             delivery_key: event_id,
             topic,
-            kind,
+            kinds: vec![kind],
             order: order(invoice)?,
         })))
     }
@@ -200,11 +206,33 @@ fn order(inv: &Value) -> Result<Order, ParseError> {
         .map(|l| line(l, places))
         .collect();
     let number = text(inv, "number");
+    let status = text(inv, "status");
+    // `send_invoice` invoices are paid by the customer later, often by bank transfer; the
+    // others are charged to a saved card or wallet.
+    let collection = text(inv, "collection_method");
+    let kind = match collection.as_deref() {
+        Some("send_invoice") => PaymentKind::Other,
+        _ => PaymentKind::Online,
+    };
     Ok(Order {
         number: number.clone().unwrap_or_else(|| id.clone()),
+        name: number.clone().unwrap_or_else(|| id.clone()),
+        payment: Payment {
+            title: None,
+            method: collection,
+            kind,
+            paid: status.as_deref() == Some("paid")
+                || inv.get("paid").and_then(Value::as_bool) == Some(true),
+        },
+        // Inclusive taxes are already in the line amounts and the subtotal.
+        prices_include_tax: tax_items.iter().any(|t| {
+            t.get("inclusive").and_then(Value::as_bool) == Some(true)
+                || text(t, "tax_behavior").as_deref() == Some("inclusive")
+        }),
+        total_missing: minor_money(inv, "total", places).is_none(),
         id,
         key: None,
-        status: text(inv, "status"),
+        status,
         subtotal: amount(inv, "subtotal"),
         shipping_total,
         discount_total,

@@ -8,17 +8,23 @@ use rust_decimal::Decimal;
 use secrecy::SecretString;
 use serde::Deserialize;
 
-use super::fields::{checked_sum, full_name, out_of_range};
+use super::fields::{checked_sum, decode_entities, full_name, out_of_range};
 use super::lenient::{List, Obj, Text};
 use super::signature::verify_base64_body;
 use super::{
     CanonicalEvent, Headers, ParseError, Parsed, Verified, VerifyError, WebhookPlatform,
-    body_hash_key, order_delivery_key,
+    body_hash_key, kinds, topic_delivery_key,
 };
-use crate::order::{Address, Customer, EventKind, LineItem, Order, TaxLine};
+use crate::order::{Address, Customer, EventKind, LineItem, Order, Payment, PaymentKind, TaxLine};
 
 pub const SIGNATURE: &str = "X-WC-Webhook-Signature";
 pub const TOPIC: &str = "X-WC-Webhook-Topic";
+/// The webhook's own id in the shop (one per configured webhook, so one per topic).
+pub const WEBHOOK_ID: &str = "X-WC-Webhook-ID";
+
+/// Order meta where invoice plugins keep the number they gave the order: PDF Invoices &
+/// Packing Slips (`_wcpdf_invoice_number`), WebToffee's (`wf_invoice_number`).
+pub const INVOICE_NUMBER_KEYS: [&str; 2] = ["_wcpdf_invoice_number", "wf_invoice_number"];
 
 pub struct WooCommerce;
 
@@ -57,23 +63,55 @@ impl WebhookPlatform for WooCommerce {
             return ignored("not an order creation or update");
         }
         let order = order(parse_json(body)?)?;
-        let kind = match topic.as_str() {
-            "order.created" => EventKind::OrderCreated,
-            _ => match (order.status.as_deref(), order.paid_at.is_some()) {
-                (Some("processing"), true) => EventKind::OrderPaid,
-                (Some("completed"), _) => EventKind::OrderFulfilled,
-                (Some("cancelled"), _) => EventKind::OrderCancelled,
-                (Some("refunded"), _) => EventKind::OrderRefunded,
-                _ => return ignored("the order's new status means no canonical event"),
-            },
+        let Some(kinds) = event_kinds(&topic, &order) else {
+            return ignored("the order's new status means no canonical event");
+        };
+        let key = match headers.get(&[WEBHOOK_ID]).map(str::trim) {
+            Some(id) if !id.is_empty() => format!("{id}/{}", body_key(headers, body)),
+            _ => body_key(headers, body),
         };
         Ok(Parsed::Event(Box::new(CanonicalEvent {
-            delivery_key: order_delivery_key(&order.id, &body_key(headers, body)),
+            delivery_key: topic_delivery_key(&order.id, &topic, &key),
             topic,
-            kind,
+            kinds,
             order,
         })))
     }
+
+    fn invoice_number(&self, body: &[u8], keys: &[String]) -> Option<String> {
+        if keys.is_empty() {
+            return None;
+        }
+        let order: WcMetaOnly = super::json(body).ok()?;
+        meta_value(&order.meta_data, keys.iter().map(String::as_str))
+    }
+}
+
+/// What an order creation or update means. There is no "paid" topic: an order is paid once
+/// `date_paid` is set, whatever the topic (an order paid at checkout is created paid; a cash on
+/// delivery order gets its `date_paid` when it is completed), and a `completed` order is
+/// fulfilled. `None`: an update that means nothing a rule can use.
+pub fn event_kinds(topic: &str, order: &Order) -> Option<Vec<EventKind>> {
+    let status = order.status.as_deref().unwrap_or_default();
+    let paid = order.paid_at.is_some() && !matches!(status, "cancelled" | "refunded" | "failed");
+    let completed = status == "completed";
+    if topic == "order.created" {
+        return Some(kinds(
+            EventKind::OrderCreated,
+            &[
+                (paid, EventKind::OrderPaid),
+                (completed, EventKind::OrderFulfilled),
+            ],
+        ));
+    }
+    let first = match status {
+        "cancelled" => EventKind::OrderCancelled,
+        "refunded" => EventKind::OrderRefunded,
+        "completed" => EventKind::OrderFulfilled,
+        _ if paid => EventKind::OrderPaid,
+        _ => return None,
+    };
+    Some(kinds(first, &[(paid, EventKind::OrderPaid)]))
 }
 
 /// What identifies a delivery: the delivery id changes on every send and can collide within a
@@ -118,6 +156,9 @@ struct WcOrder {
     total: Text,
     date_created_gmt: Text,
     date_paid_gmt: Text,
+    payment_method: Text,
+    payment_method_title: Text,
+    prices_include_tax: Text,
     billing: Obj<WcAddress>,
     shipping: Obj<WcAddress>,
     line_items: List<WcLine>,
@@ -168,6 +209,34 @@ struct WcMeta {
     value: Text,
 }
 
+/// Only the order's meta, for a store's own invoice-number keys.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct WcMetaOnly {
+    meta_data: List<WcMeta>,
+}
+
+/// The first non-empty value of any of `keys`, in the order of `keys`.
+fn meta_value<'a>(meta: &List<WcMeta>, keys: impl IntoIterator<Item = &'a str>) -> Option<String> {
+    keys.into_iter().find_map(|k| {
+        meta.0
+            .iter()
+            .find(|m| m.key.is(k))
+            .and_then(|m| m.value.get())
+    })
+}
+
+/// The kind of a WooCommerce payment gateway id: the core gateways by name, anything else
+/// (Stripe, PayPal, WooPayments, …) paid online; no gateway (a free order) is `other`.
+fn payment_kind(method: &str) -> PaymentKind {
+    match method {
+        "cod" => PaymentKind::Cod,
+        "bacs" | "cheque" => PaymentKind::BankTransfer,
+        "" => PaymentKind::Other,
+        _ => PaymentKind::Online,
+    }
+}
+
 fn parse_json(body: &[u8]) -> Result<WcOrder, ParseError> {
     super::json(body)
 }
@@ -199,8 +268,12 @@ fn order(j: WcOrder) -> Result<Order, ParseError> {
             })
         })
         .collect::<Result<_, ParseError>>()?;
+    let number = j.number.get().unwrap_or_else(|| id.clone());
+    let paid_at = gmt(&j.date_paid_gmt);
+    let method = j.payment_method.or_empty();
     Ok(Order {
-        number: j.number.get().unwrap_or_else(|| id.clone()),
+        name: number.clone(),
+        number,
         id,
         key: j.order_key.get(),
         status: j.status.get(),
@@ -209,26 +282,29 @@ fn order(j: WcOrder) -> Result<Order, ParseError> {
         shipping_total: j.shipping_total.money(),
         discount_total: j.discount_total.money(),
         tax_total: j.total_tax.money(),
+        total_missing: j.total.opt_money().is_none(),
         total: j.total.money(),
         taxes,
         lines,
         customer: Customer {
-            first_name: b.first_name.or_empty(),
-            last_name: b.last_name.or_empty(),
+            first_name: decode_entities(&b.first_name.or_empty()),
+            last_name: decode_entities(&b.last_name.or_empty()),
             email: b.email.get(),
             phone: b.phone.get(),
         },
         billing,
         shipping,
         created_at: gmt(&j.date_created_gmt),
-        paid_at: gmt(&j.date_paid_gmt),
-        invoice_number: j
-            .meta_data
-            .0
-            .iter()
-            .find(|m| m.key.is("_wcpdf_invoice_number"))
-            .and_then(|m| m.value.get()),
+        payment: Payment {
+            kind: payment_kind(&method),
+            method: (!method.is_empty()).then_some(method),
+            title: j.payment_method_title.get().map(|t| decode_entities(&t)),
+            paid: paid_at.is_some(),
+        },
+        paid_at,
+        invoice_number: meta_value(&j.meta_data, INVOICE_NUMBER_KEYS),
         invoice_url: None,
+        prices_include_tax: j.prices_include_tax.flag(),
     })
 }
 
@@ -239,12 +315,16 @@ fn gmt(t: &Text) -> Option<String> {
 }
 
 fn address(a: &WcAddress) -> Address {
+    let text = |t: &Text| t.get().map(|s| decode_entities(&s));
     Address {
-        name: full_name(&a.first_name.or_empty(), &a.last_name.or_empty()),
-        company: a.company.get(),
-        line1: a.address_1.or_empty(),
-        line2: a.address_2.get(),
-        city: a.city.or_empty(),
+        name: decode_entities(&full_name(
+            &a.first_name.or_empty(),
+            &a.last_name.or_empty(),
+        )),
+        company: text(&a.company),
+        line1: text(&a.address_1).unwrap_or_default(),
+        line2: text(&a.address_2),
+        city: text(&a.city).unwrap_or_default(),
         state: a.state.get(),
         postcode: a.postcode.get(),
         country: a.country.country(),
@@ -269,7 +349,8 @@ fn line(l: &WcLine) -> Result<LineItem, ParseError> {
         _ => l.price.money(),
     };
     Ok(LineItem {
-        name: l.name.or_empty(),
+        // WooCommerce stores product names HTML-escaped (`Ship Your Idea &ndash; Black`).
+        name: decode_entities(&l.name.or_empty()),
         sku: l.sku.get(),
         quantity,
         unit_price,
@@ -341,7 +422,10 @@ mod tests {
             again,
             "a repeat of the same body is the same delivery"
         );
-        assert_eq!(again, format!("5120/{}", body_hash_key(paid.as_bytes())));
+        assert_eq!(
+            again,
+            format!("5120/order.updated/{}", body_hash_key(paid.as_bytes()))
+        );
         let edited = paid.replace("10:00:00", "10:00:01");
         assert_ne!(key(&unsigned, &edited), again);
 
@@ -358,10 +442,178 @@ mod tests {
             (key(&headers, body), hex::encode(mac))
         };
         let (first, mac) = signed(paid, "s1");
-        assert_eq!(first, format!("5120/hmac-sha256:{mac}"));
+        assert_eq!(first, format!("5120/order.updated/hmac-sha256:{mac}"));
         assert_eq!(signed(paid, "s1").0, first, "a resend is the same delivery");
         assert_ne!(signed(&edited, "s1").0, first, "an edit is a new delivery");
         assert_ne!(signed(paid, "s2").0, first);
+    }
+
+    fn parsed(topic: &str, webhook_id: &str, body: &str) -> Parsed {
+        let mac = super::super::signature::hmac_sha256(b"s1", &[body.as_bytes()]);
+        let headers = Headers::new([
+            (TOPIC.to_owned(), topic.to_owned()),
+            (WEBHOOK_ID.to_owned(), webhook_id.to_owned()),
+            (
+                SIGNATURE.to_owned(),
+                base64::Engine::encode(&base64::engine::general_purpose::STANDARD, mac),
+            ),
+        ]);
+        WooCommerce.parse(&headers, body.as_bytes()).unwrap()
+    }
+
+    fn event(topic: &str, body: &str) -> CanonicalEvent {
+        match parsed(topic, "7", body) {
+            Parsed::Event(e) => *e,
+            other => panic!("{topic} {body}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn what_an_order_means_comes_from_its_state_not_the_topic_alone() {
+        use EventKind::*;
+        let cases: &[(&str, &str, &[EventKind])] = &[
+            // Paid at checkout: created and paid in one delivery.
+            (
+                "order.created",
+                r#"{"id":1,"status":"processing","date_paid_gmt":"2026-11-20T09:00:00"}"#,
+                &[OrderCreated, OrderPaid],
+            ),
+            // Virtual goods: straight to completed, paid.
+            (
+                "order.created",
+                r#"{"id":1,"status":"completed","date_paid_gmt":"2026-11-20T09:00:00"}"#,
+                &[OrderCreated, OrderPaid, OrderFulfilled],
+            ),
+            // Cash on delivery: created unpaid.
+            (
+                "order.created",
+                r#"{"id":1,"status":"processing","payment_method":"cod"}"#,
+                &[OrderCreated],
+            ),
+            (
+                "order.updated",
+                r#"{"id":1,"status":"processing","date_paid_gmt":"2026-11-20T09:00:00"}"#,
+                &[OrderPaid],
+            ),
+            (
+                "order.updated",
+                r#"{"id":1,"status":"on-hold","date_paid_gmt":"2026-11-20T09:00:00"}"#,
+                &[OrderPaid],
+            ),
+            // Completed and paid (a cash on delivery order gets date_paid on completion).
+            (
+                "order.updated",
+                r#"{"id":1,"status":"completed","date_paid_gmt":"2026-11-20T09:00:00"}"#,
+                &[OrderFulfilled, OrderPaid],
+            ),
+            (
+                "order.updated",
+                r#"{"id":1,"status":"completed"}"#,
+                &[OrderFulfilled],
+            ),
+            // Cancelled or refunded is only that, paid before or not.
+            (
+                "order.updated",
+                r#"{"id":1,"status":"cancelled","date_paid_gmt":"2026-11-20T09:00:00"}"#,
+                &[OrderCancelled],
+            ),
+            (
+                "order.updated",
+                r#"{"id":1,"status":"refunded","date_paid_gmt":"2026-11-20T09:00:00"}"#,
+                &[OrderRefunded],
+            ),
+        ];
+        for (topic, body, want) in cases {
+            assert_eq!(event(topic, body).kinds, *want, "{topic} {body}");
+        }
+        for unpaid in ["processing", "on-hold", "pending", "failed"] {
+            let body = format!(r#"{{"id":1,"status":"{unpaid}"}}"#);
+            assert!(
+                matches!(parsed("order.updated", "7", &body), Parsed::Ignored { .. }),
+                "{unpaid}"
+            );
+        }
+    }
+
+    #[test]
+    fn identical_bodies_under_two_topics_or_two_webhooks_are_two_deliveries() {
+        let body = r#"{"id":727,"status":"processing","date_paid_gmt":"2026-11-20T09:00:00"}"#;
+        let key = |topic: &str, webhook: &str| match parsed(topic, webhook, body) {
+            Parsed::Event(e) => e.delivery_key,
+            other => panic!("{other:?}"),
+        };
+        let created = key("order.created", "7");
+        let updated = key("order.updated", "8");
+        assert_ne!(created, updated);
+        assert_ne!(
+            key("order.updated", "9"),
+            updated,
+            "another webhook, another delivery"
+        );
+        assert_eq!(
+            key("order.updated", "8"),
+            updated,
+            "a retry is the same delivery"
+        );
+        assert!(
+            created.starts_with("727/order.created/7/hmac-sha256:"),
+            "{created}"
+        );
+    }
+
+    #[test]
+    fn payment_methods_map_to_kinds_and_paid_follows_date_paid() {
+        let order = |method: &str, paid: bool| {
+            let date = if paid {
+                r#","date_paid_gmt":"2026-11-20T09:00:00""#
+            } else {
+                ""
+            };
+            let body = format!(
+                r#"{{"id":1,"payment_method":"{method}","payment_method_title":"T &amp; C"{date}}}"#
+            );
+            WooCommerce.parse_order(body.as_bytes()).unwrap().payment
+        };
+        let cod = order("cod", false);
+        assert_eq!(
+            (
+                cod.kind,
+                cod.paid,
+                cod.method.as_deref(),
+                cod.title.as_deref()
+            ),
+            (PaymentKind::Cod, false, Some("cod"), Some("T & C"))
+        );
+        assert_eq!(order("bacs", true).kind, PaymentKind::BankTransfer);
+        assert!(order("bacs", true).paid);
+        assert_eq!(order("cheque", false).kind, PaymentKind::BankTransfer);
+        assert_eq!(order("stripe_cc", true).kind, PaymentKind::Online);
+        assert_eq!(order("", false).kind, PaymentKind::Other);
+        assert_eq!(order("", false).method, None);
+    }
+
+    #[test]
+    fn names_and_invoice_numbers_of_other_plugins_are_read() {
+        let body = r#"{"id":9,"number":"WC-9","billing":{"first_name":"Ren&eacute;e","company":"A &amp; B"},
+            "line_items":[{"name":"Mug &times; 2 &ndash; blue","quantity":1,"subtotal":"5.00"}],
+            "meta_data":[{"key":"_my_invoice_no","value":"F-2026-0042"},{"key":"wf_invoice_number","value":"WF-17"}]}"#;
+        let order = WooCommerce.parse_order(body.as_bytes()).unwrap();
+        assert_eq!(order.lines[0].name, "Mug × 2 – blue");
+        assert_eq!(order.customer.first_name, "Renée");
+        assert_eq!(
+            order.billing.as_ref().unwrap().company.as_deref(),
+            Some("A & B")
+        );
+        assert_eq!(order.display_name(), "WC-9");
+        assert_eq!(order.invoice_number.as_deref(), Some("WF-17"));
+        let keys = ["_my_invoice_no".to_owned()];
+        assert_eq!(
+            WooCommerce
+                .invoice_number(body.as_bytes(), &keys)
+                .as_deref(),
+            Some("F-2026-0042")
+        );
+        assert_eq!(WooCommerce.invoice_number(body.as_bytes(), &[]), None);
     }
 
     #[test]

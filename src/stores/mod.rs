@@ -14,7 +14,7 @@ use std::time::Duration;
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::buzzbip::{self, Credentials};
-use crate::order::EventKind;
+use crate::order::{EventKind, Order};
 use crate::platforms::Platform;
 pub use profile::{Environment, InvoiceSection, InvoiceSource, NotifyRule, ProfileFile};
 
@@ -57,6 +57,8 @@ pub struct Store {
     pub platform: Platform,
     pub base_uri: String,
     pub default_country: String,
+    /// For orders whose payload names no currency (ISO 4217, upper case).
+    pub default_currency: Option<String>,
     pub environment: Environment,
     pub webhook_secrets: Vec<SecretString>,
     /// Replay window of platforms that sign a timestamp (`webhook.tolerance_secs`).
@@ -81,6 +83,27 @@ pub struct BigcommerceApi {
 impl Store {
     pub fn rules_for(&self, kind: EventKind) -> impl Iterator<Item = &NotifyRule> {
         self.rules.iter().filter(move |r| r.on == kind)
+    }
+
+    /// Fills what the platform left out from the store's settings: the currency.
+    pub fn complete_order(&self, order: &mut Order) {
+        if order.currency.trim().is_empty()
+            && let Some(c) = &self.default_currency
+        {
+            order.currency = c.clone();
+        }
+    }
+
+    /// The rules a delivery meaning `kinds` makes jobs for, given what its order says. An
+    /// order fetched later (BigCommerce) is not known yet: its rules' conditions are checked
+    /// by the worker once it is.
+    pub fn rules_matching(&self, kinds: &[EventKind], order: &Order) -> Vec<NotifyRule> {
+        let known = !self.platform.fetches_order();
+        self.rules
+            .iter()
+            .filter(|r| kinds.contains(&r.on) && (!known || r.matches(order)))
+            .cloned()
+            .collect()
     }
 }
 
@@ -257,6 +280,18 @@ fn validate(id: StoreId, file: &Path, raw: ProfileFile) -> Result<Store, Vec<Pro
             ),
         );
     }
+    let currency = raw
+        .default_currency
+        .as_deref()
+        .map(|c| c.trim().to_ascii_uppercase());
+    if let Some(c) = &currency
+        && (c.len() != 3 || !c.chars().all(|c| c.is_ascii_uppercase()))
+    {
+        err(
+            "default_currency",
+            format!("{c:?} is not an ISO 4217 code such as \"TND\""),
+        );
+    }
     if raw.webhook.secrets.is_empty() {
         err("webhook.secrets", "at least one secret is required".into());
     }
@@ -309,6 +344,20 @@ fn validate(id: StoreId, file: &Path, raw: ProfileFile) -> Result<Store, Vec<Pro
             "invoice.language",
             format!("{:?} is not one of en, fr, ar", inv.language),
         );
+    }
+    if !inv.number_meta_keys.is_empty() && raw.platform != Platform::Woocommerce {
+        err(
+            "invoice.number_meta_keys",
+            format!(
+                "{} orders carry no meta: only woocommerce stores use it",
+                raw.platform
+            ),
+        );
+    }
+    for (i, k) in inv.number_meta_keys.iter().enumerate() {
+        if k.trim().is_empty() {
+            err(&format!("invoice.number_meta_keys[{i}]"), "is empty".into());
+        }
     }
     let base = file.parent().unwrap_or(Path::new("."));
     for (key, rel) in [
@@ -379,6 +428,7 @@ fn validate(id: StoreId, file: &Path, raw: ProfileFile) -> Result<Store, Vec<Pro
         },
         base_uri: raw.base_uri,
         default_country: country,
+        default_currency: currency,
         environment: raw.environment,
         webhook_secrets: raw.webhook.secrets,
         webhook_tolerance: raw
@@ -396,6 +446,107 @@ fn validate(id: StoreId, file: &Path, raw: ProfileFile) -> Result<Store, Vec<Pro
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::order::{Payment, PaymentKind};
+
+    fn profile(platform: &str, extra: &str) -> Result<Store, Vec<ProfileError>> {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("shop.toml");
+        std::fs::write(
+            &file,
+            format!(
+                r#"platform = "{platform}"
+base_uri = "https://shop.test"
+default_country = "TN"
+{extra}
+[webhook]
+secrets = ["s"]
+[buzzbip]
+username = "u"
+password = "p"
+api_key = "k"
+[[notify]]
+on = "order.created"
+template_id = 1
+payment = ["cod"]
+[[notify]]
+on = "order.paid"
+template_id = 2
+payment = ["online", "bank_transfer"]
+[[notify]]
+on = "order.paid"
+template_id = 3
+"#
+            ),
+        )
+        .unwrap();
+        load_file(&file, &|_| None)
+    }
+
+    fn paid_by(kind: PaymentKind) -> Order {
+        Order {
+            payment: Payment {
+                kind,
+                ..Payment::default()
+            },
+            ..Order::default()
+        }
+    }
+
+    #[test]
+    fn rules_filter_on_how_the_order_is_paid() {
+        let store = profile("woocommerce", "").unwrap();
+        let templates = |kinds: &[EventKind], kind| -> Vec<u64> {
+            store
+                .rules_matching(kinds, &paid_by(kind))
+                .iter()
+                .map(|r| r.template_id)
+                .collect()
+        };
+        let both = [EventKind::OrderCreated, EventKind::OrderPaid];
+        assert_eq!(templates(&both, PaymentKind::Cod), [1, 3]);
+        assert_eq!(templates(&both, PaymentKind::Online), [2, 3]);
+        assert_eq!(templates(&both, PaymentKind::Other), [3]);
+        assert!(templates(&[EventKind::OrderCreated], PaymentKind::Online).is_empty());
+        // An order fetched later (BigCommerce) is not known yet: the worker checks its rules.
+        let later = profile(
+            "bigcommerce",
+            "[bigcommerce]\nstore_hash = \"abc\"\naccess_token = \"t\"",
+        )
+        .unwrap();
+        let all: Vec<u64> = later
+            .rules_matching(&both, &paid_by(PaymentKind::Other))
+            .iter()
+            .map(|r| r.template_id)
+            .collect();
+        assert_eq!(all, [1, 2, 3]);
+    }
+
+    #[test]
+    fn payment_kinds_and_the_default_currency_are_checked_when_profiles_load() {
+        let store = profile("woocommerce", r#"default_currency = "tnd""#).unwrap();
+        assert_eq!(store.default_currency.as_deref(), Some("TND"));
+        let mut order = Order::default();
+        store.complete_order(&mut order);
+        assert_eq!(order.currency, "TND");
+        let mut priced = Order {
+            currency: "EUR".into(),
+            ..Order::default()
+        };
+        store.complete_order(&mut priced);
+        assert_eq!(priced.currency, "EUR", "the order's own currency wins");
+
+        let errors = profile("woocommerce", r#"default_currency = "DINAR""#).unwrap_err();
+        assert_eq!(errors[0].key, "default_currency", "{errors:?}");
+        let errors = profile("shopify", "[invoice]\nnumber_meta_keys = [\"_no\"]").unwrap_err();
+        assert_eq!(errors[0].key, "invoice.number_meta_keys", "{errors:?}");
+        // `extra` lands before [webhook]: a rule of its own with a kind that does not exist.
+        let errors = profile(
+            "woocommerce",
+            "[[notify]]\non = \"order.fulfilled\"\ntemplate_id = 9\npayment = [\"cash\"]",
+        )
+        .unwrap_err();
+        assert!(errors[0].message.contains("cash"), "{errors:?}");
+    }
 
     #[test]
     fn store_ids_follow_the_documented_pattern() {

@@ -7,6 +7,7 @@ use crate::order::{Order, format_money};
 pub const KNOWN: &[&str] = &[
     "order.id",
     "order.number",
+    "order.name",
     "order.key",
     "order.status",
     "order.total",
@@ -51,6 +52,15 @@ pub fn validate(text: &str) -> Result<Vec<&str>, String> {
     Ok(names)
 }
 
+/// Placeholders whose value is an amount or its currency: a message using one is not sent
+/// for an order whose payload gave no total or no currency.
+pub const AMOUNTS: &[&str] = &["order.total", "order.subtotal", "order.currency"];
+
+/// Whether `text` (already validated) uses an amount.
+pub fn uses_amounts(text: &str) -> bool {
+    validate(text).is_ok_and(|names| names.iter().any(|n| AMOUNTS.contains(n)))
+}
+
 /// Fills `text`; `encode` is applied to each value (identity for messages, percent-encoding for
 /// URLs). Call only on text that passed `validate`.
 pub fn render(text: &str, ctx: &Context<'_>, encode: fn(&str) -> String) -> String {
@@ -79,6 +89,7 @@ fn value(name: &str, ctx: &Context<'_>) -> String {
     match name {
         "order.id" => o.id.clone(),
         "order.number" => o.number.clone(),
+        "order.name" => o.display_name().to_owned(),
         "order.key" => o.key.clone().unwrap_or_default(),
         "order.status" => o.status.clone().unwrap_or_default(),
         "order.total" => format_money(o.total, &o.currency),
@@ -154,5 +165,26 @@ mod tests {
             "Amira Ben Salah #1001: TND 1,234.500"
         );
         assert_eq!(render("{invoice.number}", &ctx, plain), "1001");
+        // No name of its own: the number.
+        assert_eq!(render("{order.name}", &ctx, plain), "1001");
+        let named = Order {
+            name: "#SB-1001".into(),
+            ..order.clone()
+        };
+        let ctx = Context {
+            order: &named,
+            ..ctx
+        };
+        assert_eq!(
+            render("{order.name} / {order.number}", &ctx, plain),
+            "#SB-1001 / 1001"
+        );
+    }
+
+    #[test]
+    fn amounts_are_known_by_name() {
+        assert!(uses_amounts("Total: {order.total}"));
+        assert!(uses_amounts("{order.currency}"));
+        assert!(!uses_amounts("{order.name} for {customer.first_name}"));
     }
 }

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use secrecy::SecretString;
 use serde::{Deserialize, Deserializer, Serialize};
 
-use crate::order::EventKind;
+use crate::order::{EventKind, Order, PaymentKind};
 use crate::platforms::Platform;
 
 pub const DEFAULT_BUZZBIP_URL: &str = "https://app.buzzbip.com";
@@ -17,6 +17,8 @@ pub struct ProfileFile {
     pub platform: Platform,
     pub base_uri: String,
     pub default_country: String,
+    /// ISO 4217 code for orders whose payload names no currency.
+    pub default_currency: Option<String>,
     #[serde(default)]
     pub environment: Environment,
     pub webhook: WebhookSection,
@@ -113,6 +115,10 @@ pub struct InvoiceSection {
     pub logo: Option<PathBuf>,
     /// The merchant's own Typst template, relative to the profile's folder.
     pub template: Option<PathBuf>,
+    /// WooCommerce order meta keys where another invoice plugin keeps the invoice number,
+    /// tried before the well-known ones (`_wcpdf_invoice_number`, `wf_invoice_number`).
+    #[serde(default)]
+    pub number_meta_keys: Vec<String>,
 }
 
 impl Default for InvoiceSection {
@@ -127,6 +133,7 @@ impl Default for InvoiceSection {
             seller_tax_id: String::new(),
             logo: None,
             template: None,
+            number_meta_keys: Vec::new(),
         }
     }
 }
@@ -153,9 +160,17 @@ pub struct NotifyRule {
     pub attach_invoice: bool,
     #[serde(default)]
     pub buttons: Vec<ButtonRule>,
+    /// Only orders paid this way (`["cod"]`); empty: any.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub payment: Vec<PaymentKind>,
 }
 
 impl NotifyRule {
+    /// Whether the rule's conditions hold for `order`.
+    pub fn matches(&self, order: &Order) -> bool {
+        self.payment.is_empty() || self.payment.contains(&order.payment.kind)
+    }
+
     /// What identifies the rule across edits of the file (reordering blocks changes nothing).
     pub fn key(&self) -> String {
         format!("{}:{}", self.on, self.template_id)

@@ -13,7 +13,7 @@ use crate::invoice::fetch;
 use crate::jobs::{Failure, Job, format_invoice_number, now_ms};
 use crate::order::Order;
 use crate::stores::placeholders::{self, Context};
-use crate::stores::{Environment, InvoiceSource, Store};
+use crate::stores::{Environment, InvoiceSource, NotifyRule, Store};
 
 /// How a job attempt ended.
 #[derive(Debug)]
@@ -140,6 +140,23 @@ async fn run_steps(deps: &Deps, worker: &str, job: &Job) -> Result<Outcome, Step
         )));
     }
 
+    // A rule's conditions, for an order only known now (fetched from the platform's API).
+    if !job.rule.matches(order) {
+        return Ok(Outcome::Skipped(format!(
+            "the order is paid by {} ({}): this rule is only for payment = {:?}",
+            order.payment.kind,
+            order.payment.method.as_deref().unwrap_or("no method"),
+            job.rule
+                .payment
+                .iter()
+                .map(|k| k.as_str())
+                .collect::<Vec<_>>()
+        )));
+    }
+    if let Some(missing) = missing_for_message(&store, &job.rule, order) {
+        return Ok(Outcome::Skipped(missing));
+    }
+
     let client = BuzzbipClient::new(
         deps.http.clone(),
         &deps.tokens,
@@ -149,6 +166,15 @@ async fn run_steps(deps: &Deps, worker: &str, job: &Job) -> Result<Outcome, Step
 
     // 3-4. Invoice and upload.
     if job.rule.attach_invoice && steps.media_id.is_none() {
+        if store.invoice.source == InvoiceSource::Generate
+            && let Err(off) = order.reconcile()
+        {
+            tracing::warn!(job = job.id, store = %job.store_id, problem = %off, "order does not add up");
+            let warning = format!("the platform's numbers do not add up: {off}");
+            if !steps.warnings.contains(&warning) {
+                steps.warnings.push(warning);
+            }
+        }
         let started = std::time::Instant::now();
         let number = invoice_number(deps, &store, job, order, &mut steps, worker).await?;
         let pdf = invoice_pdf(deps, &store, order, &number).await;
@@ -250,6 +276,34 @@ async fn run_steps(deps: &Deps, worker: &str, job: &Job) -> Result<Outcome, Step
     }
 }
 
+/// Why the message cannot go out with what the order carries: an amount it would show (in a
+/// parameter, a button or the invoice) is not known. Never sent as " 0.00".
+fn missing_for_message(store: &Store, rule: &NotifyRule, order: &Order) -> Option<String> {
+    let shows_amounts = rule.attach_invoice && store.invoice.source == InvoiceSource::Generate
+        || rule
+            .body_params
+            .iter()
+            .any(|p| placeholders::uses_amounts(p))
+        || rule
+            .buttons
+            .iter()
+            .any(|b| placeholders::uses_amounts(&b.value));
+    if !shows_amounts {
+        return None;
+    }
+    if order.currency.trim().is_empty() {
+        return Some(
+            "the order names no currency and the store sets no default_currency: \
+             its amounts cannot be written"
+                .into(),
+        );
+    }
+    if order.total_missing {
+        return Some("the order carries no total and no line prices to work one out from".into());
+    }
+    None
+}
+
 fn context<'a>(store: &'a Store, order: &'a Order, invoice_number: Option<&'a str>) -> Context<'a> {
     Context {
         store_id: store.id.as_str(),
@@ -293,6 +347,8 @@ async fn fetched_order(
         ),
         super::order_fetch::OrderFetchError::Permanent { .. } => permanent(e.to_string()),
     })?;
+    let mut order = order;
+    store.complete_order(&mut order);
     steps.order = Some(serde_json::to_value(&order).map_err(|e| permanent(e.to_string()))?);
     save(deps, worker, job, steps).await?;
     Ok(order)

@@ -27,6 +27,10 @@ pub struct Steps {
     pub send_started_at: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub whatsapp_bulk_group_id: Option<String>,
+    /// What the operator should know although the job went on: an order whose own numbers
+    /// do not add up (its invoice prints the platform's total).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
     /// Earlier runs of a replayed job, and anything else already recorded.
     #[serde(flatten)]
     pub other: serde_json::Map<String, serde_json::Value>,

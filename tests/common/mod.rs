@@ -92,6 +92,25 @@ pub const DEMO: &str = "demo@shopbip.test";
 pub const OTHER: &str = "other@shopbip.test";
 pub const NO_API: &str = "noapi@shopbip.test";
 
+/// The text of a PDF, as poppler's `pdftotext -layout` reads it (.ci/run installs poppler).
+pub fn pdf_text(pdf: &[u8]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("doc.pdf");
+    std::fs::write(&file, pdf).unwrap();
+    let out = std::process::Command::new("pdftotext")
+        .arg("-layout")
+        .arg(&file)
+        .arg("-")
+        .output()
+        .unwrap_or_else(|e| panic!("pdftotext not found ({e}): install poppler-utils"));
+    assert!(
+        out.status.success(),
+        "pdftotext: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 pub fn pdf(text: &str) -> bytes::Bytes {
     bytes::Bytes::from(shopbip::demo::placeholder_pdf(text))
 }
