@@ -48,34 +48,12 @@ fn woo_order(path: &str) -> Order {
         .unwrap()
 }
 
-fn poppler(tool: &str, args: &[&str], pdf: &[u8]) -> String {
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("invoice.pdf");
-    std::fs::write(&file, pdf).unwrap();
-    let out = Command::new(tool)
-        .args(args)
-        .arg(&file)
-        .args(if tool == "pdftotext" {
-            vec!["-"]
-        } else {
-            vec![]
-        })
-        .output()
-        .unwrap_or_else(|e| panic!("{tool} not found ({e}): install poppler-utils (.ci/run does)"));
-    assert!(
-        out.status.success(),
-        "{tool}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
 fn text(pdf: &[u8]) -> String {
-    poppler("pdftotext", &["-layout"], pdf)
+    common::pdf_text(pdf)
 }
 
 fn pages(pdf: &[u8]) -> usize {
-    poppler("pdfinfo", &[], pdf)
+    common::poppler("pdfinfo", &[], pdf)
         .lines()
         .find_map(|l| l.strip_prefix("Pages:"))
         .and_then(|n| n.trim().parse().ok())
@@ -126,7 +104,7 @@ fn the_pdf_text_holds_number_names_items_and_total_with_fonts_embedded() {
     for arabic in ["أميرة", "صالح", "زيت", "زيتون"] {
         assert!(squashed.contains(arabic), "{arabic:?} missing from:\n{t}");
     }
-    let fonts = poppler("pdffonts", &[], &pdf);
+    let fonts = common::poppler("pdffonts", &[], &pdf);
     assert!(
         fonts.contains("NotoSans-Regular") && fonts.contains("NotoSansArabic"),
         "{fonts}"
@@ -160,7 +138,7 @@ fn a_long_order_breaks_pages_and_repeats_the_table_header() {
     assert!(n >= 2, "80 lines on {n} page(s)");
     for page in 1..=n {
         let p = page.to_string();
-        let t = poppler("pdftotext", &["-layout", "-f", &p, "-l", &p], &pdf);
+        let t = common::poppler("pdftotext", &["-layout", "-f", &p, "-l", &p], &pdf);
         assert!(
             t.contains("Description") && t.contains("Unit price"),
             "page {page} lacks the header:\n{t}"
@@ -328,7 +306,7 @@ fn the_store_logo_is_embedded() {
         "INV-1",
     )
     .unwrap();
-    let images = poppler("pdfimages", &["-list"], &pdf);
+    let images = common::poppler("pdfimages", &["-list"], &pdf);
     assert!(
         images
             .lines()

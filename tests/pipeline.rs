@@ -20,14 +20,25 @@ fn both_stores(dir: &Path, url: &str) {
 }
 
 async fn post_woo(p: &Pipeline, store: &str, body: Vec<u8>, delivery: &str) {
-    let resp = p
-        .post(
-            store,
-            &woo_headers(WOO_SECRET, "order.updated", &body, delivery),
-            body,
-        )
-        .await;
+    post_as(
+        p,
+        store,
+        woo_headers(WOO_SECRET, "order.updated", &body, delivery),
+        body,
+    )
+    .await;
+}
+
+/// Posts a signed body, expects 200 and returns the answer.
+async fn post_as(
+    p: &Pipeline,
+    store: &str,
+    headers: Vec<(&'static str, String)>,
+    body: Vec<u8>,
+) -> Value {
+    let resp = p.post(store, &headers, body).await;
     assert_eq!(resp.status(), 200);
+    resp.json().await.unwrap()
 }
 
 #[tokio::test]
@@ -329,15 +340,8 @@ fn woo_order(id: u64, status: &str, method: &str, paid: bool) -> Vec<u8> {
 }
 
 async fn post_woo_topic(p: &Pipeline, topic: &str, body: &[u8], delivery: &str) -> Value {
-    let resp = p
-        .post(
-            "acme-woo",
-            &woo_headers(WOO_SECRET, topic, body, delivery),
-            body.to_vec(),
-        )
-        .await;
-    assert_eq!(resp.status(), 200);
-    resp.json().await.unwrap()
+    let headers = woo_headers(WOO_SECRET, topic, body, delivery);
+    post_as(p, "acme-woo", headers, body.to_vec()).await
 }
 
 #[tokio::test]
@@ -441,14 +445,8 @@ fn shopify_paid(id: u64, edit: impl FnOnce(&mut Value)) -> Vec<u8> {
 }
 
 async fn post_shopify(p: &Pipeline, store: &str, body: Vec<u8>, webhook_id: &str) {
-    let resp = p
-        .post(
-            store,
-            &shopify_headers(SHOPIFY_SECRET, "orders/paid", &body, webhook_id),
-            body,
-        )
-        .await;
-    assert_eq!(resp.status(), 200);
+    let headers = shopify_headers(SHOPIFY_SECRET, "orders/paid", &body, webhook_id);
+    post_as(p, store, headers, body).await;
 }
 
 #[tokio::test]

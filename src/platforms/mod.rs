@@ -19,6 +19,7 @@ use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
 use crate::order::{EventKind, Order};
+pub use fields::unix_rfc3339;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

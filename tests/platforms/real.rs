@@ -7,7 +7,6 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
@@ -323,23 +322,7 @@ fn with_body_timestamp(body: &[u8], ts: i64) -> Result<Vec<u8>, String> {
 
 /// `2026-03-01T12:00:00.000Z` for Shopify's `X-Shopify-Triggered-At`.
 fn rfc3339(secs: i64) -> String {
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    // Howard Hinnant's civil_from_days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.000Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
+    shopbip::platforms::unix_rfc3339(secs).replace('Z', ".000Z")
 }
 
 impl Platform {
@@ -620,24 +603,8 @@ fn check_reconcile(f: &mut Failures, label: &str, order: &Value) {
 }
 
 fn pdftotext(pdf: &[u8], layout: bool) -> Result<String, String> {
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("invoice.pdf");
-    std::fs::write(&file, pdf).unwrap();
-    let mut cmd = Command::new("pdftotext");
-    if layout {
-        cmd.arg("-layout");
-    }
-    let out =
-        cmd.arg(&file).arg("-").output().map_err(|e| {
-            format!("pdftotext not found ({e}): install poppler-utils (.ci/run does)")
-        })?;
-    if !out.status.success() {
-        return Err(format!(
-            "pdftotext: {}",
-            String::from_utf8_lossy(&out.stderr)
-        ));
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    let args: &[&str] = if layout { &["-layout"] } else { &[] };
+    Ok(super::common::poppler("pdftotext", args, pdf))
 }
 
 /// Whether the PDF's text holds each needle; a long name wrapped over two lines of a table
