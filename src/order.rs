@@ -163,6 +163,38 @@ impl Order {
         Ok(())
     }
 
+    /// A payload without a total whose lines carry prices: the total those lines, shipping,
+    /// discount and (unless included) taxes make. Nothing to work from: stays missing.
+    pub fn derive_missing_total(&mut self) {
+        if !self.total_missing || !self.lines.iter().any(|l| !l.total.is_zero()) {
+            return;
+        }
+        let lines = self
+            .lines
+            .iter()
+            .try_fold(Decimal::ZERO, |sum, l| sum.checked_add(l.total));
+        let tax = if self.prices_include_tax {
+            Decimal::ZERO
+        } else {
+            self.tax_total
+        };
+        let total = lines.and_then(|lines| {
+            let subtotal = if self.subtotal.is_zero() {
+                lines
+            } else {
+                self.subtotal
+            };
+            subtotal
+                .checked_add(self.shipping_total)?
+                .checked_sub(self.discount_total)?
+                .checked_add(tax)
+        });
+        if let Some(total) = total {
+            self.total = total;
+            self.total_missing = false;
+        }
+    }
+
     /// The name the customer sees: [`Order::name`], or the number when the platform gave none.
     pub fn display_name(&self) -> &str {
         if self.name.trim().is_empty() {
@@ -293,12 +325,14 @@ pub fn minor_units(currency: &str) -> u32 {
 }
 
 /// `TND 1,234.500`, `EUR 3.00`, `JPY 1,200`: the currency's own number of decimals, always.
+/// Total: any `Decimal` formats, however large (the digits are padded by hand, never by a
+/// formatting precision that would rescale a 28-digit number past what `Decimal` holds).
 pub fn format_money(amount: Decimal, currency: &str) -> String {
     let places = minor_units(currency);
     let rounded =
         amount.round_dp_with_strategy(places, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
     let negative = rounded.is_sign_negative() && !rounded.is_zero();
-    let text = format!("{:.*}", places as usize, rounded.abs());
+    let text = rounded.abs().to_string();
     let (int, frac) = text.split_once('.').unwrap_or((&text, ""));
     let mut grouped = String::with_capacity(int.len() + int.len() / 3);
     for (i, c) in int.chars().enumerate() {
@@ -309,10 +343,57 @@ pub fn format_money(amount: Decimal, currency: &str) -> String {
     }
     let sign = if negative { "-" } else { "" };
     let code = currency.to_ascii_uppercase();
-    if frac.is_empty() {
-        format!("{code} {sign}{grouped}")
-    } else {
-        format!("{code} {sign}{grouped}.{frac}")
+    if places == 0 {
+        return format!("{code} {sign}{grouped}");
+    }
+    // Rounded to `places`, the fraction has at most that many digits: pad it to exactly that.
+    let frac: String = frac
+        .chars()
+        .chain(std::iter::repeat('0'))
+        .take(places as usize)
+        .collect();
+    format!("{code} {sign}{grouped}.{frac}")
+}
+
+/// Amounts at or beyond this, in major units, are no shop's: refused when an order is read,
+/// so nothing later (sums, taxes, formatting) meets an amount at the edge of `Decimal`.
+pub const MAX_AMOUNT: Decimal = Decimal::from_parts(0x_A4C6_8000, 0x_38D7E, 0, false, 0);
+
+impl Order {
+    /// `Err` names the first amount whose size is beyond [`MAX_AMOUNT`] (10^15).
+    pub fn check_amounts(&self) -> Result<(), String> {
+        let too_big = |d: &Decimal| d.abs() >= MAX_AMOUNT;
+        let fields = [
+            ("subtotal", &self.subtotal),
+            ("shipping_total", &self.shipping_total),
+            ("discount_total", &self.discount_total),
+            ("tax_total", &self.tax_total),
+            ("total", &self.total),
+        ];
+        let named = fields
+            .into_iter()
+            .map(|(name, d)| (name.to_owned(), d))
+            .chain(
+                self.taxes
+                    .iter()
+                    .enumerate()
+                    .map(|(i, t)| (format!("taxes[{i}].amount"), &t.amount)),
+            )
+            .chain(self.lines.iter().enumerate().flat_map(|(i, l)| {
+                [
+                    (format!("lines[{i}].quantity"), &l.quantity),
+                    (format!("lines[{i}].unit_price"), &l.unit_price),
+                    (format!("lines[{i}].total"), &l.total),
+                ]
+            }));
+        for (name, amount) in named {
+            if too_big(amount) {
+                return Err(format!(
+                    "amount out of range: the order's {name} is beyond what any shop sells (at most 10^15)"
+                ));
+            }
+        }
+        Ok(())
     }
 }
 
@@ -332,6 +413,63 @@ mod tests {
         assert_eq!(format_money(d("1234567.891"), "USD"), "USD 1,234,567.89");
         assert_eq!(format_money(d("-0.005"), "EUR"), "EUR -0.01");
         assert_eq!(format_money(d("999.999"), "EUR"), "EUR 1,000.00");
+        assert_eq!(format_money(d("-12.5"), "KWD"), "KWD -12.500");
+        assert_eq!(format_money(d("0.0004"), "TND"), "TND 0.000");
+    }
+
+    #[test]
+    fn money_formats_whatever_the_amount() {
+        // These panicked: a 3-decimal precision asked of a 28-digit number.
+        let huge = Decimal::MAX;
+        assert_eq!(
+            format_money(huge, "TND"),
+            "TND 79,228,162,514,264,337,593,543,950,335.000"
+        );
+        assert!(format_money(Decimal::MIN, "KWD").starts_with("KWD -79,228,"));
+        assert!(format_money(d("1e28"), "JPY").starts_with("JPY 10,000,000,000"));
+        assert_eq!(
+            format_money(d("0.0000000000000000000000000001"), "EUR"),
+            "EUR 0.00"
+        );
+    }
+
+    #[test]
+    fn a_missing_total_is_worked_out_from_priced_lines_only() {
+        let mut o = Order {
+            total_missing: true,
+            lines: vec![LineItem {
+                total: d("49.00"),
+                ..LineItem::default()
+            }],
+            shipping_total: d("5"),
+            tax_total: d("1.5"),
+            ..Order::default()
+        };
+        o.derive_missing_total();
+        assert_eq!((o.total, o.total_missing), (d("55.50"), false));
+        let mut unpriced = Order {
+            total_missing: true,
+            lines: vec![LineItem::default()],
+            ..Order::default()
+        };
+        unpriced.derive_missing_total();
+        assert!(unpriced.total_missing);
+    }
+
+    #[test]
+    fn amounts_beyond_any_shop_are_named() {
+        assert_eq!(MAX_AMOUNT, d("1000000000000000"));
+        let mut o = Order {
+            total: d("999999999999999.99"),
+            ..Order::default()
+        };
+        assert_eq!(o.check_amounts(), Ok(()));
+        o.lines.push(LineItem {
+            unit_price: d("-1e15"),
+            ..LineItem::default()
+        });
+        let err = o.check_amounts().unwrap_err();
+        assert!(err.contains("lines[0].unit_price"), "{err}");
     }
 
     #[test]

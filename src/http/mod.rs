@@ -27,6 +27,7 @@ pub struct AppState {
     pub stores: Arc<ArcSwap<StoreRegistry>>,
     pub jobs: Arc<dyn JobStore>,
     pub admin_token: secrecy::SecretString,
+    pub(crate) body_limits: webhooks::BodyLimits,
     signature_failures: std::sync::Mutex<std::collections::HashMap<String, u64>>,
 }
 
@@ -72,6 +73,10 @@ impl Application {
             stores,
             jobs,
             admin_token: settings.admin.token.clone(),
+            body_limits: webhooks::BodyLimits::new(
+                settings.server.max_body_bytes,
+                std::time::Duration::from_secs(settings.server.body_timeout_secs),
+            ),
             signature_failures: Default::default(),
         });
         let max_body = settings.server.max_body_bytes;

@@ -1,10 +1,14 @@
 //! `POST /webhooks/{store_id}`: verify over the raw bytes, parse once, store the event and its
 //! jobs in one transaction, answer. No upstream call happens here.
 
-use std::time::Instant;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
+use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
+use futures_util::StreamExt;
 use serde_json::json;
+use tokio::sync::Semaphore;
 
 use super::AppState;
 use crate::jobs::{IngestOutcome, NewEvent};
@@ -17,12 +21,15 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 async fn receive(
     path: web::Path<String>,
     req: HttpRequest,
-    body: web::Bytes,
+    payload: web::Payload,
     state: web::Data<AppState>,
 ) -> HttpResponse {
     let started = Instant::now();
     let store_id = path.into_inner();
-    let (outcome, response) = handle(&store_id, &req, &body, &state).await;
+    let (outcome, response) = match read_body(&req, payload, &state.body_limits).await {
+        Ok(body) => handle(&store_id, &req, &body, &state).await,
+        Err((label, response)) => (Outcome::new(label), response),
+    };
     let store_label = if outcome.label == "unknown_store" {
         "unknown".to_owned()
     } else {
@@ -115,6 +122,12 @@ async fn handle(
             );
         }
     };
+    if let Err(e) = event.order.check_amounts() {
+        return (
+            Outcome::new("bad_body"),
+            error(HttpResponse::BadRequest(), &e),
+        );
+    }
     store.complete_order(&mut event.order);
     let meta_keys = &store.invoice.number_meta_keys;
     if !meta_keys.is_empty()
@@ -132,7 +145,11 @@ async fn handle(
             HttpResponse::Ok().json(json!({
                 "status": "ignored",
                 "event": events.join(","),
-                "reason": "no [[notify]] rule for this event",
+                "reason": if store.rules.iter().any(|r| event.kinds.contains(&r.on)) {
+                    "no [[notify]] rule for this event and this order's payment"
+                } else {
+                    "no [[notify]] rule for this event"
+                },
             })),
         );
     }
@@ -185,6 +202,126 @@ async fn handle(
     }
 }
 
+/// How webhook bodies are read: at most `max_bytes` each, whole within `timeout`, and all the
+/// bodies being read at once together within `in_flight` (KiB permits).
+pub struct BodyLimits {
+    pub max_bytes: usize,
+    pub timeout: Duration,
+    pub in_flight: Arc<Semaphore>,
+}
+
+/// Every webhook body being read at once holds at most this much memory together: a flood of
+/// clients sending large bodies slowly gets 503 (and retries) instead of the server's memory.
+pub const BODY_BUDGET_KIB: usize = 64 * 1024;
+
+impl BodyLimits {
+    pub fn new(max_bytes: usize, timeout: Duration) -> Self {
+        Self {
+            max_bytes,
+            timeout,
+            in_flight: Arc::new(Semaphore::new(BODY_BUDGET_KIB)),
+        }
+    }
+}
+
+/// The raw body, never decompressed (a compressed body is refused before it is read: a few KB
+/// of zstd inflate to gigabytes), refused past `max_bytes` as it arrives, and cut off at the
+/// deadline with the connection closed. Memory it holds is counted against the shared budget
+/// until the request ends.
+async fn read_body(
+    req: &HttpRequest,
+    mut payload: web::Payload,
+    limits: &BodyLimits,
+) -> Result<web::Bytes, (&'static str, HttpResponse)> {
+    if let Some(encoding) = req.headers().get(header::CONTENT_ENCODING) {
+        let encoding = String::from_utf8_lossy(encoding.as_bytes());
+        if !encoding.trim().eq_ignore_ascii_case("identity") {
+            // Echoed back: escaped and cut, it is the sender's own text.
+            let shown: String = encoding.escape_debug().take(64).collect();
+            return Err((
+                "bad_body",
+                closing(
+                    HttpResponse::UnsupportedMediaType(),
+                    &format!(
+                        "Content-Encoding {shown} is not accepted: webhooks are signed over the \
+                         bytes as sent, uncompressed"
+                    ),
+                ),
+            ));
+        }
+    }
+    let too_large = || {
+        (
+            "too_large",
+            closing(
+                HttpResponse::PayloadTooLarge(),
+                &format!("body larger than the {}-byte limit", limits.max_bytes),
+            ),
+        )
+    };
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<usize>().ok());
+    if declared.is_some_and(|n| n > limits.max_bytes) {
+        return Err(too_large());
+    }
+    let deadline = tokio::time::Instant::now() + limits.timeout;
+    let mut body = web::BytesMut::with_capacity(declared.unwrap_or(0).min(64 * 1024));
+    let mut held = Vec::new();
+    loop {
+        let chunk = match tokio::time::timeout_at(deadline, payload.next()).await {
+            Err(_) => {
+                return Err((
+                    "body_timeout",
+                    closing(
+                        HttpResponse::RequestTimeout(),
+                        &format!(
+                            "the body was not received within {} s",
+                            limits.timeout.as_secs()
+                        ),
+                    ),
+                ));
+            }
+            Ok(None) => break,
+            Ok(Some(Err(e))) => {
+                return Err((
+                    "bad_body",
+                    closing(
+                        HttpResponse::BadRequest(),
+                        &format!("the body could not be read: {e}"),
+                    ),
+                ));
+            }
+            Ok(Some(Ok(chunk))) => chunk,
+        };
+        if body.len() + chunk.len() > limits.max_bytes {
+            return Err(too_large());
+        }
+        let kib = (chunk.len() as u32).div_ceil(1024);
+        match limits.in_flight.clone().try_acquire_many_owned(kib) {
+            Ok(permit) => held.push(permit),
+            Err(_) => {
+                let mut busy = HttpResponse::ServiceUnavailable();
+                busy.insert_header((header::RETRY_AFTER, "5"));
+                return Err((
+                    "busy",
+                    closing(
+                        busy,
+                        "too many webhook bodies are being received at once; retry later",
+                    ),
+                ));
+            }
+        }
+        body.extend_from_slice(&chunk);
+    }
+    // The permits go with this function; the body itself is handed on and dropped when the
+    // request ends, moments later.
+    drop(held);
+    Ok(body.freeze())
+}
+
 /// The answer to every stored webhook, written straight out rather than built as a JSON tree
 /// first; fields in the order `json!` printed them.
 #[derive(serde::Serialize)]
@@ -204,6 +341,12 @@ pub fn request_headers(req: &HttpRequest) -> Headers {
             String::from_utf8_lossy(v.as_bytes()).into_owned(),
         )
     }))
+}
+
+/// An error answer that also closes the connection: the rest of the body is not read.
+fn closing(mut builder: actix_web::HttpResponseBuilder, message: &str) -> HttpResponse {
+    builder.force_close();
+    error(builder, message)
 }
 
 fn error(mut builder: actix_web::HttpResponseBuilder, message: &str) -> HttpResponse {

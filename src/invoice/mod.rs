@@ -167,6 +167,9 @@ pub fn preview(
     let mut order = adapter
         .parse_order(&body)
         .with_context(|| format!("{} is not a {} order", order_file.display(), store.platform))?;
+    order
+        .check_amounts()
+        .map_err(|e| anyhow::anyhow!("{}: {e}", order_file.display()))?;
     store.complete_order(&mut order);
     if let Some(number) = adapter.invoice_number(&body, &store.invoice.number_meta_keys) {
         order.invoice_number = Some(number);

@@ -23,13 +23,13 @@ use crate::order::{Address, Customer, EventKind, LineItem, Order, Payment, Payme
 pub struct BigCommerce;
 
 /// What a change to one of BigCommerce's built-in order statuses (`status_id`) means: the
-/// status's own event first. An order awaiting fulfillment, shipment or pickup has had its
-/// payment confirmed; a completed one is fulfilled and paid (a cash on delivery order is paid
-/// on delivery). Shipped alone says nothing of payment.
+/// status's own event first. Awaiting Fulfillment is the status BigCommerce gives an order
+/// once its payment is confirmed; a completed order is fulfilled and paid (a cash on delivery
+/// order is paid on delivery). Shipped, Awaiting Shipment and Awaiting Pickup say nothing of
+/// payment (a cash on delivery order is packed and shipped unpaid).
 fn status_events(status_id: i64) -> Option<Vec<EventKind>> {
     Some(match status_id {
-        // 11 Awaiting Fulfillment, 9 Awaiting Shipment, 8 Awaiting Pickup.
-        11 | 9 | 8 => vec![EventKind::OrderPaid],
+        11 => vec![EventKind::OrderPaid],
         10 => vec![EventKind::OrderFulfilled, EventKind::OrderPaid],
         2 => vec![EventKind::OrderFulfilled],
         5 => vec![EventKind::OrderCancelled],
@@ -187,19 +187,15 @@ pub fn order_from_api(
     })
 }
 
-/// BigCommerce's offline payment methods by the names the v2 API gives them; any other
-/// method (a card gateway, PayPal, …) takes the money online.
+/// BigCommerce's offline payment methods by the exact names the v2 API gives them; any other
+/// method (a card gateway, PayPal, Checkout.com, …) takes the money online.
 fn payment_kind(method: &str) -> PaymentKind {
-    let m = method.to_ascii_lowercase();
-    // "Cash" is how the v2 API names an order paid in cash (not Cash App Pay, a wallet).
-    if m.contains("cash on delivery") || m == "cod" || m == "cash" {
-        PaymentKind::Cod
-    } else if m.contains("bank deposit") || m.contains("bank transfer") || m.contains("check") {
-        PaymentKind::BankTransfer
-    } else if m.is_empty() || m == "manual" || m.contains("test payment") {
-        PaymentKind::Other
-    } else {
-        PaymentKind::Online
+    match method.trim().to_ascii_lowercase().as_str() {
+        "cash on delivery" | "cod" => PaymentKind::Cod,
+        "bank deposit" | "check" | "cheque" | "money order" => PaymentKind::BankTransfer,
+        // Paid at the counter, or entered by hand: not money on delivery, not online.
+        "" | "cash" | "pay in store" | "manual" | "test payment gateway" => PaymentKind::Other,
+        _ => PaymentKind::Online,
     }
 }
 
@@ -274,7 +270,11 @@ mod tests {
     fn status_ids_map_to_events() {
         use EventKind::*;
         assert_eq!(status_events(11), Some(vec![OrderPaid]));
-        assert_eq!(status_events(9), Some(vec![OrderPaid]));
+        assert_eq!(
+            status_events(9),
+            None,
+            "awaiting shipment: packed, maybe unpaid"
+        );
         assert_eq!(status_events(10), Some(vec![OrderFulfilled, OrderPaid]));
         assert_eq!(status_events(2), Some(vec![OrderFulfilled]));
         assert_eq!(status_events(5), Some(vec![OrderCancelled]));
@@ -290,9 +290,18 @@ mod tests {
             BigCommerce.parse_order(body.as_bytes()).unwrap()
         };
         let cod = order(r#""payment_method":"Cash on Delivery","payment_status":"pending""#);
+        // Paid at the counter: not cash on delivery.
         assert_eq!(
             order(r#""payment_method":"Cash""#).payment.kind,
-            PaymentKind::Cod
+            PaymentKind::Other
+        );
+        assert_eq!(
+            order(r#""payment_method":"Checkout.com""#).payment.kind,
+            PaymentKind::Online
+        );
+        assert_eq!(
+            order(r#""payment_method":"Money Order""#).payment.kind,
+            PaymentKind::BankTransfer
         );
         assert_eq!(
             order(r#""payment_method":"Cash App Pay""#).payment.kind,

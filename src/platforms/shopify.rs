@@ -128,12 +128,26 @@ pub fn event_kinds(topic: &str, state: &State) -> Option<Vec<EventKind>> {
 }
 
 /// Shopify's gateway names (`payment_gateway_names`, the older `gateway`): its manual payment
-/// methods by the names the admin gives them; any other gateway takes the money online.
+/// methods by the names the admin gives them, in the languages merchants rename them to; any
+/// other gateway takes the money online.
 fn payment_kind(gateway: &str) -> PaymentKind {
-    let g = gateway.to_ascii_lowercase();
-    if g.contains("cash on delivery") || g.contains("cash_on_delivery") || g == "cod" {
+    const COD: [&str; 11] = [
+        "cash on delivery",
+        "cash_on_delivery",
+        "(cod)",
+        "livraison",
+        "عند الاستلام",
+        "عند التسليم",
+        "contra reembolso",
+        "contrareembolso",
+        "contrassegno",
+        "nachnahme",
+        "na entrega",
+    ];
+    let g = gateway.trim().to_lowercase();
+    if g == "cod" || COD.iter().any(|c| g.contains(c)) {
         PaymentKind::Cod
-    } else if g.contains("bank") || g.contains("money order") || g.contains("cheque") {
+    } else if g.contains("bank") || g.contains("money order") || g.contains("virement") {
         PaymentKind::BankTransfer
     } else if g.is_empty() || g == "manual" {
         PaymentKind::Other
@@ -395,10 +409,13 @@ fn refund_order(j: ShopifyOrder) -> Result<Order, ParseError> {
         .order_id
         .get()
         .ok_or_else(|| ParseError::Invalid("refund without an order_id".into()))?;
+    // The refund's own amounts are not the order's: nothing here says what the order cost.
     Ok(Order {
         number: id.clone(),
+        name: id.clone(),
         id,
         created_at: j.created_at.get(),
+        total_missing: true,
         ..Order::default()
     })
 }
@@ -504,6 +521,15 @@ mod tests {
             PaymentKind::BankTransfer
         );
         assert_eq!(order(r#"["manual"]"#, "pending").kind, PaymentKind::Other);
+        // Renamed by the merchant, in their customers' language.
+        for renamed in [
+            "Paiement à la livraison",
+            "الدفع عند الاستلام",
+            "Pago contra reembolso",
+        ] {
+            let json = format!(r#"["{renamed}"]"#);
+            assert_eq!(order(&json, "pending").kind, PaymentKind::Cod, "{renamed}");
+        }
         assert_eq!(order("[]", "pending").kind, PaymentKind::Other);
         // A gift card paying part, cash on delivery the rest: to be paid on delivery.
         assert_eq!(

@@ -224,20 +224,32 @@ fn order(o: &Value) -> Result<Order, ParseError> {
 
 /// The order's payment: its latest transaction's method and state.
 fn payment(o: &Value) -> Payment {
-    let Some(tx) = array(o, "transactions").last() else {
+    // The transaction that counts: the last one not cancelled or failed (a retried payment
+    // adds one), else the last.
+    let transactions = array(o, "transactions");
+    let state_of = |t: &Value| {
+        t.pointer("/stateMachineState/technicalName")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let Some(tx) = transactions
+        .iter()
+        .rev()
+        .find(|t| !matches!(state_of(t).as_str(), "cancelled" | "failed"))
+        .or_else(|| transactions.last())
+    else {
         return Payment::default();
     };
     let method = tx.get("paymentMethod").unwrap_or(&Value::Null);
     let handler = text(method, "handlerIdentifier");
-    let state = tx
-        .pointer("/stateMachineState/technicalName")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
+    let state = state_of(tx);
     Payment {
         kind: handler.as_deref().map(payment_kind).unwrap_or_default(),
         title: text(method, "distinguishableName").or_else(|| text(method, "name")),
         method: text(method, "technicalName").or(handler),
-        paid: matches!(state, "paid" | "paid_partially"),
+        // Partly paid is not paid: the rest is still due.
+        paid: state == "paid",
     }
 }
 

@@ -158,7 +158,7 @@ struct WcOrder {
     date_paid_gmt: Text,
     payment_method: Text,
     payment_method_title: Text,
-    prices_include_tax: Text,
+    fee_lines: List<WcFee>,
     billing: Obj<WcAddress>,
     shipping: Obj<WcAddress>,
     line_items: List<WcLine>,
@@ -209,6 +209,14 @@ struct WcMeta {
     value: Text,
 }
 
+/// A fee the shop added (a cash on delivery fee, a gift wrap): a line of the invoice.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct WcFee {
+    name: Text,
+    total: Text,
+}
+
 /// Only the order's meta, for a store's own invoice-number keys.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
@@ -229,8 +237,14 @@ fn meta_value<'a>(meta: &List<WcMeta>, keys: impl IntoIterator<Item = &'a str>) 
 /// The kind of a WooCommerce payment gateway id: the core gateways by name, anything else
 /// (Stripe, PayPal, WooPayments, …) paid online; no gateway (a free order) is `other`.
 fn payment_kind(method: &str) -> PaymentKind {
+    // Cash on delivery plugins name their gateways after the core one.
+    let cod_plugin = method.starts_with("cod_")
+        || method.ends_with("_cod")
+        || method.contains("cash_on_delivery")
+        || method.contains("cashondelivery");
     match method {
         "cod" => PaymentKind::Cod,
+        _ if cod_plugin => PaymentKind::Cod,
         "bacs" | "cheque" => PaymentKind::BankTransfer,
         "" => PaymentKind::Other,
         _ => PaymentKind::Online,
@@ -249,12 +263,30 @@ fn order(j: WcOrder) -> Result<Order, ParseError> {
     let shipping = Some(address(&j.shipping.value))
         .filter(|a| j.shipping.present && (!a.line1.is_empty() || a.phone.is_some()));
     let b = &j.billing.value;
-    let lines: Vec<LineItem> = j.line_items.0.iter().map(line).collect::<Result<_, _>>()?;
+    let mut lines: Vec<LineItem> = j.line_items.0.iter().map(line).collect::<Result<_, _>>()?;
+    let fees = j.fee_lines.0.iter().map(|f| {
+        let total = f.total.money();
+        LineItem {
+            name: decode_entities(&f.name.or_empty()),
+            sku: None,
+            quantity: Decimal::ONE,
+            unit_price: total,
+            total,
+        }
+    });
+    lines.extend(fees);
+    // Fees are lines of their own, so the lines still make the subtotal.
     let subtotal = checked_sum(
         lines
             .iter()
-            .zip(&j.line_items.0)
-            .map(|(l, raw)| raw.subtotal.opt_money().unwrap_or(l.total)),
+            .zip(
+                j.line_items
+                    .0
+                    .iter()
+                    .map(Some)
+                    .chain(std::iter::repeat(None)),
+            )
+            .map(|(l, raw)| raw.and_then(|r| r.subtotal.opt_money()).unwrap_or(l.total)),
     )?;
     let taxes = j
         .tax_lines
@@ -262,7 +294,11 @@ fn order(j: WcOrder) -> Result<Order, ParseError> {
         .iter()
         .map(|t| {
             Ok(TaxLine {
-                label: t.label.get().unwrap_or_else(|| "Tax".into()),
+                label: t
+                    .label
+                    .get()
+                    .map(|l| decode_entities(&l))
+                    .unwrap_or_else(|| "Tax".into()),
                 rate: t.rate_percent.opt_money(),
                 amount: checked_sum([t.tax_total.money(), t.shipping_tax_total.money()])?,
             })
@@ -304,7 +340,9 @@ fn order(j: WcOrder) -> Result<Order, ParseError> {
         paid_at,
         invoice_number: meta_value(&j.meta_data, INVOICE_NUMBER_KEYS),
         invoice_url: None,
-        prices_include_tax: j.prices_include_tax.flag(),
+        // The REST API's line subtotals, shipping and discount are net of tax whatever the
+        // shop's display setting (`prices_include_tax`) says: taxes come on top.
+        prices_include_tax: false,
     })
 }
 
@@ -325,7 +363,7 @@ fn address(a: &WcAddress) -> Address {
         line1: text(&a.address_1).unwrap_or_default(),
         line2: text(&a.address_2),
         city: text(&a.city).unwrap_or_default(),
-        state: a.state.get(),
+        state: text(&a.state),
         postcode: a.postcode.get(),
         country: a.country.country(),
         phone: a.phone.get(),
@@ -587,9 +625,29 @@ mod tests {
         assert_eq!(order("bacs", true).kind, PaymentKind::BankTransfer);
         assert!(order("bacs", true).paid);
         assert_eq!(order("cheque", false).kind, PaymentKind::BankTransfer);
+        assert_eq!(order("cod_fee_gateway", false).kind, PaymentKind::Cod);
+        assert_eq!(order("wc_cash_on_delivery", false).kind, PaymentKind::Cod);
+        assert_eq!(order("cod", false).method.as_deref(), Some("cod"));
+        assert_eq!(order("codepay", false).kind, PaymentKind::Online);
         assert_eq!(order("stripe_cc", true).kind, PaymentKind::Online);
         assert_eq!(order("", false).kind, PaymentKind::Other);
         assert_eq!(order("", false).method, None);
+    }
+
+    #[test]
+    fn fees_are_lines_and_the_order_reconciles_with_taxes_on_top() {
+        // A tax-inclusive shop: the REST API's amounts are still net, taxes on top.
+        let body = r#"{"id":5,"currency":"EUR","prices_include_tax":true,
+            "line_items":[{"name":"Mug","quantity":2,"subtotal":"10.00","total":"10.00"}],
+            "fee_lines":[{"name":"Frais contre remboursement","total":"2.00"}],
+            "shipping_total":"5.00","discount_total":"0.00","total_tax":"3.40","total":"20.40",
+            "payment_method":"cod"}"#;
+        let order = WooCommerce.parse_order(body.as_bytes()).unwrap();
+        assert_eq!(order.lines.len(), 2);
+        assert_eq!(order.lines[1].name, "Frais contre remboursement");
+        assert_eq!(order.subtotal.to_string(), "12.00");
+        assert!(!order.prices_include_tax);
+        assert_eq!(order.reconcile(), Ok(()));
     }
 
     #[test]

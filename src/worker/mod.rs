@@ -12,6 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
+use futures_util::FutureExt;
 use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 
@@ -163,8 +164,24 @@ async fn run_one(deps: &Deps, worker: &str, job: Job, lease: Duration) {
             }
         }
     };
+    // A panic in a step is a bug, not a reason to retry: caught here, it ends the job `dead`
+    // with the panic's message instead of unwinding the worker task (whose job would then
+    // come back after every lease expiry, attempt after attempt).
+    let steps = std::panic::AssertUnwindSafe(pipeline::run(deps, worker, &job)).catch_unwind();
     let outcome = tokio::select! {
-        outcome = pipeline::run(deps, worker, &job) => outcome,
+        outcome = steps => outcome.unwrap_or_else(|panic| {
+            let message = panic
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "no message".to_owned());
+            let message = redact_phones(&message);
+            tracing::error!(job = job.id, panic = %message, "a job step panicked");
+            Outcome::Failed(
+                format!("internal error: a step panicked ({message}); please report it"),
+                Failure::Permanent,
+            )
+        }),
         () = keep_lease => {
             tracing::error!(job = job.id, "lost the lease: another worker owns the job now");
             return;

@@ -74,7 +74,12 @@ pub async fn bigcommerce(
         order_id,
     )
     .await?;
-    order_from_api(&order, &products, &shipping).map_err(|e| permanent(&order_url, e.to_string()))
+    let order = order_from_api(&order, &products, &shipping)
+        .map_err(|e| permanent(&order_url, e.to_string()))?;
+    order
+        .check_amounts()
+        .map_err(|e| permanent(&order_url, e))?;
+    Ok(order)
 }
 
 async fn list(
