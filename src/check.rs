@@ -20,6 +20,10 @@ pub fn run(settings: &Settings, out: &mut impl Write) -> std::io::Result<bool> {
         )?;
         ok = false;
     }
+    for problem in settings.problems() {
+        writeln!(out, "error: settings: {problem}")?;
+        ok = false;
+    }
     let dir = &settings.stores.dir;
     let registry = match StoreRegistry::load_dir(dir) {
         Ok(r) => r,

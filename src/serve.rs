@@ -164,6 +164,9 @@ pub fn with_sandbox(registry: &StoreRegistry) -> anyhow::Result<(SandboxHandle, 
 }
 
 pub async fn run(settings: Settings, use_sandbox: bool) -> anyhow::Result<()> {
+    if let Some(problem) = settings.problems().into_iter().next() {
+        anyhow::bail!("invalid settings: {problem}");
+    }
     let mut registry = load_stores(&settings)?;
     let mut sandbox = None;
     let mut transform = as_loaded();

@@ -1,14 +1,16 @@
 //! App settings (PRODUCT.md §2): `shopbip.toml` when present, then `SHOPBIP__SECTION__KEY`
 //! environment variables; every key has a default so no file is needed.
 
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Context;
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 use crate::buzzbip::{ClientOptions, DEFAULT_MAX_UPLOAD_BYTES};
+use crate::stores::profile;
 use crate::telemetry::LogSettings;
 
 pub const DEFAULT_CONFIG_FILE: &str = "shopbip.toml";
@@ -121,7 +123,7 @@ impl Default for StoresSettings {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct AdminSettings {
-    /// Bearer token of the admin API; empty turns the admin API off.
+    /// Bearer token of the admin API, at least 16 characters; empty turns the admin API off.
     pub token: SecretString,
 }
 
@@ -178,16 +180,46 @@ impl Settings {
             Some(p) => (p.to_path_buf(), true),
             None => (PathBuf::from(DEFAULT_CONFIG_FILE), false),
         };
-        let env: config::Map<String, String> = env
-            .into_iter()
+        let all_env: HashMap<String, String> = env.into_iter().collect();
+        let env: config::Map<String, String> = all_env
+            .iter()
             .filter(|(k, _)| k.starts_with("SHOPBIP__"))
+            .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
+        let text = match std::fs::read_to_string(&file) {
+            Ok(text) => text,
+            Err(e) if !required && e.kind() == std::io::ErrorKind::NotFound => String::new(),
+            Err(e) => anyhow::bail!("cannot read settings from {}: {e}", file.display()),
+        };
+        // Parsed and `${ENV}`-filled here, as store profiles are, so no error quotes a line
+        // of the file or a secret's value (the `config` crate's own TOML errors quote both).
+        let problem = |key: &str, message: &str| {
+            if key.is_empty() {
+                anyhow::anyhow!("invalid settings in {}: {message}", file.display())
+            } else {
+                anyhow::anyhow!("invalid settings in {}: {key}: {message}", file.display())
+            }
+        };
+        let mut doc = profile::parse_toml(&text).map_err(|p| problem(&p.key, &p.message))?;
+        let mut expanded = HashSet::new();
+        profile::expanded_paths(&doc, "", &mut expanded);
+        let mut env_errors = Vec::new();
+        profile::interpolate(
+            &mut doc,
+            "",
+            &|name| all_env.get(name).cloned(),
+            &mut env_errors,
+        );
+        if let Some((key, message)) = env_errors.first() {
+            return Err(problem(key, message));
+        }
+        let origin = file.display().to_string();
+        let table = match doc {
+            toml::Value::Table(t) => t,
+            _ => toml::Table::new(),
+        };
         let built = config::Config::builder()
-            .add_source(
-                config::File::from(file.as_path())
-                    .format(config::FileFormat::Toml)
-                    .required(required),
-            )
+            .add_source(FileTable { origin, table })
             // Both separators must be set, or SHOPBIP__SERVER__PORT is silently ignored.
             .add_source(
                 config::Environment::with_prefix("SHOPBIP")
@@ -198,12 +230,111 @@ impl Settings {
             )
             .build()
             .with_context(|| format!("cannot read settings from {}", file.display()))?;
-        built.try_deserialize().with_context(|| {
-            format!(
-                "invalid settings in {} or SHOPBIP__ environment",
-                file.display()
+        built.try_deserialize().map_err(|e| {
+            let (key, message) = describe(&e);
+            let p = profile::type_problem(&text, &key, &message, &expanded);
+            anyhow::anyhow!(
+                "invalid settings in {} or SHOPBIP__ environment: {}{}",
+                file.display(),
+                if p.key.is_empty() {
+                    String::new()
+                } else {
+                    format!("{}: ", p.key)
+                },
+                p.message
             )
         })
+    }
+
+    /// What `check` reports and `serve` refuses to start with, one line each.
+    pub fn problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        let token = self.admin.token.expose_secret();
+        let length = token.chars().count();
+        if !token.is_empty() && length < MIN_ADMIN_TOKEN_CHARS {
+            problems.push(format!(
+                "admin.token is {length} characters: it must be at least {MIN_ADMIN_TOKEN_CHARS} \
+                 (e.g. `openssl rand -hex 32`), or empty to turn the admin API off"
+            ));
+        }
+        problems
+    }
+}
+
+/// Shortest admin token accepted: a guessable bearer token would open the jobs and replays.
+pub const MIN_ADMIN_TOKEN_CHARS: usize = 16;
+
+/// The key and message of a `config` deserialisation error, without the origin (the caller
+/// names the file) and without the value (`profile::type_problem` decides whether to show it).
+fn describe(e: &config::ConfigError) -> (String, String) {
+    match e {
+        config::ConfigError::Type {
+            unexpected,
+            expected,
+            key,
+            ..
+        } => (
+            key.clone().unwrap_or_default(),
+            format!("invalid type: {unexpected}, expected {expected}"),
+        ),
+        config::ConfigError::At { error, key, .. } => {
+            let (inner_key, message) = describe(error);
+            let key = match (key, inner_key.is_empty()) {
+                (Some(k), true) => k.clone(),
+                (Some(k), false) if !inner_key.starts_with(k.as_str()) => {
+                    format!("{k}.{inner_key}")
+                }
+                _ => inner_key,
+            };
+            (key, message)
+        }
+        config::ConfigError::NotFound(key) => (key.clone(), "missing".to_owned()),
+        other => (String::new(), other.to_string()),
+    }
+}
+
+/// The settings file once parsed and interpolated, as a `config` source.
+#[derive(Debug, Clone)]
+struct FileTable {
+    origin: String,
+    table: toml::Table,
+}
+
+impl config::Source for FileTable {
+    fn clone_into_box(&self) -> Box<dyn config::Source + Send + Sync> {
+        Box::new(self.clone())
+    }
+
+    fn collect(&self) -> Result<config::Map<String, config::Value>, config::ConfigError> {
+        Ok(self
+            .table
+            .iter()
+            .map(|(k, v)| (k.clone(), to_config(&self.origin, v)))
+            .collect())
+    }
+}
+
+fn to_config(origin: &String, value: &toml::Value) -> config::Value {
+    let origin = Some(origin);
+    match value {
+        toml::Value::String(s) => config::Value::new(origin, s.clone()),
+        toml::Value::Integer(i) => config::Value::new(origin, *i),
+        toml::Value::Float(f) => config::Value::new(origin, *f),
+        toml::Value::Boolean(b) => config::Value::new(origin, *b),
+        toml::Value::Datetime(d) => config::Value::new(origin, d.to_string()),
+        toml::Value::Array(items) => config::Value::new(
+            origin,
+            items
+                .iter()
+                .map(|v| to_config(origin.unwrap(), v))
+                .collect::<Vec<_>>(),
+        ),
+        toml::Value::Table(t) => config::Value::new(
+            origin,
+            t.iter()
+                .map(|(k, v)| (k.clone(), to_config(origin.unwrap(), v)))
+                .collect::<config::Map<_, _>>(),
+        ),
     }
 }
 
@@ -252,5 +383,88 @@ mod tests {
             Settings::load_with_env(Some(&path), []).unwrap_err()
         );
         assert!(err.contains("prot"), "{err}");
+    }
+
+    fn load_text(text: &str, env: &[(&str, &str)]) -> anyhow::Result<Settings> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("shopbip.toml");
+        std::fs::write(&path, text).unwrap();
+        let env = env.iter().map(|(k, v)| (k.to_string(), v.to_string()));
+        Settings::load_with_env(Some(&path), env)
+    }
+
+    #[test]
+    fn env_variables_are_filled_in_as_in_profiles() {
+        let text = "[admin]\ntoken = \"${ADMIN_TOKEN}\"\n[database]\nurl = \"postgres://u:${DB_PW}@db/shop\"\n";
+        let s = load_text(
+            text,
+            &[("ADMIN_TOKEN", "0123456789abcdef-x"), ("DB_PW", "pw")],
+        )
+        .unwrap();
+        assert_eq!(s.admin.token.expose_secret(), "0123456789abcdef-x");
+        assert_eq!(s.database.url, "postgres://u:pw@db/shop");
+        // SHOPBIP__ still wins over the file.
+        let s = load_text(
+            text,
+            &[
+                ("ADMIN_TOKEN", "0123456789abcdef-x"),
+                ("DB_PW", "pw"),
+                ("SHOPBIP__ADMIN__TOKEN", "from-the-environment"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(s.admin.token.expose_secret(), "from-the-environment");
+        let err = format!("{:#}", load_text(text, &[("DB_PW", "pw")]).unwrap_err());
+        assert!(
+            err.contains("admin.token: environment variable ADMIN_TOKEN is not set"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn errors_name_key_and_line_but_not_secret_values() {
+        let err = format!(
+            "{:#}",
+            load_text(
+                "[server]\nport = 1\n[admin]\ntoken = \"hunter2-hunter2-hunter2\n",
+                &[]
+            )
+            .unwrap_err()
+        );
+        assert!(!err.contains("hunter2"), "{err}");
+        assert!(err.contains("admin.token: line 4: not valid TOML"), "{err}");
+        // A value from the environment in a typed key: the type, not the value.
+        let err = format!(
+            "{:#}",
+            load_text(
+                "[server]\nport = \"${PORT}\"\n",
+                &[("PORT", "hunter2-secret")]
+            )
+            .unwrap_err()
+        );
+        assert!(!err.contains("hunter2"), "{err}");
+        assert!(err.contains("server.port: line 2: "), "{err}");
+        assert!(err.contains("the value is not shown"), "{err}");
+        // A plain key keeps its value in the message.
+        let err = format!(
+            "{:#}",
+            load_text("[server]\nport = \"eighty\"\n", &[]).unwrap_err()
+        );
+        assert!(err.contains("eighty") && err.contains("line 2"), "{err}");
+    }
+
+    #[test]
+    fn a_short_admin_token_is_a_problem() {
+        let with = |token: &str| {
+            let mut s = Settings::default();
+            s.admin.token = SecretString::from(token);
+            s.problems()
+        };
+        assert!(with("").is_empty(), "empty turns the admin API off");
+        assert!(with("0123456789abcdef").is_empty());
+        let problems = with("short-token");
+        assert_eq!(problems.len(), 1);
+        assert!(problems[0].contains("at least 16"), "{problems:?}");
+        assert!(!problems[0].contains("short-token"), "{problems:?}");
     }
 }

@@ -1,7 +1,22 @@
 //! Logging setup, and the masking that keeps phone numbers out of logs and error reasons.
+//!
+//! What the logs never hold, whatever the settings: third-party crates log at `info` at most
+//! (at `debug`/`trace` the phone library prints the numbers it parses, HTTP and SQL crates print
+//! headers and statements), request-derived strings are escaped and cut ([`untrusted`]), and in
+//! the pretty format no field can start a line of its own or send a control sequence to the
+//! terminal.
+
+use std::fmt::{self, Write as _};
 
 use serde::Deserialize;
+use tracing::{Level, Metadata};
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::field::{RecordFields, Visit};
+use tracing_subscriber::filter::{FilterExt, filter_fn};
+use tracing_subscriber::fmt::FormatFields;
+use tracing_subscriber::fmt::format::Writer;
+use tracing_subscriber::layer::{Layer, SubscriberExt};
+use tracing_subscriber::util::SubscriberInitExt;
 
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
 #[serde(rename_all = "lowercase")]
@@ -19,7 +34,7 @@ pub struct LogSettings {
     #[serde(default)]
     pub format: LogFormat,
     /// An `EnvFilter` directive such as `info` or `shopbip=debug,actix_web=warn`;
-    /// `RUST_LOG`, when set, wins.
+    /// `RUST_LOG`, when set, wins. Either way other crates than shopbip log at `info` at most.
     #[serde(default = "default_level")]
     pub level: String,
 }
@@ -37,18 +52,180 @@ impl Default for LogSettings {
     }
 }
 
+/// The most verbose level a target outside shopbip may log at.
+pub const THIRD_PARTY_MAX: Level = Level::INFO;
+
+/// Whether an event or span may be logged at all: shopbip's own targets at any level the filter
+/// allows, every other crate (and `log` records bridged from them) at [`THIRD_PARTY_MAX`] at most.
+pub fn within_cap(meta: &Metadata<'_>) -> bool {
+    is_own_target(meta.target()) || *meta.level() <= THIRD_PARTY_MAX
+}
+
+fn is_own_target(target: &str) -> bool {
+    // `shopbip` (the library and the binary) and `shopbip_bench`.
+    target == "shopbip" || target.starts_with("shopbip::") || target.starts_with("shopbip_")
+}
+
+/// The filter `log.level` (or `RUST_LOG`) gives, before the third-party cap.
+fn level_filter(settings: &LogSettings) -> EnvFilter {
+    EnvFilter::try_from_default_env()
+        .or_else(|_| EnvFilter::try_new(&settings.level))
+        .unwrap_or_else(|_| EnvFilter::new("info"))
+}
+
 /// Installs the global subscriber. A second call (tests, embedded use) keeps the first one.
 pub fn init(settings: &LogSettings) {
-    let filter = EnvFilter::try_from_default_env()
-        .or_else(|_| EnvFilter::try_new(&settings.level))
-        .unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+    let filter = level_filter(settings).and(filter_fn(within_cap));
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let layer = tracing_subscriber::fmt::layer()
+        .with_writer(std::io::stderr)
+        .with_ansi(ansi);
     let _ = match settings.format {
-        LogFormat::Json => builder.json().flatten_event(true).try_init(),
-        LogFormat::Pretty => builder.compact().try_init(),
+        LogFormat::Json => tracing_subscriber::registry()
+            .with(layer.json().flatten_event(true).with_filter(filter))
+            .try_init(),
+        LogFormat::Pretty => tracing_subscriber::registry()
+            .with(
+                layer
+                    .compact()
+                    .fmt_fields(EscapedFields)
+                    .with_filter(filter),
+            )
+            .try_init(),
     };
+}
+
+/// Longest a request-derived string gets in a log line, in bytes, escapes and `…` included.
+pub const UNTRUSTED_MAX: usize = 128;
+
+/// A request-derived string (a store id from the URL, a topic, a header value) as a log field:
+/// control characters and line or direction marks escaped as by `escape_debug` (`\n`,
+/// `\u{1b}`), cut on a character boundary to [`UNTRUSTED_MAX`] bytes with a trailing `…`.
+pub fn untrusted(s: &str) -> Untrusted<'_> {
+    Untrusted(s)
+}
+
+#[derive(Clone, Copy)]
+pub struct Untrusted<'a>(pub &'a str);
+
+impl fmt::Display for Untrusted<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let total: usize = self.0.chars().map(escaped_len).sum();
+        if total <= UNTRUSTED_MAX {
+            return escape_into(f, self.0);
+        }
+        let mut used = 0;
+        for c in self.0.chars() {
+            let len = escaped_len(c);
+            if used + len > UNTRUSTED_MAX - '…'.len_utf8() {
+                break;
+            }
+            used += len;
+            write_escaped(f, c)?;
+        }
+        f.write_char('…')
+    }
+}
+
+impl fmt::Debug for Untrusted<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "\"{self}\"")
+    }
+}
+
+/// Characters that would end a log line, move the cursor, talk to the terminal or reorder
+/// what is shown.
+fn needs_escape(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{200e}' | '\u{200f}' | '\u{2028}' | '\u{2029}' | '\u{202a}'..='\u{202e}'
+                | '\u{2066}'..='\u{2069}'
+        )
+}
+
+fn escaped_len(c: char) -> usize {
+    if !needs_escape(c) {
+        c.len_utf8()
+    } else if c.escape_debug().len() > 1 {
+        c.escape_debug().len()
+    } else {
+        c.escape_unicode().len()
+    }
+}
+
+fn write_escaped(out: &mut impl fmt::Write, c: char) -> fmt::Result {
+    if needs_escape(c) {
+        // `escape_debug` leaves the marks above as they are: `escape_unicode` then.
+        let debug = c.escape_debug();
+        if debug.len() > 1 {
+            write!(out, "{debug}")
+        } else {
+            write!(out, "{}", c.escape_unicode())
+        }
+    } else {
+        out.write_char(c)
+    }
+}
+
+fn escape_into(out: &mut impl fmt::Write, s: &str) -> fmt::Result {
+    for c in s.chars() {
+        write_escaped(out, c)?;
+    }
+    Ok(())
+}
+
+/// The pretty format's fields (`name=value`, the message bare, as tracing-subscriber writes
+/// them) with every control character escaped, whatever the call site logged: no value can
+/// start a line of its own or send an escape sequence to the terminal.
+struct EscapedFields;
+
+impl<'writer> FormatFields<'writer> for EscapedFields {
+    fn format_fields<R: RecordFields>(&self, writer: Writer<'writer>, fields: R) -> fmt::Result {
+        let mut visitor = EscapingVisitor {
+            writer,
+            first: true,
+            result: Ok(()),
+        };
+        fields.record(&mut visitor);
+        visitor.result
+    }
+}
+
+struct EscapingVisitor<'a> {
+    writer: Writer<'a>,
+    first: bool,
+    result: fmt::Result,
+}
+
+impl Visit for EscapingVisitor<'_> {
+    fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
+        if field.name() == "message" {
+            self.record_debug(field, &format_args!("{value}"));
+        } else {
+            self.record_debug(field, &value);
+        }
+    }
+
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn fmt::Debug) {
+        let name = field.name();
+        // `log` records' metadata, already shown as the target.
+        if self.result.is_err() || name.starts_with("log.") {
+            return;
+        }
+        let text = format!("{value:?}");
+        let mut write = || -> fmt::Result {
+            if !std::mem::take(&mut self.first) {
+                self.writer.write_char(' ')?;
+            }
+            if name != "message" {
+                let name = name.strip_prefix("r#").unwrap_or(name);
+                write!(self.writer, "{name}=")?;
+            }
+            escape_into(&mut self.writer, &text)
+        };
+        self.result = write();
+    }
 }
 
 const MASK: char = '•';
@@ -70,38 +247,66 @@ pub fn mask_phone(phone: &str) -> String {
     format!("{plus}{head}{middle}{tail}")
 }
 
-/// Masks every phone-like run (seven digits or more, possibly with `+`, spaces, dashes or
-/// parentheses between them) in free text such as an upstream error body. ISO dates are left
-/// alone so timestamps in bodies stay readable.
+/// Masks every phone-like token in free text such as an upstream error body: 7 to 15 digits,
+/// possibly after a `+` or in parentheses, possibly grouped by spaces, dashes or parentheses
+/// (`+216 96 816 277`, `96816277`, `(555) 555-5555`, `0612-345678`). A digit run that is part of
+/// a word or of a larger number is not a phone (`16777216-byte`, `a1234567f`, `0.12345678`, a
+/// 20-digit id), nor is an ISO date, so timestamps and sizes in bodies stay readable.
 pub fn redact_phones(text: &str) -> String {
     let chars: Vec<char> = text.chars().collect();
+    let at = |i: usize| chars.get(i).copied();
+    let word = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_');
+    let digit = |c: Option<char>| c.is_some_and(|c| c.is_ascii_digit());
     let mut out = String::with_capacity(text.len());
     let mut i = 0;
     while i < chars.len() {
         let c = chars[i];
-        let starts_run =
-            c.is_ascii_digit() || (c == '+' && chars.get(i + 1).is_some_and(char::is_ascii_digit));
-        if !starts_run {
-            out.push(c);
-            i += 1;
+        let prev = i.checked_sub(1).and_then(at);
+        let before_prev = i.checked_sub(2).and_then(at);
+        let opens = match c {
+            '0'..='9' => true,
+            '+' => digit(at(i + 1)) || (at(i + 1) == Some('(') && digit(at(i + 2))),
+            '(' => digit(at(i + 1)),
+            _ => false,
+        };
+        // Inside a word (`a1234567`), or the fraction or group of a number (`0.1234567`).
+        let glued = word(prev) || (matches!(prev, Some('.' | ',')) && digit(before_prev));
+        if !opens || glued {
+            // A whole word at once, so no phone is found starting in its middle.
+            let mut end = i + 1;
+            while word(Some(c)) && word(at(end)) {
+                end += 1;
+            }
+            out.extend(&chars[i..end]);
+            i = end;
             continue;
         }
         let mut end = i + 1;
-        while end < chars.len() {
-            let d = chars[end];
-            let joins = matches!(d, ' ' | '-' | '(' | ')')
-                && chars
-                    .get(end + 1)
-                    .is_some_and(|n| n.is_ascii_digit() || *n == '(');
-            if d.is_ascii_digit() || joins {
+        loop {
+            if digit(at(end)) {
                 end += 1;
+                continue;
+            }
+            // At most two separators between digit groups: `) `, ` (`, ` - `.
+            let mut k = end;
+            while k - end < 3 && matches!(at(k), Some(' ' | '-' | '(' | ')')) {
+                k += 1;
+            }
+            if k > end && digit(at(k)) {
+                end = k;
             } else {
                 break;
             }
         }
         let run: String = chars[i..end].iter().collect();
-        let digit_count = run.chars().filter(char::is_ascii_digit).count();
-        if digit_count >= 7 && !looks_like_date(&run) {
+        let digits = run.chars().filter(char::is_ascii_digit).count();
+        let next = at(end);
+        // Part of a word or a larger number: `16777216-byte`, `1234567.89`, `2097152,5`.
+        let continues = word(next)
+            || (matches!(next, Some('-' | '.')) && word(at(end + 1)))
+            || (next == Some(',') && digit(at(end + 1)));
+        let phone = (7..=15).contains(&digits) && !continues && !looks_like_date(&run);
+        if phone {
             out.push_str(&mask_phone(&run));
         } else {
             out.push_str(&run);
@@ -144,5 +349,87 @@ mod tests {
     fn redact_phones_leaves_short_numbers_and_dates() {
         let s = "HTTP 400 template 1289 on 2026-11-25T08:00:00Z";
         assert_eq!(redact_phones(s), s);
+    }
+
+    #[test]
+    fn redact_phones_masks_phone_like_tokens_only() {
+        for keep in [
+            "the PDF is larger than the 16777216-byte limit",
+            "id a1234567f and 1234567abc",
+            "ratio 0.123456789 and 1234567.89",
+            "event 98765432109876543210 stored",
+            "at 2026-11-25 08:00:00",
+            "sha 3f2c1234567890",
+        ] {
+            assert_eq!(redact_phones(keep), keep);
+        }
+        for (text, masked) in [
+            ("to +216 96 816 277 failed", "to +216•••••277 failed"),
+            ("to 96816277 failed", "to 968••277 failed"),
+            ("call (555) 555-5555.", "call 555••••555."),
+            ("reach 0612-345678, please", "reach 061••••678, please"),
+            ("\"phone\":\"+21696816277\"", "\"phone\":\"+216•••••277\""),
+            ("/numbers/96816277/send", "/numbers/968••277/send"),
+        ] {
+            assert_eq!(redact_phones(text), masked, "{text}");
+        }
+    }
+
+    #[test]
+    fn untrusted_strings_are_escaped_and_cut() {
+        assert_eq!(untrusted("acme-woo").to_string(), "acme-woo");
+        assert_eq!(
+            untrusted("acme\nINFO forged\u{1b}[31m\u{2028}").to_string(),
+            "acme\\nINFO forged\\u{1b}[31m\\u{2028}"
+        );
+        let long = "é".repeat(100);
+        let cut = untrusted(&long).to_string();
+        assert!(cut.len() <= UNTRUSTED_MAX && cut.ends_with('…'), "{cut}");
+        assert!(cut.starts_with("éé"));
+        // An escape is never cut in half.
+        let escapes = "\u{1b}".repeat(100);
+        let cut = untrusted(&escapes).to_string();
+        assert!(cut.len() <= UNTRUSTED_MAX, "{cut}");
+        assert!(cut.trim_end_matches('…').ends_with("\\u{1b}"), "{cut}");
+        let exact = "a".repeat(UNTRUSTED_MAX);
+        assert_eq!(untrusted(&exact).to_string(), exact);
+    }
+
+    #[test]
+    fn third_party_targets_are_capped_at_info() {
+        use tracing::callsite::Identifier;
+        struct Cs;
+        impl tracing::callsite::Callsite for Cs {
+            fn set_interest(&self, _: tracing::subscriber::Interest) {}
+            fn metadata(&self) -> &Metadata<'_> {
+                unreachable!()
+            }
+        }
+        static CS: Cs = Cs;
+        let meta = |target: &'static str, level| {
+            Metadata::new(
+                "e",
+                target,
+                level,
+                None,
+                None,
+                None,
+                tracing::field::FieldSet::new(&[], Identifier(&CS)),
+                tracing::metadata::Kind::EVENT,
+            )
+        };
+        assert!(within_cap(&meta("shopbip::worker", Level::TRACE)));
+        assert!(within_cap(&meta("shopbip", Level::DEBUG)));
+        assert!(within_cap(&meta("sqlx::query", Level::INFO)));
+        assert!(within_cap(&meta("rlibphonenumber", Level::WARN)));
+        for target in [
+            "rlibphonenumber::phonenumberutil",
+            "sqlx",
+            "hyper",
+            "shopbipx",
+        ] {
+            assert!(!within_cap(&meta(target, Level::DEBUG)), "{target}");
+            assert!(!within_cap(&meta(target, Level::TRACE)), "{target}");
+        }
     }
 }

@@ -138,8 +138,8 @@ where
             Err(e) => e.as_response_error().status_code().as_u16(),
         };
         tracing::info!(
-            method = %method,
-            path = %path,
+            method = %crate::telemetry::untrusted(&method),
+            path = %crate::telemetry::untrusted(&path),
             status,
             elapsed_us = started.elapsed().as_micros() as u64,
             "request"

@@ -41,10 +41,11 @@ async fn receive(
     metrics::counter!(crate::metrics::WEBHOOKS, "store" => store_label, "outcome" => outcome.label)
         .increment(1);
     metrics::histogram!(crate::metrics::WEBHOOK_SECONDS).record(started.elapsed().as_secs_f64());
+    // The store id comes from the URL and the order id from the body: escaped and cut.
     tracing::info!(
-        store = %store_id,
+        store = %crate::telemetry::untrusted(&store_id),
         outcome = outcome.label,
-        order = outcome.order_id.as_deref().unwrap_or(""),
+        order = %crate::telemetry::untrusted(outcome.order_id.as_deref().unwrap_or("")),
         jobs = outcome.jobs,
         status = response.status().as_u16(),
         elapsed_us = started.elapsed().as_micros() as u64,

@@ -238,19 +238,23 @@ pub fn load_file(
     let id = StoreId::parse(stem).map_err(|m| vec![err("", m)])?;
     let text =
         std::fs::read_to_string(file).map_err(|e| vec![err("", format!("cannot read: {e}"))])?;
-    let mut doc: toml::Value = toml::from_str(&text)
-        .map_err(|e| vec![err("", format!("not valid TOML: {}", e.to_string().trim()))])?;
+    // Errors name the key and line, never a secret's value (see `profile::parse_toml`).
+    let mut doc = profile::parse_toml(&text).map_err(|p| vec![err(&p.key, p.message)])?;
+    let mut expanded = std::collections::HashSet::new();
+    profile::expanded_paths(&doc, "", &mut expanded);
     let mut env_errors = Vec::new();
     profile::interpolate(&mut doc, "", lookup, &mut env_errors);
     platform_keys::default_invoice_source(&mut doc);
     if !env_errors.is_empty() {
         return Err(env_errors.into_iter().map(|(k, m)| err(&k, m)).collect());
     }
-    let raw: ProfileFile = serde_path_to_error::deserialize(doc).map_err(|e| {
-        let path = e.path().to_string();
-        let key = if path == "." { String::new() } else { path };
-        vec![err(&key, e.into_inner().to_string())]
-    })?;
+    let raw: ProfileFile =
+        profile::deserialize_reporting_all(doc, &text, &expanded).map_err(|problems| {
+            problems
+                .into_iter()
+                .map(|p| err(&p.key, p.message))
+                .collect::<Vec<_>>()
+        })?;
     validate(id, file, raw)
 }
 
