@@ -1,35 +1,75 @@
-//! `/admin`: what happened to a store's orders, and replay. Bearer token from `admin.token`
-//! (compared in constant time); with no token configured the admin API does not exist (404).
+//! `/admin`: what happened to a store's orders, and replay.
+//!
+//! The contract (the README's "Operating it" section says the same):
+//! - with `admin.token` empty the admin API does not exist (404 on every `/admin` path);
+//! - otherwise every request, including one to an unknown path or with a malformed id or
+//!   query, is authenticated first: `Authorization: Bearer <admin.token>`, the scheme in any
+//!   case, the token compared in constant time (as SHA-256 digests, so not even its length
+//!   leaks); anything else is 401 before the path or query is looked at;
+//! - every error is JSON `{"error": "…"}`, whatever produced it (a bad id or query, an unknown
+//!   path, a method a path does not take, the job store);
+//! - times are RFC 3339 UTC strings with milliseconds under `…_at`, with the epoch
+//!   milliseconds beside them under `…_at_ms`;
+//! - `/admin/openapi.json` documents every route served here.
 
 use std::collections::BTreeMap;
+use std::sync::LazyLock;
 
+use actix_web::body::BoxBody;
+use actix_web::dev::{Service, ServiceRequest, ServiceResponse};
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderMap};
 use actix_web::{HttpRequest, HttpResponse, web};
 use secrecy::ExposeSecret;
-use serde::{Deserialize, Serialize};
-use serde_json::json;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
 use super::AppState;
-use crate::jobs::view::{self, EventView, JobDetail, JobSummary, OrderView, PaymentView};
+use crate::jobs::view::{self, DeliveryView, JobDetail, JobSummary, OrderView, PaymentView};
 use crate::jobs::{JobFilter, JobState, ReplayOutcome};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/admin")
-            .route("/openapi.json", web::get().to(openapi))
-            .route("/stores", web::get().to(list_stores))
-            .route("/jobs", web::get().to(list_jobs))
-            .route("/jobs/{id}", web::get().to(get_job))
-            .route("/jobs/{id}/replay", web::post().to(replay_job)),
+            // Runs before routing and every extractor: nothing is parsed for a caller without
+            // the token, and no error leaves as anything but JSON.
+            .wrap_fn(gate)
+            .service(
+                web::resource("/openapi.json")
+                    .route(web::get().to(openapi))
+                    .default_service(web::to(not_allowed("GET"))),
+            )
+            .service(
+                web::resource("/stores")
+                    .route(web::get().to(list_stores))
+                    .default_service(web::to(not_allowed("GET"))),
+            )
+            .service(
+                web::resource("/jobs")
+                    .route(web::get().to(list_jobs))
+                    .default_service(web::to(not_allowed("GET"))),
+            )
+            .service(
+                web::resource("/jobs/{id}")
+                    .route(web::get().to(get_job))
+                    .default_service(web::to(not_allowed("GET"))),
+            )
+            .service(
+                web::resource("/jobs/{id}/replay")
+                    .route(web::post().to(replay_job))
+                    .default_service(web::to(not_allowed("POST"))),
+            )
+            .default_service(web::to(no_such_route)),
     );
 }
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "shopbip admin API", description = "Jobs and stores of a shopbip deployment. Every route needs `Authorization: Bearer <admin.token>`; phone numbers are masked."),
-    paths(list_stores, list_jobs, get_job, replay_job),
-    components(schemas(StoreView, JobPage, JobSummary, JobDetail, EventView, OrderView, PaymentView, ReplayAnswer, ErrorAnswer)),
+    info(title = "shopbip admin API", description = "Jobs and stores of a shopbip deployment. Every route needs `Authorization: Bearer <admin.token>` (the scheme in any case); phone numbers are masked. Every error is JSON `{\"error\": \"…\"}`. Times are RFC 3339 UTC strings with milliseconds under `…_at`, with the epoch milliseconds beside them under `…_at_ms`. With `admin.token` empty the admin API does not exist: every path answers 404."),
+    paths(openapi, list_stores, list_jobs, get_job, replay_job),
+    components(schemas(StoreView, JobPage, JobSummary, JobDetail, DeliveryView, OrderView, PaymentView, ReplayAnswer, ErrorAnswer)),
     modifiers(&BearerAuth)
 )]
 pub struct ApiDoc;
@@ -52,10 +92,12 @@ pub struct StoreView {
     pub id: String,
     pub platform: String,
     pub environment: String,
-    /// Epoch ms of the last webhook stored for the store.
-    pub last_webhook_at: Option<i64>,
-    /// Epoch ms of the last message sent.
-    pub last_send_at: Option<i64>,
+    /// When the last webhook was stored for the store (RFC 3339).
+    pub last_webhook_at: Option<String>,
+    pub last_webhook_at_ms: Option<i64>,
+    /// When the last message was sent (RFC 3339).
+    pub last_send_at: Option<String>,
+    pub last_send_at_ms: Option<i64>,
     /// Jobs by state.
     pub jobs: BTreeMap<String, u64>,
     /// Webhooks refused for their signature since this process started.
@@ -71,84 +113,302 @@ pub struct JobPage {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ReplayAnswer {
+    /// `requeued`.
     pub status: String,
     pub job: i64,
 }
 
+/// Every error the admin API answers.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorAnswer {
     pub error: String,
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
+/// The query of `GET /admin/jobs`. An empty value (`store=`) is the same as none; an unknown
+/// or repeated parameter is a 400.
+#[derive(Debug, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct JobQuery {
     /// Only this store's jobs.
     pub store: Option<String>,
-    /// queued, running, done, skipped or dead.
+    /// Only jobs in this state: queued, running, done, skipped or dead.
     pub state: Option<String>,
     /// Only this order id.
     pub order: Option<String>,
-    /// Page size (default 50, at most 500).
+    /// Page size: 1 to 500, default 50.
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u32>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<i64>,
 }
 
-fn error(mut b: actix_web::HttpResponseBuilder, message: &str) -> HttpResponse {
-    b.json(json!({ "error": message }))
+const DEFAULT_LIMIT: u32 = 50;
+const MAX_LIMIT: u32 = 500;
+
+fn error(status: StatusCode, message: &str) -> HttpResponse {
+    HttpResponse::build(status).json(ErrorAnswer {
+        error: message.to_owned(),
+    })
 }
 
-/// `None` when the caller may proceed, else the answer to give.
-fn guard(req: &HttpRequest, state: &AppState) -> Option<HttpResponse> {
+/// A caller's value quoted in an error message: at most 64 characters, control characters
+/// escaped.
+fn quoted(value: &str) -> String {
+    let cut: String = value.chars().take(64).collect();
+    let more = if cut.len() < value.len() { "…" } else { "" };
+    format!("{cut:?}{more}")
+}
+
+/// The bearer token of an `Authorization` value; the scheme is case-insensitive (RFC 9110).
+fn bearer_token(value: &str) -> Option<&str> {
+    let (scheme, token) = value.trim().split_once([' ', '\t'])?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
+
+/// Why a caller may not go on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Denied {
+    /// `admin.token` is empty: the admin API does not exist.
+    Off,
+    Unauthorized,
+}
+
+impl Denied {
+    fn answer(self) -> HttpResponse {
+        match self {
+            Denied::Off => error(
+                StatusCode::NOT_FOUND,
+                "the admin API is off (admin.token is empty)",
+            ),
+            Denied::Unauthorized => {
+                let mut denied = error(
+                    StatusCode::UNAUTHORIZED,
+                    "missing or wrong admin bearer token",
+                );
+                denied.headers_mut().insert(
+                    header::WWW_AUTHENTICATE,
+                    header::HeaderValue::from_static("Bearer realm=\"shopbip admin\""),
+                );
+                denied
+            }
+        }
+    }
+}
+
+/// `Ok` when the caller may proceed.
+fn authorize(headers: &HeaderMap, state: &AppState) -> Result<(), Denied> {
     let token = state.admin_token.expose_secret();
     if token.is_empty() {
-        return Some(error(
-            HttpResponse::NotFound(),
-            "the admin API is off (admin.token is empty)",
-        ));
+        return Err(Denied::Off);
     }
-    let given = req
-        .headers()
-        .get("authorization")
+    let given = headers
+        .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
+        .and_then(bearer_token)
         .unwrap_or("");
-    if bool::from(given.as_bytes().ct_eq(token.as_bytes())) {
-        None
+    let matches = Sha256::digest(given.as_bytes())
+        .as_slice()
+        .ct_eq(Sha256::digest(token.as_bytes()).as_slice());
+    if !given.is_empty() && bool::from(matches) {
+        Ok(())
     } else {
-        Some(error(
-            HttpResponse::Unauthorized(),
-            "missing or wrong admin bearer token",
-        ))
+        Err(Denied::Unauthorized)
     }
 }
 
-async fn openapi(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
-    if let Some(denied) = guard(&req, &state) {
-        return denied;
+/// The admin scope's middleware: authentication before anything else, and every error that
+/// actix itself produced (not one of ours, which are JSON already) rewritten as JSON.
+fn gate<S>(
+    req: ServiceRequest,
+    srv: &S,
+) -> impl std::future::Future<Output = Result<ServiceResponse<BoxBody>, actix_web::Error>> + use<S>
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<BoxBody>, Error = actix_web::Error>,
+{
+    let verdict = match req.app_data::<web::Data<AppState>>() {
+        Some(state) => authorize(req.headers(), state).map_err(Denied::answer),
+        None => Err(error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the admin API is not set up",
+        )),
+    };
+    let next = match verdict {
+        Ok(()) => Ok(srv.call(req)),
+        Err(denied) => Err(req.into_response(denied)),
+    };
+    async move {
+        let res = match next {
+            Ok(fut) => fut.await,
+            Err(denied) => return Ok(denied),
+        };
+        match res {
+            Ok(res) => Ok(json_error_body(res)),
+            Err(e) => {
+                let status = e.as_response_error().status_code();
+                let answer = error(status, &e.to_string());
+                Err(actix_web::error::InternalError::from_response(e.to_string(), answer).into())
+            }
+        }
     }
-    HttpResponse::Ok().json(ApiDoc::openapi())
+}
+
+/// An answer actix made from an error (an extractor's, a payload limit's) as JSON
+/// `{"error": …}` with the same status; any other answer as it is.
+fn json_error_body(res: ServiceResponse<BoxBody>) -> ServiceResponse<BoxBody> {
+    match res.response().error() {
+        Some(e) => {
+            let answer = error(res.status(), &e.to_string());
+            res.into_response(answer)
+        }
+        None => res,
+    }
+}
+
+/// The answer to a method a route does not take.
+fn not_allowed(
+    allowed: &'static str,
+) -> impl Fn(HttpRequest) -> std::future::Ready<HttpResponse> + Clone + 'static {
+    move |req: HttpRequest| {
+        let mut answer = error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            &format!(
+                "{} is not allowed on {} (allowed: {allowed})",
+                req.method(),
+                req.match_pattern().unwrap_or_else(|| req.path().to_owned())
+            ),
+        );
+        answer
+            .headers_mut()
+            .insert(header::ALLOW, header::HeaderValue::from_static(allowed));
+        std::future::ready(answer)
+    }
+}
+
+async fn no_such_route(req: HttpRequest) -> HttpResponse {
+    error(
+        StatusCode::NOT_FOUND,
+        &format!(
+            "no admin route {} {}; the routes are in /admin/openapi.json",
+            req.method(),
+            quoted(req.path())
+        ),
+    )
 }
 
 fn db_error(e: impl std::fmt::Display) -> HttpResponse {
     tracing::error!(error = %e, "admin API: job store error");
     error(
-        HttpResponse::ServiceUnavailable(),
+        StatusCode::SERVICE_UNAVAILABLE,
         "the job store is unavailable",
     )
+}
+
+/// The job id of `/admin/jobs/{id}…`, or the reason it is refused.
+fn job_id(req: &HttpRequest) -> Result<i64, String> {
+    let raw = req.match_info().get("id").unwrap_or_default();
+    match raw.parse::<i64>() {
+        Ok(id) if id > 0 => Ok(id),
+        _ => Err(format!(
+            "the job id must be a positive whole number, not {}",
+            quoted(raw)
+        )),
+    }
+}
+
+/// The query of `GET /admin/jobs` as a filter, or the reason it is refused.
+fn job_filter(query: &str) -> Result<JobFilter, String> {
+    let mut filter = JobFilter {
+        limit: DEFAULT_LIMIT,
+        ..JobFilter::default()
+    };
+    let mut seen: Vec<String> = Vec::new();
+    for (key, value) in url::form_urlencoded::parse(query.as_bytes()) {
+        if seen.iter().any(|k| *k == key) {
+            return Err(format!(
+                "the query parameter {} is given twice",
+                quoted(&key)
+            ));
+        }
+        seen.push(key.to_string());
+        if value.is_empty() && matches!(&*key, "store" | "state" | "order" | "limit" | "cursor") {
+            continue;
+        }
+        match &*key {
+            "store" => filter.store_id = Some(value.into_owned()),
+            "order" => filter.order_id = Some(value.into_owned()),
+            "state" => {
+                filter.state = Some(value.parse::<JobState>().map_err(|e| {
+                    format!("{e}: the states are queued, running, done, skipped and dead")
+                })?)
+            }
+            "limit" => {
+                filter.limit = value
+                    .parse::<u32>()
+                    .ok()
+                    .filter(|n| (1..=MAX_LIMIT).contains(n))
+                    .ok_or_else(|| {
+                        format!(
+                            "limit must be a whole number from 1 to {MAX_LIMIT}, not {}",
+                            quoted(&value)
+                        )
+                    })?
+            }
+            "cursor" => {
+                filter.before_id = Some(value.parse::<i64>().map_err(|_| {
+                    format!(
+                        "cursor must be the next_cursor of a previous page, not {}",
+                        quoted(&value)
+                    )
+                })?)
+            }
+            other => {
+                return Err(format!(
+                    "unknown query parameter {} (known: store, state, order, limit, cursor)",
+                    quoted(other)
+                ));
+            }
+        }
+    }
+    Ok(filter)
+}
+
+static DOCUMENT: LazyLock<String> = LazyLock::new(|| {
+    ApiDoc::openapi()
+        .to_json()
+        .expect("the OpenAPI document serialises")
+});
+
+/// This document.
+#[utoipa::path(
+    get,
+    path = "/admin/openapi.json",
+    responses(
+        (status = 200, body = Object, description = "The OpenAPI 3.1 document of the admin API"),
+        (status = 401, body = ErrorAnswer, description = "No or a wrong bearer token"),
+        (status = 404, body = ErrorAnswer, description = "The admin API is off (`admin.token` is empty)")
+    ),
+    security(("bearer" = []))
+)]
+async fn openapi() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type(header::ContentType::json())
+        .body(DOCUMENT.as_str())
 }
 
 /// Every configured store with its recent activity.
 #[utoipa::path(
     get,
     path = "/admin/stores",
-    responses((status = 200, body = [StoreView]), (status = 401, body = ErrorAnswer)),
+    responses(
+        (status = 200, body = [StoreView], description = "Every configured store"),
+        (status = 401, body = ErrorAnswer, description = "No or a wrong bearer token"),
+        (status = 404, body = ErrorAnswer, description = "The admin API is off (`admin.token` is empty)"),
+        (status = 503, body = ErrorAnswer, description = "The job store does not answer")
+    ),
     security(("bearer" = []))
 )]
-async fn list_stores(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
-    if let Some(denied) = guard(&req, &state) {
-        return denied;
-    }
+async fn list_stores(state: web::Data<AppState>) -> HttpResponse {
     let stats = match state.jobs.store_stats().await {
         Ok(s) => s,
         Err(e) => return db_error(e),
@@ -164,8 +424,10 @@ async fn list_stores(req: HttpRequest, state: web::Data<AppState>) -> HttpRespon
                 id: s.id.to_string(),
                 platform: s.platform.to_string(),
                 environment: format!("{:?}", s.environment).to_lowercase(),
-                last_webhook_at: st.last_webhook_at,
-                last_send_at: st.last_send_at,
+                last_webhook_at: st.last_webhook_at.map(view::rfc3339_ms),
+                last_webhook_at_ms: st.last_webhook_at,
+                last_send_at: st.last_send_at.map(view::rfc3339_ms),
+                last_send_at_ms: st.last_send_at,
                 jobs: st.jobs,
                 failed_signatures: failures.get(s.id.as_str()).copied().unwrap_or(0),
             }
@@ -179,33 +441,23 @@ async fn list_stores(req: HttpRequest, state: web::Data<AppState>) -> HttpRespon
     get,
     path = "/admin/jobs",
     params(JobQuery),
-    responses((status = 200, body = JobPage), (status = 400, body = ErrorAnswer), (status = 401, body = ErrorAnswer)),
+    responses(
+        (status = 200, body = JobPage, description = "One page of jobs, newest first"),
+        (status = 400, body = ErrorAnswer, description = "A malformed, unknown or repeated query parameter"),
+        (status = 401, body = ErrorAnswer, description = "No or a wrong bearer token"),
+        (status = 404, body = ErrorAnswer, description = "The admin API is off (`admin.token` is empty)"),
+        (status = 503, body = ErrorAnswer, description = "The job store does not answer")
+    ),
     security(("bearer" = []))
 )]
-async fn list_jobs(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    query: web::Query<JobQuery>,
-) -> HttpResponse {
-    if let Some(denied) = guard(&req, &state) {
-        return denied;
-    }
-    let q = query.into_inner();
-    let job_state = match q.state.as_deref().map(str::parse::<JobState>).transpose() {
-        Ok(s) => s,
-        Err(e) => return error(HttpResponse::BadRequest(), &e),
-    };
-    let limit = q.limit.unwrap_or(50).clamp(1, 500);
-    let filter = JobFilter {
-        store_id: q.store,
-        state: job_state,
-        order_id: q.order,
-        before_id: q.cursor,
-        limit,
+async fn list_jobs(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    let filter = match job_filter(req.query_string()) {
+        Ok(f) => f,
+        Err(reason) => return error(StatusCode::BAD_REQUEST, &reason),
     };
     match state.jobs.list(&filter).await {
         Ok(jobs) => {
-            let next_cursor = (jobs.len() as u32 == limit)
+            let next_cursor = (jobs.len() as u32 == filter.limit)
                 .then(|| jobs.last().map(|j| j.id))
                 .flatten();
             HttpResponse::Ok().json(JobPage {
@@ -217,29 +469,32 @@ async fn list_jobs(
     }
 }
 
-/// One job: its event, its order (phone masked), its rule and every step's result.
+/// One job: its event, the delivery it came from, its order (phone masked), its rule and
+/// every step's result.
 #[utoipa::path(
     get,
     path = "/admin/jobs/{id}",
-    params(("id" = i64, Path, description = "Job id")),
-    responses((status = 200, body = JobDetail), (status = 401, body = ErrorAnswer), (status = 404, body = ErrorAnswer)),
+    params(("id" = i64, Path, description = "Job id", minimum = 1)),
+    responses(
+        (status = 200, body = JobDetail, description = "The job"),
+        (status = 400, body = ErrorAnswer, description = "The id is not a positive whole number"),
+        (status = 401, body = ErrorAnswer, description = "No or a wrong bearer token"),
+        (status = 404, body = ErrorAnswer, description = "No such job, or the admin API is off"),
+        (status = 503, body = ErrorAnswer, description = "The job store does not answer")
+    ),
     security(("bearer" = []))
 )]
-async fn get_job(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    path: web::Path<i64>,
-) -> HttpResponse {
-    if let Some(denied) = guard(&req, &state) {
-        return denied;
-    }
-    let id = path.into_inner();
+async fn get_job(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    let id = match job_id(&req) {
+        Ok(id) => id,
+        Err(reason) => return error(StatusCode::BAD_REQUEST, &reason),
+    };
     match state.jobs.get(id).await {
         Ok(Some(job)) => {
             let event = state.jobs.event(job.event_id).await.ok().flatten();
             HttpResponse::Ok().json(view::detail(&job, event))
         }
-        Ok(None) => error(HttpResponse::NotFound(), &format!("no job {id}")),
+        Ok(None) => error(StatusCode::NOT_FOUND, &format!("no job {id}")),
         Err(e) => db_error(e),
     }
 }
@@ -248,24 +503,22 @@ async fn get_job(
 #[utoipa::path(
     post,
     path = "/admin/jobs/{id}/replay",
-    params(("id" = i64, Path, description = "Job id")),
+    params(("id" = i64, Path, description = "Job id", minimum = 1)),
     responses(
-        (status = 200, body = ReplayAnswer),
-        (status = 401, body = ErrorAnswer),
-        (status = 404, body = ErrorAnswer),
-        (status = 409, body = ErrorAnswer, description = "The job is still queued or running")
+        (status = 200, body = ReplayAnswer, description = "The job is queued to run again"),
+        (status = 400, body = ErrorAnswer, description = "The id is not a positive whole number"),
+        (status = 401, body = ErrorAnswer, description = "No or a wrong bearer token"),
+        (status = 404, body = ErrorAnswer, description = "No such job, or the admin API is off"),
+        (status = 409, body = ErrorAnswer, description = "The job is still queued or running"),
+        (status = 503, body = ErrorAnswer, description = "The job store does not answer")
     ),
     security(("bearer" = []))
 )]
-async fn replay_job(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    path: web::Path<i64>,
-) -> HttpResponse {
-    if let Some(denied) = guard(&req, &state) {
-        return denied;
-    }
-    let id = path.into_inner();
+async fn replay_job(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    let id = match job_id(&req) {
+        Ok(id) => id,
+        Err(reason) => return error(StatusCode::BAD_REQUEST, &reason),
+    };
     match state.jobs.replay(id).await {
         Ok(ReplayOutcome::Requeued) => {
             tracing::warn!(
@@ -277,11 +530,82 @@ async fn replay_job(
                 job: id,
             })
         }
-        Ok(ReplayOutcome::NotFound) => error(HttpResponse::NotFound(), &format!("no job {id}")),
+        Ok(ReplayOutcome::NotFound) => error(StatusCode::NOT_FOUND, &format!("no job {id}")),
         Ok(ReplayOutcome::NotFinished(s)) => error(
-            HttpResponse::Conflict(),
+            StatusCode::CONFLICT,
             &format!("job {id} is {s}: only done, dead or skipped jobs can be replayed"),
         ),
         Err(e) => db_error(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[actix_web::test]
+    async fn an_error_actix_made_is_answered_as_json() {
+        let req = actix_web::test::TestRequest::default().to_srv_request();
+        let plain = HttpResponse::from_error(actix_web::error::ErrorBadRequest(
+            "Query deserialize error: invalid digit found in string",
+        ));
+        let (req, _) = req.into_parts();
+        let res = json_error_body(ServiceResponse::new(req, plain));
+        assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(
+            res.headers().get(header::CONTENT_TYPE).unwrap(),
+            "application/json"
+        );
+        let body = actix_web::body::to_bytes(res.into_body()).await.unwrap();
+        assert_eq!(
+            serde_json::from_slice::<serde_json::Value>(&body).unwrap(),
+            serde_json::json!({"error": "Query deserialize error: invalid digit found in string"})
+        );
+
+        let req = actix_web::test::TestRequest::default().to_srv_request();
+        let ours = error(StatusCode::CONFLICT, "job 1 is running");
+        let (req, _) = req.into_parts();
+        let res = json_error_body(ServiceResponse::new(req, ours));
+        assert_eq!(res.status(), StatusCode::CONFLICT);
+    }
+
+    #[test]
+    fn the_bearer_scheme_is_case_insensitive() {
+        for value in [
+            "Bearer tok",
+            "bearer tok",
+            "BEARER tok",
+            "bEaReR  tok",
+            "Bearer\ttok ",
+        ] {
+            assert_eq!(bearer_token(value), Some("tok"), "{value:?}");
+        }
+        for value in ["Basic tok", "Bearertok", "Bearer", "Bearer  ", "tok"] {
+            assert_eq!(bearer_token(value), None, "{value:?}");
+        }
+    }
+
+    #[test]
+    fn the_jobs_query_is_parsed_with_named_errors() {
+        let f = job_filter("store=acme&state=dead&order=5120&limit=10&cursor=99").unwrap();
+        assert_eq!(f.store_id.as_deref(), Some("acme"));
+        assert_eq!(f.state, Some(JobState::Dead));
+        assert_eq!(f.order_id.as_deref(), Some("5120"));
+        assert_eq!((f.limit, f.before_id), (10, Some(99)));
+        let empty = job_filter("store=&state=&order=&limit=&cursor=").unwrap();
+        assert_eq!(empty.limit, DEFAULT_LIMIT);
+        assert!(empty.store_id.is_none() && empty.state.is_none());
+        for (query, needle) in [
+            ("limit=abc", "limit must be a whole number from 1 to 500"),
+            ("limit=0", "limit"),
+            ("limit=501", "limit"),
+            ("cursor=x", "cursor"),
+            ("state=lost", "lost"),
+            ("stat=dead", "unknown query parameter \"stat\""),
+            ("limit=1&limit=2", "twice"),
+        ] {
+            let reason = job_filter(query).unwrap_err();
+            assert!(reason.contains(needle), "{query}: {reason}");
+        }
     }
 }

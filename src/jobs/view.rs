@@ -1,5 +1,8 @@
 //! Jobs as operators see them (admin API and `shopbip jobs`): phone numbers masked, the order
 //! summarised, the steps with their results.
+//!
+//! Times: every `…_at` field is an RFC 3339 UTC string with milliseconds
+//! (`2026-12-02T20:55:17.123Z`) and has its epoch-milliseconds twin beside it under `…_at_ms`.
 
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -23,37 +26,55 @@ pub struct JobSummary {
     pub max_attempts: u32,
     pub replays: u32,
     pub last_error: Option<String>,
-    /// Epoch milliseconds.
-    pub created_at: i64,
-    pub updated_at: i64,
-    pub run_at: i64,
+    /// When the job was made (RFC 3339, UTC, milliseconds).
+    #[schema(example = "2026-12-02T20:55:17.123Z")]
+    pub created_at: String,
+    /// `created_at` in epoch milliseconds.
+    pub created_at_ms: i64,
+    /// When the job last changed (RFC 3339).
+    pub updated_at: String,
+    pub updated_at_ms: i64,
+    /// When the job runs next, or ran last (RFC 3339).
+    pub run_at: String,
+    pub run_at_ms: i64,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct JobDetail {
     #[serde(flatten)]
     pub job: JobSummary,
-    pub event: Option<EventView>,
+    /// The webhook delivery the job came from (absent if its event row is gone).
+    pub delivery: Option<DeliveryView>,
     pub order: OrderView,
     pub rule: serde_json::Value,
     /// Results of the steps so far (phone masked): `to`, `country_code`, `invoice_number`,
-    /// `pdf_sha256`, `media_id`, `send_started_at`, `whatsapp_bulk_group_id`, and the earlier
-    /// runs of a replayed job under `previous_runs`.
+    /// `pdf_sha256`, `media_id`, `send_started_at` (RFC 3339, with `send_started_at_ms`
+    /// beside it), `whatsapp_bulk_group_id`, and the earlier runs of a replayed job under
+    /// `previous_runs`.
     pub steps: serde_json::Value,
     /// What the operator should know although the job went on (an order whose own numbers
     /// do not add up).
     pub warnings: Vec<String>,
+    /// The worker holding the job while it runs.
     pub locked_by: Option<String>,
-    pub locked_until: Option<i64>,
+    /// When that worker's lease ends (RFC 3339).
+    pub locked_until: Option<String>,
+    pub locked_until_ms: Option<i64>,
 }
 
+/// The stored webhook delivery a job came from.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct EventView {
+pub struct DeliveryView {
+    /// The stored event's id.
     pub id: i64,
     pub platform: String,
+    /// The platform's own topic (`order.updated`, `orders/paid`).
     pub topic: String,
+    /// What deduplicates the delivery (the platform's delivery or event id).
     pub delivery_key: String,
-    pub received_at: i64,
+    /// When shopbip received it (RFC 3339).
+    pub received_at: String,
+    pub received_at_ms: i64,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -94,9 +115,12 @@ pub fn summary(job: &Job) -> JobSummary {
         max_attempts: job.max_attempts,
         replays: job.replays,
         last_error: job.last_error.as_deref().map(redact_phones),
-        created_at: job.created_at,
-        updated_at: job.updated_at,
-        run_at: job.run_at,
+        created_at: rfc3339_ms(job.created_at),
+        created_at_ms: job.created_at,
+        updated_at: rfc3339_ms(job.updated_at),
+        updated_at_ms: job.updated_at,
+        run_at: rfc3339_ms(job.run_at),
+        run_at_ms: job.run_at,
     }
 }
 
@@ -110,12 +134,13 @@ pub fn detail(job: &Job, event: Option<EventRecord>) -> JobDetail {
         .or_else(|| o.customer.phone.clone());
     JobDetail {
         job: summary(job),
-        event: event.map(|e| EventView {
+        delivery: event.map(|e| DeliveryView {
             id: e.id,
             platform: e.platform,
             topic: e.topic,
             delivery_key: e.delivery_key,
-            received_at: e.received_at,
+            received_at: rfc3339_ms(e.received_at),
+            received_at_ms: e.received_at,
         }),
         order: OrderView {
             id: o.id.clone(),
@@ -134,7 +159,7 @@ pub fn detail(job: &Job, event: Option<EventRecord>) -> JobDetail {
             },
         },
         rule: serde_json::to_value(&job.rule).unwrap_or_default(),
-        steps: mask_steps(&job.steps),
+        steps: steps_view(&job.steps),
         warnings: job
             .steps
             .get("warnings")
@@ -146,26 +171,79 @@ pub fn detail(job: &Job, event: Option<EventRecord>) -> JobDetail {
             })
             .unwrap_or_default(),
         locked_by: job.locked_by.clone(),
-        locked_until: job.locked_until,
+        locked_until: job.locked_until.map(rfc3339_ms),
+        locked_until_ms: job.locked_until,
     }
 }
 
-/// Masks every `to` (also inside `previous_runs`) and every `phone` (an order fetched from the
-/// platform's API is kept on the steps).
-fn mask_steps(steps: &serde_json::Value) -> serde_json::Value {
+/// Epoch milliseconds as RFC 3339 in UTC with milliseconds: `2026-12-02T20:55:17.123Z`.
+pub fn rfc3339_ms(ms: i64) -> String {
+    let secs = crate::platforms::unix_rfc3339(ms.div_euclid(1000));
+    let secs = secs.strip_suffix('Z').unwrap_or(&secs);
+    format!("{secs}.{:03}Z", ms.rem_euclid(1000))
+}
+
+/// The steps as recorded, for operators: every `to` (also inside `previous_runs`) and every
+/// `phone` (an order fetched from the platform's API is kept on the steps) masked; the
+/// worker's epoch-ms times (`send_started_at`) as RFC 3339 with the number beside them under
+/// `…_ms`, like the job's own times.
+fn steps_view(steps: &serde_json::Value) -> serde_json::Value {
     match steps {
-        serde_json::Value::Object(map) => serde_json::Value::Object(
-            map.iter()
-                .map(|(k, v)| {
-                    let v = match (k.as_str(), v) {
-                        ("to" | "phone", serde_json::Value::String(s)) => mask_phone(s).into(),
-                        _ => mask_steps(v),
-                    };
-                    (k.clone(), v)
-                })
-                .collect(),
-        ),
-        serde_json::Value::Array(items) => items.iter().map(mask_steps).collect(),
+        serde_json::Value::Object(map) => {
+            let mut out = serde_json::Map::with_capacity(map.len());
+            for (k, v) in map {
+                match (k.as_str(), v) {
+                    ("to" | "phone", serde_json::Value::String(s)) => {
+                        out.insert(k.clone(), mask_phone(s).into());
+                    }
+                    (key, serde_json::Value::Number(n)) if key.ends_with("_at") => {
+                        match n.as_i64() {
+                            Some(ms) if !map.contains_key(&format!("{key}_ms")) => {
+                                out.insert(k.clone(), rfc3339_ms(ms).into());
+                                out.insert(format!("{key}_ms"), v.clone());
+                            }
+                            _ => {
+                                out.insert(k.clone(), v.clone());
+                            }
+                        }
+                    }
+                    _ => {
+                        out.insert(k.clone(), steps_view(v));
+                    }
+                }
+            }
+            serde_json::Value::Object(out)
+        }
+        serde_json::Value::Array(items) => items.iter().map(steps_view).collect(),
         other => other.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn milliseconds_print_as_rfc3339() {
+        assert_eq!(rfc3339_ms(0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(rfc3339_ms(1_796_244_917_123), "2026-12-02T20:55:17.123Z");
+        assert_eq!(rfc3339_ms(-1), "1969-12-31T23:59:59.999Z");
+    }
+
+    #[test]
+    fn step_times_get_their_rfc3339_twin_and_phones_are_masked() {
+        let steps = serde_json::json!({
+            "to": "21696816277",
+            "send_started_at": 1_796_244_917_123_i64,
+            "previous_runs": [{ "send_started_at": 0 }],
+        });
+        let view = steps_view(&steps);
+        assert_eq!(view["send_started_at"], "2026-12-02T20:55:17.123Z");
+        assert_eq!(view["send_started_at_ms"], 1_796_244_917_123_i64);
+        assert_eq!(
+            view["previous_runs"][0]["send_started_at"],
+            "1970-01-01T00:00:00.000Z"
+        );
+        assert!(view["to"].as_str().unwrap().contains('•'));
     }
 }
