@@ -447,3 +447,260 @@ async fn health_and_readiness_answer() {
     assert_eq!(resp.status(), 200);
     assert_eq!(resp.json::<Value>().await.unwrap()["stores"], 2);
 }
+
+/// Resident memory of this process (the server runs in it), in KiB.
+fn rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap()
+}
+
+/// A raw HTTP/1.1 request head for a webhook, with `extra` header lines.
+fn request_head(app: &TestApp, store: &str, length: usize, extra: &str) -> String {
+    let host = app.base.trim_start_matches("http://");
+    format!(
+        "POST /webhooks/{store} HTTP/1.1\r\nhost: {host}\r\ncontent-type: application/json\r\n\
+         content-length: {length}\r\n{extra}\r\n"
+    )
+}
+
+#[tokio::test]
+async fn compressed_bodies_are_refused_unread_and_never_inflated() {
+    let app = spawn_app().await;
+    let before = rss_kib();
+    // Whatever they claim to hold, compressed bodies are not opened: the signature covers the
+    // bytes as sent. 8 MiB of zeros stands in for a bomb's payload; it is never read.
+    let bomb = vec![0u8; 8 * 1024 * 1024];
+    for encoding in ["gzip", "deflate", "zstd", "br", "x-gzip, identity"] {
+        let started = std::time::Instant::now();
+        let resp = app
+            .http
+            .post(format!("{}/webhooks/acme-woo", app.base))
+            .header("content-encoding", encoding)
+            .header("x-wc-webhook-topic", "order.updated")
+            .body(bomb.clone())
+            .send()
+            .await;
+        // The server may close before the client has sent everything: either the answer, or
+        // a connection cut short — never an inflated body.
+        if let Ok(resp) = resp {
+            assert_eq!(resp.status(), 415, "{encoding}");
+            let answer: Value = resp.json().await.unwrap();
+            assert!(
+                answer["error"]
+                    .as_str()
+                    .unwrap()
+                    .contains("Content-Encoding"),
+                "{answer}"
+            );
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(1),
+            "{encoding}"
+        );
+    }
+    let grown_mib = rss_kib().saturating_sub(before) / 1024;
+    assert!(grown_mib < 50, "RSS grew by {grown_mib} MiB");
+    // `identity` is no encoding at all.
+    let body = fixture(WOO_PAID);
+    let mut headers = woo_headers(WOO_SECRET, "order.updated", &body, "d1");
+    headers.push(("content-encoding", "identity".to_owned()));
+    assert_eq!(app.post("acme-woo", &headers, body).await.status(), 200);
+    nothing_but_one_event(&app).await;
+}
+
+async fn nothing_but_one_event(app: &TestApp) {
+    assert_eq!(app.count("events").await, 1);
+}
+
+#[tokio::test]
+async fn stalled_bodies_are_cut_off_at_the_deadline_while_webhooks_go_on() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = spawn_app_with(|s| s.server.body_timeout_secs = 1).await;
+    let addr = app.base.trim_start_matches("http://").to_owned();
+    let mut stalled = Vec::new();
+    for _ in 0..50 {
+        let mut conn = tokio::net::TcpStream::connect(&addr).await.unwrap();
+        let head = request_head(
+            &app,
+            "acme-woo",
+            1000,
+            "x-wc-webhook-topic: order.updated\r\n",
+        );
+        conn.write_all(head.as_bytes()).await.unwrap();
+        conn.write_all(br#"{"id": 1, "#).await.unwrap();
+        stalled.push(conn);
+    }
+    // Meanwhile a real webhook is answered at once.
+    let body = fixture(WOO_PAID);
+    let resp = app
+        .post(
+            "acme-woo",
+            &woo_headers(WOO_SECRET, "order.updated", &body, "d1"),
+            body,
+        )
+        .await;
+    assert_eq!(resp.status(), 200);
+    let started = std::time::Instant::now();
+    for mut conn in stalled {
+        let mut answer = Vec::new();
+        // The server answers 408 and closes: reading to the end finishes.
+        tokio::time::timeout(
+            std::time::Duration::from_secs(5),
+            conn.read_to_end(&mut answer),
+        )
+        .await
+        .expect("the stalled connection is closed by the server")
+        .unwrap();
+        let text = String::from_utf8_lossy(&answer);
+        assert!(text.starts_with("HTTP/1.1 408"), "{text}");
+        assert!(text.contains("not received within 1 s"), "{text}");
+    }
+    assert!(started.elapsed() < std::time::Duration::from_secs(4));
+    assert_eq!(app.count("events").await, 1);
+}
+
+#[tokio::test]
+async fn many_hostile_clients_at_once_hold_a_bounded_amount_of_memory() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = spawn_app_with(|s| s.server.body_timeout_secs = 2).await;
+    let addr = app.base.trim_start_matches("http://").to_owned();
+    let before = rss_kib();
+    // 500 clients each announce a body just under the 2 MiB limit, send most of it, and stall.
+    // One static chunk: the clients' own memory is not what is measured.
+    static CHUNK: [u8; 256 * 1024] = [b' '; 256 * 1024];
+    let clients = (0..500).map(|_| {
+        let (addr, head) = (addr.clone(), request_head(&app, "acme-woo", 2_000_000, ""));
+        tokio::spawn(async move {
+            let mut conn = tokio::net::TcpStream::connect(&addr).await.ok()?;
+            conn.write_all(head.as_bytes()).await.ok()?;
+            for _ in 0..7 {
+                if conn.write_all(&CHUNK).await.is_err() {
+                    break;
+                }
+            }
+            let mut answer = Vec::new();
+            let _ = tokio::time::timeout(
+                std::time::Duration::from_secs(10),
+                conn.read_to_end(&mut answer),
+            )
+            .await;
+            String::from_utf8_lossy(&answer)
+                .split_whitespace()
+                .nth(1)
+                .map(str::to_owned)
+        })
+    });
+    let statuses = futures_util::future::join_all(clients).await;
+    let grown_mib = rss_kib().saturating_sub(before) / 1024;
+    let answered: Vec<String> = statuses
+        .into_iter()
+        .filter_map(|s| s.ok().flatten())
+        .collect();
+    assert!(
+        answered.iter().all(|s| s == "408" || s == "503"),
+        "{answered:?}"
+    );
+    eprintln!("RSS grew by {grown_mib} MiB with 500 hostile clients");
+    assert!(grown_mib < 100, "RSS grew by {grown_mib} MiB");
+    // And the server still takes webhooks.
+    let body = fixture(WOO_PAID);
+    let resp = app
+        .post(
+            "acme-woo",
+            &woo_headers(WOO_SECRET, "order.updated", &body, "d1"),
+            body,
+        )
+        .await;
+    assert_eq!(resp.status(), 200);
+}
+
+#[tokio::test]
+async fn amounts_beyond_any_shop_are_refused_with_400() {
+    let app = spawn_app().await;
+    let mut order: Value = serde_json::from_slice(&fixture(WOO_PAID)).unwrap();
+    order["total"] = "10000000000000000000000000000".into();
+    let body = serde_json::to_vec(&order).unwrap();
+    let resp = app
+        .post(
+            "acme-woo",
+            &woo_headers(WOO_SECRET, "order.updated", &body, "d1"),
+            body,
+        )
+        .await;
+    assert_eq!(resp.status(), 400);
+    let answer: Value = resp.json().await.unwrap();
+    assert!(
+        answer["error"].as_str().unwrap().contains("out of range"),
+        "{answer}"
+    );
+    nothing_stored(&app).await;
+}
+
+#[tokio::test]
+async fn a_job_holding_a_huge_amount_is_shown_by_the_admin_api_and_the_cli() {
+    const TOKEN: &str = "admin-token-for-huge-amounts";
+    let app = spawn_app_with(|s| s.admin.token = secrecy::SecretString::from(TOKEN)).await;
+    // Stored before amounts were bounded at parse time: formatting it must not panic.
+    let huge: rust_decimal::Decimal = "10000000000000000000000000000".parse().unwrap();
+    let stored = app
+        .store
+        .ingest(shopbip::jobs::NewEvent {
+            store_id: "acme-woo".into(),
+            platform: "woocommerce".into(),
+            delivery_key: "huge".into(),
+            topic: "order.updated".into(),
+            kind: EventKind::OrderPaid,
+            order: shopbip::order::Order {
+                id: "1".into(),
+                number: "1".into(),
+                currency: "TND".into(),
+                total: huge,
+                ..Default::default()
+            },
+            rules: vec![shopbip::stores::NotifyRule {
+                on: EventKind::OrderPaid,
+                template_id: 1289,
+                body_params: vec![],
+                attach_invoice: false,
+                buttons: vec![],
+                payment: vec![],
+            }],
+        })
+        .await
+        .unwrap();
+    assert!(matches!(
+        stored,
+        shopbip::jobs::IngestOutcome::Stored { .. }
+    ));
+    let id = app.jobs().await[0].id;
+    let resp = app
+        .http
+        .get(format!("{}/admin/jobs/{id}", app.base))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let shown: Value = resp.json().await.unwrap();
+    assert_eq!(
+        shown["order"]["total"],
+        "TND 10,000,000,000,000,000,000,000,000,000.000"
+    );
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_shopbip"))
+        .args(["jobs", "show", &id.to_string()])
+        .env("SHOPBIP__DATABASE__URL", &app.db_url)
+        .env("SHOPBIP__STORES__DIR", app.dir.path().join("plugin-config"))
+        .current_dir(app.dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("10,000,000,000"));
+}

@@ -213,7 +213,7 @@ pub struct BodyLimits {
 
 /// Every webhook body being read at once holds at most this much memory together: a flood of
 /// clients sending large bodies slowly gets 503 (and retries) instead of the server's memory.
-pub const BODY_BUDGET_KIB: usize = 64 * 1024;
+pub const BODY_BUDGET_KIB: usize = 16 * 1024;
 
 impl BodyLimits {
     pub fn new(max_bytes: usize, timeout: Duration) -> Self {
@@ -269,8 +269,38 @@ async fn read_body(
         return Err(too_large());
     }
     let deadline = tokio::time::Instant::now() + limits.timeout;
-    let mut body = web::BytesMut::with_capacity(declared.unwrap_or(0).min(64 * 1024));
+    let busy = || {
+        let mut busy = HttpResponse::ServiceUnavailable();
+        busy.insert_header((header::RETRY_AFTER, "5"));
+        (
+            "busy",
+            closing(
+                busy,
+                "too many webhook bodies are being received at once; retry later",
+            ),
+        )
+    };
+    // Memory is counted as it is reserved, not as bytes arrive: a declared length is held at
+    // once (a client announcing 2 MB and sending nothing costs its 2 MB of the budget), a
+    // chunked body as its buffer grows.
     let mut held = Vec::new();
+    let mut reserve = |bytes: usize| -> Result<(), (&'static str, HttpResponse)> {
+        let kib = u32::try_from(bytes.div_ceil(1024)).map_err(|_| too_large())?;
+        if kib > 0 {
+            let permit = limits
+                .in_flight
+                .clone()
+                .try_acquire_many_owned(kib)
+                .map_err(|_| busy())?;
+            held.push(permit);
+        }
+        Ok(())
+    };
+    let mut body = web::BytesMut::new();
+    if let Some(n) = declared {
+        reserve(n)?;
+        body.reserve(n);
+    }
     loop {
         let chunk = match tokio::time::timeout_at(deadline, payload.next()).await {
             Err(_) => {
@@ -297,23 +327,14 @@ async fn read_body(
             }
             Ok(Some(Ok(chunk))) => chunk,
         };
-        if body.len() + chunk.len() > limits.max_bytes {
+        let needed = body.len() + chunk.len();
+        if needed > limits.max_bytes {
             return Err(too_large());
         }
-        let kib = (chunk.len() as u32).div_ceil(1024);
-        match limits.in_flight.clone().try_acquire_many_owned(kib) {
-            Ok(permit) => held.push(permit),
-            Err(_) => {
-                let mut busy = HttpResponse::ServiceUnavailable();
-                busy.insert_header((header::RETRY_AFTER, "5"));
-                return Err((
-                    "busy",
-                    closing(
-                        busy,
-                        "too many webhook bodies are being received at once; retry later",
-                    ),
-                ));
-            }
+        if needed > body.capacity() {
+            let grown = needed.max(body.capacity() * 2).min(limits.max_bytes);
+            reserve(grown - body.capacity())?;
+            body.reserve(grown - body.len());
         }
         body.extend_from_slice(&chunk);
     }

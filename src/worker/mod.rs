@@ -149,6 +149,28 @@ pub async fn run(deps: Arc<Deps>, settings: WorkerSettings, mut shutdown: watch:
     tracing::info!("workers stopped");
 }
 
+/// A panic in a step is a bug, not a reason to retry: caught here, it ends the job `dead` with
+/// the panic's message, instead of unwinding the worker task (whose job would then come back
+/// after every lease expiry, attempt after attempt).
+async fn caught(steps: impl std::future::Future<Output = Outcome>) -> Outcome {
+    std::panic::AssertUnwindSafe(steps)
+        .catch_unwind()
+        .await
+        .unwrap_or_else(|panic| {
+            let message = panic
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "no message".to_owned());
+            let message = redact_phones(&message);
+            tracing::error!(panic = %message, "a job step panicked");
+            Outcome::Failed(
+                format!("internal error: a step panicked ({message}); please report it"),
+                Failure::Permanent,
+            )
+        })
+}
+
 /// One job: the steps raced against lease renewal, then the outcome recorded.
 async fn run_one(deps: &Deps, worker: &str, job: Job, lease: Duration) {
     let started = std::time::Instant::now();
@@ -164,24 +186,8 @@ async fn run_one(deps: &Deps, worker: &str, job: Job, lease: Duration) {
             }
         }
     };
-    // A panic in a step is a bug, not a reason to retry: caught here, it ends the job `dead`
-    // with the panic's message instead of unwinding the worker task (whose job would then
-    // come back after every lease expiry, attempt after attempt).
-    let steps = std::panic::AssertUnwindSafe(pipeline::run(deps, worker, &job)).catch_unwind();
     let outcome = tokio::select! {
-        outcome = steps => outcome.unwrap_or_else(|panic| {
-            let message = panic
-                .downcast_ref::<&str>()
-                .map(|s| (*s).to_owned())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "no message".to_owned());
-            let message = redact_phones(&message);
-            tracing::error!(job = job.id, panic = %message, "a job step panicked");
-            Outcome::Failed(
-                format!("internal error: a step panicked ({message}); please report it"),
-                Failure::Permanent,
-            )
-        }),
+        outcome = caught(pipeline::run(deps, worker, &job)) => outcome,
         () = keep_lease => {
             tracing::error!(job = job.id, "lost the lease: another worker owns the job now");
             return;
@@ -247,4 +253,28 @@ fn hostname() -> String {
         .ok()
         .filter(|h| !h.is_empty())
         .unwrap_or_else(|| "shopbip".to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_panicking_step_ends_the_job_dead_with_its_message() {
+        let outcome = caught(async {
+            let amounts: Vec<u32> = Vec::new();
+            // What a bug looks like: an index past the end, mid-job.
+            Outcome::Skipped(amounts[3].to_string())
+        })
+        .await;
+        match outcome {
+            Outcome::Failed(reason, Failure::Permanent) => {
+                assert!(reason.contains("panicked"), "{reason}");
+                assert!(reason.contains("index out of bounds"), "{reason}");
+            }
+            other => panic!("{other:?}"),
+        }
+        let fine = caught(async { Outcome::Skipped("no phone".into()) }).await;
+        assert!(matches!(fine, Outcome::Skipped(r) if r == "no phone"));
+    }
 }
