@@ -315,24 +315,24 @@ impl config::Source for FileTable {
 }
 
 fn to_config(origin: &String, value: &toml::Value) -> config::Value {
-    let origin = Some(origin);
+    let at = Some(origin);
     match value {
-        toml::Value::String(s) => config::Value::new(origin, s.clone()),
-        toml::Value::Integer(i) => config::Value::new(origin, *i),
-        toml::Value::Float(f) => config::Value::new(origin, *f),
-        toml::Value::Boolean(b) => config::Value::new(origin, *b),
-        toml::Value::Datetime(d) => config::Value::new(origin, d.to_string()),
+        toml::Value::String(s) => config::Value::new(at, s.clone()),
+        toml::Value::Integer(i) => config::Value::new(at, *i),
+        toml::Value::Float(f) => config::Value::new(at, *f),
+        toml::Value::Boolean(b) => config::Value::new(at, *b),
+        toml::Value::Datetime(d) => config::Value::new(at, d.to_string()),
         toml::Value::Array(items) => config::Value::new(
-            origin,
+            at,
             items
                 .iter()
-                .map(|v| to_config(origin.unwrap(), v))
+                .map(|v| to_config(origin, v))
                 .collect::<Vec<_>>(),
         ),
         toml::Value::Table(t) => config::Value::new(
-            origin,
+            at,
             t.iter()
-                .map(|(k, v)| (k.clone(), to_config(origin.unwrap(), v)))
+                .map(|(k, v)| (k.clone(), to_config(origin, v)))
                 .collect::<config::Map<_, _>>(),
         ),
     }

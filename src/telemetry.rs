@@ -198,6 +198,19 @@ struct EscapingVisitor<'a> {
     result: fmt::Result,
 }
 
+impl EscapingVisitor<'_> {
+    fn write_field(&mut self, name: &str, text: &str) -> fmt::Result {
+        if !std::mem::take(&mut self.first) {
+            self.writer.write_char(' ')?;
+        }
+        if name != "message" {
+            let name = name.strip_prefix("r#").unwrap_or(name);
+            write!(self.writer, "{name}=")?;
+        }
+        escape_into(&mut self.writer, text)
+    }
+}
+
 impl Visit for EscapingVisitor<'_> {
     fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
         if field.name() == "message" {
@@ -214,17 +227,7 @@ impl Visit for EscapingVisitor<'_> {
             return;
         }
         let text = format!("{value:?}");
-        let mut write = || -> fmt::Result {
-            if !std::mem::take(&mut self.first) {
-                self.writer.write_char(' ')?;
-            }
-            if name != "message" {
-                let name = name.strip_prefix("r#").unwrap_or(name);
-                write!(self.writer, "{name}=")?;
-            }
-            escape_into(&mut self.writer, &text)
-        };
-        self.result = write();
+        self.result = self.write_field(name, &text);
     }
 }
 
