@@ -56,10 +56,14 @@ impl SqliteStore {
                 StoreError::Invalid(format!("cannot create {}: {e}", parent.display()))
             })?;
         }
+        #[cfg(unix)]
+        create_private(options.get_filename())?;
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
             .connect_with(options.clone())
             .await?;
+        #[cfg(unix)]
+        match_side_files(options.get_filename());
         sqlx::migrate!("migrations/sqlite").run(&pool).await?;
         // The writer keeps a connection of its own on a thread of its own (see
         // `sqlite_writer`): its page cache stays warm and a batch needs no hand-offs.
@@ -573,6 +577,65 @@ pub(crate) fn replayed_steps(old: &str) -> String {
     serde_json::Value::Object(fresh).to_string()
 }
 
+/// The database holds customers' names, phone numbers and addresses: only the service's own
+/// user may read it. A new database file is created `0600` before SQLite opens it (whatever
+/// the umask), and SQLite gives the `-wal` and `-shm` files it creates the main file's
+/// permissions, so all three are private. An existing file keeps the permissions its operator
+/// gave it, with a warning when others may read it.
+#[cfg(unix)]
+fn create_private(db: &Path) -> Result<(), StoreError> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let created = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(db);
+    match created {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            if let Ok(meta) = std::fs::metadata(db)
+                && meta.is_file()
+                && meta.permissions().mode() & 0o077 != 0
+            {
+                tracing::warn!(
+                    file = %db.display(),
+                    mode = format!("{:o}", meta.permissions().mode() & 0o777),
+                    "the job store's database (customers' names and phone numbers) may be read \
+                     by other users: chmod 600 it and its -wal and -shm files"
+                );
+            }
+            Ok(())
+        }
+        Err(e) => Err(StoreError::Invalid(format!(
+            "cannot create {}: {e}",
+            db.display()
+        ))),
+    }
+}
+
+/// A `-wal` or `-shm` file left by an earlier run keeps its own permissions when SQLite reuses
+/// it: none may let anyone read more than the main file does.
+#[cfg(unix)]
+fn match_side_files(db: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    let Ok(main) = std::fs::metadata(db).map(|m| m.permissions().mode() & 0o777) else {
+        return;
+    };
+    for suffix in ["-wal", "-shm"] {
+        let mut side = db.as_os_str().to_owned();
+        side.push(suffix);
+        let Ok(mode) = std::fs::metadata(&side).map(|m| m.permissions().mode() & 0o777) else {
+            continue;
+        };
+        if mode & !main != 0
+            && let Err(e) =
+                std::fs::set_permissions(&side, std::fs::Permissions::from_mode(mode & main))
+        {
+            tracing::warn!(file = ?side, error = %e, "cannot narrow the permissions of a job store file");
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -611,6 +674,59 @@ mod tests {
             .await
             .unwrap();
         (dir, url, store)
+    }
+
+    #[cfg(unix)]
+    fn mode(path: &std::path::Path) -> u32 {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+    }
+
+    /// The database, its WAL and its shared-memory index hold customers' data: all three are
+    /// created readable by the service's user alone, whatever the umask lets files have.
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn the_database_and_its_wal_are_created_private() {
+        let (dir, _url, store) = fresh_store().await;
+        store.ingest(paid("o1")).await.unwrap();
+        for name in ["jobs.db", "jobs.db-wal", "jobs.db-shm"] {
+            let path = dir.path().join(name);
+            assert!(path.exists(), "{name} not there");
+            assert_eq!(mode(&path), 0o600, "{name}");
+        }
+    }
+
+    /// A WAL left by an earlier run with wider permissions is narrowed to the database's own.
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn a_wider_leftover_wal_is_narrowed() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("jobs.db");
+        let wal = dir.path().join("jobs.db-wal");
+        let url = format!("sqlite://{}", db.display());
+        let first = SqliteStore::open(&url, RetryPolicy::default())
+            .await
+            .unwrap();
+        first.close().await;
+        drop(first);
+        // A database in WAL mode with a leftover log: not empty (SQLite itself resets the mode
+        // of an empty one), not a valid log either, so SQLite starts it afresh in place.
+        std::fs::write(&wal, [0u8; 64]).unwrap();
+        std::fs::set_permissions(&wal, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let store = SqliteStore::open(&url, RetryPolicy::default())
+            .await
+            .unwrap();
+        store.ingest(paid("o1")).await.unwrap();
+        assert_eq!(mode(&db), 0o600);
+        assert_eq!(mode(&wal), 0o600);
+        // An operator's own choice for an existing database is kept.
+        drop(store);
+        std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o640)).unwrap();
+        let _store = SqliteStore::open(&url, RetryPolicy::default())
+            .await
+            .unwrap();
+        assert_eq!(mode(&db), 0o640);
     }
 
     /// Posts order `o{n}`'s paid event on a task of its own.

@@ -12,6 +12,9 @@ pub mod standard_webhooks;
 pub mod stripe;
 pub mod woocommerce;
 
+#[cfg(test)]
+mod proptests;
+
 use std::fmt;
 use std::time::Duration;
 
