@@ -9,6 +9,7 @@ pub mod invoice;
 pub mod jobs;
 pub mod metrics;
 pub mod order;
+pub mod outbound;
 pub mod phone;
 pub mod platforms;
 pub mod sandbox;

@@ -8,9 +8,10 @@ use std::process::Command;
 use std::sync::Arc;
 
 use common::sign::fixture;
-use shopbip::invoice::fetch::{FetchError, FetchOptions, client, fetch_pdf};
+use shopbip::invoice::fetch::{FetchClients, FetchError, FetchOptions, fetch_pdf};
 use shopbip::invoice::{RenderError, render_for_store};
 use shopbip::order::Order;
+use shopbip::outbound::UrlPolicy;
 use shopbip::platforms::Platform;
 use shopbip::stores::{Store, StoreRegistry};
 
@@ -425,12 +426,15 @@ mod fetching {
     }
 
     async fn get(base: &str, path: &str) -> Result<Vec<u8>, FetchError> {
-        fetch_pdf(
-            &client(&options()),
+        fetch(
             &format!("{base}{path}?access_key=s3cret"),
-            &options(),
+            UrlPolicy::default(),
         )
         .await
+    }
+
+    async fn fetch(url: &str, policy: UrlPolicy) -> Result<Vec<u8>, FetchError> {
+        fetch_pdf(&FetchClients::new(&options()), policy, url, &options()).await
     }
 
     #[tokio::test]
@@ -443,7 +447,7 @@ mod fetching {
             ("/big", "larger than the 32768-byte limit", false),
             ("/zip", "not a PDF", false),
             ("/missing", "HTTP 404", false),
-            ("/loop", "too many redirects", false),
+            ("/loop", "more than 5 redirects", false),
             ("/down", "HTTP 503", true),
         ] {
             let err = get(&base, path).await.unwrap_err();
@@ -468,16 +472,86 @@ mod fetching {
             .await
             .unwrap_err();
         assert!(err.is_transient(), "{err}");
+        let err = fetch("http://shop.example/invoice.pdf", UrlPolicy::default())
+            .await
+            .unwrap_err();
+        assert!(
+            !err.is_transient() && err.to_string().contains("loopback"),
+            "{err}"
+        );
+    }
+
+    /// A server on loopback that redirects wherever `/to?{target}` says.
+    async fn redirector() -> String {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let server = HttpServer::new(|| {
+            App::new().route(
+                "/to",
+                web::get().to(|req: actix_web::HttpRequest| async move {
+                    HttpResponse::Found()
+                        .insert_header(("Location", req.query_string().to_owned()))
+                        .finish()
+                }),
+            )
+        })
+        .workers(1)
+        .listen(listener)
+        .unwrap()
+        .run();
+        tokio::spawn(server);
+        base
+    }
+
+    #[tokio::test]
+    async fn every_redirect_hop_is_checked_by_the_url_policy() {
+        let pdfs = serve().await;
+        let port = pdfs.rsplit(':').next().unwrap().to_owned();
+        let hops = redirector().await;
+        // Followed: another loopback URL.
+        let ok = fetch(&format!("{hops}/to?{pdfs}/ok.pdf"), UrlPolicy::default()).await;
+        assert!(ok.unwrap().starts_with(b"%PDF-"));
+        for (target, why) in [
+            // The cloud metadata service, over plain http.
+            ("http://169.254.169.254/latest/meta-data/", "loopback"),
+            ("https://169.254.169.254/latest/meta-data/", "link-local"),
+            ("https://10.0.0.7/invoice.pdf", "private"),
+            // 0.0.0.0 reaches this very machine: the PDF server is there, and never asked.
+            (&format!("https://0.0.0.0:{port}/ok.pdf"), "not an address"),
+            ("file:///etc/passwd", "file://"),
+            ("ftp://shop.example/invoice.pdf", "ftp://"),
+        ] {
+            let err = fetch(&format!("{hops}/to?{target}"), UrlPolicy::default())
+                .await
+                .unwrap_err();
+            let text = err.to_string();
+            assert!(!err.is_transient(), "{target}: {text}");
+            assert!(
+                text.contains("refused") && text.contains(why),
+                "{target}: {text}"
+            );
+        }
+        // The same first URL is refused too, without a request.
+        let err = fetch("https://169.254.169.254/x.pdf", UrlPolicy::default())
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("link-local"), "{err}");
+        // A store that fetches from its own network may follow to a private address: the
+        // policy lets it through (the address then simply does not answer here).
+        let quick = FetchOptions {
+            timeout: std::time::Duration::from_secs(1),
+            ..options()
+        };
         let err = fetch_pdf(
-            &client(&options()),
-            "http://shop.example/invoice.pdf",
-            &options(),
+            &FetchClients::new(&quick),
+            UrlPolicy {
+                allow_private: true,
+            },
+            &format!("{hops}/to?https://10.255.255.1:9/x.pdf"),
+            &quick,
         )
         .await
         .unwrap_err();
-        assert!(
-            !err.is_transient() && err.to_string().contains("not allowed"),
-            "{err}"
-        );
+        assert!(!err.to_string().contains("refused"), "{err}");
     }
 }

@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use reqwest::StatusCode;
 
+use crate::outbound::{CheckedResolver, UrlPolicy};
+
 pub const DEFAULT_MAX_BYTES: u64 = 16 * 1024 * 1024;
 
 #[derive(Debug, Clone)]
@@ -41,15 +43,62 @@ impl FetchError {
     }
 }
 
-/// The client fetches go through: its own redirect limit and timeout.
-pub fn client(options: &FetchOptions) -> reqwest::Client {
+/// The client fetches go through: its own timeout, and the URL policy on every redirect hop
+/// and every address a host name resolves to (`crate::outbound`).
+pub fn client(options: &FetchOptions, policy: UrlPolicy) -> reqwest::Client {
     reqwest::Client::builder()
         .timeout(options.timeout)
         .connect_timeout(options.timeout.min(Duration::from_secs(10)))
-        .redirect(reqwest::redirect::Policy::limited(options.max_redirects))
+        .redirect(crate::outbound::redirects(policy, options.max_redirects))
+        .dns_resolver(CheckedResolver(policy))
         .user_agent(concat!("shopbip/", env!("CARGO_PKG_VERSION")))
         .build()
         .unwrap_or_else(|e| panic!("cannot initialise the HTTP client: {e}"))
+}
+
+/// The clients of both policies a store can choose (`invoice.fetch_allow_private`).
+#[derive(Debug, Clone)]
+pub struct FetchClients {
+    pub public: reqwest::Client,
+    pub private: reqwest::Client,
+}
+
+impl FetchClients {
+    pub fn new(options: &FetchOptions) -> Self {
+        Self {
+            public: client(options, UrlPolicy::default()),
+            private: client(
+                options,
+                UrlPolicy {
+                    allow_private: true,
+                },
+            ),
+        }
+    }
+
+    pub fn for_policy(&self, policy: UrlPolicy) -> &reqwest::Client {
+        if policy.allow_private {
+            &self.private
+        } else {
+            &self.public
+        }
+    }
+}
+
+/// An error and its causes, one line: reqwest's own message hides why a redirect or a
+/// connection was refused.
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
 }
 
 /// `https://shop.test/path` of a URL, without user info, query or fragment.
@@ -68,10 +117,12 @@ pub fn display_url(url: &str) -> String {
 }
 
 pub async fn fetch_pdf(
-    client: &reqwest::Client,
+    clients: &FetchClients,
+    policy: UrlPolicy,
     url: &str,
     options: &FetchOptions,
 ) -> Result<Vec<u8>, FetchError> {
+    let client = clients.for_policy(policy);
     let shown = display_url(url);
     let transient = |reason: String| FetchError::Transient {
         url: shown.clone(),
@@ -82,27 +133,45 @@ pub async fn fetch_pdf(
         reason,
     };
     let parsed = url::Url::parse(url).map_err(|e| permanent(format!("not a URL: {e}")))?;
-    let loopback = matches!(parsed.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
-    match parsed.scheme() {
-        "https" => {}
-        "http" if loopback => {}
-        other => {
-            return Err(permanent(format!(
-                "{other}:// is not allowed (https, or http to a loopback host)"
-            )));
-        }
-    }
+    policy.check_url(&parsed).map_err(permanent)?;
     let response = client.get(parsed).send().await.map_err(|e| {
-        let what = if e.is_timeout() {
-            "timed out"
-        } else if e.is_redirect() {
-            return permanent("too many redirects".into());
+        // Without the URL: its query often carries an access key.
+        let e = e.without_url();
+        let why = chain(&e);
+        if e.is_redirect() {
+            // Refused by the policy, or too many hops: the same answer next time.
+            return permanent(why);
+        }
+        if why.contains(crate::outbound::REFUSED) {
+            return permanent(why);
+        }
+        transient(if e.is_timeout() {
+            "timed out".to_owned()
         } else {
-            "could not connect"
-        };
-        transient(what.to_owned())
+            "could not connect".to_owned()
+        })
     })?;
     let status = response.status();
+    if status.is_redirection() {
+        // A redirect the client did not follow: one to a scheme it does not speak (file://,
+        // ftp://), which the policy refuses as it would any other hop.
+        let location = response
+            .headers()
+            .get(reqwest::header::LOCATION)
+            .and_then(|l| l.to_str().ok())
+            .and_then(|l| response.url().join(l).ok());
+        let why = match &location {
+            Some(to) => match policy.check_url(to) {
+                Err(why) => format!(
+                    "a redirect to {} was refused: {why}",
+                    display_url(to.as_str())
+                ),
+                Ok(()) => format!("HTTP {} not followed", status.as_u16()),
+            },
+            None => format!("HTTP {} without a usable Location", status.as_u16()),
+        };
+        return Err(permanent(why));
+    }
     if status.is_server_error()
         || status == StatusCode::TOO_MANY_REQUESTS
         || status == StatusCode::REQUEST_TIMEOUT

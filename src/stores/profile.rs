@@ -102,6 +102,10 @@ pub struct InvoiceSection {
     #[serde(default)]
     pub source: InvoiceSource,
     pub fetch_url: Option<String>,
+    /// Lets the invoice fetch reach private and link-local addresses (a shop on shopbip's own
+    /// network); off, only public addresses and loopback are fetched from.
+    #[serde(default)]
+    pub fetch_allow_private: bool,
     #[serde(default = "default_filename")]
     pub filename: String,
     #[serde(default = "default_language")]
@@ -127,6 +131,7 @@ impl Default for InvoiceSection {
         Self {
             source: InvoiceSource::default(),
             fetch_url: None,
+            fetch_allow_private: false,
             filename: default_filename(),
             language: default_language(),
             seller_name: String::new(),

@@ -34,7 +34,7 @@ pub struct Deps {
     pub http: reqwest::Client,
     pub tokens: TokenCache,
     pub client_options: ClientOptions,
-    pub fetch_client: reqwest::Client,
+    pub fetch_clients: fetch::FetchClients,
     /// For platform APIs called with a token (BigCommerce): follows no redirects.
     pub api_client: reqwest::Client,
     pub fetch_options: FetchOptions,
@@ -56,7 +56,7 @@ impl Deps {
             http: crate::buzzbip::http_client(&client_options),
             tokens: TokenCache::new(),
             client_options,
-            fetch_client: fetch::client(&fetch_options),
+            fetch_clients: fetch::FetchClients::new(&fetch_options),
             api_client: order_fetch::api_client(&fetch_options),
             fetch_options,
             pacer: Pacer::new(settings.worker.rate_per_second),

@@ -396,7 +396,10 @@ async fn invoice_pdf(
     };
     match (store.invoice.source, fetch_from) {
         (InvoiceSource::Fetch, Some(url)) => {
-            fetch::fetch_pdf(&deps.fetch_client, &url, &deps.fetch_options)
+            let policy = crate::outbound::UrlPolicy {
+                allow_private: store.invoice.fetch_allow_private,
+            };
+            fetch::fetch_pdf(&deps.fetch_clients, policy, &url, &deps.fetch_options)
                 .await
                 .map_err(|e| {
                     let failure = if e.is_transient() {
