@@ -233,14 +233,21 @@ impl Serve {
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        Self {
+        let serve = Self {
             child,
             base,
             logs,
             reader: Some(reader),
             stores,
             _dir: dir,
-        }
+        };
+        // /readyz answers before serve listens for SIGTERM: its last start-up line says it does.
+        serve
+            .wait_for_logs("serve never finished starting", |l| {
+                l.contains("shopbip receiving webhooks")
+            })
+            .await;
+        serve
     }
 
     fn logs(&self) -> String {
