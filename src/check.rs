@@ -6,8 +6,10 @@ use crate::platforms::Platform;
 use crate::settings::Settings;
 use crate::stores::{InvoiceSource, StoreRegistry};
 
-/// Writes problems or the runbook to `out`; true when everything is valid.
-pub fn run(settings: &Settings, out: &mut impl Write) -> std::io::Result<bool> {
+/// Writes problems or the runbook to `out`; true when everything is valid. With `only`, the
+/// settings and that one store's profile (`<stores.dir>/<only>.toml`): a newcomer's first
+/// store is checked without the example profiles beside it.
+pub fn run(settings: &Settings, only: Option<&str>, out: &mut impl Write) -> std::io::Result<bool> {
     let mut ok = true;
     let url = &settings.database.url;
     if !["sqlite:", "postgres:", "postgresql:"]
@@ -25,7 +27,29 @@ pub fn run(settings: &Settings, out: &mut impl Write) -> std::io::Result<bool> {
         ok = false;
     }
     let dir = &settings.stores.dir;
-    let registry = match StoreRegistry::load_dir(dir) {
+    // Exactly what `serve` and hot reload accept: valid profiles, templates that compile, and
+    // at least one store.
+    let loaded = match only {
+        Some(id) => crate::stores::StoreId::parse(id)
+            .map_err(|message| {
+                vec![crate::stores::ProfileError {
+                    file: dir.join(format!("{id}.toml")),
+                    key: String::new(),
+                    message,
+                }]
+            })
+            .and_then(|_| {
+                crate::stores::load_file(&dir.join(format!("{id}.toml")), &|name| {
+                    std::env::var(name).ok()
+                })
+            })
+            .and_then(|store| {
+                crate::stores::template_error(&store).map_err(|e| vec![e])?;
+                Ok(StoreRegistry::from_stores([store]))
+            }),
+        None => StoreRegistry::load_valid(dir),
+    };
+    let registry = match loaded {
         Ok(r) => r,
         Err(errors) => {
             for e in errors {
@@ -34,29 +58,6 @@ pub fn run(settings: &Settings, out: &mut impl Write) -> std::io::Result<bool> {
             return Ok(false);
         }
     };
-    for store in registry.iter() {
-        if let Err(e) = crate::invoice::check_store_template(store) {
-            let template = store
-                .invoice
-                .template
-                .as_ref()
-                .map(|t| t.display().to_string())
-                .unwrap_or_default();
-            writeln!(
-                out,
-                "error: {}: invoice.template ({template}): {e}",
-                store.file.display()
-            )?;
-            ok = false;
-        }
-    }
-    if registry.is_empty() {
-        writeln!(
-            out,
-            "warning: no store profile in {} (one <store_id>.toml per store)",
-            dir.display()
-        )?;
-    }
     print_runbook(&registry, out)?;
     Ok(ok)
 }

@@ -35,7 +35,11 @@ enum Command {
         sandbox: bool,
     },
     /// Validates the settings and every store profile, and prints the runbook.
-    Check,
+    Check {
+        /// Checks the settings and this one store's profile (`<stores.dir>/<ID>.toml`) only.
+        #[arg(long, value_name = "ID")]
+        store: Option<String>,
+    },
     /// Renders a store's invoice for a saved platform order payload, to preview its look.
     Invoice {
         #[arg(long)]
@@ -126,8 +130,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     shopbip::telemetry::init(&settings.log);
     match cli.command {
         Command::Serve { sandbox } => shopbip::serve::run(settings, sandbox).await,
-        Command::Check => {
-            let ok = shopbip::check::run(&settings, &mut std::io::stdout().lock())?;
+        Command::Check { store } => {
+            let ok =
+                shopbip::check::run(&settings, store.as_deref(), &mut std::io::stdout().lock())?;
             if ok {
                 Ok(())
             } else {

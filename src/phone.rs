@@ -10,6 +10,17 @@ use rlibphonenumber::{PHONE_NUMBER_UTIL, PhoneNumberFormat};
 use crate::order::Order;
 use crate::telemetry::mask_phone;
 
+/// Whether `code` (ISO 3166-1 alpha-2, upper case) is a region the phone library can read
+/// numbers of.
+pub fn is_known_region(code: &str) -> bool {
+    code.len() == 2
+        && code.chars().all(|c| c.is_ascii_uppercase())
+        && Region::from_code(code).is_ok()
+        && PHONE_NUMBER_UTIL
+            .get_supported_regions()
+            .any(|r| r.as_region_str().to_string() == code)
+}
+
 /// A valid, normalised WhatsApp recipient.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Phone {
@@ -103,6 +114,16 @@ pub fn recipient(order: &Order, default_region: &str) -> Result<Phone, String> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn regions_are_the_phone_library_s_own() {
+        for known in ["TN", "FR", "US", "SA", "BR"] {
+            assert!(is_known_region(known), "{known}");
+        }
+        for unknown in ["XX", "ZZ", "tn", "TUN", ""] {
+            assert!(!is_known_region(unknown), "{unknown}");
+        }
+    }
+
     use super::*;
     use crate::order::{Address, Customer};
 

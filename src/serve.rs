@@ -25,7 +25,7 @@ const REAP_EVERY: Duration = Duration::from_secs(5);
 
 /// Loads every profile, or fails with one line per problem.
 pub fn load_stores(settings: &Settings) -> anyhow::Result<StoreRegistry> {
-    StoreRegistry::load_dir(&settings.stores.dir).map_err(|errors| {
+    StoreRegistry::load_valid(&settings.stores.dir).map_err(|errors| {
         let lines: Vec<String> = errors.iter().map(ToString::to_string).collect();
         anyhow::anyhow!("invalid store profiles:\n  {}", lines.join("\n  "))
     })

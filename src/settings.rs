@@ -80,6 +80,9 @@ pub struct ServerSettings {
     pub host: String,
     pub port: u16,
     pub max_body_bytes: usize,
+    /// Seconds a client has to send a whole request body; then 408 and the connection closes
+    /// (a client trickling its body holds memory only this long).
+    pub body_timeout_secs: u64,
 }
 
 impl Default for ServerSettings {
@@ -88,6 +91,7 @@ impl Default for ServerSettings {
             host: "127.0.0.1".into(),
             port: 8080,
             max_body_bytes: 2_097_152,
+            body_timeout_secs: 10,
         }
     }
 }

@@ -250,7 +250,7 @@ fn a_merchant_template_renders_and_its_errors_carry_line_numbers() {
         String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{all}");
     assert!(
-        all.contains("acme.toml: invoice.template (mine.typ)") && all.contains("line 2"),
+        all.contains("acme.toml: invoice.template: mine.typ: ") && all.contains("line 2"),
         "{all}"
     );
 }

@@ -28,7 +28,10 @@ async fn receive(
     let store_id = path.into_inner();
     let (outcome, response) = match read_body(&req, payload, &state.body_limits).await {
         Ok(body) => handle(&store_id, &req, &body, &state).await,
-        Err((label, response)) => (Outcome::new(label), response),
+        Err(refused) => {
+            let (label, response) = refused.answer(&state.body_limits);
+            (Outcome::new(label), response)
+        }
     };
     let store_label = if outcome.label == "unknown_store" {
         "unknown".to_owned()
@@ -233,65 +236,35 @@ async fn read_body(
     req: &HttpRequest,
     mut payload: web::Payload,
     limits: &BodyLimits,
-) -> Result<web::Bytes, (&'static str, HttpResponse)> {
+) -> Result<web::Bytes, Refused> {
     if let Some(encoding) = req.headers().get(header::CONTENT_ENCODING) {
         let encoding = String::from_utf8_lossy(encoding.as_bytes());
         if !encoding.trim().eq_ignore_ascii_case("identity") {
             // Echoed back: escaped and cut, it is the sender's own text.
-            let shown: String = encoding.escape_debug().take(64).collect();
-            return Err((
-                "bad_body",
-                closing(
-                    HttpResponse::UnsupportedMediaType(),
-                    &format!(
-                        "Content-Encoding {shown} is not accepted: webhooks are signed over the \
-                         bytes as sent, uncompressed"
-                    ),
-                ),
-            ));
+            return Err(Refused::Encoded(encoding.escape_debug().take(64).collect()));
         }
     }
-    let too_large = || {
-        (
-            "too_large",
-            closing(
-                HttpResponse::PayloadTooLarge(),
-                &format!("body larger than the {}-byte limit", limits.max_bytes),
-            ),
-        )
-    };
     let declared = req
         .headers()
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<usize>().ok());
     if declared.is_some_and(|n| n > limits.max_bytes) {
-        return Err(too_large());
+        return Err(Refused::TooLarge);
     }
     let deadline = tokio::time::Instant::now() + limits.timeout;
-    let busy = || {
-        let mut busy = HttpResponse::ServiceUnavailable();
-        busy.insert_header((header::RETRY_AFTER, "5"));
-        (
-            "busy",
-            closing(
-                busy,
-                "too many webhook bodies are being received at once; retry later",
-            ),
-        )
-    };
     // Memory is counted as it is reserved, not as bytes arrive: a declared length is held at
     // once (a client announcing 2 MB and sending nothing costs its 2 MB of the budget), a
     // chunked body as its buffer grows.
     let mut held = Vec::new();
-    let mut reserve = |bytes: usize| -> Result<(), (&'static str, HttpResponse)> {
-        let kib = u32::try_from(bytes.div_ceil(1024)).map_err(|_| too_large())?;
+    let mut reserve = |bytes: usize| -> Result<(), Refused> {
+        let kib = u32::try_from(bytes.div_ceil(1024)).map_err(|_| Refused::TooLarge)?;
         if kib > 0 {
             let permit = limits
                 .in_flight
                 .clone()
                 .try_acquire_many_owned(kib)
-                .map_err(|_| busy())?;
+                .map_err(|_| Refused::Busy)?;
             held.push(permit);
         }
         Ok(())
@@ -303,33 +276,14 @@ async fn read_body(
     }
     loop {
         let chunk = match tokio::time::timeout_at(deadline, payload.next()).await {
-            Err(_) => {
-                return Err((
-                    "body_timeout",
-                    closing(
-                        HttpResponse::RequestTimeout(),
-                        &format!(
-                            "the body was not received within {} s",
-                            limits.timeout.as_secs()
-                        ),
-                    ),
-                ));
-            }
+            Err(_) => return Err(Refused::Late),
             Ok(None) => break,
-            Ok(Some(Err(e))) => {
-                return Err((
-                    "bad_body",
-                    closing(
-                        HttpResponse::BadRequest(),
-                        &format!("the body could not be read: {e}"),
-                    ),
-                ));
-            }
+            Ok(Some(Err(e))) => return Err(Refused::Broken(e.to_string())),
             Ok(Some(Ok(chunk))) => chunk,
         };
         let needed = body.len() + chunk.len();
         if needed > limits.max_bytes {
-            return Err(too_large());
+            return Err(Refused::TooLarge);
         }
         if needed > body.capacity() {
             let grown = needed.max(body.capacity() * 2).min(limits.max_bytes);
@@ -342,6 +296,72 @@ async fn read_body(
     // request ends, moments later.
     drop(held);
     Ok(body.freeze())
+}
+
+/// Why a body was not read to its end.
+enum Refused {
+    /// A `Content-Encoding` (escaped, cut) other than `identity`.
+    Encoded(String),
+    TooLarge,
+    /// Not all there by the deadline.
+    Late,
+    Broken(String),
+    /// The bodies being read at once already hold the whole budget.
+    Busy,
+}
+
+impl Refused {
+    /// The outcome label and the answer, which closes the connection: the rest of the body
+    /// is not read.
+    fn answer(self, limits: &BodyLimits) -> (&'static str, HttpResponse) {
+        match self {
+            Refused::Encoded(encoding) => (
+                "bad_body",
+                closing(
+                    HttpResponse::UnsupportedMediaType(),
+                    &format!(
+                        "Content-Encoding {encoding} is not accepted: webhooks are signed over \
+                         the bytes as sent, uncompressed"
+                    ),
+                ),
+            ),
+            Refused::TooLarge => (
+                "too_large",
+                closing(
+                    HttpResponse::PayloadTooLarge(),
+                    &format!("body larger than the {}-byte limit", limits.max_bytes),
+                ),
+            ),
+            Refused::Late => (
+                "body_timeout",
+                closing(
+                    HttpResponse::RequestTimeout(),
+                    &format!(
+                        "the body was not received within {} s",
+                        limits.timeout.as_secs()
+                    ),
+                ),
+            ),
+            Refused::Broken(why) => (
+                "bad_body",
+                closing(
+                    HttpResponse::BadRequest(),
+                    &format!("the body could not be read: {why}"),
+                ),
+            ),
+            Refused::Busy => {
+                let mut busy = HttpResponse::ServiceUnavailable();
+                busy.insert_header((header::RETRY_AFTER, "5"));
+                (
+                    "busy",
+                    closing(
+                        busy,
+                        "too many webhook bodies are being received at once; retry later",
+                    ),
+                )
+            }
+        }
+    }
 }
 
 /// The answer to every stored webhook, written straight out rather than built as a JSON tree

@@ -85,8 +85,10 @@ impl Store {
         self.rules.iter().filter(move |r| r.on == kind)
     }
 
-    /// Fills what the platform left out from the store's settings: the currency.
+    /// Fills what the platform left out: the total from priced lines, the currency from the
+    /// store's settings.
     pub fn complete_order(&self, order: &mut Order) {
+        order.derive_missing_total();
         if order.currency.trim().is_empty()
             && let Some(c) = &self.default_currency
         {
@@ -105,6 +107,49 @@ impl Store {
             .cloned()
             .collect()
     }
+}
+
+/// Invoice assets render into PDFs sent to customers: only files inside the profile's folder
+/// (or a folder beneath it, such as `assets/`) may be named, never an absolute path, a `..`,
+/// or a link that leads out.
+fn confined(base: &Path, rel: &Path) -> Result<(), String> {
+    use std::path::Component;
+    if rel
+        .components()
+        .any(|c| !matches!(c, Component::Normal(_) | Component::CurDir))
+    {
+        return Err(format!(
+            "{} must be a path inside the profile's folder (no absolute path, no ..)",
+            rel.display()
+        ));
+    }
+    let path = base.join(rel);
+    if !path.is_file() {
+        return Err(format!("{} does not exist", path.display()));
+    }
+    let (Ok(real), Ok(real_base)) = (path.canonicalize(), base.canonicalize()) else {
+        return Err(format!("{} cannot be resolved", path.display()));
+    };
+    if !real.starts_with(&real_base) {
+        return Err(format!(
+            "{} leads outside the profile's folder (a link to {})",
+            rel.display(),
+            real.display()
+        ));
+    }
+    Ok(())
+}
+
+/// A store's own invoice template, compiled against a sample order.
+pub fn template_error(store: &Store) -> Result<(), ProfileError> {
+    crate::invoice::check_store_template(store).map_err(|e| ProfileError {
+        file: store.file.clone(),
+        key: "invoice.template".into(),
+        message: match &store.invoice.template {
+            Some(t) => format!("{}: {e}", t.display()),
+            None => e,
+        },
+    })
 }
 
 /// One problem in one profile, naming the file and the key.
@@ -164,6 +209,37 @@ impl StoreRegistry {
     /// that does not exist holds no stores; any invalid profile fails the whole load.
     pub fn load_dir(dir: &Path) -> Result<Self, Vec<ProfileError>> {
         Self::load_dir_with(dir, &|name| std::env::var(name).ok())
+    }
+
+    /// Everything `shopbip check` checks, as `serve` and hot reload apply it: every profile
+    /// valid (each store's own invoice template compiled against a sample order), and at least
+    /// one of them — a missing or empty folder is an error, not a server that sends nothing.
+    pub fn load_valid(dir: &Path) -> Result<Self, Vec<ProfileError>> {
+        let dir_error = |message: String| ProfileError {
+            file: dir.to_path_buf(),
+            key: String::new(),
+            message,
+        };
+        if !dir.is_dir() {
+            return Err(vec![dir_error(
+                "the store profile folder does not exist (stores.dir; one <store_id>.toml per store, see plugin-config/README.md)".into(),
+            )]);
+        }
+        let registry = Self::load_dir(dir)?;
+        if registry.is_empty() {
+            return Err(vec![dir_error(
+                "no store profile in the folder (one <store_id>.toml per store: copy an example-*.toml)".into(),
+            )]);
+        }
+        let errors: Vec<ProfileError> = registry
+            .iter()
+            .filter_map(|store| template_error(store).err())
+            .collect();
+        if errors.is_empty() {
+            Ok(registry)
+        } else {
+            Err(errors)
+        }
     }
 
     pub fn load_dir_with(
@@ -275,7 +351,9 @@ fn validate(id: StoreId, file: &Path, raw: ProfileFile) -> Result<Store, Vec<Pro
         ),
     }
     let country = raw.default_country.trim().to_ascii_uppercase();
-    if country.len() != 2 || !country.chars().all(|c| c.is_ascii_uppercase()) {
+    // A region the phone library knows: "XX" would pass a shape check and then make every
+    // number written without its country code unreadable.
+    if !crate::phone::is_known_region(&country) {
         err(
             "default_country",
             format!(
@@ -306,8 +384,19 @@ fn validate(id: StoreId, file: &Path, raw: ProfileFile) -> Result<Store, Vec<Pro
     }
     platform_keys::webhook(&raw, &mut err);
     let bigcommerce = platform_keys::bigcommerce(&raw, &mut err);
-    if let Err(e) = buzzbip::parse_base_url(&raw.buzzbip.base_url) {
-        err("buzzbip.base_url", e.to_string());
+    match buzzbip::parse_base_url(&raw.buzzbip.base_url) {
+        Err(e) => err("buzzbip.base_url", e.to_string()),
+        // shopbip adds `/api/…` itself: a base with a path would send to `/api/api/…`.
+        Ok(url) if !matches!(url.path(), "" | "/") => err(
+            "buzzbip.base_url",
+            format!(
+                "{:?} must be a bare origin: write {:?} (without {:?}; shopbip adds /api/… itself)",
+                raw.buzzbip.base_url,
+                url.origin().ascii_serialization(),
+                url.path()
+            ),
+        ),
+        Ok(_) => {}
     }
     if raw.buzzbip.username.trim().is_empty() {
         err("buzzbip.username", "is empty".into());
@@ -369,9 +458,9 @@ fn validate(id: StoreId, file: &Path, raw: ProfileFile) -> Result<Store, Vec<Pro
         ("invoice.template", &inv.template),
     ] {
         if let Some(rel) = rel
-            && !base.join(rel).is_file()
+            && let Err(m) = confined(base, rel)
         {
-            err(key, format!("{} does not exist", base.join(rel).display()));
+            err(key, m);
         }
     }
     let mut seen = HashMap::new();
@@ -494,6 +583,70 @@ template_id = 3
             },
             ..Order::default()
         }
+    }
+
+    #[test]
+    fn invoice_assets_stay_inside_the_profile_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        let base = dir.path().join("plugin-config");
+        std::fs::create_dir_all(base.join("assets")).unwrap();
+        std::fs::write(base.join("assets/logo.png"), b"png").unwrap();
+        std::fs::write(base.join("invoice.typ"), b"x").unwrap();
+        std::fs::write(dir.path().join("secret.txt"), b"s3cret").unwrap();
+        assert_eq!(confined(&base, Path::new("invoice.typ")), Ok(()));
+        assert_eq!(confined(&base, Path::new("assets/logo.png")), Ok(()));
+        assert_eq!(confined(&base, Path::new("./assets/logo.png")), Ok(()));
+        for outside in ["../secret.txt", "/etc/passwd", "assets/../../secret.txt"] {
+            let err = confined(&base, Path::new(outside)).unwrap_err();
+            assert!(
+                err.contains("inside the profile's folder"),
+                "{outside}: {err}"
+            );
+        }
+        #[cfg(unix)]
+        {
+            std::os::unix::fs::symlink(dir.path().join("secret.txt"), base.join("link.typ"))
+                .unwrap();
+            let err = confined(&base, Path::new("link.typ")).unwrap_err();
+            assert!(err.contains("leads outside"), "{err}");
+        }
+        assert!(
+            confined(&base, Path::new("missing.typ"))
+                .unwrap_err()
+                .contains("does not exist")
+        );
+    }
+
+    #[test]
+    fn default_country_and_buzzbip_url_are_checked_for_what_they_mean() {
+        let errors = profile("woocommerce", "").map(|_| ()).err();
+        assert!(errors.is_none(), "{errors:?}");
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("shop.toml");
+        let write = |country: &str, base_url: &str| {
+            std::fs::write(
+                &file,
+                format!(
+                    "platform = \"woocommerce\"\nbase_uri = \"https://shop.test\"\n\
+                     default_country = \"{country}\"\n[webhook]\nsecrets = [\"s\"]\n\
+                     [buzzbip]\nbase_url = \"{base_url}\"\nusername = \"u\"\n\
+                     password = \"p\"\napi_key = \"k\"\n[[notify]]\non = \"order.paid\"\n\
+                     template_id = 1\n"
+                ),
+            )
+            .unwrap();
+            load_file(&file, &|_| None)
+        };
+        assert!(write("TN", "https://app.buzzbip.com").is_ok());
+        assert!(write("TN", "https://app.buzzbip.com/").is_ok());
+        let errors = write("XX", "https://app.buzzbip.com").unwrap_err();
+        assert_eq!(errors[0].key, "default_country", "{errors:?}");
+        let errors = write("TN", "https://app.buzzbip.com/api/").unwrap_err();
+        assert_eq!(errors[0].key, "buzzbip.base_url", "{errors:?}");
+        assert!(
+            errors[0].message.contains("https://app.buzzbip.com"),
+            "{errors:?}"
+        );
     }
 
     #[test]

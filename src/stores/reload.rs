@@ -36,7 +36,9 @@ impl Reloader {
 
     /// Loads and swaps; false (old profiles kept, each problem logged) when any profile is bad.
     pub fn reload(&self, why: &str) -> bool {
-        match StoreRegistry::load_dir(&self.dir) {
+        // `check`'s validation, templates compiled: a store that would fail every job is
+        // never swapped in.
+        match StoreRegistry::load_valid(&self.dir) {
             Ok(registry) => {
                 let registry = (self.transform)(registry);
                 let count = registry.len();
