@@ -13,7 +13,7 @@ use tokio::task::JoinHandle;
 use crate::http::Application;
 use crate::jobs::{self, JobStore};
 use crate::sandbox::{
-    self, Account, HeaderKind, SandboxConfig, SandboxHandle, Template, TemplateState,
+    self, Account, HeaderKind, Provisioner, SandboxConfig, SandboxHandle, Template, TemplateState,
 };
 use crate::settings::Settings;
 use crate::stores::reload::{Reloader, Transform};
@@ -153,6 +153,15 @@ pub fn repoint(registry: &StoreRegistry, base_url: &str) -> StoreRegistry {
     }))
 }
 
+/// Every reloaded store given its account (and its rules' templates) in the running sandbox,
+/// then pointed at it.
+pub fn provisioned(sandbox: Provisioner, base_url: String) -> Transform {
+    Arc::new(move |registry| {
+        sandbox.provision(&sandbox_config_for(&registry));
+        repoint(&registry, &base_url)
+    })
+}
+
 /// Starts a sandbox for `registry` and returns it with the repointed stores.
 pub fn with_sandbox(registry: &StoreRegistry) -> anyhow::Result<(SandboxHandle, StoreRegistry)> {
     let sandbox = sandbox::spawn(
@@ -174,7 +183,7 @@ pub async fn run(settings: Settings, use_sandbox: bool) -> anyhow::Result<()> {
         let (handle, stores) = with_sandbox(&registry)?;
         tracing::info!(url = %handle.base_url(), "every store talks to the in-process Buzzbip sandbox (control API under /_sandbox)");
         registry = stores;
-        transform = pointed_at(handle.base_url());
+        transform = provisioned(handle.provisioner(), handle.base_url());
         sandbox = Some(handle);
     }
     let stores = registry.len();

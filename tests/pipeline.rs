@@ -557,3 +557,63 @@ async fn an_order_that_does_not_add_up_prints_its_own_total_and_warns_the_operat
     let text = common::pdf_text(&pdf);
     assert!(text.contains("MAD 1,500.00"), "{text}");
 }
+
+#[tokio::test]
+async fn a_profile_removed_and_restored_while_its_job_waits_lets_the_job_finish() {
+    let p = start(both_stores).await;
+    let stores_dir = p.dir.path().join("plugin-config");
+    let profile = stores_dir.join("acme-woo.toml");
+    let text = std::fs::read_to_string(&profile).unwrap();
+    let registry = p.service.stores.load_full();
+    let rule = registry.get("acme-woo").unwrap().rules[0].clone();
+    // The profile goes away (an editor's rename, a ConfigMap swap); hot reload applies it.
+    std::fs::remove_file(&profile).unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while p.service.stores.load().get("acme-woo").is_some() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the reload never came"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    // A job of that store, stored just before (as a webhook answered a moment earlier).
+    let order = shopbip::platforms::Platform::Woocommerce
+        .adapter()
+        .parse_order(&fixture(WOO_PAID))
+        .unwrap();
+    p.service
+        .jobs
+        .ingest(shopbip::jobs::NewEvent {
+            store_id: "acme-woo".into(),
+            platform: "woocommerce".into(),
+            delivery_key: "restored".into(),
+            topic: "order.updated".into(),
+            kind: rule.on,
+            order,
+            rules: vec![rule],
+        })
+        .await
+        .unwrap();
+    // It fails while the store is missing, and waits: not dead.
+    loop {
+        let job = &p.jobs().await[0];
+        assert_ne!(job.state, JobState::Dead, "{:?}", job.last_error);
+        if job.attempts >= 1 && job.state == JobState::Queued {
+            assert!(
+                job.last_error
+                    .as_deref()
+                    .unwrap()
+                    .contains("not configured"),
+                "{:?}",
+                job.last_error
+            );
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{job:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    std::fs::write(&profile, text).unwrap();
+    let jobs = p.settled(1).await;
+    assert_eq!(jobs[0].state, JobState::Done, "{:?}", jobs[0].last_error);
+    assert_eq!(p.sandbox.accepted_sends(1).await.len(), 1);
+}

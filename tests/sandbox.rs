@@ -244,3 +244,54 @@ fn the_demo_command_sends_an_order_with_its_invoice_and_writes_the_pdf() {
         .unwrap_or_else(|| panic!("no PDF path in:\n{stdout}"));
     assert!(std::fs::read(path.trim()).unwrap().starts_with(b"%PDF-"));
 }
+
+/// A store profile with its own Buzzbip account.
+fn store_profile(dir: &std::path::Path, id: &str, username: &str, template: u64) {
+    std::fs::write(
+        dir.join(format!("{id}.toml")),
+        format!(
+            "platform = \"woocommerce\"\nbase_uri = \"https://{id}.test\"\ndefault_country = \"TN\"\n\
+             [webhook]\nsecrets = [\"s\"]\n[buzzbip]\nusername = \"{username}\"\n\
+             password = \"{id}-password\"\napi_key = \"{id}-key\"\n\
+             [[notify]]\non = \"order.paid\"\ntemplate_id = {template}\nbody_params = [\"{{order.number}}\"]\n"
+        ),
+    )
+    .unwrap();
+}
+
+#[tokio::test]
+async fn stores_added_while_serve_sandbox_runs_get_their_accounts_and_templates() {
+    use shopbip::stores::StoreRegistry;
+    let dir = tempfile::tempdir().unwrap();
+    store_profile(dir.path(), "first", "first@shop.test", 1289);
+    let registry = StoreRegistry::load_dir(dir.path()).unwrap();
+    let (sandbox, _) = shopbip::serve::with_sandbox(&registry).unwrap();
+    let base = sandbox.base_url();
+    assert_eq!(
+        login(&base, "second@shop.test", "second-password")
+            .await
+            .status(),
+        401
+    );
+    // A second profile appears; the reload's transform provisions it.
+    store_profile(dir.path(), "second", "second@shop.test", 4242);
+    let transform = shopbip::serve::provisioned(sandbox.provisioner(), base.clone());
+    let reloaded = transform(StoreRegistry::load_dir(dir.path()).unwrap());
+    let second = reloaded.get("second").unwrap();
+    assert_eq!(second.buzzbip.base_url, base, "pointed at the sandbox");
+    assert_eq!(
+        login(&base, "second@shop.test", "second-password")
+            .await
+            .status(),
+        200
+    );
+    let templates = sandbox.control().templates().await.unwrap();
+    assert!(templates.iter().any(|t| t.id == 4242), "{templates:?}");
+    // The first store's account is still there.
+    assert_eq!(
+        login(&base, "first@shop.test", "first-password")
+            .await
+            .status(),
+        200
+    );
+}

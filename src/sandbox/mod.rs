@@ -71,12 +71,42 @@ impl Shared {
 pub struct SandboxHandle {
     pub addr: SocketAddr,
     server: actix_web::dev::ServerHandle,
+    shared: web::Data<Shared>,
+}
+
+/// Adds accounts and templates to a running sandbox: a store added or changed while
+/// `serve --sandbox` runs gets its account (and its rules' templates), instead of a false
+/// "wrong username or password".
+#[derive(Clone)]
+pub struct Provisioner(web::Data<Shared>);
+
+impl Provisioner {
+    /// Accounts are added or updated by username, templates added when missing (one defined
+    /// already, by the sandbox config or a test, is kept as it is).
+    pub fn provision(&self, config: &SandboxConfig) {
+        let mut state = self.0.lock();
+        for account in &config.accounts {
+            state
+                .accounts
+                .insert(account.username.clone(), account.clone());
+        }
+        for template in &config.templates {
+            state
+                .templates
+                .entry(template.id)
+                .or_insert_with(|| template.clone());
+        }
+    }
 }
 
 impl SandboxHandle {
     /// `http://127.0.0.1:PORT`, to use as a store's `buzzbip.base_url`.
     pub fn base_url(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    pub fn provisioner(&self) -> Provisioner {
+        Provisioner(self.shared.clone())
     }
 
     pub fn control(&self) -> SandboxControl {
@@ -92,9 +122,10 @@ fn server(
     config: &SandboxConfig,
     listener: TcpListener,
     workers: usize,
-) -> std::io::Result<actix_web::dev::Server> {
+) -> std::io::Result<(actix_web::dev::Server, web::Data<Shared>)> {
     let shared = web::Data::new(Shared(Mutex::new(state::State::new(config))));
-    Ok(HttpServer::new(move || {
+    let data = shared.clone();
+    let server = HttpServer::new(move || {
         App::new()
             .app_data(shared.clone())
             .app_data(web::PayloadConfig::new(1024 * 1024))
@@ -104,18 +135,20 @@ fn server(
     })
     .workers(workers)
     .listen(listener)?
-    .run())
+    .run();
+    Ok((server, data))
 }
 
 /// Starts a sandbox on `listener` inside the current Tokio runtime (port 0 is fine).
 pub fn spawn(config: &SandboxConfig, listener: TcpListener) -> std::io::Result<SandboxHandle> {
     let addr = listener.local_addr()?;
-    let server = server(config, listener, 1)?;
+    let (server, shared) = server(config, listener, 1)?;
     let handle = server.handle();
     tokio::spawn(server);
     Ok(SandboxHandle {
         addr,
         server: handle,
+        shared,
     })
 }
 
@@ -146,6 +179,6 @@ pub async fn run(config: &SandboxConfig, host: &str, port: u16) -> anyhow::Resul
         );
     }
     println!("  control API: http://{addr}/_sandbox/calls (see README)");
-    server(config, listener, 2)?.await?;
+    server(config, listener, 2)?.0.await?;
     Ok(())
 }

@@ -91,11 +91,16 @@ async fn save(deps: &Deps, worker: &str, job: &Job, steps: &Steps) -> Result<(),
 async fn run_steps(deps: &Deps, worker: &str, job: &Job) -> Result<Outcome, StepError> {
     let stores = deps.stores.load();
     let Some(store) = stores.get(&job.store_id).cloned() else {
-        return Err(permanent(format!(
-            "store {} is no longer configured in {}",
-            job.store_id,
-            deps.stores_dir.display()
-        )));
+        // Often for seconds only (a ConfigMap swap, an editor's rename): the job waits on its
+        // retry schedule and goes on once the profile is back.
+        return Err(StepError(
+            format!(
+                "store {} is not configured in {} (for now?): retrying",
+                job.store_id,
+                deps.stores_dir.display()
+            ),
+            Failure::Transient { retry_after: None },
+        ));
     };
     let mut steps = Steps::from_json(&job.steps);
     if steps.whatsapp_bulk_group_id.is_some() {
