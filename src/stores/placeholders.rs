@@ -84,6 +84,20 @@ pub fn plain(s: &str) -> String {
     s.to_owned()
 }
 
+/// A value for a file name (the uploaded invoice's, sent in a multipart header): no NUL or
+/// other control character, no path separator, no quote, whatever the order's fields hold.
+pub fn file_name_part(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_control() || matches!(c, '/' | '\\' | '"' | ':' | '*' | '?' | '<' | '>' | '|') {
+                '_'
+            } else {
+                c
+            }
+        })
+        .collect()
+}
+
 fn value(name: &str, ctx: &Context<'_>) -> String {
     let o = ctx.order;
     match name {
@@ -179,6 +193,22 @@ mod tests {
             render("{order.name} / {order.number}", &ctx, plain),
             "#SB-1001 / 1001"
         );
+    }
+
+    #[test]
+    fn file_names_carry_no_control_character_or_separator() {
+        let order = Order {
+            number: "12\0/../x\r\nSet-Cookie: a\"b".into(),
+            ..Default::default()
+        };
+        let ctx = Context {
+            store_id: "acme",
+            order: &order,
+            invoice_number: None,
+        };
+        let name = render("Invoice-{order.number}.pdf", &ctx, file_name_part);
+        assert_eq!(name, "Invoice-12__.._x__Set-Cookie_ a_b.pdf");
+        assert!(!name.chars().any(char::is_control));
     }
 
     #[test]

@@ -193,7 +193,7 @@ async fn run_steps(deps: &Deps, worker: &str, job: &Job) -> Result<Outcome, Step
         let filename = placeholders::render(
             &store.invoice.filename,
             &context(&store, order, Some(&number)),
-            placeholders::plain,
+            placeholders::file_name_part,
         );
         steps.pdf_sha256 = Some(hex::encode(sha2::Sha256::digest(&pdf)));
         steps.pdf_bytes = Some(pdf.len() as u64);
