@@ -96,8 +96,7 @@ impl WebhookPlatform for BigCommerce {
             _ => return ignored("scope not used by shopbip"),
         };
         let data = json.get("data").cloned().unwrap_or(Value::Null);
-        let id =
-            text(&data, "id").ok_or_else(|| ParseError::Invalid("event without data.id".into()))?;
+        let id = super::fields::id(&data, "id", "event data")?;
         let delivery_key = headers
             .get(&[sw::ID])
             .map(str::trim)
@@ -125,7 +124,7 @@ pub fn order_from_api(
     products: &[Value],
     shipping_addresses: &[Value],
 ) -> Result<Order, ParseError> {
-    let id = text(o, "id").ok_or_else(|| ParseError::Invalid("order without an id".into()))?;
+    let id = super::fields::id(o, "id", "order")?;
     let billing = o.get("billing_address").filter(|a| a.is_object());
     let tax_total = money(o, "total_tax");
     let taxes = if tax_total.is_zero() {

@@ -16,6 +16,20 @@ pub fn text(v: &Value, key: &str) -> Option<String> {
     }
 }
 
+/// An id: [`text`], but a number too large to have been read exactly (an integer past 2^53
+/// comes back from a float, rounded: another order's id) is refused rather than guessed.
+pub fn id(v: &Value, key: &str, what: &str) -> Result<String, ParseError> {
+    if let Some(Value::Number(n)) = v.get(key)
+        && n.as_u64().is_none()
+        && n.as_i64().is_none()
+    {
+        return Err(ParseError::Invalid(format!(
+            "{what} id {n} is not an integer that can be kept exactly: send it as a string"
+        )));
+    }
+    text(v, key).ok_or_else(|| ParseError::Invalid(format!("{what} without an id")))
+}
+
 pub fn text_or_empty(v: &Value, key: &str) -> String {
     text(v, key).unwrap_or_default()
 }
@@ -224,6 +238,26 @@ pub fn full_name(first: &str, last: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ids_past_what_a_number_holds_exactly_are_refused() {
+        let v: Value =
+            serde_json::from_str(r#"{"a": 18446744073709551616, "b": 42, "c": "x", "d": 1.5}"#)
+                .unwrap();
+        assert!(
+            id(&v, "a", "order")
+                .unwrap_err()
+                .to_string()
+                .contains("as a string")
+        );
+        assert_eq!(id(&v, "b", "order").unwrap(), "42");
+        assert_eq!(id(&v, "c", "order").unwrap(), "x");
+        assert!(id(&v, "d", "order").is_err());
+        assert_eq!(
+            id(&v, "e", "order").unwrap_err(),
+            ParseError::Invalid("order without an id".into())
+        );
+    }
 
     #[test]
     fn html_character_references_are_decoded_once() {

@@ -172,6 +172,34 @@ impl<'de> Deserialize<'de> for Text {
     }
 }
 
+/// An id: a string, or a number kept as the exact digits it was sent as (an integer past
+/// 2^64 would otherwise come back from a float, rounded: another order's id).
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Id(Option<String>);
+
+impl Id {
+    /// Trimmed; `None` for missing, null, blank or not a scalar.
+    pub fn get(&self) -> Option<String> {
+        self.0.clone()
+    }
+}
+
+impl<'de> Deserialize<'de> for Id {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let raw = Box::<serde_json::value::RawValue>::deserialize(d)?;
+        let text = raw.get().trim();
+        let value = if text.starts_with('"') {
+            serde_json::from_str::<String>(text).map_err(serde::de::Error::custom)?
+        } else if text.starts_with(|c: char| c == '-' || c.is_ascii_digit()) {
+            text.to_owned()
+        } else {
+            String::new()
+        };
+        let value = value.trim();
+        Ok(Id((!value.is_empty()).then(|| value.to_owned())))
+    }
+}
+
 /// An array of scalars read as [`Text`], or empty when the field holds anything else.
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct Texts(pub Vec<Text>);
@@ -359,6 +387,35 @@ mod tests {
 
     fn probe(json: &str) -> Probe {
         serde_json::from_str(json).expect("lenient parse")
+    }
+
+    #[test]
+    fn ids_keep_the_digits_they_were_sent_as() {
+        #[derive(Debug, Deserialize)]
+        struct Probe {
+            #[serde(default)]
+            id: Id,
+        }
+        let id = |json: &str| serde_json::from_str::<Probe>(json).unwrap().id.get();
+        assert_eq!(
+            id(r#"{"id": 123456789012345678901234567890}"#).as_deref(),
+            Some("123456789012345678901234567890")
+        );
+        assert_eq!(
+            id(r#"{"id": 18446744073709551616}"#).as_deref(),
+            Some("18446744073709551616")
+        );
+        assert_eq!(id(r#"{"id": 5120}"#).as_deref(), Some("5120"));
+        assert_eq!(id(r#"{"id": " wc-\u0041 "}"#).as_deref(), Some("wc-A"));
+        for absent in [
+            r#"{"id": null}"#,
+            r#"{"id": ""}"#,
+            r#"{"id": true}"#,
+            r#"{"id": {}}"#,
+            "{}",
+        ] {
+            assert_eq!(id(absent), None, "{absent}");
+        }
     }
 
     #[test]

@@ -8,7 +8,7 @@ use secrecy::SecretString;
 use serde::Deserialize;
 
 use super::fields::{checked_mul, checked_sub, checked_sum, full_name};
-use super::lenient::{List, Obj, Text, Texts};
+use super::lenient::{Id, List, Obj, Text, Texts};
 use super::signature::verify_base64_body;
 use super::{
     CanonicalEvent, Headers, ParseError, Parsed, Verified, VerifyError, WebhookPlatform,
@@ -161,8 +161,8 @@ fn payment_kind(gateway: &str) -> PaymentKind {
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 struct ShopifyOrder {
-    id: Text,
-    order_id: Text,
+    id: Id,
+    order_id: Id,
     order_number: Text,
     name: Text,
     token: Text,

@@ -145,7 +145,7 @@ fn order_entity(json: &Value) -> Option<&Value> {
 }
 
 fn order(o: &Value) -> Result<Order, ParseError> {
-    let id = text(o, "id").ok_or_else(|| ParseError::Invalid("order without an id".into()))?;
+    let id = super::fields::id(o, "id", "order")?;
     let customer = o.get("orderCustomer").cloned().unwrap_or(Value::Null);
     let billing_entity = o
         .get("billingAddress")

@@ -85,7 +85,7 @@ impl WebhookPlatform for Standard {
 /// The canonical order JSON: the `Order` fields by name, amounts as decimal strings or numbers
 /// in major units (`"12.50"`), most of them optional.
 pub fn order(j: &Value) -> Result<Order, ParseError> {
-    let id = text(j, "id").ok_or_else(|| ParseError::Invalid("order without an id".into()))?;
+    let id = super::fields::id(j, "id", "order")?;
     let customer = j.get("customer").cloned().unwrap_or(Value::Null);
     let lines: Vec<LineItem> = array(j, "lines")
         .iter()

@@ -145,7 +145,7 @@ pub fn minor_units(currency: &str) -> u32 {
 }
 
 fn order(inv: &Value) -> Result<Order, ParseError> {
-    let id = text(inv, "id").ok_or_else(|| ParseError::Invalid("invoice without an id".into()))?;
+    let id = super::fields::id(inv, "id", "invoice")?;
     let currency = text_or_empty(inv, "currency").to_ascii_uppercase();
     let places = minor_units(&currency);
     let amount = |v: &Value, key: &str| minor_money(v, key, places).unwrap_or_default();

@@ -9,7 +9,7 @@ use secrecy::SecretString;
 use serde::Deserialize;
 
 use super::fields::{checked_sum, decode_entities, full_name, out_of_range};
-use super::lenient::{List, Obj, Text};
+use super::lenient::{Id, List, Obj, Text};
 use super::signature::verify_base64_body;
 use super::{
     CanonicalEvent, Headers, ParseError, Parsed, Verified, VerifyError, WebhookPlatform,
@@ -145,7 +145,7 @@ fn is_ping(body: &[u8]) -> bool {
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 struct WcOrder {
-    id: Text,
+    id: Id,
     number: Text,
     order_key: Text,
     status: Text,
@@ -672,6 +672,14 @@ mod tests {
             Some("F-2026-0042")
         );
         assert_eq!(WooCommerce.invoice_number(body.as_bytes(), &[]), None);
+    }
+
+    #[test]
+    fn an_order_id_past_2_64_is_kept_exactly() {
+        let body = br#"{"id":123456789012345678901234567890,"status":"processing"}"#;
+        let order = WooCommerce.parse_order(body).unwrap();
+        assert_eq!(order.id, "123456789012345678901234567890");
+        assert_eq!(order.number, order.id);
     }
 
     #[test]
