@@ -12,10 +12,10 @@ use serde::Deserialize;
 use tracing::{Level, Metadata};
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::field::{RecordFields, Visit};
-use tracing_subscriber::filter::{FilterExt, filter_fn};
+use tracing_subscriber::filter::filter_fn;
 use tracing_subscriber::fmt::FormatFields;
 use tracing_subscriber::fmt::format::Writer;
-use tracing_subscriber::layer::{Layer, SubscriberExt};
+use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
@@ -75,22 +75,25 @@ fn level_filter(settings: &LogSettings) -> EnvFilter {
 
 /// Installs the global subscriber. A second call (tests, embedded use) keeps the first one.
 pub fn init(settings: &LogSettings) {
-    let filter = level_filter(settings).and(filter_fn(within_cap));
+    // Both filters are global (layers of their own), not per-layer filters on the formatter:
+    // per-layer filtering lost events after a disabled third-party one on the same thread
+    // (with PostgreSQL, sqlx's debug events made `request` lines vanish).
+    let levels = level_filter(settings);
+    let cap = filter_fn(within_cap);
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let layer = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .with_ansi(ansi);
     let _ = match settings.format {
         LogFormat::Json => tracing_subscriber::registry()
-            .with(layer.json().flatten_event(true).with_filter(filter))
+            .with(levels)
+            .with(cap)
+            .with(layer.json().flatten_event(true))
             .try_init(),
         LogFormat::Pretty => tracing_subscriber::registry()
-            .with(
-                layer
-                    .compact()
-                    .fmt_fields(EscapedFields)
-                    .with_filter(filter),
-            )
+            .with(levels)
+            .with(cap)
+            .with(layer.compact().fmt_fields(EscapedFields))
             .try_init(),
     };
 }

@@ -29,6 +29,15 @@ async fn post_paid(p: &Pipeline, secret: &str, body: Vec<u8>, delivery: &str) ->
     .as_u16()
 }
 
+/// `GET /admin/jobs/{id}` as JSON.
+async fn job_detail(p: &Pipeline, id: i64) -> Value {
+    p.admin(Method::GET, &format!("/admin/jobs/{id}"))
+        .await
+        .json()
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn admin_routes_refuse_a_missing_or_wrong_token_and_serve_with_it() {
     let p = start(woo_store).await;
@@ -159,12 +168,7 @@ async fn replaying_a_done_job_sends_once_more_and_keeps_both_runs() {
     let p = start(woo_store).await;
     post_paid(&p, WOO_SECRET, fixture(WOO_PAID), "d1").await;
     let id = p.settled(1).await[0].id;
-    let first: Value = p
-        .admin(Method::GET, &format!("/admin/jobs/{id}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let first = job_detail(&p, id).await;
     let first_group = first["steps"]["whatsapp_bulk_group_id"]
         .as_str()
         .unwrap()
@@ -190,12 +194,7 @@ async fn replaying_a_done_job_sends_once_more_and_keeps_both_runs() {
         .await
         .unwrap();
     assert_eq!(sends.len(), 2, "the replay is the one way to send again");
-    let after: Value = p
-        .admin(Method::GET, &format!("/admin/jobs/{id}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let after = job_detail(&p, id).await;
     assert_eq!(after["replays"], 1);
     assert_eq!(
         after["steps"]["previous_runs"][0]["whatsapp_bulk_group_id"],
@@ -457,12 +456,7 @@ async fn times_are_rfc3339_strings_with_their_epoch_ms_beside_them() {
     let p = start(woo_store).await;
     post_paid(&p, WOO_SECRET, fixture(WOO_PAID), "d1").await;
     let id = p.settled(1).await[0].id;
-    let detail: Value = p
-        .admin(Method::GET, &format!("/admin/jobs/{id}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let detail = job_detail(&p, id).await;
     for key in ["created_at", "updated_at", "run_at"] {
         assert_rfc3339(&detail[key], &detail[format!("{key}_ms")], key);
     }

@@ -13,6 +13,12 @@ type Headers = Vec<(&'static str, String)>;
 
 const WOO_PAID: &str = "woocommerce/order-updated-paid-tnd.json";
 
+/// `body` posted to the WooCommerce store as a signed `order.updated`.
+async fn post_paid(app: &TestApp, body: Vec<u8>) -> reqwest::Response {
+    let headers = woo_headers(WOO_SECRET, "order.updated", &body, "d1");
+    app.post("acme-woo", &headers, body).await
+}
+
 async fn nothing_stored(app: &TestApp) {
     assert_eq!(app.count("events").await, 0, "no event stored");
     assert_eq!(app.count("jobs").await, 0, "no job stored");
@@ -535,15 +541,7 @@ async fn stalled_bodies_are_cut_off_at_the_deadline_while_webhooks_go_on() {
         stalled.push(conn);
     }
     // Meanwhile a real webhook is answered at once.
-    let body = fixture(WOO_PAID);
-    let resp = app
-        .post(
-            "acme-woo",
-            &woo_headers(WOO_SECRET, "order.updated", &body, "d1"),
-            body,
-        )
-        .await;
-    assert_eq!(resp.status(), 200);
+    assert_eq!(post_paid(&app, fixture(WOO_PAID)).await.status(), 200);
     let started = std::time::Instant::now();
     for mut conn in stalled {
         let mut answer = Vec::new();
@@ -607,15 +605,7 @@ async fn many_hostile_clients_at_once_hold_a_bounded_amount_of_memory() {
     eprintln!("RSS grew by {grown_mib} MiB with 500 hostile clients");
     assert!(grown_mib < 100, "RSS grew by {grown_mib} MiB");
     // And the server still takes webhooks.
-    let body = fixture(WOO_PAID);
-    let resp = app
-        .post(
-            "acme-woo",
-            &woo_headers(WOO_SECRET, "order.updated", &body, "d1"),
-            body,
-        )
-        .await;
-    assert_eq!(resp.status(), 200);
+    assert_eq!(post_paid(&app, fixture(WOO_PAID)).await.status(), 200);
 }
 
 #[tokio::test]
@@ -623,14 +613,7 @@ async fn amounts_beyond_any_shop_are_refused_with_400() {
     let app = spawn_app().await;
     let mut order: Value = serde_json::from_slice(&fixture(WOO_PAID)).unwrap();
     order["total"] = "10000000000000000000000000000".into();
-    let body = serde_json::to_vec(&order).unwrap();
-    let resp = app
-        .post(
-            "acme-woo",
-            &woo_headers(WOO_SECRET, "order.updated", &body, "d1"),
-            body,
-        )
-        .await;
+    let resp = post_paid(&app, serde_json::to_vec(&order).unwrap()).await;
     assert_eq!(resp.status(), 400);
     let answer: Value = resp.json().await.unwrap();
     assert!(
