@@ -45,6 +45,7 @@ async fn a_full_run_logs_no_secret_and_no_phone_number() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    let _kill = KillOnDrop(child.id());
     let base = format!("http://127.0.0.1:{port}");
     let http = reqwest::Client::new();
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -167,7 +168,22 @@ async fn a_full_run_logs_no_secret_and_no_phone_number() {
 }
 
 /// `shopbip serve` as a child process whose stderr (the logs) is read as it comes.
+/// Kills a spawned `serve` when a test ends, also by a failed assertion: a server left running
+/// would hold its PostgreSQL test database open and keep CI from dropping it.
+struct KillOnDrop(u32);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .arg("-KILL")
+            .arg(self.0.to_string())
+            .stderr(Stdio::null())
+            .status();
+    }
+}
+
 struct Serve {
+    _kill: KillOnDrop,
     child: std::process::Child,
     base: String,
     logs: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
@@ -234,6 +250,7 @@ impl Serve {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         let serve = Self {
+            _kill: KillOnDrop(child.id()),
             child,
             base,
             logs,
