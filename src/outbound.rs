@@ -60,11 +60,9 @@ impl UrlPolicy {
 
     fn check_ip(&self, ip: IpAddr) -> Result<(), String> {
         let ip = match ip {
-            // An IPv4 address written as IPv6 is judged as what it is.
-            IpAddr::V6(v6) => v6
-                .to_ipv4_mapped()
-                .map(IpAddr::V4)
-                .unwrap_or(IpAddr::V6(v6)),
+            // An IPv4 address written as IPv6 (mapped `::ffff:a.b.c.d`, or the old compatible
+            // `::a.b.c.d`) is judged as what it is.
+            IpAddr::V6(v6) => embedded_v4(v6).map(IpAddr::V4).unwrap_or(IpAddr::V6(v6)),
             v4 => v4,
         };
         if ip.is_loopback() {
@@ -104,13 +102,39 @@ fn is_private(ip: IpAddr) -> bool {
         }
         IpAddr::V6(v6) => {
             let first = v6.segments()[0];
-            // fc00::/7 unique-local, fe80::/10 link-local, 2001:db8::/32 documentation.
+            // fc00::/7 unique-local, fe80::/10 link-local, fec0::/10 site-local (deprecated),
+            // 2001:db8::/32 documentation, 64:ff9b:1::/48 local NAT64; 2002::/16 (6to4) and
+            // 64:ff9b::/96 (NAT64) by the IPv4 address they carry.
             (first & 0xfe00) == 0xfc00
                 || (first & 0xffc0) == 0xfe80
+                || (first & 0xffc0) == 0xfec0
                 || (first == 0x2001 && v6.segments()[1] == 0x0db8)
+                || (first == 0x64 && v6.segments()[1] == 0xff9b && v6.segments()[2] == 1)
+                || is_6to4_of_private(v6)
                 || is_nat64_of_private(v6)
         }
     }
+}
+
+/// The IPv4 address inside an IPv6 one that carries it whole: mapped, or compatible (`::/96`,
+/// but not `::` and `::1`).
+fn embedded_v4(v6: Ipv6Addr) -> Option<Ipv4Addr> {
+    if let Some(v4) = v6.to_ipv4_mapped() {
+        return Some(v4);
+    }
+    let s = v6.segments();
+    (s[..6] == [0; 6] && (s[6] != 0 || s[7] > 1))
+        .then(|| Ipv4Addr::new((s[6] >> 8) as u8, s[6] as u8, (s[7] >> 8) as u8, s[7] as u8))
+}
+
+/// `2002:aabb:ccdd::/48` routes to `aa.bb.cc.dd` (6to4).
+fn is_6to4_of_private(v6: Ipv6Addr) -> bool {
+    let s = v6.segments();
+    if s[0] != 0x2002 {
+        return false;
+    }
+    let v4 = Ipv4Addr::new((s[1] >> 8) as u8, s[1] as u8, (s[2] >> 8) as u8, s[2] as u8);
+    v4.is_loopback() || v4.is_unspecified() || is_private(IpAddr::V4(v4))
 }
 
 /// `64:ff9b::a.b.c.d` reaches `a.b.c.d` through a NAT64 gateway.
@@ -202,6 +226,11 @@ mod tests {
             "https://[::ffff:10.0.0.1]/x",
             "https://[64:ff9b::a9fe:a9fe]/x",
             "https://[::]/x",
+            "https://[::169.254.169.254]/x",
+            "https://[::a9fe:a9fe]/x",
+            "https://[2002:a9fe:a9fe::1]/x",
+            "https://[64:ff9b:1::a]/x",
+            "https://[fec0::1]/x",
             "http://shop.example/x",
             "ftp://shop.example/x",
             "file:///etc/passwd",

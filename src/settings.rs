@@ -261,9 +261,25 @@ impl Settings {
                  (e.g. `openssl rand -hex 32`), or empty to turn the admin API off"
             ));
         }
+        let timeout = self.server.body_timeout_secs;
+        if !(1..=300).contains(&timeout) {
+            problems.push(format!(
+                "server.body_timeout_secs is {timeout}: it must be 1 to 300 (seconds a client has \
+                 to send a whole webhook body)"
+            ));
+        }
+        let max = self.server.max_body_bytes;
+        if !(1024..=MAX_BODY_BYTES).contains(&max) {
+            problems.push(format!(
+                "server.max_body_bytes is {max}: it must be 1024 to {MAX_BODY_BYTES} (64 MiB)"
+            ));
+        }
         problems
     }
 }
+
+/// Largest `server.max_body_bytes`: webhook bodies are orders, not uploads.
+pub const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
 
 /// Shortest admin token accepted: a guessable bearer token would open the jobs and replays.
 pub const MIN_ADMIN_TOKEN_CHARS: usize = 16;
@@ -470,5 +486,20 @@ mod tests {
         assert_eq!(problems.len(), 1);
         assert!(problems[0].contains("at least 16"), "{problems:?}");
         assert!(!problems[0].contains("short-token"), "{problems:?}");
+    }
+
+    #[test]
+    fn body_limits_out_of_range_are_problems() {
+        let with = |timeout: u64, max: usize| {
+            let mut s = Settings::default();
+            s.server.body_timeout_secs = timeout;
+            s.server.max_body_bytes = max;
+            s.problems()
+        };
+        assert!(with(10, 2_097_152).is_empty());
+        // 0 s would refuse every webhook with 408; a huge value would overflow a deadline.
+        assert!(with(0, 2_097_152)[0].contains("body_timeout_secs"));
+        assert!(with(u64::MAX, 2_097_152)[0].contains("1 to 300"));
+        assert!(with(10, 1 << 30)[0].contains("max_body_bytes"));
     }
 }

@@ -258,6 +258,32 @@ pub fn mask_phone(phone: &str) -> String {
 /// (`+216 96 816 277`, `96816277`, `(555) 555-5555`, `0612-345678`). A digit run that is part of
 /// a word or of a larger number is not a phone (`16777216-byte`, `a1234567f`, `0.12345678`, a
 /// 20-digit id), nor is an ISO date, so timestamps and sizes in bodies stay readable.
+/// [`mask_phone`] on each group of 7 digits or more in `run`, or on all of it if none is.
+fn mask_groups(run: &str) -> String {
+    let mut out = String::with_capacity(run.len());
+    let mut group = String::new();
+    let mut masked = false;
+    let mut flush = |group: &mut String, out: &mut String| {
+        if group.len() >= 7 {
+            out.push_str(&mask_phone(group));
+            masked = true;
+        } else {
+            out.push_str(group);
+        }
+        group.clear();
+    };
+    for c in run.chars() {
+        if c.is_ascii_digit() {
+            group.push(c);
+        } else {
+            flush(&mut group, &mut out);
+            out.push(c);
+        }
+    }
+    flush(&mut group, &mut out);
+    if masked { out } else { mask_phone(run) }
+}
+
 pub fn redact_phones(text: &str) -> String {
     let chars: Vec<char> = text.chars().collect();
     let at = |i: usize| chars.get(i).copied();
@@ -275,8 +301,13 @@ pub fn redact_phones(text: &str) -> String {
             '(' => digit(at(i + 1)),
             _ => false,
         };
-        // Inside a word (`a1234567`), or the fraction or group of a number (`0.1234567`).
-        let glued = word(prev) || (matches!(prev, Some('.' | ',')) && digit(before_prev));
+        // Inside a word (`a1234567`), or the fraction or group of a number (`0.1234567`,
+        // `2,097,152`); after a comma, a run of 4 digits or more is the next item of a list
+        // (`21696816277,21612345678`), not a group.
+        let digits_from = |start: usize| (start..).take_while(|&k| digit(at(k))).count();
+        let glued = word(prev)
+            || (prev == Some('.') && digit(before_prev))
+            || (prev == Some(',') && digit(before_prev) && digits_from(i) <= 3);
         if !opens || glued {
             // A whole word at once, so no phone is found starting in its middle.
             let mut end = i + 1;
@@ -310,10 +341,14 @@ pub fn redact_phones(text: &str) -> String {
         // Part of a word or a larger number: `16777216-byte`, `1234567.89`, `2097152,5`.
         let continues = word(next)
             || (matches!(next, Some('-' | '.')) && word(at(end + 1)))
-            || (next == Some(',') && digit(at(end + 1)));
+            || (next == Some(',') && (1..=3).contains(&digits_from(end + 1)));
         let phone = (7..=15).contains(&digits) && !continues && !looks_like_date(&run);
         if phone {
             out.push_str(&mask_phone(&run));
+        } else if digits > 15 && !continues && run.contains([' ', '-', '(', ')']) {
+            // Numbers side by side (`21696816277 21612345678`) join into one long run: each
+            // long group is masked, or the whole run when no group is long on its own.
+            out.push_str(&mask_groups(&run));
         } else {
             out.push_str(&run);
         }
@@ -366,6 +401,7 @@ mod tests {
             "event 98765432109876543210 stored",
             "at 2026-11-25 08:00:00",
             "sha 3f2c1234567890",
+            "limit 2,097,152 bytes",
         ] {
             assert_eq!(redact_phones(keep), keep);
         }
@@ -376,6 +412,10 @@ mod tests {
             ("reach 0612-345678, please", "reach 061••••678, please"),
             ("\"phone\":\"+21696816277\"", "\"phone\":\"+216•••••277\""),
             ("/numbers/96816277/send", "/numbers/968••277/send"),
+            // Lists: every number, whatever joins them.
+            ("to 21696816277,21612345678", "to 216•••••277,216•••••678"),
+            ("[21696816277, 21612345678]", "[216•••••277, 216•••••678]"),
+            ("to 21696816277 21612345678", "to 216•••••277 216•••••678"),
         ] {
             assert_eq!(redact_phones(text), masked, "{text}");
         }

@@ -26,12 +26,27 @@ async fn receive(
 ) -> HttpResponse {
     let started = Instant::now();
     let store_id = path.into_inner();
-    let (outcome, response) = match read_body(&req, payload, &state.body_limits).await {
-        Ok(body) => handle(&store_id, &req, &body, &state).await,
-        Err(refused) => {
-            let (label, response) = refused.answer(&state.body_limits);
-            (Outcome::new(label), response)
-        }
+    // The store first: a body for a store that does not exist is never read, and nothing a
+    // stranger sends to a made-up store id takes memory or a metrics series.
+    let store = state.stores.load().get(&store_id).cloned();
+    let (outcome, response) = match store {
+        None => (
+            Outcome::new("unknown_store"),
+            closing(
+                HttpResponse::NotFound(),
+                &format!(
+                    "unknown store {:?}",
+                    crate::telemetry::untrusted(&store_id).to_string()
+                ),
+            ),
+        ),
+        Some(store) => match read_body(&req, payload, &state.body_limits).await {
+            Ok(body) => handle(&store, &req, &body, &state).await,
+            Err(refused) => {
+                let (label, response) = refused.answer(&state.body_limits);
+                (Outcome::new(label), response)
+            }
+        },
     };
     let store_label = if outcome.label == "unknown_store" {
         "unknown".to_owned()
@@ -74,20 +89,11 @@ impl Outcome {
 }
 
 async fn handle(
-    store_id: &str,
+    store: &crate::stores::Store,
     req: &HttpRequest,
     body: &[u8],
     state: &AppState,
 ) -> (Outcome, HttpResponse) {
-    let Some(store) = state.stores.load().get(store_id).cloned() else {
-        return (
-            Outcome::new("unknown_store"),
-            error(
-                HttpResponse::NotFound(),
-                &format!("unknown store {store_id:?}"),
-            ),
-        );
-    };
     let headers = request_headers(req);
     let platform = store.platform.adapter();
     match platform.verify(
@@ -214,16 +220,18 @@ pub struct BodyLimits {
     pub in_flight: Arc<Semaphore>,
 }
 
-/// Every webhook body being read at once holds at most this much memory together: a flood of
-/// clients sending large bodies slowly gets 503 (and retries) instead of the server's memory.
+/// Every webhook body being read at once holds at most this much memory together (or four
+/// bodies of the largest size, if more): a flood of clients sending large bodies gets 503 (and
+/// retries) instead of the server's memory.
 pub const BODY_BUDGET_KIB: usize = 16 * 1024;
 
 impl BodyLimits {
     pub fn new(max_bytes: usize, timeout: Duration) -> Self {
+        let budget = BODY_BUDGET_KIB.max(max_bytes.div_ceil(1024).saturating_mul(4));
         Self {
             max_bytes,
             timeout,
-            in_flight: Arc::new(Semaphore::new(BODY_BUDGET_KIB)),
+            in_flight: Arc::new(Semaphore::new(budget.min(Semaphore::MAX_PERMITS))),
         }
     }
 }
@@ -253,27 +261,11 @@ async fn read_body(
         return Err(Refused::TooLarge);
     }
     let deadline = tokio::time::Instant::now() + limits.timeout;
-    // Memory is counted as it is reserved, not as bytes arrive: a declared length is held at
-    // once (a client announcing 2 MB and sending nothing costs its 2 MB of the budget), a
-    // chunked body as its buffer grows.
+    // Memory is counted as it is taken, as bytes arrive: an idle connection holds none of the
+    // budget. Each chunk is copied out at once (a chunk handed over by the HTTP layer keeps its
+    // whole read buffer alive), into a buffer whose every growth is counted.
     let mut held = Vec::new();
-    let mut reserve = |bytes: usize| -> Result<(), Refused> {
-        let kib = u32::try_from(bytes.div_ceil(1024)).map_err(|_| Refused::TooLarge)?;
-        if kib > 0 {
-            let permit = limits
-                .in_flight
-                .clone()
-                .try_acquire_many_owned(kib)
-                .map_err(|_| Refused::Busy)?;
-            held.push(permit);
-        }
-        Ok(())
-    };
     let mut body = web::BytesMut::new();
-    if let Some(n) = declared {
-        reserve(n)?;
-        body.reserve(n);
-    }
     loop {
         let chunk = match tokio::time::timeout_at(deadline, payload.next()).await {
             Err(_) => return Err(Refused::Late),
@@ -287,7 +279,14 @@ async fn read_body(
         }
         if needed > body.capacity() {
             let grown = needed.max(body.capacity() * 2).min(limits.max_bytes);
-            reserve(grown - body.capacity())?;
+            let kib = u32::try_from((grown - body.capacity()).div_ceil(1024))
+                .map_err(|_| Refused::TooLarge)?;
+            let permit = limits
+                .in_flight
+                .clone()
+                .try_acquire_many_owned(kib)
+                .map_err(|_| Refused::Busy)?;
+            held.push(permit);
             body.reserve(grown - body.len());
         }
         body.extend_from_slice(&chunk);

@@ -51,6 +51,8 @@ pub fn client(options: &FetchOptions, policy: UrlPolicy) -> reqwest::Client {
         .connect_timeout(options.timeout.min(Duration::from_secs(10)))
         .redirect(crate::outbound::redirects(policy, options.max_redirects))
         .dns_resolver(CheckedResolver(policy))
+        // A proxy from HTTPS_PROXY would resolve names itself, out of the policy's sight.
+        .no_proxy()
         .user_agent(concat!("shopbip/", env!("CARGO_PKG_VERSION")))
         .build()
         .unwrap_or_else(|e| panic!("cannot initialise the HTTP client: {e}"))
