@@ -168,6 +168,22 @@ async fn a_full_run_logs_no_secret_and_no_phone_number() {
 }
 
 /// `shopbip serve` as a child process whose stderr (the logs) is read as it comes.
+/// The port of serve's start-up line, in either log format (`port=8080`, `"port":8080`).
+fn listening_port(logs: &str) -> Option<u16> {
+    let line = logs
+        .lines()
+        .find(|l| l.contains("shopbip receiving webhooks"))?;
+    let at = line
+        .find("port=")
+        .map(|i| i + 5)
+        .or_else(|| line.find("\"port\":").map(|i| i + 7))?;
+    let digits: String = line[at..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    digits.parse().ok()
+}
+
 /// Kills a spawned `serve` when a test ends, also by a failed assertion: a server left running
 /// would hold its PostgreSQL test database open and keep CI from dropping it.
 struct KillOnDrop(u32);
@@ -200,15 +216,12 @@ impl Serve {
         let stores = dir.path().join("plugin-config");
         std::fs::create_dir_all(&stores).unwrap();
         std::fs::write(stores.join("acme-woo.toml"), profile).unwrap();
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_shopbip"));
+        // Port 0: the port it bound is read from its start-up line, so no other test can take
+        // it in between.
         cmd.arg("serve")
             .current_dir(dir.path())
-            .env("SHOPBIP__SERVER__PORT", port.to_string())
+            .env("SHOPBIP__SERVER__PORT", "0")
             .env("SHOPBIP__STORES__DIR", &stores)
             .env(
                 "SHOPBIP__DATABASE__URL",
@@ -237,18 +250,18 @@ impl Serve {
                 sink.lock().unwrap().extend_from_slice(&buf[..n]);
             }
         });
-        let base = format!("http://127.0.0.1:{port}");
-        let http = reqwest::Client::new();
         let deadline = Instant::now() + Duration::from_secs(30);
-        while http.get(format!("{base}/readyz")).send().await.is_err() {
+        let port = loop {
+            let text = String::from_utf8_lossy(&logs.lock().unwrap()).into_owned();
+            if let Some(port) = listening_port(&text) {
+                break port;
+            }
             if Instant::now() > deadline || child.try_wait().unwrap().is_some() {
-                panic!(
-                    "serve never started:\n{}",
-                    String::from_utf8_lossy(&logs.lock().unwrap())
-                );
+                panic!("serve never started:\n{text}");
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        };
+        let base = format!("http://127.0.0.1:{port}");
         let serve = Self {
             _kill: KillOnDrop(child.id()),
             child,

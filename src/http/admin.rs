@@ -20,6 +20,7 @@ use actix_web::dev::{Service, ServiceRequest, ServiceResponse};
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderMap};
 use actix_web::{HttpRequest, HttpResponse, web};
+use futures_util::FutureExt;
 use secrecy::ExposeSecret;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -239,7 +240,20 @@ where
     };
     async move {
         let res = match next {
-            Ok(fut) => fut.await,
+            // A bug in a handler is a 500 with a JSON reason, never a dropped connection.
+            // (The request itself is not kept to answer with: a second handle on it makes
+            // actix panic when it reuses the request.)
+            Ok(fut) => match std::panic::AssertUnwindSafe(fut).catch_unwind().await {
+                Ok(res) => res,
+                Err(_) => {
+                    tracing::error!("an admin handler panicked");
+                    let message = "internal error: the handler failed; please report it";
+                    let answer = error(StatusCode::INTERNAL_SERVER_ERROR, message);
+                    return Err(
+                        actix_web::error::InternalError::from_response(message, answer).into(),
+                    );
+                }
+            },
             Err(denied) => return Ok(denied),
         };
         match res {

@@ -50,7 +50,21 @@ impl SandboxConfig {
     pub fn from_file(path: &Path) -> anyhow::Result<Self> {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read sandbox config {}", path.display()))?;
-        toml::from_str(&text).with_context(|| format!("invalid sandbox config {}", path.display()))
+        // Through the profiles' own error rendering: toml's would quote the line, passwords and
+        // all.
+        let shown = path.display();
+        let doc = crate::stores::profile::parse_toml(&text)
+            .map_err(|p| anyhow::anyhow!("invalid sandbox config {shown}: {}", p.message))?;
+        serde_path_to_error::deserialize(doc).map_err(|e| {
+            let key = e.path().to_string();
+            let problem = crate::stores::profile::type_problem(
+                &text,
+                &key,
+                &e.into_inner().to_string(),
+                &Default::default(),
+            );
+            anyhow::anyhow!("invalid sandbox config {shown}: {key}: {}", problem.message)
+        })
     }
 
     pub fn account(&self, username: &str) -> Option<&Account> {
@@ -181,4 +195,24 @@ pub async fn run(config: &SandboxConfig, host: &str, port: u16) -> anyhow::Resul
     println!("  control API: http://{addr}/_sandbox/calls (see README)");
     server(config, listener, 2)?.0.await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod config_tests {
+    use super::*;
+
+    #[test]
+    fn config_errors_never_quote_a_password() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("sandbox.toml");
+        for text in [
+            "[[accounts]]\nusername = \"a\"\npassword = \"hunter2-s3cret\napi_key = \"k\"\n",
+            "[[accounts]]\nusername = \"a\"\npassword = [\"hunter2-s3cret\"]\napi_key = \"k\"\n",
+        ] {
+            std::fs::write(&file, text).unwrap();
+            let err = format!("{:#}", SandboxConfig::from_file(&file).unwrap_err());
+            assert!(err.contains("sandbox.toml"), "{err}");
+            assert!(!err.contains("hunter2"), "{err}");
+        }
+    }
 }
