@@ -300,7 +300,21 @@ impl Serve {
             .arg(self.child.id().to_string())
             .status()
             .unwrap();
-        let status = self.child.wait().unwrap();
+        // Bounded: a serve that never stops fails the test instead of hanging the run.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let status = loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                break status;
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                panic!(
+                    "serve did not stop within 30 s of SIGTERM:\n{}",
+                    String::from_utf8_lossy(&self.logs.lock().unwrap())
+                );
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        };
         self.reader.take().unwrap().join().unwrap();
         let logs = self.logs.lock().unwrap().clone();
         assert!(
