@@ -643,7 +643,11 @@ async fn stalled_bodies_are_cut_off_at_the_deadline_while_webhooks_go_on() {
     assert_eq!(app.count("events").await, 1);
 }
 
+/// A memory measurement: beside the other tests of this binary (CPU contention changes how
+/// many connections buffer at once) it read up to 113 MiB where it reads 55–71 alone, so
+/// `.ci/run` runs it alone, after the suite.
 #[tokio::test]
+#[ignore = "a memory measurement: run alone (.ci/run does: --ignored --test-threads=1)"]
 async fn many_hostile_clients_at_once_hold_a_bounded_amount_of_memory() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let serve = ServeChild::start(2);
