@@ -13,6 +13,22 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use url::{Host, Url};
 
+/// `https://shop.test/path` of a URL, without user info, query or fragment: how outbound URLs
+/// are shown in errors and logs (queries often carry access keys).
+pub fn display_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(u) => {
+            format!(
+                "{}://{}{}",
+                u.scheme(),
+                u.host_str().unwrap_or(""),
+                u.port().map(|p| format!(":{p}")).unwrap_or_default()
+            ) + u.path()
+        }
+        Err(_) => url.split(['?', '#']).next().unwrap_or("").to_owned(),
+    }
+}
+
 /// Part of every refusal's text, so a fetch error can tell a refusal (permanent) from a
 /// network failure (worth retrying).
 pub const REFUSED: &str = "shopbip may not fetch from";
@@ -184,7 +200,7 @@ pub fn redirects(policy: UrlPolicy, max: usize) -> reqwest::redirect::Policy {
         match policy.check_url(attempt.url()) {
             Ok(()) => attempt.follow(),
             Err(why) => {
-                let to = crate::invoice::fetch::display_url(attempt.url().as_str());
+                let to = display_url(attempt.url().as_str());
                 attempt.error(format!("a redirect to {to} was refused: {why}"))
             }
         }

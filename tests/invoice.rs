@@ -409,6 +409,15 @@ mod fetching {
                             .finish()
                     }),
                 )
+                // Redirects wherever `/to?{target}` says.
+                .route(
+                    "/to",
+                    web::get().to(|req: actix_web::HttpRequest| async move {
+                        HttpResponse::Found()
+                            .insert_header(("Location", req.query_string().to_owned()))
+                            .finish()
+                    }),
+                )
         })
         .workers(1)
         .listen(listener)
@@ -481,33 +490,11 @@ mod fetching {
         );
     }
 
-    /// A server on loopback that redirects wherever `/to?{target}` says.
-    async fn redirector() -> String {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let server = HttpServer::new(|| {
-            App::new().route(
-                "/to",
-                web::get().to(|req: actix_web::HttpRequest| async move {
-                    HttpResponse::Found()
-                        .insert_header(("Location", req.query_string().to_owned()))
-                        .finish()
-                }),
-            )
-        })
-        .workers(1)
-        .listen(listener)
-        .unwrap()
-        .run();
-        tokio::spawn(server);
-        base
-    }
-
     #[tokio::test]
     async fn every_redirect_hop_is_checked_by_the_url_policy() {
         let pdfs = serve().await;
         let port = pdfs.rsplit(':').next().unwrap().to_owned();
-        let hops = redirector().await;
+        let hops = pdfs.clone();
         // Followed: another loopback URL.
         let ok = fetch(&format!("{hops}/to?{pdfs}/ok.pdf"), UrlPolicy::default()).await;
         assert!(ok.unwrap().starts_with(b"%PDF-"));

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use reqwest::StatusCode;
 
+pub use crate::outbound::display_url;
 use crate::outbound::{CheckedResolver, UrlPolicy};
 
 pub const DEFAULT_MAX_BYTES: u64 = 16 * 1024 * 1024;
@@ -101,21 +102,6 @@ fn chain(e: &dyn std::error::Error) -> String {
         source = cause.source();
     }
     text
-}
-
-/// `https://shop.test/path` of a URL, without user info, query or fragment.
-pub fn display_url(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(u) => {
-            format!(
-                "{}://{}{}",
-                u.scheme(),
-                u.host_str().unwrap_or(""),
-                u.port().map(|p| format!(":{p}")).unwrap_or_default()
-            ) + u.path()
-        }
-        Err(_) => url.split(['?', '#']).next().unwrap_or("").to_owned(),
-    }
 }
 
 pub async fn fetch_pdf(

@@ -38,6 +38,15 @@ pub enum Platform {
 }
 
 impl Platform {
+    pub const ALL: [Platform; 6] = [
+        Platform::Woocommerce,
+        Platform::Shopify,
+        Platform::Stripe,
+        Platform::Standard,
+        Platform::Shopware,
+        Platform::Bigcommerce,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Platform::Woocommerce => "woocommerce",

@@ -44,14 +44,7 @@ fn config() -> ProptestConfig {
     }
 }
 
-const PLATFORMS: [Platform; 6] = [
-    Platform::Woocommerce,
-    Platform::Shopify,
-    Platform::Stripe,
-    Platform::Standard,
-    Platform::Shopware,
-    Platform::Bigcommerce,
-];
+const PLATFORMS: [Platform; 6] = Platform::ALL;
 
 /// Every header any platform reads.
 const HEADER_NAMES: [&str; 15] = [

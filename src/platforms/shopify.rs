@@ -7,7 +7,7 @@ use rust_decimal::Decimal;
 use secrecy::SecretString;
 use serde::Deserialize;
 
-use super::fields::{checked_mul, checked_sub, checked_sum, full_name};
+use super::fields::{checked_mul, checked_sum, full_name};
 use super::lenient::{Id, List, Obj, Text, Texts};
 use super::signature::verify_base64_body;
 use super::{
@@ -321,23 +321,6 @@ fn order(j: ShopifyOrder) -> Result<Order, ParseError> {
     let discount_total = j.total_discounts.money();
     let tax_total = j.total_tax.money();
     let prices_include_tax = j.taxes_included.flag();
-    let priced = lines.iter().any(|l| !l.unit_price.is_zero());
-    let total = match j.total_price.opt_money() {
-        Some(t) => t,
-        // A trimmed payload without totals: what its lines add up to.
-        None if priced => {
-            let tax = if prices_include_tax {
-                Decimal::ZERO
-            } else {
-                tax_total
-            };
-            checked_sub(
-                checked_sum([subtotal, shipping_total, tax])?,
-                discount_total,
-            )?
-        }
-        None => Decimal::ZERO,
-    };
     let currency = j
         .currency
         .get()
@@ -366,7 +349,7 @@ fn order(j: ShopifyOrder) -> Result<Order, ParseError> {
         .or_else(|| gateways.first().map(|g| payment_kind(g)))
         .unwrap_or_default();
     let paid = j.financial_status.is("paid");
-    Ok(Order {
+    let mut order = Order {
         id,
         name: name.unwrap_or_else(|| number.clone()),
         number,
@@ -377,8 +360,8 @@ fn order(j: ShopifyOrder) -> Result<Order, ParseError> {
         shipping_total,
         discount_total,
         tax_total,
-        total,
-        total_missing: j.total_price.opt_money().is_none() && !priced,
+        total: j.total_price.money(),
+        total_missing: j.total_price.opt_money().is_none(),
         taxes,
         lines,
         customer: Customer {
@@ -400,7 +383,10 @@ fn order(j: ShopifyOrder) -> Result<Order, ParseError> {
             paid: paid || j.financial_status.is("partially_refunded"),
         },
         prices_include_tax,
-    })
+    };
+    // A trimmed payload without totals: what its lines add up to.
+    order.derive_missing_total();
+    Ok(order)
 }
 
 /// `refunds/create` carries the refund, not the order: the order is known by id only.

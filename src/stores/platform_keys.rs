@@ -6,7 +6,7 @@ use secrecy::ExposeSecret;
 use super::BigcommerceApi;
 use super::profile::ProfileFile;
 use crate::buzzbip;
-use crate::invoice::fetch::display_url;
+use crate::outbound::display_url;
 use crate::platforms::Platform;
 use crate::platforms::standard_webhooks::{self, KeyForm};
 

@@ -8,8 +8,9 @@ use reqwest::header::HeaderValue;
 use secrecy::ExposeSecret;
 use serde_json::Value;
 
-use crate::invoice::fetch::{FetchOptions, display_url};
+use crate::invoice::fetch::FetchOptions;
 use crate::order::Order;
+use crate::outbound::display_url;
 use crate::platforms::bigcommerce::order_from_api;
 use crate::stores::BigcommerceApi;
 
