@@ -3,6 +3,7 @@
 
 pub mod buzzbip;
 pub mod check;
+pub mod clock;
 pub mod demo;
 pub mod http;
 pub mod invoice;

@@ -5,9 +5,9 @@ use std::time::Duration;
 
 mod common;
 
+use shopbip::clock::now_ms;
 use shopbip::jobs::{
     Failure, IngestOutcome, JobFilter, JobState, JobStore, NewEvent, ReplayOutcome, RetryPolicy,
-    now_ms,
 };
 use shopbip::order::{EventKind, Order};
 use shopbip::stores::NotifyRule;

@@ -678,7 +678,7 @@ attach_invoice = {attach}
         let mut posted_at = std::collections::HashMap::new();
         for i in 0..total {
             tokio::time::sleep_until((started + every.mul_f64(i as f64)).into()).await;
-            posted_at.insert((3_000_000 + i).to_string(), shopbip::jobs::now_ms());
+            posted_at.insert((3_000_000 + i).to_string(), shopbip::clock::now_ms());
             run.post(3_000_000 + i).await?;
         }
         while run.done().await? < total as usize {

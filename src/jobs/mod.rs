@@ -11,7 +11,7 @@ pub mod view;
 
 use std::fmt;
 use std::str::FromStr;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
@@ -351,13 +351,6 @@ pub fn format_invoice_number(n: u64) -> String {
 /// A row's JSON column, from a value shopbip built (only a map with non-string keys fails).
 pub(crate) fn to_json<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
     serde_json::to_string(value).map_err(|e| StoreError::Invalid(e.to_string()))
-}
-
-pub fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
 }
 
 /// Opens the job store the URL names: `sqlite://…` (one machine) or `postgres://…` (replicas).

@@ -12,9 +12,9 @@ use sqlx::postgres::{PgPool, PgPoolOptions};
 use super::sqlite::replayed_steps;
 use super::{
     EventRecord, Failure, IngestOutcome, JOB_SELECT, Job, JobFilter, JobRow, JobState, JobStore,
-    NewEvent, ReplayOutcome, RetryPolicy, SlotWait, StoreError, StoreStats, now_ms, parse_state,
-    to_json,
+    NewEvent, ReplayOutcome, RetryPolicy, SlotWait, StoreError, StoreStats, parse_state, to_json,
 };
+use crate::clock::now_ms;
 
 #[derive(Clone)]
 pub struct PgStore {

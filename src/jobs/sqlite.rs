@@ -19,8 +19,9 @@ use tokio::sync::{mpsc, oneshot};
 use super::sqlite_writer::{self, Arg, Changed, MAX_BATCH, Prepared, Update, Write};
 use super::{
     EventRecord, Failure, IngestOutcome, JOB_SELECT, Job, JobFilter, JobRow, JobState, JobStore,
-    NewEvent, ReplayOutcome, RetryPolicy, StoreError, StoreStats, now_ms, parse_state,
+    NewEvent, ReplayOutcome, RetryPolicy, StoreError, StoreStats, parse_state,
 };
+use crate::clock::now_ms;
 
 #[derive(Clone)]
 pub struct SqliteStore {

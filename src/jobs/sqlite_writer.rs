@@ -19,7 +19,8 @@ use rusqlite::types::ToSqlOutput;
 use rusqlite::{Connection, OptionalExtension, ToSql, TransactionBehavior, params};
 use tokio::sync::{mpsc, oneshot};
 
-use super::{IngestOutcome, NewEvent, StoreError, now_ms, to_json};
+use super::{IngestOutcome, NewEvent, StoreError, to_json};
+use crate::clock::now_ms;
 
 /// One write for the writer, with where its answer goes.
 pub(super) enum Write {

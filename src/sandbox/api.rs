@@ -482,7 +482,7 @@ fn new_call(req: &HttpRequest, json: Option<Value>, file: Option<FileInfo>) -> C
 
 fn finish(shared: &Shared, mut call: Call, resp: HttpResponse) -> HttpResponse {
     call.status = resp.status().as_u16();
-    call.at_ms = crate::jobs::now_ms();
+    call.at_ms = crate::clock::now_ms();
     tracing::debug!(method = %call.method, path = %call.path, status = call.status, "sandbox call");
     shared.lock().record(call);
     resp

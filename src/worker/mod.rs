@@ -17,8 +17,9 @@ use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 
 use crate::buzzbip::{ClientOptions, TokenCache};
+use crate::clock::now_ms;
 use crate::invoice::fetch::{self, FetchOptions};
-use crate::jobs::{Failure, Job, JobState, JobStore, now_ms};
+use crate::jobs::{Failure, Job, JobState, JobStore};
 use crate::settings::{Settings, WorkerSettings};
 use crate::stores::StoreRegistry;
 use crate::telemetry::redact_phones;
