@@ -150,7 +150,7 @@ async fn the_admin_api_is_off_without_a_token() {
     let mut settings = common::pipeline::test_settings(dir.path(), stores.clone()).await;
     settings.admin.token = secrecy::SecretString::from("");
     let registry = shopbip::stores::StoreRegistry::load_dir(&stores).unwrap();
-    let service = shopbip::serve::Service::start(&settings, registry, shopbip::serve::as_loaded())
+    let service = shopbip::app::Application::build(&settings, registry, shopbip::stores::reload::as_loaded())
         .await
         .unwrap();
     let resp = reqwest::Client::new()

@@ -11,7 +11,7 @@ use common::sign::fixture;
 use shopbip::invoice::fetch::{FetchClients, FetchError, FetchOptions, fetch_pdf};
 use shopbip::invoice::{RenderError, render_for_store};
 use shopbip::order::Order;
-use shopbip::outbound::UrlPolicy;
+use shopbip::net::UrlPolicy;
 use shopbip::platforms::Platform;
 use shopbip::stores::{Store, StoreRegistry};
 
@@ -358,7 +358,7 @@ mod fetching {
                     web::get().to(|| async {
                         HttpResponse::Ok()
                             .content_type("application/pdf")
-                            .body(shopbip::demo::placeholder_pdf("fetched invoice"))
+                            .body(shopbip::cli::demo::placeholder_pdf("fetched invoice"))
                     }),
                 )
                 .route(

@@ -265,7 +265,7 @@ async fn stores_added_while_serve_sandbox_runs_get_their_accounts_and_templates(
     let dir = tempfile::tempdir().unwrap();
     store_profile(dir.path(), "first", "first@shop.test", 1289);
     let registry = StoreRegistry::load_dir(dir.path()).unwrap();
-    let (sandbox, _) = shopbip::serve::with_sandbox(&registry).unwrap();
+    let (sandbox, _) = shopbip::sandbox::stores::with_sandbox(&registry).unwrap();
     let base = sandbox.base_url();
     assert_eq!(
         login(&base, "second@shop.test", "second-password")
@@ -275,7 +275,7 @@ async fn stores_added_while_serve_sandbox_runs_get_their_accounts_and_templates(
     );
     // A second profile appears; the reload's transform provisions it.
     store_profile(dir.path(), "second", "second@shop.test", 4242);
-    let transform = shopbip::serve::provisioned(sandbox.provisioner(), base.clone());
+    let transform = shopbip::sandbox::stores::provisioned(sandbox.provisioner(), base.clone());
     let reloaded = transform(StoreRegistry::load_dir(dir.path()).unwrap());
     let second = reloaded.get("second").unwrap();
     assert_eq!(second.buzzbip.base_url, base, "pointed at the sandbox");

@@ -132,34 +132,7 @@ pub fn http_client(options: &ClientOptions) -> reqwest::Client {
 
 /// Checks a Buzzbip base URL: https, or http to a loopback host (the sandbox).
 pub fn parse_base_url(raw: &str) -> Result<Url, BuzzbipError> {
-    let invalid = |reason: &str| BuzzbipError::InvalidBaseUrl {
-        url: raw.to_owned(),
-        reason: reason.to_owned(),
-    };
-    let url = Url::parse(raw).map_err(|e| invalid(&e.to_string()))?;
-    if url.cannot_be_a_base() || url.host().is_none() {
-        return Err(invalid("it has no host"));
-    }
-    if url.query().is_some() || url.fragment().is_some() {
-        return Err(invalid("it must not carry a query or fragment"));
-    }
-    match url.scheme() {
-        "https" => Ok(url),
-        "http" if is_loopback(&url) => Ok(url),
-        "http" => Err(BuzzbipError::InsecureBaseUrl {
-            url: raw.to_owned(),
-        }),
-        other => Err(invalid(&format!("scheme {other:?} is not http(s)"))),
-    }
-}
-
-fn is_loopback(url: &Url) -> bool {
-    match url.host() {
-        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        None => false,
-    }
+    crate::net::parse_base_url(raw).map_err(BuzzbipError::from)
 }
 
 impl BuzzbipClient {

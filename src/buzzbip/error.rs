@@ -111,6 +111,16 @@ fn retry_note(retry_after: Option<Duration>) -> String {
     }
 }
 
+impl From<crate::net::BaseUrlError> for BuzzbipError {
+    fn from(e: crate::net::BaseUrlError) -> Self {
+        use crate::net::BaseUrlError;
+        match e {
+            BaseUrlError::Insecure { url } => BuzzbipError::InsecureBaseUrl { url },
+            BaseUrlError::Invalid { url, reason } => BuzzbipError::InvalidBaseUrl { url, reason },
+        }
+    }
+}
+
 impl BuzzbipError {
     pub fn class(&self) -> ErrorClass {
         use BuzzbipError::*;

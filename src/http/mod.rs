@@ -2,6 +2,8 @@
 //! the real server on port 0.
 
 pub mod admin;
+mod auth;
+pub mod error;
 mod health;
 mod metrics;
 mod webhooks;
@@ -11,7 +13,7 @@ pub use webhooks::request_headers;
 use std::net::TcpListener;
 use std::sync::Arc;
 
-use actix_web::dev::{Server, ServerHandle};
+use actix_web::dev::ServerHandle;
 use actix_web::{App, HttpServer, web};
 use anyhow::Context;
 
@@ -48,12 +50,13 @@ impl AppState {
     }
 }
 
-pub struct Application {
+/// The actix-web server, bound and built but not yet running.
+pub struct Server {
     port: u16,
-    server: Server,
+    server: actix_web::dev::Server,
 }
 
-impl Application {
+impl Server {
     /// Binds `server.host:server.port` (port 0 picks a free one) and builds the server.
     pub fn build(
         settings: &Settings,

@@ -5,12 +5,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use actix_web::http::header;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 use futures_util::StreamExt;
 use serde_json::json;
 use tokio::sync::Semaphore;
 
 use super::AppState;
+use super::error::IngestError;
 use crate::jobs::{IngestOutcome, NewEvent};
 use crate::platforms::{Headers, Parsed, Verified};
 
@@ -26,45 +27,29 @@ async fn receive(
 ) -> HttpResponse {
     let started = Instant::now();
     let store_id = path.into_inner();
-    // The store first: a body for a store that does not exist is never read, and nothing a
-    // stranger sends to a made-up store id takes memory or a metrics series.
-    let store = state.stores.load().get(&store_id).cloned();
-    let (outcome, response) = match store {
-        None => (
-            Outcome::new("unknown_store"),
-            closing(
-                HttpResponse::NotFound(),
-                &format!(
-                    "unknown store {:?}",
-                    crate::telemetry::untrusted(&store_id).to_string()
-                ),
-            ),
-        ),
-        Some(store) => match read_body(&req, payload, &state.body_limits).await {
-            Ok(body) => handle(&store, &req, &body, &state).await,
-            Err(refused) => {
-                let (label, response) = refused.answer(&state.body_limits);
-                (Outcome::new(label), response)
-            }
-        },
+    let mut order_id = None;
+    let result = receive_for(&store_id, &req, payload, &state, &mut order_id).await;
+    let (label, jobs, response) = match &result {
+        Ok(taken) => (taken.label(), taken.jobs(), taken.response()),
+        Err(e) => (e.label(), 0, e.error_response()),
     };
-    let store_label = if outcome.label == "unknown_store" {
-        "unknown".to_owned()
-    } else {
-        store_id.clone()
-    };
-    if outcome.label == "bad_signature" {
+    if matches!(result, Err(IngestError::BadSignature(_))) {
         state.count_signature_failure(&store_id);
     }
-    metrics::counter!(crate::metrics::WEBHOOKS, "store" => store_label, "outcome" => outcome.label)
+    // Made-up store ids share one series: a stranger cannot grow the metrics.
+    let store_label = match result {
+        Err(IngestError::UnknownStore(_)) => "unknown".to_owned(),
+        _ => store_id.clone(),
+    };
+    metrics::counter!(crate::metrics::WEBHOOKS, "store" => store_label, "outcome" => label)
         .increment(1);
     metrics::histogram!(crate::metrics::WEBHOOK_SECONDS).record(started.elapsed().as_secs_f64());
     // The store id comes from the URL and the order id from the body: escaped and cut.
     tracing::info!(
         store = %crate::telemetry::untrusted(&store_id),
-        outcome = outcome.label,
-        order = %crate::telemetry::untrusted(outcome.order_id.as_deref().unwrap_or("")),
-        jobs = outcome.jobs,
+        outcome = label,
+        order = %crate::telemetry::untrusted(order_id.as_deref().unwrap_or("")),
+        jobs,
         status = response.status().as_u16(),
         elapsed_us = started.elapsed().as_micros() as u64,
         "webhook"
@@ -72,18 +57,55 @@ async fn receive(
     response
 }
 
-struct Outcome {
-    label: &'static str,
-    order_id: Option<String>,
-    jobs: usize,
+async fn receive_for(
+    store_id: &str,
+    req: &HttpRequest,
+    payload: web::Payload,
+    state: &AppState,
+    order_id: &mut Option<String>,
+) -> Result<Taken, IngestError> {
+    // The store first: a body for a store that does not exist is never read, and nothing a
+    // stranger sends to a made-up store id takes memory or a metrics series.
+    let store = state.stores.load().get(store_id).cloned().ok_or_else(|| {
+        IngestError::UnknownStore(crate::telemetry::untrusted(store_id).to_string())
+    })?;
+    let body = read_body(req, payload, &state.body_limits).await?;
+    handle(&store, req, &body, state, order_id).await
 }
 
-impl Outcome {
-    fn new(label: &'static str) -> Self {
-        Self {
-            label,
-            order_id: None,
-            jobs: 0,
+/// What became of a webhook that was taken (answered 200).
+enum Taken {
+    Ping,
+    /// Nothing to do for it; the answer says why.
+    Ignored(serde_json::Value),
+    /// This delivery was stored before.
+    Duplicate,
+    Accepted(Accepted),
+}
+
+impl Taken {
+    fn label(&self) -> &'static str {
+        match self {
+            Taken::Ping => "ping",
+            Taken::Ignored(_) => "ignored",
+            Taken::Duplicate => "duplicate",
+            Taken::Accepted(_) => "accepted",
+        }
+    }
+
+    fn jobs(&self) -> usize {
+        match self {
+            Taken::Accepted(a) => a.jobs_created,
+            _ => 0,
+        }
+    }
+
+    fn response(&self) -> HttpResponse {
+        match self {
+            Taken::Ping => HttpResponse::Ok().json(json!({"status": "pong"})),
+            Taken::Ignored(answer) => HttpResponse::Ok().json(answer),
+            Taken::Duplicate => HttpResponse::Ok().json(json!({"status": "duplicate"})),
+            Taken::Accepted(accepted) => HttpResponse::Ok().json(accepted),
         }
     }
 }
@@ -93,7 +115,8 @@ async fn handle(
     req: &HttpRequest,
     body: &[u8],
     state: &AppState,
-) -> (Outcome, HttpResponse) {
+    order_id: &mut Option<String>,
+) -> Result<Taken, IngestError> {
     let headers = request_headers(req);
     let platform = store.platform.adapter();
     match platform.verify(
@@ -101,43 +124,20 @@ async fn handle(
         body,
         &store.webhook_secrets,
         store.webhook_tolerance,
-    ) {
-        Ok(Verified::Signed) => {}
-        Ok(Verified::Ping) => {
-            return (
-                Outcome::new("ping"),
-                HttpResponse::Ok().json(json!({"status": "pong"})),
-            );
-        }
-        Err(e) => {
-            return (
-                Outcome::new("bad_signature"),
-                error(HttpResponse::Unauthorized(), &e.to_string()),
-            );
-        }
+    )? {
+        Verified::Signed => {}
+        Verified::Ping => return Ok(Taken::Ping),
     }
     let mut event = match platform.parse(&headers, body) {
         Ok(Parsed::Event(event)) => *event,
         Ok(Parsed::Ignored { topic, reason }) => {
-            return (
-                Outcome::new("ignored"),
-                HttpResponse::Ok()
-                    .json(json!({"status": "ignored", "topic": topic, "reason": reason})),
-            );
+            return Ok(Taken::Ignored(
+                json!({"status": "ignored", "topic": topic, "reason": reason}),
+            ));
         }
-        Err(e) => {
-            return (
-                Outcome::new("bad_body"),
-                error(HttpResponse::BadRequest(), &e.to_string()),
-            );
-        }
+        Err(e) => return Err(IngestError::BadBody(e.to_string())),
     };
-    if let Err(e) = event.order.check_amounts() {
-        return (
-            Outcome::new("bad_body"),
-            error(HttpResponse::BadRequest(), &e),
-        );
-    }
+    event.order.check_amounts().map_err(IngestError::BadBody)?;
     store.complete_order(&mut event.order);
     let meta_keys = &store.invoice.number_meta_keys;
     if !meta_keys.is_empty()
@@ -146,22 +146,18 @@ async fn handle(
         event.order.invoice_number = Some(number);
     }
     let rules = store.rules_matching(&event.kinds, &event.order);
-    let mut outcome = Outcome::new("ignored");
-    outcome.order_id = Some(event.order.id.clone());
+    *order_id = Some(event.order.id.clone());
     if rules.is_empty() {
         let events: Vec<&str> = event.kinds.iter().map(|k| k.as_str()).collect();
-        return (
-            outcome,
-            HttpResponse::Ok().json(json!({
-                "status": "ignored",
-                "event": events.join(","),
-                "reason": if store.rules.iter().any(|r| event.kinds.contains(&r.on)) {
-                    "no [[notify]] rule for this event and this order's payment"
-                } else {
-                    "no [[notify]] rule for this event"
-                },
-            })),
-        );
+        return Ok(Taken::Ignored(json!({
+            "status": "ignored",
+            "event": events.join(","),
+            "reason": if store.rules.iter().any(|r| event.kinds.contains(&r.on)) {
+                "no [[notify]] rule for this event and this order's payment"
+            } else {
+                "no [[notify]] rule for this event"
+            },
+        })));
     }
     let new = NewEvent {
         store_id: store.id.to_string(),
@@ -173,41 +169,20 @@ async fn handle(
         rules,
     };
     match state.jobs.ingest(new).await {
-        Ok(IngestOutcome::DuplicateDelivery) => {
-            outcome.label = "duplicate";
-            (
-                outcome,
-                HttpResponse::Ok().json(json!({"status": "duplicate"})),
-            )
-        }
+        Ok(IngestOutcome::DuplicateDelivery) => Ok(Taken::Duplicate),
         Ok(IngestOutcome::Stored {
             event_id,
             jobs_created,
             jobs_existing,
-        }) => {
-            outcome.label = "accepted";
-            outcome.jobs = jobs_created;
-            (
-                outcome,
-                HttpResponse::Ok().json(Accepted {
-                    event_id,
-                    jobs_created,
-                    jobs_existing,
-                    status: "accepted",
-                }),
-            )
-        }
+        }) => Ok(Taken::Accepted(Accepted {
+            event_id,
+            jobs_created,
+            jobs_existing,
+            status: "accepted",
+        })),
         Err(e) => {
-            // Not bad input: the platform should retry, so a 5xx is the honest answer.
             tracing::error!(store = %store.id, error = %e, "could not store a verified webhook");
-            outcome.label = "store_error";
-            (
-                outcome,
-                error(
-                    HttpResponse::ServiceUnavailable(),
-                    "could not store the event; retry later",
-                ),
-            )
+            Err(IngestError::Unstored)
         }
     }
 }
@@ -244,12 +219,14 @@ async fn read_body(
     req: &HttpRequest,
     mut payload: web::Payload,
     limits: &BodyLimits,
-) -> Result<web::Bytes, Refused> {
+) -> Result<web::Bytes, IngestError> {
     if let Some(encoding) = req.headers().get(header::CONTENT_ENCODING) {
         let encoding = String::from_utf8_lossy(encoding.as_bytes());
         if !encoding.trim().eq_ignore_ascii_case("identity") {
             // Echoed back: escaped and cut, it is the sender's own text.
-            return Err(Refused::Encoded(encoding.escape_debug().take(64).collect()));
+            return Err(IngestError::Encoded(
+                encoding.escape_debug().take(64).collect(),
+            ));
         }
     }
     let declared = req
@@ -258,7 +235,9 @@ async fn read_body(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<usize>().ok());
     if declared.is_some_and(|n| n > limits.max_bytes) {
-        return Err(Refused::TooLarge);
+        return Err(IngestError::TooLarge {
+            max_bytes: limits.max_bytes,
+        });
     }
     let deadline = tokio::time::Instant::now() + limits.timeout;
     // Memory is counted as it is taken, as bytes arrive: an idle connection holds none of the
@@ -268,24 +247,33 @@ async fn read_body(
     let mut body = web::BytesMut::new();
     loop {
         let chunk = match tokio::time::timeout_at(deadline, payload.next()).await {
-            Err(_) => return Err(Refused::Late),
+            Err(_) => {
+                return Err(IngestError::Late {
+                    secs: limits.timeout.as_secs(),
+                });
+            }
             Ok(None) => break,
-            Ok(Some(Err(e))) => return Err(Refused::Broken(e.to_string())),
+            Ok(Some(Err(e))) => return Err(IngestError::Broken(e.to_string())),
             Ok(Some(Ok(chunk))) => chunk,
         };
         let needed = body.len() + chunk.len();
         if needed > limits.max_bytes {
-            return Err(Refused::TooLarge);
+            return Err(IngestError::TooLarge {
+                max_bytes: limits.max_bytes,
+            });
         }
         if needed > body.capacity() {
             let grown = needed.max(body.capacity() * 2).min(limits.max_bytes);
-            let kib = u32::try_from((grown - body.capacity()).div_ceil(1024))
-                .map_err(|_| Refused::TooLarge)?;
+            let kib = u32::try_from((grown - body.capacity()).div_ceil(1024)).map_err(|_| {
+                IngestError::TooLarge {
+                    max_bytes: limits.max_bytes,
+                }
+            })?;
             let permit = limits
                 .in_flight
                 .clone()
                 .try_acquire_many_owned(kib)
-                .map_err(|_| Refused::Busy)?;
+                .map_err(|_| IngestError::Busy)?;
             held.push(permit);
             body.reserve(grown - body.len());
         }
@@ -295,72 +283,6 @@ async fn read_body(
     // request ends, moments later.
     drop(held);
     Ok(body.freeze())
-}
-
-/// Why a body was not read to its end.
-enum Refused {
-    /// A `Content-Encoding` (escaped, cut) other than `identity`.
-    Encoded(String),
-    TooLarge,
-    /// Not all there by the deadline.
-    Late,
-    Broken(String),
-    /// The bodies being read at once already hold the whole budget.
-    Busy,
-}
-
-impl Refused {
-    /// The outcome label and the answer, which closes the connection: the rest of the body
-    /// is not read.
-    fn answer(self, limits: &BodyLimits) -> (&'static str, HttpResponse) {
-        match self {
-            Refused::Encoded(encoding) => (
-                "bad_body",
-                closing(
-                    HttpResponse::UnsupportedMediaType(),
-                    &format!(
-                        "Content-Encoding {encoding} is not accepted: webhooks are signed over \
-                         the bytes as sent, uncompressed"
-                    ),
-                ),
-            ),
-            Refused::TooLarge => (
-                "too_large",
-                closing(
-                    HttpResponse::PayloadTooLarge(),
-                    &format!("body larger than the {}-byte limit", limits.max_bytes),
-                ),
-            ),
-            Refused::Late => (
-                "body_timeout",
-                closing(
-                    HttpResponse::RequestTimeout(),
-                    &format!(
-                        "the body was not received within {} s",
-                        limits.timeout.as_secs()
-                    ),
-                ),
-            ),
-            Refused::Broken(why) => (
-                "bad_body",
-                closing(
-                    HttpResponse::BadRequest(),
-                    &format!("the body could not be read: {why}"),
-                ),
-            ),
-            Refused::Busy => {
-                let mut busy = HttpResponse::ServiceUnavailable();
-                busy.insert_header((header::RETRY_AFTER, "5"));
-                (
-                    "busy",
-                    closing(
-                        busy,
-                        "too many webhook bodies are being received at once; retry later",
-                    ),
-                )
-            }
-        }
-    }
 }
 
 /// The answer to every stored webhook, written straight out rather than built as a JSON tree
@@ -382,14 +304,4 @@ pub fn request_headers(req: &HttpRequest) -> Headers {
             String::from_utf8_lossy(v.as_bytes()).into_owned(),
         )
     }))
-}
-
-/// An error answer that also closes the connection: the rest of the body is not read.
-fn closing(mut builder: actix_web::HttpResponseBuilder, message: &str) -> HttpResponse {
-    builder.force_close();
-    error(builder, message)
-}
-
-fn error(mut builder: actix_web::HttpResponseBuilder, message: &str) -> HttpResponse {
-    builder.json(json!({ "error": message }))
 }

@@ -148,37 +148,3 @@ pub fn check_store_template(store: &Store) -> Result<(), String> {
         .map(drop)
         .map_err(|e| e.to_string())
 }
-
-/// `shopbip invoice`: the store's invoice for a saved order payload, written to `out`.
-pub fn preview(
-    settings: &crate::settings::Settings,
-    store_id: &str,
-    order_file: &Path,
-    out: &Path,
-) -> anyhow::Result<usize> {
-    use anyhow::Context;
-    let registry = crate::serve::load_stores(settings)?;
-    let store = registry
-        .get(store_id)
-        .with_context(|| format!("no store {store_id:?} in {}", settings.stores.dir.display()))?;
-    let body = std::fs::read(order_file)
-        .with_context(|| format!("cannot read {}", order_file.display()))?;
-    let adapter = store.platform.adapter();
-    let mut order = adapter
-        .parse_order(&body)
-        .with_context(|| format!("{} is not a {} order", order_file.display(), store.platform))?;
-    order
-        .check_amounts()
-        .map_err(|e| anyhow::anyhow!("{}: {e}", order_file.display()))?;
-    store.complete_order(&mut order);
-    if let Some(number) = adapter.invoice_number(&body, &store.invoice.number_meta_keys) {
-        order.invoice_number = Some(number);
-    }
-    let number = order
-        .invoice_number
-        .clone()
-        .unwrap_or_else(|| "PREVIEW".to_owned());
-    let pdf = render_for_store(store, &order, &number)?;
-    std::fs::write(out, &pdf).with_context(|| format!("cannot write {}", out.display()))?;
-    Ok(pdf.len())
-}

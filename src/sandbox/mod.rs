@@ -7,6 +7,7 @@ mod jwt;
 pub mod model;
 mod remote;
 mod state;
+pub mod stores;
 
 use std::net::{SocketAddr, TcpListener};
 use std::path::Path;

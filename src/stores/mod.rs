@@ -140,9 +140,14 @@ fn confined(base: &Path, rel: &Path) -> Result<(), String> {
     Ok(())
 }
 
-/// A store's own invoice template, compiled against a sample order.
-pub fn template_error(store: &Store) -> Result<(), ProfileError> {
-    crate::invoice::check_store_template(store).map_err(|e| ProfileError {
+/// A check that needs more than the profile itself (today: the store's own invoice template,
+/// compiled against a sample order by the invoice module). Passed in by the caller so that
+/// `stores` does not depend on the features that read stores.
+pub type StoreCheck = dyn Fn(&Store) -> Result<(), String> + Send + Sync;
+
+/// What `check` reports for a store that fails `check`, as a profile error on its key.
+pub fn template_error(store: &Store, check: &StoreCheck) -> Result<(), ProfileError> {
+    check(store).map_err(|e| ProfileError {
         file: store.file.clone(),
         key: "invoice.template".into(),
         message: match &store.invoice.template {
@@ -214,7 +219,7 @@ impl StoreRegistry {
     /// Everything `shopbip check` checks, as `serve` and hot reload apply it: every profile
     /// valid (each store's own invoice template compiled against a sample order), and at least
     /// one of them — a missing or empty folder is an error, not a server that sends nothing.
-    pub fn load_valid(dir: &Path) -> Result<Self, Vec<ProfileError>> {
+    pub fn load_valid(dir: &Path, check: &StoreCheck) -> Result<Self, Vec<ProfileError>> {
         let dir_error = |message: String| ProfileError {
             file: dir.to_path_buf(),
             key: String::new(),
@@ -233,7 +238,7 @@ impl StoreRegistry {
         }
         let errors: Vec<ProfileError> = registry
             .iter()
-            .filter_map(|store| template_error(store).err())
+            .filter_map(|store| template_error(store, check).err())
             .collect();
         if errors.is_empty() {
             Ok(registry)

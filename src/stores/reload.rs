@@ -10,12 +10,17 @@ use arc_swap::ArcSwap;
 use notify::{RecursiveMode, Watcher};
 use tokio::task::JoinHandle;
 
-use super::StoreRegistry;
+use super::{StoreCheck, StoreRegistry};
 
 /// Changes arriving within this window (an editor's write-rename-chmod) cause one reload.
 const DEBOUNCE: Duration = Duration::from_millis(300);
 
 pub type Transform = Arc<dyn Fn(StoreRegistry) -> StoreRegistry + Send + Sync>;
+
+/// Stores as loaded (no change on reload).
+pub fn as_loaded() -> Transform {
+    Arc::new(|registry| registry)
+}
 
 #[derive(Clone)]
 pub struct Reloader {
@@ -23,14 +28,22 @@ pub struct Reloader {
     stores: Arc<ArcSwap<StoreRegistry>>,
     /// Applied to every loaded set (`serve --sandbox` points stores at its sandbox).
     transform: Transform,
+    /// What `check` checks beyond each profile (the invoice template compiles).
+    check: Arc<StoreCheck>,
 }
 
 impl Reloader {
-    pub fn new(dir: PathBuf, stores: Arc<ArcSwap<StoreRegistry>>, transform: Transform) -> Self {
+    pub fn new(
+        dir: PathBuf,
+        stores: Arc<ArcSwap<StoreRegistry>>,
+        transform: Transform,
+        check: Arc<StoreCheck>,
+    ) -> Self {
         Self {
             dir,
             stores,
             transform,
+            check,
         }
     }
 
@@ -38,7 +51,7 @@ impl Reloader {
     pub fn reload(&self, why: &str) -> bool {
         // `check`'s validation, templates compiled: a store that would fail every job is
         // never swapped in.
-        match StoreRegistry::load_valid(&self.dir) {
+        match StoreRegistry::load_valid(&self.dir, self.check.as_ref()) {
             Ok(registry) => {
                 let registry = (self.transform)(registry);
                 let count = registry.len();

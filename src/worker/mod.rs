@@ -4,7 +4,6 @@
 
 pub mod order_fetch;
 mod pacer;
-pub mod pipeline;
 pub mod steps;
 
 use std::path::PathBuf;
@@ -24,7 +23,7 @@ use crate::settings::{Settings, WorkerSettings};
 use crate::stores::StoreRegistry;
 use crate::telemetry::redact_phones;
 pub use pacer::Pacer;
-use pipeline::Outcome;
+use steps::Outcome;
 
 /// What the steps need, shared by every job of the process.
 pub struct Deps {
@@ -150,6 +149,23 @@ pub async fn run(deps: Arc<Deps>, settings: WorkerSettings, mut shutdown: watch:
     tracing::info!("workers stopped");
 }
 
+/// Runs every job that is due now, one at a time, until none is left; returns how many ran.
+/// For a process that runs no background workers (`worker.concurrency = 0`): tests drive the
+/// worker step by step with it instead of waiting for a poll.
+pub async fn run_pending(deps: &Deps, settings: &WorkerSettings) -> anyhow::Result<usize> {
+    let worker_id = format!("{}-{}-pending", hostname(), std::process::id());
+    let lease = Duration::from_secs(settings.lease_secs.max(3));
+    let mut ran = 0;
+    loop {
+        let claimed = deps.jobs.claim(&worker_id, lease, 1).await?;
+        let Some(job) = claimed.into_iter().next() else {
+            return Ok(ran);
+        };
+        run_one(deps, &worker_id, job, lease).await;
+        ran += 1;
+    }
+}
+
 /// A panic in a step is a bug, not a reason to retry: caught here, it ends the job `dead` with
 /// the panic's message, instead of unwinding the worker task (whose job would then come back
 /// after every lease expiry, attempt after attempt).
@@ -188,7 +204,7 @@ async fn run_one(deps: &Deps, worker: &str, job: Job, lease: Duration) {
         }
     };
     let outcome = tokio::select! {
-        outcome = caught(pipeline::run(deps, worker, &job)) => outcome,
+        outcome = caught(steps::run(deps, worker, &job)) => outcome,
         () = keep_lease => {
             tracing::error!(job = job.id, "lost the lease: another worker owns the job now");
             return;

@@ -122,7 +122,7 @@ pub fn pdf_text(pdf: &[u8]) -> String {
 }
 
 pub fn pdf(text: &str) -> bytes::Bytes {
-    bytes::Bytes::from(shopbip::demo::placeholder_pdf(text))
+    bytes::Bytes::from(shopbip::cli::demo::placeholder_pdf(text))
 }
 
 pub mod app {
@@ -130,7 +130,7 @@ pub mod app {
     use std::path::{Path, PathBuf};
     use std::sync::Arc;
 
-    use shopbip::http::Application;
+    use shopbip::http::Server;
     use shopbip::jobs::{JobFilter, JobStore, RetryPolicy};
     use shopbip::settings::Settings;
     use shopbip::stores::StoreRegistry;
@@ -225,7 +225,7 @@ body_params = ["{{customer.first_name}}", "{{order.number}}"]
         let store = shopbip::jobs::open(&settings.database.url, RetryPolicy::default())
             .await
             .unwrap();
-        let app = Application::build(&settings, registry, store.clone()).unwrap();
+        let app = Server::build(&settings, registry, store.clone()).unwrap();
         let base = format!("http://127.0.0.1:{}", app.port());
         tokio::spawn(app.run_until_stopped());
         TestApp {
@@ -326,7 +326,7 @@ pub mod pipeline {
     use std::time::{Duration, Instant};
 
     use shopbip::jobs::{Job, JobFilter, JobState};
-    use shopbip::serve::Service;
+    use shopbip::app::Application;
     use shopbip::settings::Settings;
     use shopbip::stores::StoreRegistry;
 
@@ -334,7 +334,7 @@ pub mod pipeline {
 
     pub struct Pipeline {
         pub sandbox: TestSandbox,
-        pub service: Service,
+        pub service: Application,
         pub base: String,
         pub http: reqwest::Client,
         pub dir: tempfile::TempDir,
@@ -365,7 +365,7 @@ pub mod pipeline {
         profiles(&stores, &sandbox.handle.base_url());
         let settings = test_settings(dir.path(), stores.clone()).await;
         let registry = StoreRegistry::load_dir(&stores).unwrap_or_else(|e| panic!("{e:?}"));
-        let service = Service::start(&settings, registry, shopbip::serve::as_loaded())
+        let service = Application::build(&settings, registry, shopbip::stores::reload::as_loaded())
             .await
             .unwrap();
         Pipeline {

@@ -6,16 +6,17 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 
+use crate::app::Application;
 use crate::jobs::{JobFilter, JobState};
 use crate::platforms::signature::sign_base64;
-use crate::serve::{Service, pointed_at, with_sandbox};
+use crate::sandbox::stores::{pointed_at, with_sandbox};
 use crate::settings::Settings;
 use crate::stores::StoreRegistry;
 
 const STORE_ID: &str = "demo-shop";
 const WEBHOOK_SECRET: &str = "demo-webhook-secret";
 const SAMPLE_ORDER: &[u8] =
-    include_bytes!("../tests/fixtures/woocommerce/order-updated-paid-tnd.json");
+    include_bytes!("../../tests/fixtures/woocommerce/order-updated-paid-tnd.json");
 
 fn demo_profile() -> String {
     format!(
@@ -63,7 +64,7 @@ pub async fn run() -> anyhow::Result<()> {
     let registry = StoreRegistry::load_dir(&stores_dir)
         .map_err(|e| anyhow::anyhow!("the demo profile is invalid: {}", e[0]))?;
     let (sandbox, registry) = with_sandbox(&registry)?;
-    let service = Service::start(&settings, registry, pointed_at(sandbox.base_url())).await?;
+    let service = Application::build(&settings, registry, pointed_at(sandbox.base_url())).await?;
     println!("shopbip demo");
     println!("  database:  {}", settings.database.url);
     println!("  sandbox:   {} (Buzzbip stand-in)", sandbox.base_url());
@@ -154,7 +155,7 @@ pub async fn run() -> anyhow::Result<()> {
     }
 }
 
-async fn wait_for_job(service: &Service) -> anyhow::Result<crate::jobs::Job> {
+async fn wait_for_job(service: &Application) -> anyhow::Result<crate::jobs::Job> {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let jobs = service
@@ -177,8 +178,8 @@ async fn wait_for_job(service: &Service) -> anyhow::Result<crate::jobs::Job> {
     }
 }
 
-/// A one-page PDF with one line of Helvetica text, written by hand (offsets computed) so the
-/// demo needs no renderer until invoice rendering lands.
+/// A one-page PDF with one line of Helvetica text, written by hand (offsets computed): what the
+/// tests serve as a platform's own invoice PDF.
 pub fn placeholder_pdf(text: &str) -> Vec<u8> {
     let escaped: String = text
         .chars()

@@ -12,23 +12,20 @@
 //!   milliseconds beside them under `…_at_ms`;
 //! - `/admin/openapi.json` documents every route served here.
 
+pub mod view;
+
 use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
-use actix_web::body::BoxBody;
-use actix_web::dev::{Service, ServiceRequest, ServiceResponse};
 use actix_web::http::StatusCode;
-use actix_web::http::header::{self, HeaderMap};
+use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
-use futures_util::FutureExt;
-use secrecy::ExposeSecret;
 use serde::Serialize;
-use sha2::{Digest, Sha256};
-use subtle::ConstantTimeEq;
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
+use self::view::{DeliveryView, JobDetail, JobSummary, OrderView, PaymentView};
 use super::AppState;
-use crate::jobs::view::{self, DeliveryView, JobDetail, JobSummary, OrderView, PaymentView};
+use super::error::{ErrorAnswer, json_error as error};
 use crate::jobs::{JobFilter, JobState, ReplayOutcome};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -36,7 +33,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         web::scope("/admin")
             // Runs before routing and every extractor: nothing is parsed for a caller without
             // the token, and no error leaves as anything but JSON.
-            .wrap_fn(gate)
+            .wrap_fn(super::auth::gate)
             .service(
                 web::resource("/openapi.json")
                     .route(web::get().to(openapi))
@@ -119,12 +116,6 @@ pub struct ReplayAnswer {
     pub job: i64,
 }
 
-/// Every error the admin API answers.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ErrorAnswer {
-    pub error: String,
-}
-
 /// The query of `GET /admin/jobs`. An empty value (`store=`) is the same as none; an unknown
 /// or repeated parameter is a 400.
 #[derive(Debug, IntoParams)]
@@ -146,137 +137,12 @@ pub struct JobQuery {
 const DEFAULT_LIMIT: u32 = 50;
 const MAX_LIMIT: u32 = 500;
 
-fn error(status: StatusCode, message: &str) -> HttpResponse {
-    HttpResponse::build(status).json(ErrorAnswer {
-        error: message.to_owned(),
-    })
-}
-
 /// A caller's value quoted in an error message: at most 64 characters, control characters
 /// escaped.
 fn quoted(value: &str) -> String {
     let cut: String = value.chars().take(64).collect();
     let more = if cut.len() < value.len() { "…" } else { "" };
     format!("{cut:?}{more}")
-}
-
-/// The bearer token of an `Authorization` value; the scheme is case-insensitive (RFC 9110).
-fn bearer_token(value: &str) -> Option<&str> {
-    let (scheme, token) = value.trim().split_once([' ', '\t'])?;
-    let token = token.trim();
-    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
-}
-
-/// Why a caller may not go on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Denied {
-    /// `admin.token` is empty: the admin API does not exist.
-    Off,
-    Unauthorized,
-}
-
-impl Denied {
-    fn answer(self) -> HttpResponse {
-        match self {
-            Denied::Off => error(
-                StatusCode::NOT_FOUND,
-                "the admin API is off (admin.token is empty)",
-            ),
-            Denied::Unauthorized => {
-                let mut denied = error(
-                    StatusCode::UNAUTHORIZED,
-                    "missing or wrong admin bearer token",
-                );
-                denied.headers_mut().insert(
-                    header::WWW_AUTHENTICATE,
-                    header::HeaderValue::from_static("Bearer realm=\"shopbip admin\""),
-                );
-                denied
-            }
-        }
-    }
-}
-
-/// `Ok` when the caller may proceed.
-fn authorize(headers: &HeaderMap, state: &AppState) -> Result<(), Denied> {
-    let token = state.admin_token.expose_secret();
-    if token.is_empty() {
-        return Err(Denied::Off);
-    }
-    let given = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(bearer_token)
-        .unwrap_or("");
-    let matches = Sha256::digest(given.as_bytes())
-        .as_slice()
-        .ct_eq(Sha256::digest(token.as_bytes()).as_slice());
-    if !given.is_empty() && bool::from(matches) {
-        Ok(())
-    } else {
-        Err(Denied::Unauthorized)
-    }
-}
-
-/// The admin scope's middleware: authentication before anything else, and every error that
-/// actix itself produced (not one of ours, which are JSON already) rewritten as JSON.
-fn gate<S>(
-    req: ServiceRequest,
-    srv: &S,
-) -> impl std::future::Future<Output = Result<ServiceResponse<BoxBody>, actix_web::Error>> + use<S>
-where
-    S: Service<ServiceRequest, Response = ServiceResponse<BoxBody>, Error = actix_web::Error>,
-{
-    let verdict = match req.app_data::<web::Data<AppState>>() {
-        Some(state) => authorize(req.headers(), state).map_err(Denied::answer),
-        None => Err(error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "the admin API is not set up",
-        )),
-    };
-    let next = match verdict {
-        Ok(()) => Ok(srv.call(req)),
-        Err(denied) => Err(req.into_response(denied)),
-    };
-    async move {
-        let res = match next {
-            // A bug in a handler is a 500 with a JSON reason, never a dropped connection.
-            // (The request itself is not kept to answer with: a second handle on it makes
-            // actix panic when it reuses the request.)
-            Ok(fut) => match std::panic::AssertUnwindSafe(fut).catch_unwind().await {
-                Ok(res) => res,
-                Err(_) => {
-                    tracing::error!("an admin handler panicked");
-                    let message = "internal error: the handler failed; please report it";
-                    let answer = error(StatusCode::INTERNAL_SERVER_ERROR, message);
-                    return Err(
-                        actix_web::error::InternalError::from_response(message, answer).into(),
-                    );
-                }
-            },
-            Err(denied) => return Ok(denied),
-        };
-        match res {
-            Ok(res) => Ok(json_error_body(res)),
-            Err(e) => {
-                let status = e.as_response_error().status_code();
-                let answer = error(status, &e.to_string());
-                Err(actix_web::error::InternalError::from_response(e.to_string(), answer).into())
-            }
-        }
-    }
-}
-
-/// An answer actix made from an error (an extractor's, a payload limit's) as JSON
-/// `{"error": …}` with the same status; any other answer as it is.
-fn json_error_body(res: ServiceResponse<BoxBody>) -> ServiceResponse<BoxBody> {
-    match res.response().error() {
-        Some(e) => {
-            let answer = error(res.status(), &e.to_string());
-            res.into_response(answer)
-        }
-        None => res,
-    }
 }
 
 /// The answer to a method a route does not take.
@@ -556,48 +422,6 @@ async fn replay_job(req: HttpRequest, state: web::Data<AppState>) -> HttpRespons
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[actix_web::test]
-    async fn an_error_actix_made_is_answered_as_json() {
-        let req = actix_web::test::TestRequest::default().to_srv_request();
-        let plain = HttpResponse::from_error(actix_web::error::ErrorBadRequest(
-            "Query deserialize error: invalid digit found in string",
-        ));
-        let (req, _) = req.into_parts();
-        let res = json_error_body(ServiceResponse::new(req, plain));
-        assert_eq!(res.status(), StatusCode::BAD_REQUEST);
-        assert_eq!(
-            res.headers().get(header::CONTENT_TYPE).unwrap(),
-            "application/json"
-        );
-        let body = actix_web::body::to_bytes(res.into_body()).await.unwrap();
-        assert_eq!(
-            serde_json::from_slice::<serde_json::Value>(&body).unwrap(),
-            serde_json::json!({"error": "Query deserialize error: invalid digit found in string"})
-        );
-
-        let req = actix_web::test::TestRequest::default().to_srv_request();
-        let ours = error(StatusCode::CONFLICT, "job 1 is running");
-        let (req, _) = req.into_parts();
-        let res = json_error_body(ServiceResponse::new(req, ours));
-        assert_eq!(res.status(), StatusCode::CONFLICT);
-    }
-
-    #[test]
-    fn the_bearer_scheme_is_case_insensitive() {
-        for value in [
-            "Bearer tok",
-            "bearer tok",
-            "BEARER tok",
-            "bEaReR  tok",
-            "Bearer\ttok ",
-        ] {
-            assert_eq!(bearer_token(value), Some("tok"), "{value:?}");
-        }
-        for value in ["Basic tok", "Bearertok", "Bearer", "Bearer  ", "tok"] {
-            assert_eq!(bearer_token(value), None, "{value:?}");
-        }
-    }
 
     #[test]
     fn the_jobs_query_is_parsed_with_named_errors() {

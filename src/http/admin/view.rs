@@ -7,7 +7,7 @@
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::{EventRecord, Job};
+use crate::jobs::{EventRecord, Job};
 use crate::order::format_money;
 use crate::telemetry::{mask_phone, redact_phones};
 

@@ -2,10 +2,37 @@
 
 use std::io::Write;
 
-use super::view;
-use super::{JobFilter, JobState, JobStore, ReplayOutcome};
+use super::JobsAction;
+use crate::http::admin::view;
+use crate::jobs::{JobFilter, JobState, JobStore, ReplayOutcome};
+use crate::settings::Settings;
 
-pub async fn list(
+pub async fn command(settings: &Settings, action: JobsAction) -> anyhow::Result<()> {
+    let store = crate::jobs::open(&settings.database.url, settings.worker.retry_policy()).await?;
+    let mut out = std::io::stdout().lock();
+    match action {
+        JobsAction::List {
+            store: store_id,
+            state,
+            order,
+            limit,
+            before,
+        } => {
+            let filter = JobFilter {
+                store_id,
+                state: state.as_deref().map(parse_state).transpose()?,
+                order_id: order,
+                before_id: before,
+                limit,
+            };
+            list(store.as_ref(), &filter, &mut out).await
+        }
+        JobsAction::Show { id } => show(store.as_ref(), id, &mut out).await,
+        JobsAction::Replay { id } => replay(store.as_ref(), id, &mut out).await,
+    }
+}
+
+async fn list(
     store: &dyn JobStore,
     filter: &JobFilter,
     out: &mut impl Write,
@@ -33,7 +60,7 @@ pub async fn list(
     Ok(())
 }
 
-pub async fn show(store: &dyn JobStore, id: i64, out: &mut impl Write) -> anyhow::Result<()> {
+async fn show(store: &dyn JobStore, id: i64, out: &mut impl Write) -> anyhow::Result<()> {
     let job = store
         .get(id)
         .await?
@@ -47,7 +74,7 @@ pub async fn show(store: &dyn JobStore, id: i64, out: &mut impl Write) -> anyhow
     Ok(())
 }
 
-pub async fn replay(store: &dyn JobStore, id: i64, out: &mut impl Write) -> anyhow::Result<()> {
+async fn replay(store: &dyn JobStore, id: i64, out: &mut impl Write) -> anyhow::Result<()> {
     match store.replay(id).await? {
         ReplayOutcome::Requeued => {
             writeln!(
@@ -63,6 +90,6 @@ pub async fn replay(store: &dyn JobStore, id: i64, out: &mut impl Write) -> anyh
     }
 }
 
-pub fn parse_state(s: &str) -> anyhow::Result<JobState> {
+fn parse_state(s: &str) -> anyhow::Result<JobState> {
     s.parse().map_err(|e: String| anyhow::anyhow!(e))
 }

@@ -6,6 +6,15 @@ use crate::platforms::Platform;
 use crate::settings::Settings;
 use crate::stores::{InvoiceSource, StoreRegistry};
 
+/// `shopbip check`: the report on stdout, an error (exit 1) when anything is invalid.
+pub fn command(settings: &Settings, only: Option<&str>) -> anyhow::Result<()> {
+    if run(settings, only, &mut std::io::stdout().lock())? {
+        Ok(())
+    } else {
+        anyhow::bail!("configuration has errors (listed above)")
+    }
+}
+
 /// Writes problems or the runbook to `out`; true when everything is valid. With `only`, the
 /// settings and that one store's profile (`<stores.dir>/<only>.toml`): a newcomer's first
 /// store is checked without the example profiles beside it.
@@ -44,10 +53,11 @@ pub fn run(settings: &Settings, only: Option<&str>, out: &mut impl Write) -> std
                 })
             })
             .and_then(|store| {
-                crate::stores::template_error(&store).map_err(|e| vec![e])?;
+                crate::stores::template_error(&store, &crate::invoice::check_store_template)
+                    .map_err(|e| vec![e])?;
                 Ok(StoreRegistry::from_stores([store]))
             }),
-        None => StoreRegistry::load_valid(dir),
+        None => StoreRegistry::load_valid(dir, &crate::invoice::check_store_template),
     };
     let registry = match loaded {
         Ok(r) => r,

@@ -8,6 +8,9 @@
 //!   unique-local, multicast, broadcast, documentation and unspecified addresses are refused
 //!   unless the store sets `invoice.fetch_allow_private = true`.
 //! - Any other scheme is refused, on the first URL as on a redirect.
+//!
+//! Base URLs that a profile configures (Buzzbip's, a platform API's) go through
+//! [`parse_base_url`]: the same https-unless-loopback rule, checked once when the profile loads.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
@@ -29,6 +32,49 @@ pub fn display_url(url: &str) -> String {
     }
 }
 
+/// Why a configured base URL cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BaseUrlError {
+    #[error("{url:?} is not allowed: use https:// (http:// is accepted only for a loopback host)")]
+    Insecure { url: String },
+    #[error("{url:?} is not a usable URL: {reason}")]
+    Invalid { url: String, reason: String },
+}
+
+/// Checks a configured base URL (Buzzbip's, a platform API's): https, or http to a loopback host
+/// (the sandbox, local stand-ins); a host, and no query or fragment.
+pub fn parse_base_url(raw: &str) -> Result<Url, BaseUrlError> {
+    let invalid = |reason: &str| BaseUrlError::Invalid {
+        url: raw.to_owned(),
+        reason: reason.to_owned(),
+    };
+    let url = Url::parse(raw).map_err(|e| invalid(&e.to_string()))?;
+    if url.cannot_be_a_base() || url.host().is_none() {
+        return Err(invalid("it has no host"));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(invalid("it must not carry a query or fragment"));
+    }
+    match url.scheme() {
+        "https" => Ok(url),
+        "http" if is_loopback_host(&url) => Ok(url),
+        "http" => Err(BaseUrlError::Insecure {
+            url: raw.to_owned(),
+        }),
+        other => Err(invalid(&format!("scheme {other:?} is not http(s)"))),
+    }
+}
+
+/// `localhost` or a loopback address; false for a URL without a host.
+fn is_loopback_host(url: &Url) -> bool {
+    match url.host() {
+        Some(Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
 /// Part of every refusal's text, so a fetch error can tell a refusal (permanent) from a
 /// network failure (worth retrying).
 pub const REFUSED: &str = "shopbip may not fetch from";
@@ -44,12 +90,10 @@ impl UrlPolicy {
     /// Why `url` may not be fetched, if it may not: its scheme, or its host when that is an
     /// address (host names are checked when they resolve: see [`UrlPolicy::check_addr`]).
     pub fn check_url(&self, url: &Url) -> Result<(), String> {
-        let loopback = match url.host() {
-            Some(Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-            Some(Host::Ipv4(ip)) => ip.is_loopback(),
-            Some(Host::Ipv6(ip)) => ip.is_loopback(),
-            None => return Err("the URL has no host".into()),
-        };
+        if url.host().is_none() {
+            return Err("the URL has no host".into());
+        }
+        let loopback = is_loopback_host(url);
         match url.scheme() {
             "https" => {}
             "http" if loopback => {}

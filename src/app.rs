@@ -1,0 +1,112 @@
+//! The composition root: settings and store profiles in, a running shopbip out (the HTTP
+//! receiver, the workers, the lease reaper and the profile reloader). Only this module and
+//! `cli` know how the parts are wired; everything below it takes what it needs as arguments.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use arc_swap::ArcSwap;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::jobs::{self, JobStore};
+use crate::settings::{Settings, WorkerSettings};
+use crate::stores::StoreRegistry;
+use crate::stores::reload::{Reloader, Transform};
+use crate::worker::{self, Deps};
+
+/// How often leases are checked: a crashed worker's job waits at most its lease plus this.
+const REAP_EVERY: Duration = Duration::from_secs(5);
+
+/// Loads every profile, or fails with one line per problem.
+pub fn load_stores(settings: &Settings) -> anyhow::Result<StoreRegistry> {
+    StoreRegistry::load_valid(&settings.stores.dir, &crate::invoice::check_store_template).map_err(
+        |errors| {
+            let lines: Vec<String> = errors.iter().map(ToString::to_string).collect();
+            anyhow::anyhow!("invalid store profiles:\n  {}", lines.join("\n  "))
+        },
+    )
+}
+
+/// A running shopbip: receiver, workers, reaper.
+pub struct Application {
+    pub port: u16,
+    pub jobs: Arc<dyn JobStore>,
+    pub stores: Arc<ArcSwap<StoreRegistry>>,
+    http: actix_web::dev::ServerHandle,
+    server: JoinHandle<std::io::Result<()>>,
+    shutdown: watch::Sender<bool>,
+    workers: JoinHandle<()>,
+    reaper: JoinHandle<()>,
+    reloader: JoinHandle<()>,
+    deps: Arc<Deps>,
+    worker_settings: WorkerSettings,
+}
+
+impl Application {
+    /// Starts everything; `transform` is applied to the profiles whenever they are reloaded.
+    pub async fn build(
+        settings: &Settings,
+        registry: StoreRegistry,
+        transform: Transform,
+    ) -> anyhow::Result<Self> {
+        let jobs = jobs::open(&settings.database.url, settings.worker.retry_policy())
+            .await
+            .context("cannot open the job store")?;
+        Self::build_with(settings, registry, jobs, transform)
+    }
+
+    pub fn build_with(
+        settings: &Settings,
+        registry: StoreRegistry,
+        jobs: Arc<dyn JobStore>,
+        transform: Transform,
+    ) -> anyhow::Result<Self> {
+        let stores = Arc::new(ArcSwap::from_pointee(registry));
+        let reloader = Reloader::new(
+            settings.stores.dir.clone(),
+            stores.clone(),
+            transform,
+            Arc::new(crate::invoice::check_store_template),
+        )
+        .spawn();
+        let app = crate::http::Server::build(settings, stores.clone(), jobs.clone())?;
+        let port = app.port();
+        let http = app.handle();
+        let server = tokio::spawn(app.run_until_stopped());
+        let deps = Arc::new(Deps::new(settings, jobs.clone(), stores.clone()));
+        let (shutdown, rx) = watch::channel(false);
+        let workers = tokio::spawn(worker::run(deps.clone(), settings.worker.clone(), rx));
+        let reaper = tokio::spawn(jobs::run_reaper(jobs.clone(), REAP_EVERY));
+        Ok(Self {
+            port,
+            jobs,
+            stores,
+            http,
+            server,
+            shutdown,
+            workers,
+            reaper,
+            reloader,
+            deps,
+            worker_settings: settings.worker.clone(),
+        })
+    }
+
+    /// Runs every job due now, one at a time, and returns how many ran: with
+    /// `worker.concurrency = 0` (no background workers) a test drives the worker itself.
+    pub async fn run_pending_jobs(&self) -> anyhow::Result<usize> {
+        worker::run_pending(&self.deps, &self.worker_settings).await
+    }
+
+    /// Graceful stop: no new webhooks, jobs in flight finish (or go back to the queue).
+    pub async fn stop(self) {
+        self.http.stop(true).await;
+        let _ = self.shutdown.send(true);
+        let _ = self.workers.await;
+        self.reaper.abort();
+        self.reloader.abort();
+        let _ = self.server.await;
+    }
+}

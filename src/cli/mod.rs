@@ -1,0 +1,139 @@
+//! The command line: one module per subcommand, each a few lines over the library. `main.rs`
+//! only parses arguments and reports the error.
+
+mod check;
+pub mod demo;
+mod invoice;
+mod jobs;
+mod migrate;
+mod sandbox;
+mod serve;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use crate::settings::Settings;
+
+pub use serve::shutdown_signal;
+
+#[derive(Parser)]
+#[command(
+    name = "shopbip",
+    version,
+    about = "Shop events in, WhatsApp messages with the invoice attached out"
+)]
+pub struct Cli {
+    /// App settings file (default ./shopbip.toml, optional); SHOPBIP__SECTION__KEY overrides.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Runs the webhook receiver (POST /webhooks/{store_id}, /healthz, /readyz) and the workers.
+    Serve {
+        /// Point every store at an in-process Buzzbip sandbox: nothing leaves the machine.
+        #[arg(long)]
+        sandbox: bool,
+    },
+    /// Validates the settings and every store profile, and prints the runbook.
+    Check {
+        /// Checks the settings and this one store's profile (`<stores.dir>/<ID>.toml`) only.
+        #[arg(long, value_name = "ID")]
+        store: Option<String>,
+    },
+    /// Renders a store's invoice for a saved platform order payload, to preview its look.
+    Invoice {
+        #[arg(long)]
+        store: String,
+        /// The order as the platform sends it (e.g. a WooCommerce webhook body).
+        #[arg(long, value_name = "FILE.json")]
+        order: PathBuf,
+        #[arg(
+            short = 'o',
+            long,
+            value_name = "out.pdf",
+            default_value = "invoice.pdf"
+        )]
+        out: PathBuf,
+    },
+    /// Reads and acts on the job store directly (the admin API's jobs routes, offline).
+    Jobs {
+        #[command(subcommand)]
+        action: JobsAction,
+    },
+    /// Copies a SQLite job store (events, jobs, invoice numbers) into an empty PostgreSQL
+    /// database, to move to several replicas. Stop shopbip first.
+    MigrateSqliteToPostgres {
+        #[arg(long, value_name = "sqlite://FILE")]
+        from: String,
+        #[arg(long, value_name = "postgres://…")]
+        to: String,
+    },
+    /// Runs the whole round trip on embedded defaults and exits: a signed WooCommerce order posted
+    /// to the real receiver, rendered, uploaded and sent to an in-process Buzzbip sandbox.
+    Demo,
+    /// Runs the Buzzbip sandbox alone, for trying a store profile by hand.
+    Sandbox {
+        #[arg(long, default_value_t = 9090)]
+        port: u16,
+        #[arg(long, default_value = "127.0.0.1")]
+        host: String,
+        /// Accounts and templates (TOML); the built-in demo accounts when omitted.
+        #[arg(long, value_name = "FILE")]
+        sandbox_config: Option<PathBuf>,
+        /// Token lifetime in seconds, overriding the sandbox config.
+        #[arg(long, value_name = "SECS")]
+        token_ttl: Option<u64>,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum JobsAction {
+    /// Jobs, newest first.
+    List {
+        #[arg(long)]
+        store: Option<String>,
+        /// queued, running, done, skipped or dead.
+        #[arg(long)]
+        state: Option<String>,
+        #[arg(long)]
+        order: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+        /// Only jobs older than this id (the next page).
+        #[arg(long)]
+        before: Option<i64>,
+    },
+    /// One job: its event, order (phone masked), rule and steps, as JSON.
+    Show { id: i64 },
+    /// Runs a done, dead or skipped job again (a running `shopbip serve` picks it up).
+    Replay { id: i64 },
+}
+
+/// Runs one parsed command line.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let mut settings = Settings::load(cli.config.as_deref())?;
+    if matches!(cli.command, Command::Demo) && std::env::var_os("SHOPBIP__LOG__LEVEL").is_none() {
+        // The demo prints its own account of what happened; logs only for trouble.
+        settings.log.level = "warn".into();
+    }
+    crate::telemetry::init(&settings.log);
+    match cli.command {
+        Command::Serve { sandbox } => serve::run(settings, sandbox).await,
+        Command::Check { store } => check::command(&settings, store.as_deref()),
+        Command::Invoice { store, order, out } => invoice::command(&settings, &store, &order, &out),
+        Command::Jobs { action } => jobs::command(&settings, action).await,
+        Command::MigrateSqliteToPostgres { from, to } => migrate::command(&from, &to).await,
+        Command::Demo => demo::run().await,
+        Command::Sandbox {
+            port,
+            host,
+            sandbox_config,
+            token_ttl,
+        } => sandbox::command(&host, port, sandbox_config.as_deref(), token_ttl).await,
+    }
+}

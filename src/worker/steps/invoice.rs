@@ -1,0 +1,127 @@
+//! Step 3: the invoice PDF (rendered from the order, or fetched where the platform made it),
+//! numbered once per order.
+
+use std::sync::Arc;
+
+use sha2::Digest;
+
+use super::{Deps, StepError, Steps, context, permanent, save, step_done};
+use crate::invoice::fetch;
+use crate::jobs::{Failure, Job, format_invoice_number};
+use crate::order::Order;
+use crate::stores::placeholders;
+use crate::stores::{InvoiceSource, Store};
+
+/// The invoice as `(file name, PDF bytes)`; its number and digest recorded on the steps.
+pub(super) async fn invoice(
+    deps: &Deps,
+    store: &Arc<Store>,
+    job: &Job,
+    order: &Order,
+    steps: &mut Steps,
+    worker: &str,
+) -> Result<(String, Vec<u8>), StepError> {
+    if store.invoice.source == InvoiceSource::Generate
+        && let Err(off) = order.reconcile()
+    {
+        tracing::warn!(job = job.id, store = %job.store_id, problem = %off, "order does not add up");
+        let warning = format!("the platform's numbers do not add up: {off}");
+        if !steps.warnings.contains(&warning) {
+            steps.warnings.push(warning);
+        }
+    }
+    let started = std::time::Instant::now();
+    let number = invoice_number(deps, store, job, order, steps, worker).await?;
+    let pdf = invoice_pdf(deps, store, order, &number).await;
+    step_done(
+        job,
+        "invoice",
+        started,
+        if pdf.is_ok() { "ok" } else { "failed" },
+    );
+    let pdf = pdf?;
+    let filename = placeholders::render(
+        &store.invoice.filename,
+        &context(store, order, Some(&number)),
+        placeholders::file_name_part,
+    );
+    steps.pdf_sha256 = Some(hex::encode(sha2::Sha256::digest(&pdf)));
+    steps.pdf_bytes = Some(pdf.len() as u64);
+    Ok((filename, pdf))
+}
+
+/// The platform's invoice number, or one from the store's sequence, once per order.
+async fn invoice_number(
+    deps: &Deps,
+    store: &Store,
+    job: &Job,
+    order: &Order,
+    steps: &mut Steps,
+    worker: &str,
+) -> Result<String, StepError> {
+    if let Some(n) = &steps.invoice_number {
+        return Ok(n.clone());
+    }
+    let number = match &order.invoice_number {
+        Some(n) => n.clone(),
+        None => format_invoice_number(
+            deps.jobs
+                .invoice_number(store.id.as_str(), &job.order_id)
+                .await?,
+        ),
+    };
+    steps.invoice_number = Some(number.clone());
+    save(deps, worker, job, steps).await?;
+    Ok(number)
+}
+
+async fn invoice_pdf(
+    deps: &Deps,
+    store: &Arc<Store>,
+    order: &Order,
+    number: &str,
+) -> Result<Vec<u8>, StepError> {
+    let fetch_from = match (store.invoice.source, &store.invoice.fetch_url) {
+        (InvoiceSource::Fetch, Some(url)) => Some(placeholders::render(
+            url,
+            &context(store, order, Some(number)),
+            encode_component,
+        )),
+        (InvoiceSource::Fetch, None) => order.invoice_url.clone(),
+        (InvoiceSource::Generate, _) => None,
+    };
+    match (store.invoice.source, fetch_from) {
+        (InvoiceSource::Fetch, Some(url)) => {
+            let policy = crate::net::UrlPolicy {
+                allow_private: store.invoice.fetch_allow_private,
+            };
+            fetch::fetch_pdf(&deps.fetch_clients, policy, &url, &deps.fetch_options)
+                .await
+                .map_err(|e| {
+                    let failure = if e.is_transient() {
+                        Failure::Transient { retry_after: None }
+                    } else {
+                        Failure::Permanent
+                    };
+                    StepError(e.to_string(), failure)
+                })
+        }
+        (InvoiceSource::Fetch, None) => Err(permanent(
+            "invoice.source is \"fetch\" but the order carries no invoice PDF URL",
+        )),
+        (InvoiceSource::Generate, _) => {
+            let (store, order, number) = (store.clone(), order.clone(), number.to_owned());
+            tokio::task::spawn_blocking(move || {
+                crate::invoice::render_for_store(&store, &order, &number)
+            })
+            .await
+            .map_err(|e| permanent(format!("invoice rendering crashed: {e}")))?
+            .map_err(|e| permanent(e.to_string()))
+        }
+    }
+}
+
+/// Percent-encodes a placeholder value for a URL query or path.
+fn encode_component(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
