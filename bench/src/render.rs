@@ -1,0 +1,78 @@
+//! Invoice rendering in-process: time per 1-page and 3-page invoice, PDF size, peak RSS.
+
+use std::time::Instant;
+
+use crate::support::{FIXTURE, peak_rss_mb, percentile};
+
+pub fn run(renders: usize) -> anyhow::Result<()> {
+    use shopbip::invoice::data::{SellerInfo, build};
+    use shopbip::invoice::{DEFAULT_TEMPLATE, Renderer};
+    let order = shopbip::platforms::Platform::Woocommerce
+        .adapter()
+        .parse_order(FIXTURE.as_bytes())?;
+    let seller = SellerInfo {
+        name: "Acme SARL".into(),
+        address: "12 rue de Marseille, 1001 Tunis".into(),
+        tax_id: "1234567/A/M/000".into(),
+        language: "fr".into(),
+    };
+    let renderer = Renderer::shared();
+    let mut long = order.clone();
+    let line = long.lines[1].clone();
+    long.lines = (0..60)
+        .map(|i| shopbip::order::LineItem {
+            name: format!("{} #{i}", line.name),
+            ..line.clone()
+        })
+        .collect();
+    let started = Instant::now();
+    let first = renderer.render(
+        DEFAULT_TEMPLATE,
+        &build(&order, &seller, "INV-000001", None),
+        None,
+    )?;
+    println!(
+        "first render (fonts and library load): {:.1} ms, PDF {} bytes",
+        started.elapsed().as_secs_f64() * 1e3,
+        first.len()
+    );
+    let mut one = Vec::with_capacity(renders);
+    let mut sizes = 0usize;
+    for i in 0..renders {
+        // A new number each time, as in production: nothing is served from a whole-document cache.
+        let data = build(&order, &seller, &format!("INV-{i:06}"), None);
+        let t = Instant::now();
+        let pdf = renderer.render(DEFAULT_TEMPLATE, &data, None)?;
+        one.push(t.elapsed());
+        sizes = sizes.max(pdf.len());
+    }
+    one.sort_unstable();
+    let mut three = Vec::new();
+    let mut pages_pdf = Vec::new();
+    for i in 0..50 {
+        let data = build(&long, &seller, &format!("INV-L{i:05}"), None);
+        let t = Instant::now();
+        pages_pdf = renderer.render(DEFAULT_TEMPLATE, &data, None)?;
+        three.push(t.elapsed());
+    }
+    three.sort_unstable();
+    println!(
+        "1-page invoice x{renders}: p50={:.1}ms p90={:.1}ms p99={:.1}ms max PDF {} bytes",
+        percentile(&one, 0.5),
+        percentile(&one, 0.9),
+        percentile(&one, 0.99),
+        sizes
+    );
+    println!(
+        "3-page invoice (60 lines) x50: p50={:.1}ms p99={:.1}ms PDF {} bytes",
+        percentile(&three, 0.5),
+        percentile(&three, 0.99),
+        pages_pdf.len()
+    );
+    println!(
+        "peak RSS after {} renders: {:.0} MB",
+        renders + 51,
+        peak_rss_mb()
+    );
+    Ok(())
+}
