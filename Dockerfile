@@ -9,10 +9,12 @@ RUN apt-get update && apt-get install -y --no-install-recommends gcc g++ make pk
 WORKDIR /src
 
 # Dependencies first, in their own layer: a code change does not rebuild Typst (~10 min).
+# Cargo reads every workspace member's manifest, so the bench's comes too (never built here).
 COPY Cargo.toml Cargo.lock ./
-RUN mkdir -p src/bin \
+COPY bench/Cargo.toml bench/
+RUN mkdir -p src bench/src \
     && echo 'fn main() {}' > src/main.rs \
-    && echo 'fn main() {}' > src/bin/shopbip-bench.rs \
+    && echo 'fn main() {}' > bench/src/main.rs \
     && touch src/lib.rs \
     && cargo build --release --locked --bin shopbip \
     && rm -rf src

@@ -8,7 +8,7 @@ RATE=${RATE:-1000}
 SECRET=bench-secret
 # BIN=dir/with/shopbip-and-shopbip-bench skips the build (e.g. CI's debug binaries).
 if [ -z "${BIN:-}" ]; then
-  cargo build --release --bins -q
+  cargo build --release -q -p shopbip -p shopbip-bench
   BIN=${CARGO_TARGET_DIR:-target}/release
 fi
 work=$(mktemp -d)
