@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use reqwest::StatusCode;
 
-pub use crate::outbound::display_url;
-use crate::outbound::{CheckedResolver, UrlPolicy};
+pub use crate::net::display_url;
+use crate::net::{CheckedResolver, UrlPolicy};
 
 pub const DEFAULT_MAX_BYTES: u64 = 16 * 1024 * 1024;
 
@@ -45,12 +45,12 @@ impl FetchError {
 }
 
 /// The client fetches go through: its own timeout, and the URL policy on every redirect hop
-/// and every address a host name resolves to (`crate::outbound`).
+/// and every address a host name resolves to (`crate::net`).
 pub fn client(options: &FetchOptions, policy: UrlPolicy) -> reqwest::Client {
     reqwest::Client::builder()
         .timeout(options.timeout)
         .connect_timeout(options.timeout.min(Duration::from_secs(10)))
-        .redirect(crate::outbound::redirects(policy, options.max_redirects))
+        .redirect(crate::net::redirects(policy, options.max_redirects))
         .dns_resolver(CheckedResolver(policy))
         // A proxy from HTTPS_PROXY would resolve names itself, out of the policy's sight.
         .no_proxy()
@@ -130,7 +130,7 @@ pub async fn fetch_pdf(
             // Refused by the policy, or too many hops: the same answer next time.
             return permanent(why);
         }
-        if why.contains(crate::outbound::REFUSED) {
+        if why.contains(crate::net::REFUSED) {
             return permanent(why);
         }
         transient(if e.is_timeout() {
