@@ -2,7 +2,6 @@
 
 use std::io::Write;
 
-use crate::platforms::Platform;
 use crate::settings::Settings;
 use crate::stores::{InvoiceSource, StoreRegistry};
 
@@ -90,11 +89,14 @@ pub fn print_runbook(registry: &StoreRegistry, out: &mut impl Write) -> std::io:
                     InvoiceSource::Generate => format!("generate ({})", store.invoice.language),
                     InvoiceSource::Fetch => match &store.invoice.fetch_url {
                         Some(u) => format!("fetch {}", u.split('?').next().unwrap_or(u)),
-                        None => match store.platform {
-                            Platform::Stripe => "fetch (Stripe's invoice_pdf)".to_owned(),
-                            Platform::Standard => "fetch (the order's invoice_url)".to_owned(),
-                            _ => "fetch (platform's PDF URL)".to_owned(),
-                        },
+                        None => format!(
+                            "fetch ({})",
+                            store
+                                .platform
+                                .capabilities()
+                                .invoice_pdf_url
+                                .unwrap_or("platform's PDF URL")
+                        ),
                     },
                 }
             };

@@ -1,9 +1,15 @@
 //! Shop platforms: each verifies its signature over the raw body and parses its payload once
 //! into a canonical event. Adding one is one file, one `Platform` variant and one match arm.
 
+// The API calls and profile sections use the crate's HTTP client and URL policy, which the
+// fuzz crate (`fuzz/`, built with `--cfg fuzzing`) does not compile: it runs the parsers only.
+#[cfg(not(fuzzing))]
+pub mod api;
 pub mod bigcommerce;
 mod fields;
 mod lenient;
+#[cfg(not(fuzzing))]
+pub mod profile;
 pub mod shopify;
 pub mod shopware;
 pub mod signature;
@@ -69,42 +75,34 @@ impl Platform {
         }
     }
 
+    /// What the platform declares about itself (see [`Capabilities`]).
+    pub fn capabilities(self) -> &'static Capabilities {
+        self.adapter().capabilities()
+    }
+
     /// Whether the platform's events carry the URL of an invoice PDF it made.
     pub fn gives_invoice_url(self) -> bool {
-        match self {
-            Platform::Stripe | Platform::Standard => true,
-            Platform::Woocommerce
-            | Platform::Shopify
-            | Platform::Shopware
-            | Platform::Bigcommerce => false,
-        }
+        self.capabilities().invoice_pdf_url.is_some()
     }
 
     /// Whether the webhook carries only the order's id, so the worker fetches the order from the
     /// platform's API before anything else (never the webhook request: it must answer at once).
     pub fn fetches_order(self) -> bool {
-        matches!(self, Platform::Bigcommerce)
+        self.capabilities().fetches_order
     }
 
-    /// The invoice source when the profile names none: Stripe makes the invoice, so its PDF is
-    /// the one to send.
+    /// The invoice source when the profile names none.
     pub fn default_invoice_source(self) -> &'static str {
-        match self {
-            Platform::Stripe => "fetch",
-            _ => "generate",
+        if self.capabilities().fetch_invoice_by_default {
+            "fetch"
+        } else {
+            "generate"
         }
     }
 
-    /// The replay window when the profile sets no `webhook.tolerance_secs`. Shopware retries a
-    /// failed delivery with the payload, and so the send time, of the first attempt (5 s, 30 s,
-    /// 5 min, 30 min, 4 h): a 5-minute window would refuse every later retry, and Shopware
-    /// disables a webhook after 10 errors. Redelivery of an accepted event is caught by the
-    /// event id, not the window.
+    /// The replay window when the profile sets no `webhook.tolerance_secs`.
     pub fn default_tolerance(self) -> Duration {
-        match self {
-            Platform::Shopware => SHOPWARE_TOLERANCE,
-            _ => DEFAULT_TOLERANCE,
-        }
+        self.capabilities().default_tolerance
     }
 }
 
@@ -234,12 +232,83 @@ pub(crate) fn not_an_event(what: &str) -> Parsed {
 /// The replay window of platforms that sign a timestamp, as their own SDKs default to.
 pub const DEFAULT_TOLERANCE: Duration = Duration::from_secs(300);
 
-/// Shopware's default window: its retry schedule (about 4 h 35 min in all) with room for a
-/// queue that runs late.
-pub const SHOPWARE_TOLERANCE: Duration = Duration::from_secs(6 * 3600);
+/// How a platform signs its webhooks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignatureScheme {
+    /// Base64 HMAC-SHA256 of the raw body in a header, no send time signed (WooCommerce,
+    /// Shopify): replays are caught by the delivery key alone.
+    Base64BodyHmac,
+    /// Hex HMAC-SHA256 of the raw body; the send time is a field of the signed body
+    /// (Shopware).
+    HexBodyHmacWithBodyTime,
+    /// `Stripe-Signature: t=…,v1=…` over `t.body`.
+    Stripe,
+    /// Standard Webhooks: `webhook-id`, `webhook-timestamp`, `webhook-signature`.
+    StandardWebhooks,
+}
+
+impl SignatureScheme {
+    /// Whether a send time is signed, so `webhook.tolerance_secs` applies.
+    pub fn signs_send_time(self) -> bool {
+        !matches!(self, SignatureScheme::Base64BodyHmac)
+    }
+}
+
+/// The form a store's `webhook.secrets` must take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecretForm {
+    /// Any non-empty text: it is the HMAC key as written.
+    AsWritten,
+    /// A Standard Webhooks key in `form`; `problem` tells the merchant what is wrong with one
+    /// that does not read (an unusable secret would fail every delivery with 401 instead).
+    Key {
+        form: standard_webhooks::KeyForm,
+        problem: &'static str,
+    },
+}
+
+/// How [`CanonicalEvent::delivery_key`] is made, so a redelivery gets the same key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeliveryKeyRule {
+    /// `<order id>/<topic>/<webhook id or body hash>` ([`topic_delivery_key`]): the platform's
+    /// ids are not stable across retries (WooCommerce, Shopify).
+    OrderTopicBody,
+    /// The platform's event id, signed (Stripe's event `id`; Shopware's `source.eventId`, then
+    /// its header, then the body hash for shops that send none).
+    EventId,
+    /// The Standard Webhooks `webhook-id` header, which is signed.
+    WebhookIdHeader,
+}
+
+/// What a platform declares about itself; callers ask this instead of matching on
+/// [`Platform`].
+#[derive(Debug)]
+pub struct Capabilities {
+    pub signature: SignatureScheme,
+    /// The replay window when the profile sets no `webhook.tolerance_secs` (only read where
+    /// [`SignatureScheme::signs_send_time`]).
+    pub default_tolerance: Duration,
+    pub secret_form: SecretForm,
+    /// Where the platform's events carry the URL of an invoice PDF it made (shown by
+    /// `shopbip check`); `None`: they carry none, so `invoice.source = "fetch"` needs a
+    /// `fetch_url`.
+    pub invoice_pdf_url: Option<&'static str>,
+    /// The platform makes the invoice, so its PDF is the one to send unless the profile says
+    /// otherwise.
+    pub fetch_invoice_by_default: bool,
+    /// The webhook carries only the order's id: the worker fetches the order from the
+    /// platform's API (`<platform>/api.rs`) with the store's `[<platform>]` section.
+    pub fetches_order: bool,
+    /// Orders carry meta where invoice plugins keep a number (`invoice.number_meta_keys`).
+    pub order_meta: bool,
+    pub delivery_key: DeliveryKeyRule,
+}
 
 /// One shop platform's webhook format.
 pub trait WebhookPlatform: Sync {
+    /// What the platform declares about itself: one `const` in its `mod.rs`.
+    fn capabilities(&self) -> &'static Capabilities;
+
     /// Checks the signature over the raw bytes against every configured secret; platforms that
     /// sign a send time also refuse one outside `tolerance` (the store's
     /// `webhook.tolerance_secs`, by default [`Platform::default_tolerance`]).

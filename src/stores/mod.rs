@@ -16,6 +16,8 @@ use secrecy::{ExposeSecret, SecretString};
 use crate::buzzbip::{self, Credentials};
 use crate::order::{EventKind, Order};
 use crate::platforms::Platform;
+use crate::platforms::api::ApiAccess;
+use crate::platforms::profile::Sections;
 pub use profile::{Environment, InvoiceSection, InvoiceSource, NotifyRule, ProfileFile};
 
 /// `[a-z0-9][a-z0-9-]{0,62}`: the file stem of a profile and the `{store_id}` of its webhook URL.
@@ -67,17 +69,9 @@ pub struct Store {
     pub invoice: InvoiceSection,
     pub rules: Vec<NotifyRule>,
     pub allow_phones: Vec<String>,
-    /// Set for `bigcommerce` stores: where the worker fetches orders.
-    pub bigcommerce: Option<BigcommerceApi>,
-}
-
-/// A BigCommerce store's REST API access.
-#[derive(Debug, Clone)]
-pub struct BigcommerceApi {
-    pub store_hash: String,
-    pub access_token: SecretString,
-    /// Without a trailing slash.
-    pub api_base_url: String,
+    /// Set for stores whose platform fetches the order (`Platform::fetches_order`): the API
+    /// access its worker calls with, from the platform's own profile section.
+    pub api: Option<ApiAccess>,
 }
 
 impl Store {
@@ -388,7 +382,13 @@ fn validate(id: StoreId, file: &Path, raw: ProfileFile) -> Result<Store, Vec<Pro
         }
     }
     platform_keys::webhook(&raw, &mut err);
-    let bigcommerce = platform_keys::bigcommerce(&raw, &mut err);
+    let api = crate::platforms::profile::validate(
+        raw.platform,
+        Sections {
+            bigcommerce: raw.bigcommerce.as_ref(),
+        },
+        &mut err,
+    );
     match buzzbip::parse_base_url(&raw.buzzbip.base_url) {
         Err(e) => err("buzzbip.base_url", e.to_string()),
         // shopbip adds `/api/…` itself: a base with a path would send to `/api/api/…`.
@@ -443,12 +443,18 @@ fn validate(id: StoreId, file: &Path, raw: ProfileFile) -> Result<Store, Vec<Pro
             format!("{:?} is not one of en, fr, ar", inv.language),
         );
     }
-    if !inv.number_meta_keys.is_empty() && raw.platform != Platform::Woocommerce {
+    if !inv.number_meta_keys.is_empty() && !raw.platform.capabilities().order_meta {
         err(
             "invoice.number_meta_keys",
             format!(
-                "{} orders carry no meta: only woocommerce stores use it",
-                raw.platform
+                "{} orders carry no meta: only {} stores use it",
+                raw.platform,
+                Platform::ALL
+                    .iter()
+                    .filter(|p| p.capabilities().order_meta)
+                    .map(|p| p.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
         );
     }
@@ -537,7 +543,7 @@ fn validate(id: StoreId, file: &Path, raw: ProfileFile) -> Result<Store, Vec<Pro
         invoice: raw.invoice,
         rules: raw.notify,
         allow_phones: allow,
-        bigcommerce,
+        api,
     })
 }
 

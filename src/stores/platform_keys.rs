@@ -1,14 +1,12 @@
-//! The profile keys only some platforms read: the replay window, Standard Webhooks secrets,
-//! BigCommerce's API access, and the invoice source a platform defaults to.
+//! The profile keys whose rule each platform declares (its `Capabilities`): the form of
+//! `webhook.secrets`, the replay window, and the invoice source it defaults to. A platform's
+//! own section (`[bigcommerce]`) is checked by the platform (`platforms::profile`).
 
 use secrecy::ExposeSecret;
 
-use super::BigcommerceApi;
 use super::profile::ProfileFile;
-use crate::buzzbip;
-use crate::outbound::display_url;
-use crate::platforms::Platform;
-use crate::platforms::standard_webhooks::{self, KeyForm};
+use crate::platforms::standard_webhooks;
+use crate::platforms::{Platform, SecretForm};
 
 /// Fills `invoice.source` with the platform's default when the profile names none (Stripe
 /// makes its own invoice PDF, so `fetch`); a value written in the file always wins.
@@ -38,18 +36,7 @@ pub(super) fn default_invoice_source(doc: &mut toml::Value) {
 
 /// `webhook.tolerance_secs`, and `webhook.secrets` in the form the platform needs.
 pub(super) fn webhook(raw: &ProfileFile, err: &mut dyn FnMut(&str, String)) {
-    let form = match raw.platform {
-        Platform::Standard => Some((
-            KeyForm::Whsec,
-            "is not a Standard Webhooks secret (whsec_ followed by base64)",
-        )),
-        Platform::Bigcommerce => Some((
-            KeyForm::RawOrWhsec,
-            "starts with whsec_ but the rest is not base64: paste the client secret as shown, or whsec_ followed by its base64",
-        )),
-        _ => None,
-    };
-    if let Some((form, problem)) = form {
+    if let SecretForm::Key { form, problem } = raw.platform.capabilities().secret_form {
         for (i, s) in raw.webhook.secrets.iter().enumerate() {
             let secret = s.expose_secret();
             // An unusable secret would fail every delivery with 401 instead of failing here.
@@ -65,59 +52,6 @@ pub(super) fn webhook(raw: &ProfileFile, err: &mut dyn FnMut(&str, String)) {
             "webhook.tolerance_secs",
             format!("{secs} is not between 1 and 86400 seconds"),
         );
-    }
-}
-
-/// `[bigcommerce]`: required by `bigcommerce` stores (their webhooks carry only the order id),
-/// refused elsewhere.
-pub(super) fn bigcommerce(
-    raw: &ProfileFile,
-    err: &mut dyn FnMut(&str, String),
-) -> Option<BigcommerceApi> {
-    match (&raw.bigcommerce, raw.platform) {
-        (None, Platform::Bigcommerce) => {
-            err(
-                "bigcommerce",
-                "platform = \"bigcommerce\" needs [bigcommerce] store_hash and access_token: its webhooks carry only the order id".into(),
-            );
-            None
-        }
-        (Some(_), p) if p != Platform::Bigcommerce => {
-            err(
-                "bigcommerce",
-                format!("only used by platform = \"bigcommerce\", not {p}"),
-            );
-            None
-        }
-        (Some(bc), _) => {
-            let hash = bc.store_hash.trim();
-            if hash.is_empty() || !hash.chars().all(|c| c.is_ascii_alphanumeric()) {
-                err(
-                    "bigcommerce.store_hash",
-                    format!("{hash:?} is not a store hash such as \"abc123xyz\""),
-                );
-            }
-            if bc.access_token.expose_secret().trim().is_empty() {
-                err("bigcommerce.access_token", "is empty".into());
-            }
-            // Same rule as Buzzbip's URL: the access token must not travel in clear text.
-            // Shown without user info or query: they may hold credentials.
-            if buzzbip::parse_base_url(&bc.api_base_url).is_err() {
-                err(
-                    "bigcommerce.api_base_url",
-                    format!(
-                        "{:?} is not allowed: use an https:// URL without query (http:// only for a loopback host)",
-                        display_url(&bc.api_base_url)
-                    ),
-                );
-            }
-            Some(BigcommerceApi {
-                store_hash: hash.to_owned(),
-                access_token: bc.access_token.clone(),
-                api_base_url: bc.api_base_url.trim_end_matches('/').to_owned(),
-            })
-        }
-        (None, _) => None,
     }
 }
 

@@ -31,7 +31,7 @@ pub struct ProfileFile {
     #[serde(default)]
     pub test: TestSection,
     /// The REST API credentials a `bigcommerce` store's worker fetches orders with.
-    pub bigcommerce: Option<BigcommerceSection>,
+    pub bigcommerce: Option<crate::platforms::bigcommerce::profile::Section>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -51,24 +51,6 @@ pub struct WebhookSection {
     /// BigCommerce, Shopware); unset, the platform's default (`Platform::default_tolerance`).
     #[serde(default, deserialize_with = "opt_number_or_string")]
     pub tolerance_secs: Option<u64>,
-}
-
-pub const DEFAULT_BIGCOMMERCE_API: &str = "https://api.bigcommerce.com";
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct BigcommerceSection {
-    /// The `{store_hash}` of `https://api.bigcommerce.com/stores/{store_hash}/…`.
-    pub store_hash: String,
-    /// The API account's access token, sent as `X-Auth-Token` (scope: Orders read-only).
-    pub access_token: SecretString,
-    /// Overridable so tests (and proxies) can stand in for BigCommerce.
-    #[serde(default = "default_bigcommerce_api")]
-    pub api_base_url: String,
-}
-
-fn default_bigcommerce_api() -> String {
-    DEFAULT_BIGCOMMERCE_API.to_owned()
 }
 
 #[derive(Debug, Deserialize)]

@@ -4,6 +4,7 @@
 use super::{Deps, StepError, Steps, permanent, save, step_done};
 use crate::jobs::{Failure, Job};
 use crate::order::Order;
+use crate::platforms::api::{self, OrderFetchError};
 use crate::stores::Store;
 
 /// The order fetched from the platform's API, once: saved on the steps so a retry (of the
@@ -20,13 +21,14 @@ pub(super) async fn fetched(
     {
         return Ok(order);
     }
-    let api = store
-        .bigcommerce
-        .as_ref()
-        .ok_or_else(|| permanent("[bigcommerce] API access is not configured for this store"))?;
+    let access = store.api.as_ref().ok_or_else(|| {
+        permanent(format!(
+            "[{}] API access is not configured for this store",
+            store.platform
+        ))
+    })?;
     let started = std::time::Instant::now();
-    let fetched =
-        crate::worker::order_fetch::bigcommerce(&deps.api_client, api, &job.order_id).await;
+    let fetched = api::fetch_order(&deps.api_client, access, &job.order_id).await;
     step_done(
         job,
         "order",
@@ -34,13 +36,13 @@ pub(super) async fn fetched(
         if fetched.is_ok() { "ok" } else { "failed" },
     );
     let order = fetched.map_err(|e| match &e {
-        crate::worker::order_fetch::OrderFetchError::Transient { retry_after, .. } => StepError(
+        OrderFetchError::Transient { retry_after, .. } => StepError(
             e.to_string(),
             Failure::Transient {
                 retry_after: *retry_after,
             },
         ),
-        crate::worker::order_fetch::OrderFetchError::Permanent { .. } => permanent(e.to_string()),
+        OrderFetchError::Permanent { .. } => permanent(e.to_string()),
     })?;
     let mut order = order;
     store.complete_order(&mut order);

@@ -1,5 +1,5 @@
-//! Orders of platforms whose webhooks carry only an id (BigCommerce), fetched by the worker
-//! from the platform's REST API. The webhook request never calls out: it must answer at once.
+//! BigCommerce's REST API: `GET /v2/orders/{id}`, its products and its shipping addresses,
+//! with the store's token, turned into the canonical order by `order_from_api`.
 
 use std::time::Duration;
 
@@ -8,50 +8,20 @@ use reqwest::header::HeaderValue;
 use secrecy::ExposeSecret;
 use serde_json::Value;
 
-use crate::invoice::fetch::FetchOptions;
+use super::order_from_api;
+use super::profile::Api;
+use crate::net::display_url;
 use crate::order::Order;
-use crate::outbound::display_url;
-use crate::platforms::bigcommerce::order_from_api;
-use crate::stores::BigcommerceApi;
+use crate::platforms::api::OrderFetchError;
 
 /// Bigger answers are not an order: refused rather than held in memory.
 const MAX_ANSWER_BYTES: usize = 8 * 1024 * 1024;
 
-/// The client API calls go through. Redirects are not followed: reqwest would carry the
-/// `X-Auth-Token` header to whatever host the answer names, so a redirect is an error instead.
-pub fn api_client(options: &FetchOptions) -> reqwest::Client {
-    reqwest::Client::builder()
-        .timeout(options.timeout)
-        .connect_timeout(options.timeout.min(Duration::from_secs(10)))
-        .redirect(reqwest::redirect::Policy::none())
-        .user_agent(concat!("shopbip/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .unwrap_or_else(|e| panic!("cannot initialise the HTTP client: {e}"))
-}
-
-/// `url` fields are shown without user info or query (`display_url`): they end up in logs.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum OrderFetchError {
-    #[error("fetching order {order} from {url} failed: {reason}")]
-    Transient {
-        order: String,
-        url: String,
-        reason: String,
-        retry_after: Option<Duration>,
-    },
-    #[error("fetching order {order} from {url} failed for good: {reason}")]
-    Permanent {
-        order: String,
-        url: String,
-        reason: String,
-    },
-}
-
 /// `GET /v2/orders/{id}`, then its products and shipping addresses, with the store's token.
-/// `client` must not follow redirects (`api_client`).
-pub async fn bigcommerce(
+/// `client` must not follow redirects (`platforms::api::client`).
+pub async fn fetch_order(
     client: &reqwest::Client,
-    api: &BigcommerceApi,
+    api: &Api,
     order_id: &str,
 ) -> Result<Order, OrderFetchError> {
     let base = format!("{}/stores/{}/v2/orders", api.api_base_url, api.store_hash);
@@ -85,7 +55,7 @@ pub async fn bigcommerce(
 
 async fn list(
     client: &reqwest::Client,
-    api: &BigcommerceApi,
+    api: &Api,
     url: &str,
     order_id: &str,
 ) -> Result<Vec<Value>, OrderFetchError> {
@@ -103,7 +73,7 @@ async fn list(
 /// The JSON answer, or `None` for 204 (BigCommerce's answer for an empty sub-resource).
 async fn get_json(
     client: &reqwest::Client,
-    api: &BigcommerceApi,
+    api: &Api,
     url: &str,
     order_id: &str,
 ) -> Result<Option<Value>, OrderFetchError> {
@@ -156,7 +126,7 @@ async fn get_json(
             return Err(transient(format!("HTTP {}", s.as_u16()), None));
         }
         s if s.is_redirection() => {
-            // Not followed (see `api_client`): the token is for BigCommerce's API only.
+            // Not followed (see `platforms::api::client`): the token is for BigCommerce's API only.
             let target = response
                 .headers()
                 .get(reqwest::header::LOCATION)

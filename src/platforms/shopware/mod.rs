@@ -16,8 +16,8 @@ use super::fields::{
 };
 use super::signature::{unix_now, verify_hex_body, within};
 use super::{
-    CanonicalEvent, Headers, ParseError, Parsed, Verified, VerifyError, WebhookPlatform,
-    body_hash_key, kinds, not_an_event,
+    CanonicalEvent, Capabilities, DeliveryKeyRule, Headers, ParseError, Parsed, SecretForm,
+    SignatureScheme, Verified, VerifyError, WebhookPlatform, body_hash_key, kinds, not_an_event,
 };
 use crate::order::{Address, Customer, EventKind, LineItem, Order, Payment, PaymentKind, TaxLine};
 
@@ -26,9 +26,31 @@ pub const SIGNATURE: &str = "shopware-shop-signature";
 /// delivery key is the signed `source.eventId`, this header only when the body has none.
 pub const EVENT_ID: &str = "X-Shopware-Event-Id";
 
+/// The replay window when the profile sets no `webhook.tolerance_secs`: Shopware retries a
+/// failed delivery with the payload, and so the send time, of the first attempt (5 s, 30 s,
+/// 5 min, 30 min, 4 h, about 4 h 35 min in all): a 5-minute window would refuse every later
+/// retry, and Shopware disables a webhook after 10 errors. Room is left for a queue that runs
+/// late; redelivery of an accepted event is caught by the event id, not the window.
+pub const TOLERANCE: Duration = Duration::from_secs(6 * 3600);
+
+pub const CAPABILITIES: Capabilities = Capabilities {
+    signature: SignatureScheme::HexBodyHmacWithBodyTime,
+    default_tolerance: TOLERANCE,
+    secret_form: SecretForm::AsWritten,
+    invoice_pdf_url: None,
+    fetch_invoice_by_default: false,
+    fetches_order: false,
+    order_meta: false,
+    delivery_key: DeliveryKeyRule::EventId,
+};
+
 pub struct Shopware;
 
 impl WebhookPlatform for Shopware {
+    fn capabilities(&self) -> &'static Capabilities {
+        &CAPABILITIES
+    }
+
     fn verify(
         &self,
         headers: &Headers,

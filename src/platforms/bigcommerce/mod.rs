@@ -1,8 +1,13 @@
 //! BigCommerce: Standard Webhooks signing keyed with the app's client secret, and a thin
 //! payload (`{"scope": "store/order/created", "data": {"type": "order", "id": 250}}`). The
 //! webhook stores the order by id only; the worker fetches it from the REST API
-//! (`/v2/orders/{id}`, its products and shipping addresses, see `worker::order_fetch`) and
+//! (`/v2/orders/{id}`, its products and shipping addresses, see `api.rs`) and
 //! `order_from_api` turns those answers into the canonical order.
+
+#[cfg(not(fuzzing))]
+pub mod api;
+#[cfg(not(fuzzing))]
+pub mod profile;
 
 use std::time::Duration;
 
@@ -15,10 +20,24 @@ use super::fields::{
 use super::standard::signed;
 use super::standard_webhooks::{self as sw, KeyForm};
 use super::{
-    CanonicalEvent, Headers, ParseError, Parsed, Verified, VerifyError, WebhookPlatform,
-    not_an_event,
+    CanonicalEvent, Capabilities, DEFAULT_TOLERANCE, DeliveryKeyRule, Headers, ParseError, Parsed,
+    SecretForm, SignatureScheme, Verified, VerifyError, WebhookPlatform, not_an_event,
 };
 use crate::order::{Address, Customer, EventKind, LineItem, Order, Payment, PaymentKind, TaxLine};
+
+pub const CAPABILITIES: Capabilities = Capabilities {
+    signature: SignatureScheme::StandardWebhooks,
+    default_tolerance: DEFAULT_TOLERANCE,
+    secret_form: SecretForm::Key {
+        form: KeyForm::RawOrWhsec,
+        problem: "starts with whsec_ but the rest is not base64: paste the client secret as shown, or whsec_ followed by its base64",
+    },
+    invoice_pdf_url: None,
+    fetch_invoice_by_default: false,
+    fetches_order: true,
+    order_meta: false,
+    delivery_key: DeliveryKeyRule::WebhookIdHeader,
+};
 
 pub struct BigCommerce;
 
@@ -39,6 +58,10 @@ fn status_events(status_id: i64) -> Option<Vec<EventKind>> {
 }
 
 impl WebhookPlatform for BigCommerce {
+    fn capabilities(&self) -> &'static Capabilities {
+        &CAPABILITIES
+    }
+
     fn verify(
         &self,
         headers: &Headers,

@@ -14,16 +14,32 @@ use super::signature::{
     MAX_SIGNATURE_ENTRIES, MAX_SIGNATURE_HEADER, any_matches, unix_now, within,
 };
 use super::{
-    CanonicalEvent, Headers, ParseError, Parsed, Verified, VerifyError, WebhookPlatform,
-    not_an_event,
+    CanonicalEvent, Capabilities, DEFAULT_TOLERANCE, DeliveryKeyRule, Headers, ParseError, Parsed,
+    SecretForm, SignatureScheme, Verified, VerifyError, WebhookPlatform, not_an_event,
 };
 use crate::order::{Address, Customer, EventKind, LineItem, Order, Payment, PaymentKind, TaxLine};
 
 pub const SIGNATURE: &str = "Stripe-Signature";
 
+pub const CAPABILITIES: Capabilities = Capabilities {
+    signature: SignatureScheme::Stripe,
+    default_tolerance: DEFAULT_TOLERANCE,
+    secret_form: SecretForm::AsWritten,
+    invoice_pdf_url: Some("Stripe's invoice_pdf"),
+    // Stripe makes the invoice: its PDF is the one to send.
+    fetch_invoice_by_default: true,
+    fetches_order: false,
+    order_meta: false,
+    delivery_key: DeliveryKeyRule::EventId,
+};
+
 pub struct Stripe;
 
 impl WebhookPlatform for Stripe {
+    fn capabilities(&self) -> &'static Capabilities {
+        &CAPABILITIES
+    }
+
     fn verify(
         &self,
         headers: &Headers,
@@ -443,7 +459,7 @@ mod tests {
 
     #[test]
     fn invoice_amounts_are_read_in_the_currency_s_minor_units() {
-        let event = include_str!("../../tests/fixtures/stripe/invoice-paid-eur.json");
+        let event = include_str!("../../../tests/fixtures/stripe/invoice-paid-eur.json");
         let order_in = |currency: &str| {
             let body = event.replace(
                 "\"currency\": \"eur\"",

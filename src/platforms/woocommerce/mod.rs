@@ -2,20 +2,23 @@
 //! the order is the REST API v3 order. There is no "paid" topic: `order.updated` means whatever
 //! its new `status`/`date_paid` mean.
 
+mod payload;
+
 use std::time::Duration;
 
 use rust_decimal::Decimal;
 use secrecy::SecretString;
-use serde::Deserialize;
 
 use super::fields::{checked_sum, decode_entities, full_name, out_of_range};
-use super::lenient::{Id, List, Obj, Text};
+use super::lenient::{List, Text};
 use super::signature::verify_base64_body;
 use super::{
-    CanonicalEvent, Headers, ParseError, Parsed, Verified, VerifyError, WebhookPlatform,
-    body_hash_key, kinds, topic_delivery_key,
+    CanonicalEvent, Capabilities, DEFAULT_TOLERANCE, DeliveryKeyRule, Headers, ParseError, Parsed,
+    SecretForm, SignatureScheme, Verified, VerifyError, WebhookPlatform, body_hash_key, kinds,
+    topic_delivery_key,
 };
 use crate::order::{Address, Customer, EventKind, LineItem, Order, Payment, PaymentKind, TaxLine};
+use payload::{WcAddress, WcLine, WcMeta, WcMetaOnly, WcOrder};
 
 pub const SIGNATURE: &str = "X-WC-Webhook-Signature";
 pub const TOPIC: &str = "X-WC-Webhook-Topic";
@@ -26,9 +29,24 @@ pub const WEBHOOK_ID: &str = "X-WC-Webhook-ID";
 /// Packing Slips (`_wcpdf_invoice_number`), WebToffee's (`wf_invoice_number`).
 pub const INVOICE_NUMBER_KEYS: [&str; 2] = ["_wcpdf_invoice_number", "wf_invoice_number"];
 
+pub const CAPABILITIES: Capabilities = Capabilities {
+    signature: SignatureScheme::Base64BodyHmac,
+    default_tolerance: DEFAULT_TOLERANCE,
+    secret_form: SecretForm::AsWritten,
+    invoice_pdf_url: None,
+    fetch_invoice_by_default: false,
+    fetches_order: false,
+    order_meta: true,
+    delivery_key: DeliveryKeyRule::OrderTopicBody,
+};
+
 pub struct WooCommerce;
 
 impl WebhookPlatform for WooCommerce {
+    fn capabilities(&self) -> &'static Capabilities {
+        &CAPABILITIES
+    }
+
     /// No signed send time: the window does not apply.
     fn verify(
         &self,
@@ -139,89 +157,6 @@ fn is_ping(body: &[u8]) -> bool {
         .ok()
         .and_then(|s| s.trim().strip_prefix("webhook_id="))
         .is_some_and(|id| !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()))
-}
-
-/// The fields of a REST API v3 order that shopbip reads; everything else is skipped unread.
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-struct WcOrder {
-    id: Id,
-    number: Text,
-    order_key: Text,
-    status: Text,
-    currency: Text,
-    shipping_total: Text,
-    discount_total: Text,
-    total_tax: Text,
-    total: Text,
-    date_created_gmt: Text,
-    date_paid_gmt: Text,
-    payment_method: Text,
-    payment_method_title: Text,
-    fee_lines: List<WcFee>,
-    billing: Obj<WcAddress>,
-    shipping: Obj<WcAddress>,
-    line_items: List<WcLine>,
-    tax_lines: List<WcTax>,
-    meta_data: List<WcMeta>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-struct WcAddress {
-    first_name: Text,
-    last_name: Text,
-    company: Text,
-    address_1: Text,
-    address_2: Text,
-    city: Text,
-    state: Text,
-    postcode: Text,
-    country: Text,
-    email: Text,
-    phone: Text,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-struct WcLine {
-    name: Text,
-    sku: Text,
-    quantity: Text,
-    subtotal: Text,
-    total: Text,
-    price: Text,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-struct WcTax {
-    label: Text,
-    rate_percent: Text,
-    tax_total: Text,
-    shipping_tax_total: Text,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-struct WcMeta {
-    key: Text,
-    value: Text,
-}
-
-/// A fee the shop added (a cash on delivery fee, a gift wrap): a line of the invoice.
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-struct WcFee {
-    name: Text,
-    total: Text,
-}
-
-/// Only the order's meta, for a store's own invoice-number keys.
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-struct WcMetaOnly {
-    meta_data: List<WcMeta>,
 }
 
 /// The first non-empty value of any of `keys`, in the order of `keys`.

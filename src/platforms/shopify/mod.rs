@@ -1,28 +1,46 @@
 //! Shopify webhooks: `X-Shopify-Hmac-Sha256` (or `Shopify-Hmac-Sha256` in the newer delivery
 //! format) = base64 HMAC-SHA256 of the raw body; the topic is in `X-Shopify-Topic`.
 
+mod payload;
+
 use std::time::Duration;
 
 use rust_decimal::Decimal;
 use secrecy::SecretString;
-use serde::Deserialize;
 
 use super::fields::{checked_mul, checked_sum, full_name};
-use super::lenient::{Id, List, Obj, Text, Texts};
+use super::lenient::Text;
 use super::signature::verify_base64_body;
 use super::{
-    CanonicalEvent, Headers, ParseError, Parsed, Verified, VerifyError, WebhookPlatform,
-    body_hash_key, kinds, topic_delivery_key,
+    CanonicalEvent, Capabilities, DEFAULT_TOLERANCE, DeliveryKeyRule, Headers, ParseError, Parsed,
+    SecretForm, SignatureScheme, Verified, VerifyError, WebhookPlatform, body_hash_key, kinds,
+    topic_delivery_key,
 };
 use crate::order::{Address, Customer, EventKind, LineItem, Order, Payment, PaymentKind, TaxLine};
+use payload::{ShopifyAddress, ShopifyLine, ShopifyOrder};
 
 pub const SIGNATURE: [&str; 2] = ["X-Shopify-Hmac-Sha256", "Shopify-Hmac-Sha256"];
 pub const TOPIC: [&str; 2] = ["X-Shopify-Topic", "Shopify-Topic"];
 pub const WEBHOOK_ID: [&str; 2] = ["X-Shopify-Webhook-Id", "Shopify-Webhook-Id"];
 
+pub const CAPABILITIES: Capabilities = Capabilities {
+    signature: SignatureScheme::Base64BodyHmac,
+    default_tolerance: DEFAULT_TOLERANCE,
+    secret_form: SecretForm::AsWritten,
+    invoice_pdf_url: None,
+    fetch_invoice_by_default: false,
+    fetches_order: false,
+    order_meta: false,
+    delivery_key: DeliveryKeyRule::OrderTopicBody,
+};
+
 pub struct Shopify;
 
 impl WebhookPlatform for Shopify {
+    fn capabilities(&self) -> &'static Capabilities {
+        &CAPABILITIES
+    }
+
     /// No signed send time: the window does not apply.
     fn verify(
         &self,
@@ -154,105 +172,6 @@ fn payment_kind(gateway: &str) -> PaymentKind {
     } else {
         PaymentKind::Online
     }
-}
-
-/// The fields of an order (or, for `refunds/create`, a refund) that shopbip reads; everything
-/// else is skipped unread.
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-struct ShopifyOrder {
-    id: Id,
-    order_id: Id,
-    order_number: Text,
-    name: Text,
-    token: Text,
-    financial_status: Text,
-    fulfillment_status: Text,
-    cancelled_at: Text,
-    gateway: Text,
-    payment_gateway_names: Texts,
-    taxes_included: Text,
-    currency: Text,
-    presentment_currency: Text,
-    subtotal_price: Text,
-    total_line_items_price: Text,
-    total_discounts: Text,
-    total_tax: Text,
-    total_price: Text,
-    created_at: Text,
-    processed_at: Text,
-    email: Text,
-    phone: Text,
-    customer: Obj<ShopifyCustomer>,
-    billing_address: Obj<ShopifyAddress>,
-    shipping_address: Obj<ShopifyAddress>,
-    total_shipping_price_set: Obj<MoneySet>,
-    shipping_lines: List<Priced>,
-    tax_lines: List<ShopifyTax>,
-    line_items: List<ShopifyLine>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-struct ShopifyCustomer {
-    first_name: Text,
-    last_name: Text,
-    email: Text,
-    phone: Text,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-struct ShopifyAddress {
-    name: Text,
-    first_name: Text,
-    last_name: Text,
-    company: Text,
-    address1: Text,
-    address2: Text,
-    city: Text,
-    province_code: Text,
-    province: Text,
-    zip: Text,
-    country_code: Text,
-    phone: Text,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-struct MoneySet {
-    shop_money: Obj<Amount>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-struct Amount {
-    amount: Text,
-    currency_code: Text,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-struct Priced {
-    price: Text,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-struct ShopifyTax {
-    title: Text,
-    rate: Text,
-    price: Text,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-struct ShopifyLine {
-    name: Text,
-    title: Text,
-    sku: Text,
-    quantity: Text,
-    price: Text,
 }
 
 fn parse_json(body: &[u8]) -> Result<ShopifyOrder, ParseError> {
@@ -531,7 +450,7 @@ mod tests {
     #[test]
     fn a_discounted_order_reconciles_and_keeps_its_name() {
         let body = include_bytes!(
-            "../../tests/fixtures/real/shopify/test_notification_orders_create_2019_discount.body"
+            "../../../tests/fixtures/real/shopify/test_notification_orders_create_2019_discount.body"
         );
         let order = Shopify.parse_order(body).unwrap();
         // Lines before the discount, the discount once.
@@ -544,7 +463,7 @@ mod tests {
             ("1234", "#9999")
         );
         let paid =
-            include_bytes!("../../tests/fixtures/real/shopify/bag_server_1030_paid_aud.body");
+            include_bytes!("../../../tests/fixtures/real/shopify/bag_server_1030_paid_aud.body");
         let order = Shopify.parse_order(paid).unwrap();
         assert_eq!(order.display_name(), "#1030");
         assert_eq!(order.reconcile(), Ok(()));

@@ -15,10 +15,24 @@ use super::fields::{
 };
 use super::standard_webhooks::{self as sw, KeyForm, Signed};
 use super::{
-    CanonicalEvent, Headers, ParseError, Parsed, Verified, VerifyError, WebhookPlatform, kinds,
-    not_an_event,
+    CanonicalEvent, Capabilities, DEFAULT_TOLERANCE, DeliveryKeyRule, Headers, ParseError, Parsed,
+    SecretForm, SignatureScheme, Verified, VerifyError, WebhookPlatform, kinds, not_an_event,
 };
 use crate::order::{Address, Customer, EventKind, LineItem, Order, Payment, TaxLine};
+
+pub const CAPABILITIES: Capabilities = Capabilities {
+    signature: SignatureScheme::StandardWebhooks,
+    default_tolerance: DEFAULT_TOLERANCE,
+    secret_form: SecretForm::Key {
+        form: KeyForm::Whsec,
+        problem: "is not a Standard Webhooks secret (whsec_ followed by base64)",
+    },
+    invoice_pdf_url: Some("the order's invoice_url"),
+    fetch_invoice_by_default: false,
+    fetches_order: false,
+    order_meta: false,
+    delivery_key: DeliveryKeyRule::WebhookIdHeader,
+};
 
 pub struct Standard;
 
@@ -31,6 +45,10 @@ pub(crate) fn signed(headers: &Headers) -> Signed<'_> {
 }
 
 impl WebhookPlatform for Standard {
+    fn capabilities(&self) -> &'static Capabilities {
+        &CAPABILITIES
+    }
+
     fn verify(
         &self,
         headers: &Headers,
@@ -205,7 +223,7 @@ mod tests {
     fn the_serialised_order_reads_back_as_itself() {
         // The canonical JSON is the `Order`'s own serde shape, so a module author can copy what
         // `shopbip jobs show` prints.
-        let body = include_bytes!("../../tests/fixtures/standard/order-paid-eur.json");
+        let body = include_bytes!("../../../tests/fixtures/standard/order-paid-eur.json");
         let json: Value = serde_json::from_slice(body).unwrap();
         let order = order(&json["data"]).unwrap();
         let again = super::order(&serde_json::to_value(&order).unwrap()).unwrap();
