@@ -2,7 +2,6 @@
 //! lease renewed, and record the outcome; transient failures go back to the queue with the
 //! retry schedule, so a worker slot is never held waiting.
 
-pub mod order_fetch;
 mod pacer;
 pub mod steps;
 
@@ -57,7 +56,7 @@ impl Deps {
             tokens: TokenCache::new(),
             client_options,
             fetch_clients: fetch::FetchClients::new(&fetch_options),
-            api_client: order_fetch::api_client(&fetch_options),
+            api_client: crate::platforms::api::client(fetch_options.timeout),
             fetch_options,
             pacer: Pacer::new(settings.worker.rate_per_second),
         }
