@@ -92,33 +92,11 @@ pub const DEMO: &str = "demo@shopbip.test";
 pub const OTHER: &str = "other@shopbip.test";
 pub const NO_API: &str = "noapi@shopbip.test";
 
-/// What a poppler tool (`pdftotext`, `pdfinfo`, `pdffonts`, …) prints for a PDF given as
-/// bytes (.ci/run installs poppler-utils).
-pub fn poppler(tool: &str, args: &[&str], pdf: &[u8]) -> String {
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("doc.pdf");
-    std::fs::write(&file, pdf).unwrap();
-    let out = std::process::Command::new(tool)
-        .args(args)
-        .arg(&file)
-        .args(if tool == "pdftotext" {
-            vec!["-"]
-        } else {
-            vec![]
-        })
-        .output()
-        .unwrap_or_else(|e| panic!("{tool} not found ({e}): install poppler-utils (.ci/run does)"));
-    assert!(
-        out.status.success(),
-        "{tool}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
+pub mod read_pdf;
 
-/// The text of a PDF, as `pdftotext -layout` reads it.
+/// The text of a PDF (see [`read_pdf::pages`]).
 pub fn pdf_text(pdf: &[u8]) -> String {
-    poppler("pdftotext", &["-layout"], pdf)
+    read_pdf::text(pdf)
 }
 
 pub fn pdf(text: &str) -> bytes::Bytes {

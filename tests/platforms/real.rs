@@ -602,11 +602,6 @@ fn check_reconcile(f: &mut Failures, label: &str, order: &Value) {
     }
 }
 
-fn pdftotext(pdf: &[u8], layout: bool) -> Result<String, String> {
-    let args: &[&str] = if layout { &["-layout"] } else { &[] };
-    Ok(super::common::poppler("pdftotext", args, pdf))
-}
-
 /// Whether the PDF's text holds each needle; a long name wrapped over two lines of a table
 /// cell still counts, so whitespace runs compare as one space.
 fn check_pdf_text(f: &mut Failures, label: &str, pdf: &[u8], needles: &[Value], source: &str) {
@@ -614,19 +609,18 @@ fn check_pdf_text(f: &mut Failures, label: &str, pdf: &[u8], needles: &[Value], 
         f.add(label, format!("pdf: the {source} is not a PDF"));
         return;
     }
-    let texts = match (pdftotext(pdf, true), pdftotext(pdf, false)) {
-        (Ok(a), Ok(b)) => [a, b],
-        (Err(e), _) | (_, Err(e)) => {
+    let text = match super::common::read_pdf::try_pages(pdf) {
+        Ok(pages) => pages.join("\n"),
+        Err(e) => {
             f.add(label, format!("pdf: {e}"));
             return;
         }
     };
     let squash = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
-    let squashed: Vec<String> = texts.iter().map(|t| squash(t)).collect();
+    let squashed = squash(&text);
     let mut missing = Vec::new();
     for needle in needles.iter().filter_map(Value::as_str) {
-        let n = squash(needle);
-        if !squashed.iter().any(|t| t.contains(&n)) {
+        if !squashed.contains(&squash(needle)) {
             missing.push(needle.to_owned());
         }
     }
@@ -635,7 +629,7 @@ fn check_pdf_text(f: &mut Failures, label: &str, pdf: &[u8], needles: &[Value], 
             label,
             format!(
                 "pdf: the {source} lacks {missing:?}; its text is:\n{}",
-                texts[0].trim_end()
+                text.trim_end()
             ),
         );
     }
