@@ -1,5 +1,6 @@
 //! The platform parsers and the canonical order, compiled from shopbip's own sources (the
-//! modules depend on nothing else of the crate), plus what each fuzz target runs.
+//! modules depend on nothing else of the crate once built with `--cfg fuzzing`, which leaves
+//! out the platforms' API calls and profile sections), plus what each fuzz target runs.
 
 #[path = "../../src/order.rs"]
 pub mod order;
@@ -8,7 +9,7 @@ pub mod platforms;
 
 use platforms::{Headers, Parsed, Platform};
 
-pub const PLATFORMS: [Platform; 6] = Platform::ALL;
+pub const PLATFORMS: [Platform; Platform::ALL.len()] = Platform::ALL;
 
 /// What the webhook handler and the worker do with a verified body, none of which may panic.
 pub fn parse_all(platform: Platform, headers: &Headers, body: &[u8]) {

@@ -1,5 +1,6 @@
 //! Shop platforms: each verifies its signature over the raw body and parses its payload once
-//! into a canonical event. Adding one is one file, one `Platform` variant and one match arm.
+//! into a canonical event, and declares what else it needs ([`Capabilities`]). Each platform
+//! is a folder; `TEMPLATE.md` says exactly how to add one.
 
 // The API calls and profile sections use the crate's HTTP client and URL policy, which the
 // fuzz crate (`fuzz/`, built with `--cfg fuzzing`) does not compile: it runs the parsers only.
