@@ -17,7 +17,7 @@ use tokio::task::JoinSet;
 use crate::buzzbip::{ClientOptions, TokenCache};
 use crate::clock::now_ms;
 use crate::invoice::fetch::{self, FetchOptions};
-use crate::jobs::{Failure, Job, JobState, JobStore};
+use crate::jobs::{Failure, InvoiceNumbers, Job, JobQueue, JobState, JobStore};
 use crate::settings::{Settings, WorkerSettings};
 use crate::stores::StoreRegistry;
 use crate::telemetry::redact_phones;
@@ -26,7 +26,8 @@ use steps::Outcome;
 
 /// What the steps need, shared by every job of the process.
 pub struct Deps {
-    pub jobs: Arc<dyn JobStore>,
+    pub jobs: Arc<dyn JobQueue>,
+    pub invoice_numbers: Arc<dyn InvoiceNumbers>,
     /// Swapped whole on reload; a job reads it once.
     pub stores: Arc<ArcSwap<StoreRegistry>>,
     pub stores_dir: PathBuf,
@@ -49,6 +50,8 @@ impl Deps {
         let client_options = settings.buzzbip.client_options();
         let fetch_options = FetchOptions::default();
         Self {
+            pacer: Pacer::new(settings.worker.rate_per_second, jobs.clone().send_slots()),
+            invoice_numbers: jobs.clone(),
             jobs,
             stores,
             stores_dir: settings.stores.dir.clone(),
@@ -58,7 +61,6 @@ impl Deps {
             fetch_clients: fetch::FetchClients::new(&fetch_options),
             api_client: crate::platforms::api::client(fetch_options.timeout),
             fetch_options,
-            pacer: Pacer::new(settings.worker.rate_per_second),
         }
     }
 }

@@ -2,50 +2,57 @@
 //! configured rate instead of drawing 429s.
 
 use std::num::NonZeroU32;
+use std::sync::Arc;
 use std::time::Duration;
 
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
-use crate::jobs::{JobStore, SlotWait};
+use crate::jobs::{SendSlots, SlotWait};
 use crate::stores::Store;
 
 /// Waits longer than this go back to the queue rather than holding a worker slot.
 const MAX_INLINE_WAIT: Duration = Duration::from_secs(2);
 
-/// With PostgreSQL the budget lives in the database (every replica draws from it); with SQLite
-/// (one process) a governor token bucket does the same in memory.
+/// With PostgreSQL the budget lives in the database (every replica draws from it: `shared`);
+/// with SQLite (one process), or when the database's ledger fails, a governor token bucket
+/// does the same in memory.
 pub struct Pacer {
     limiter: DefaultKeyedRateLimiter<String>,
     clock: DefaultClock,
     interval: Duration,
+    shared: Option<Arc<dyn SendSlots>>,
 }
 
 impl Pacer {
-    pub fn new(per_second: u32) -> Self {
+    pub fn new(per_second: u32, shared: Option<Arc<dyn SendSlots>>) -> Self {
         let rate = NonZeroU32::new(per_second.max(1)).unwrap_or(NonZeroU32::MIN);
         Self {
             limiter: RateLimiter::keyed(Quota::per_second(rate)),
             clock: DefaultClock::default(),
             interval: Duration::from_secs(1) / rate.get(),
+            shared,
         }
     }
 
     /// Takes a send slot for the store's account, sleeping for it when that is short; returns
     /// the wait when it is long (the caller requeues the job for then).
-    pub async fn wait(&self, jobs: &dyn JobStore, store: &Store) -> Option<Duration> {
+    pub async fn wait(&self, store: &Store) -> Option<Duration> {
         let key = format!("{}|{}", store.buzzbip.base_url, store.buzzbip.username);
-        match jobs
-            .reserve_send_slot(&key, self.interval, MAX_INLINE_WAIT)
-            .await
-        {
-            Ok(Some(SlotWait::Go(wait))) => {
-                tokio::time::sleep(wait).await;
-                return None;
+        if let Some(shared) = &self.shared {
+            match shared
+                .reserve_send_slot(&key, self.interval, MAX_INLINE_WAIT)
+                .await
+            {
+                Ok(SlotWait::Go(wait)) => {
+                    tokio::time::sleep(wait).await;
+                    return None;
+                }
+                Ok(SlotWait::Later(wait)) => return Some(wait),
+                Err(e) => {
+                    tracing::warn!(error = %e, "shared pacing unavailable; pacing in-process")
+                }
             }
-            Ok(Some(SlotWait::Later(wait))) => return Some(wait),
-            Ok(None) => {}
-            Err(e) => tracing::warn!(error = %e, "shared pacing unavailable; pacing in-process"),
         }
         loop {
             match self.limiter.check_key(&key) {

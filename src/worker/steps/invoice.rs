@@ -65,7 +65,7 @@ async fn invoice_number(
     let number = match &order.invoice_number {
         Some(n) => n.clone(),
         None => format_invoice_number(
-            deps.jobs
+            deps.invoice_numbers
                 .invoice_number(store.id.as_str(), &job.order_id)
                 .await?,
         ),

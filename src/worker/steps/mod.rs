@@ -148,7 +148,7 @@ async fn run_steps(deps: &Deps, worker: &str, job: &Job) -> Result<Outcome, Step
         upload::upload(deps, &client, job, pdf, &mut steps, worker).await?;
     }
     // Paced per Buzzbip account: a send that must wait goes back to the queue.
-    if let Some(wait) = deps.pacer.wait(deps.jobs.as_ref(), &store).await {
+    if let Some(wait) = deps.pacer.wait(&store).await {
         return Ok(Outcome::Later(wait));
     }
     send::send(deps, &client, job, &store, order, recipient, steps, worker).await

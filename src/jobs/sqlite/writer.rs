@@ -7,6 +7,9 @@
 //! two busy cores). Here the batch runs straight through on the thread that owns the
 //! connection. rusqlite links the same bundled SQLite as sqlx (one `libsqlite3-sys`), reads and
 //! migrations stay on sqlx.
+//!
+//! The writer applies and commits (`group_commit`); `syncer` makes commits durable before
+//! anyone is answered; `apply` holds the statements a batch runs.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -16,11 +19,13 @@ use std::sync::mpsc as std_mpsc;
 use std::time::Duration;
 
 use rusqlite::types::ToSqlOutput;
-use rusqlite::{Connection, OptionalExtension, ToSql, TransactionBehavior, params};
+use rusqlite::{Connection, ToSql};
 use tokio::sync::{mpsc, oneshot};
 
-use super::{IngestOutcome, NewEvent, StoreError, to_json};
+use super::apply::{Prepared, insert_events, run_updates, write_batch};
+use super::syncer::{Acks, Disk, syncer};
 use crate::clock::now_ms;
+use crate::jobs::{IngestOutcome, StoreError};
 
 /// One write for the writer, with where its answer goes.
 pub(super) enum Write {
@@ -70,42 +75,6 @@ impl ToSql for Arg {
 
 /// Most writes in one transaction (one flush).
 pub(super) const MAX_BATCH: usize = 256;
-
-/// An event made ready for the writer: everything serialised before it reaches the one thread
-/// that can write.
-pub(super) struct Prepared {
-    store_id: String,
-    platform: String,
-    delivery_key: String,
-    topic: String,
-    kind: &'static str,
-    order_id: String,
-    order_json: String,
-    /// (the rule's event, rule key, rule JSON): one delivery can make jobs for several events.
-    rules: Vec<(&'static str, String, String)>,
-    max_attempts: i64,
-}
-
-impl Prepared {
-    pub(super) fn new(event: NewEvent, max_attempts: u32) -> Result<Self, StoreError> {
-        let rules = event
-            .rules
-            .iter()
-            .map(|r| Ok((r.on.as_str(), r.key(), to_json(r)?)))
-            .collect::<Result<_, StoreError>>()?;
-        Ok(Self {
-            order_json: to_json(&event.order)?,
-            store_id: event.store_id,
-            platform: event.platform,
-            delivery_key: event.delivery_key,
-            topic: event.topic,
-            kind: event.kind.as_str(),
-            order_id: event.order.id,
-            rules,
-            max_attempts: max_attempts as i64,
-        })
-    }
-}
 
 /// Starts the writer and its syncer on the database file at `db` (already migrated). The
 /// writer stops when every sender of `writes` is gone, or for good once a flush fails or its
@@ -173,46 +142,6 @@ fn connect(db: &Path) -> Result<Connection, StoreError> {
     Ok(conn)
 }
 
-/// What the writer and the syncer share about the disk: how many committed batches wait for
-/// their flush, and whether the writer is holding a batch back until none does.
-struct Disk {
-    unsynced: AtomicUsize,
-    writer_waiting: AtomicBool,
-    /// Wakes the writer; weak, so the writer still stops once every store handle is gone.
-    wake: mpsc::WeakSender<Write>,
-}
-
-impl Disk {
-    /// Called by the syncer once `flushed` batches are answered (or failed).
-    fn flushed(&self, flushed: usize) {
-        let left = self.unsynced.fetch_sub(flushed, Ordering::SeqCst) - flushed;
-        if left == 0 && self.writer_waiting.swap(false, Ordering::SeqCst) {
-            self.wake_writer();
-        }
-    }
-
-    fn wake_writer(&self) {
-        if let Some(writes) = self.wake.upgrade() {
-            // A full queue wakes the writer anyway.
-            let _ = writes.try_send(Write::DiskFree);
-        }
-    }
-
-    /// Called by the writer: whether no commit waits for a flush. The writer is marked as
-    /// waiting first, so if one does the syncer wakes it when the last flush ends (checked in
-    /// this order, a wake cannot be missed).
-    fn free(&self) -> bool {
-        self.writer_waiting.store(true, Ordering::SeqCst);
-        self.unsynced.load(Ordering::SeqCst) == 0
-    }
-}
-
-/// Answers kept back until the writes they report are on disk.
-#[derive(Default)]
-struct Acks {
-    events: Vec<(EventReply, Result<IngestOutcome, StoreError>)>,
-    updates: Vec<(UpdateReply, Result<Changed, StoreError>)>,
-}
 
 /// Group commit: webhooks and job updates arriving together share one `BEGIN IMMEDIATE`
 /// transaction, and each is answered only once that commit is on disk. A batch refused for
@@ -431,61 +360,6 @@ impl Batch {
     }
 }
 
-/// Flushes the WAL to disk, then releases the answers of every commit made before the flush
-/// began. The writer commits without waiting for the disk (`synchronous=NORMAL` on its
-/// connection), so while one flush runs the next batch is already being written (and, unless
-/// it fills up, committed once this flush ends). Nobody hears "stored" before its rows are on
-/// disk: the same guarantee as `synchronous=FULL`, without the writer idling on each fsync.
-///
-/// A failed flush stops the syncer, and with it the writer: the kernel may already have
-/// dropped the unwritten pages, so no later commit in this WAL can be promised either. Every
-/// waiting caller gets an error (webhooks a 503, so the platform retries), `/readyz` turns
-/// unready, and a restart recovers from what is on disk.
-fn syncer(
-    wal: File,
-    unsynced: std_mpsc::Receiver<Acks>,
-    stopped: Arc<AtomicBool>,
-    disk: Arc<Disk>,
-) {
-    let failed = || StoreError::Invalid("the job store could not flush to disk".into());
-    while let Ok(first) = unsynced.recv() {
-        let mut pending = vec![first];
-        pending.extend(unsynced.try_iter());
-        let batches = pending.len();
-        let synced = wal.sync_data();
-        let ok = synced.is_ok();
-        if !ok {
-            // Before anyone is answered: `ping` (and so `/readyz`) reports the stop from now on.
-            stopped.store(true, Ordering::Release);
-        }
-        // The writer first: its next commit can start while these answers go out.
-        disk.flushed(batches);
-        for acks in pending {
-            for (reply, outcome) in acks.events {
-                let _ = reply.send(if ok { outcome } else { Err(failed()) });
-            }
-            for (reply, changed) in acks.updates {
-                let _ = reply.send(if ok { changed } else { Err(failed()) });
-            }
-        }
-        if let Err(e) = synced {
-            tracing::error!(error = %e, "could not flush the job store's WAL to disk; the job store stops taking writes until shopbip restarts");
-            for acks in unsynced.try_iter() {
-                for (reply, _) in acks.events {
-                    let _ = reply.send(Err(failed()));
-                }
-                for (reply, _) in acks.updates {
-                    let _ = reply.send(Err(failed()));
-                }
-            }
-            // Dropping the receiver stops the writer at its next batch; answers it sends
-            // meanwhile are dropped, which their callers hear as "the writer has stopped".
-            // Woken now, it finds `stopped` and answers what it gathered at once.
-            disk.wake_writer();
-            return;
-        }
-    }
-}
 
 /// Whether a failed batch is worth writing again one write at a time: yes when SQLite refused
 /// a statement for what it held (a constraint, a value), no when the database itself was the
@@ -544,109 +418,3 @@ fn rewind_wal(conn: &Connection) {
     }
 }
 
-/// Writes a batch in one transaction of its own (a write retried alone).
-fn write_batch(
-    conn: &mut Connection,
-    events: &[Prepared],
-    updates: &[Update],
-) -> rusqlite::Result<(Vec<IngestOutcome>, Vec<Changed>)> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let mut outcomes = Vec::with_capacity(events.len());
-    let mut changed = Vec::with_capacity(updates.len());
-    insert_events(&tx, events, now_ms(), &mut outcomes)?;
-    run_updates(&tx, updates, &mut changed)?;
-    tx.commit()?;
-    Ok((outcomes, changed))
-}
-
-/// Inserts events and their jobs. Each statement is prepared once per connection; with no
-/// hand-off per statement, one row per statement costs less than building multi-row SQL.
-fn insert_events(
-    conn: &Connection,
-    events: &[Prepared],
-    now: i64,
-    outcomes: &mut Vec<IngestOutcome>,
-) -> rusqlite::Result<()> {
-    if events.is_empty() {
-        return Ok(());
-    }
-    let mut insert_event = conn.prepare_cached(
-        "INSERT INTO events (store_id, platform, delivery_key, topic, kind, order_id, \
-         order_json, received_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) \
-         ON CONFLICT (store_id, delivery_key) DO NOTHING RETURNING id",
-    )?;
-    let mut insert_job = conn.prepare_cached(
-        "INSERT INTO jobs (event_id, store_id, order_id, kind, rule_key, rule_json, state, \
-         max_attempts, run_at, created_at, updated_at) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'queued', ?7, ?8, ?8, ?8) \
-         ON CONFLICT (store_id, order_id, kind, rule_key) DO NOTHING",
-    )?;
-    for e in events {
-        // A second event of the same delivery, even in this very batch, is a duplicate.
-        let id: Option<i64> = insert_event
-            .query_row(
-                params![
-                    e.store_id,
-                    e.platform,
-                    e.delivery_key,
-                    e.topic,
-                    e.kind,
-                    e.order_id,
-                    e.order_json,
-                    now
-                ],
-                |r| r.get(0),
-            )
-            .optional()?;
-        outcomes.push(match id {
-            None => IngestOutcome::DuplicateDelivery,
-            Some(event_id) => {
-                let mut jobs_created = 0;
-                for (kind, rule_key, rule_json) in &e.rules {
-                    jobs_created += insert_job.execute(params![
-                        event_id,
-                        e.store_id,
-                        e.order_id,
-                        kind,
-                        rule_key,
-                        rule_json,
-                        e.max_attempts,
-                        now
-                    ])?;
-                }
-                IngestOutcome::Stored {
-                    event_id,
-                    jobs_created,
-                    jobs_existing: e.rules.len() - jobs_created,
-                }
-            }
-        });
-    }
-    Ok(())
-}
-
-fn run_updates(
-    conn: &Connection,
-    updates: &[Update],
-    changed: &mut Vec<Changed>,
-) -> rusqlite::Result<()> {
-    for update in updates {
-        let mut statement = conn.prepare_cached(update.sql)?;
-        let args = rusqlite::params_from_iter(&update.args);
-        changed.push(if update.returning {
-            let ids = statement
-                .query_map(args, |r| r.get(0))?
-                .collect::<rusqlite::Result<Vec<i64>>>()?;
-            Changed {
-                rows: ids.len() as u64,
-                ids,
-            }
-        } else {
-            Changed {
-                rows: statement.execute(args)? as u64,
-                ids: Vec::new(),
-            }
-        });
-    }
-    Ok(())
-}

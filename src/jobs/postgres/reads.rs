@@ -1,0 +1,61 @@
+//! Admin reads on PostgreSQL.
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+use sqlx::Row;
+
+use super::PgStore;
+use crate::jobs::reads::fold_store_stats;
+use crate::jobs::sql::{
+    COUNT_BY_STATE, GET_EVENT, GET_JOB, JOBS_BY_STORE_AND_STATE, JobRow, LAST_WEBHOOK_BY_STORE,
+    LIST_JOBS, parse_state,
+};
+use crate::jobs::{EventRecord, Job, JobFilter, JobReads, JobState, StoreError, StoreStats};
+
+#[async_trait]
+impl JobReads for PgStore {
+    async fn get(&self, job_id: i64) -> Result<Option<Job>, StoreError> {
+        let row = sqlx::query_as::<_, JobRow>(GET_JOB)
+            .bind(job_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(Job::try_from).transpose()
+    }
+
+    async fn list(&self, filter: &JobFilter) -> Result<Vec<Job>, StoreError> {
+        let rows = sqlx::query_as::<_, JobRow>(LIST_JOBS)
+            .bind(filter.store_id.as_deref())
+            .bind(filter.state.map(JobState::as_str))
+            .bind(filter.order_id.as_deref())
+            .bind(filter.before_id)
+            .bind(filter.limit.clamp(1, 1000) as i64)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.into_iter().map(Job::try_from).collect()
+    }
+
+    async fn count_by_state(&self) -> Result<Vec<(JobState, u64)>, StoreError> {
+        let rows = sqlx::query(COUNT_BY_STATE).fetch_all(&self.pool).await?;
+        rows.iter()
+            .map(|r| Ok((parse_state(r.try_get(0)?)?, r.try_get::<i64, _>(1)? as u64)))
+            .collect()
+    }
+
+    async fn event(&self, event_id: i64) -> Result<Option<EventRecord>, StoreError> {
+        Ok(sqlx::query_as(GET_EVENT)
+            .bind(event_id)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    async fn store_stats(&self) -> Result<BTreeMap<String, StoreStats>, StoreError> {
+        let webhooks = sqlx::query(LAST_WEBHOOK_BY_STORE)
+            .fetch_all(&self.pool)
+            .await?;
+        let jobs = sqlx::query(JOBS_BY_STORE_AND_STATE)
+            .fetch_all(&self.pool)
+            .await?;
+        fold_store_stats(webhooks, jobs)
+    }
+}
