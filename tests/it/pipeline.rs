@@ -1,12 +1,12 @@
 //! The product end to end: signed webhook → real server → SQLite → workers → sandbox.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 
-use common::app::{SHOPIFY_SECRET, WOO_SECRET, shopify_profile, woo_profile};
-use common::pipeline::{Pipeline, start};
-use common::sign::*;
+use crate::common::app::{SHOPIFY_SECRET, WOO_SECRET, shopify_profile, woo_profile};
+use crate::common::pipeline::{Pipeline, start};
+use crate::common::sign::*;
 use serde_json::Value;
 use sha2::Digest;
 use shopbip::jobs::JobState;

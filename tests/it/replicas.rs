@@ -1,14 +1,14 @@
 //! Several `shopbip serve` replicas on one PostgreSQL database (run with SHOPBIP_TEST_POSTGRES;
 //! on SQLite, which is one machine by design, these tests have nothing to check and say so).
 
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::app::WOO_SECRET;
-use common::sign::*;
+use crate::common::app::WOO_SECRET;
+use crate::common::sign::*;
 use serde_json::Value;
 
 struct Replica {

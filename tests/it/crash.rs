@@ -1,14 +1,14 @@
 //! Killing `shopbip serve` with SIGKILL while jobs are in flight loses nothing and, but for a
 //! send caught between Buzzbip's answer and our record of it, sends nothing twice.
 
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::app::{WOO_SECRET, woo_profile};
-use common::sign::*;
+use crate::common::app::{WOO_SECRET, woo_profile};
+use crate::common::sign::*;
 use serde_json::Value;
 
 const ORDERS: u64 = 300;

@@ -1,10 +1,8 @@
 //! The Buzzbip client against the sandbox, over loopback HTTP.
 
-mod common;
-
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use shopbip::buzzbip::{
     BuzzbipClient, BuzzbipError, ClientOptions, ErrorClass, SendRequest, TokenCache,
 };

@@ -1,11 +1,9 @@
 //! The sandbox itself, spoken to with plain HTTP the way Buzzbip would be.
 
-mod common;
-
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 use reqwest::multipart::{Form, Part};
 use serde_json::{Value, json};
 

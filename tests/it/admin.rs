@@ -1,13 +1,13 @@
 //! Operations: the admin API and its OpenAPI document, replay, /metrics, hot reload.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use common::app::{WOO_SECRET, woo_profile};
-use common::pipeline::{ADMIN_TOKEN, Pipeline, start};
-use common::sign::*;
+use crate::common::app::{WOO_SECRET, woo_profile};
+use crate::common::pipeline::{ADMIN_TOKEN, Pipeline, start};
+use crate::common::sign::*;
 use reqwest::Method;
 use serde_json::Value;
 use shopbip::jobs::JobState;
@@ -150,9 +150,10 @@ async fn the_admin_api_is_off_without_a_token() {
     let mut settings = common::pipeline::test_settings(dir.path(), stores.clone()).await;
     settings.admin.token = secrecy::SecretString::from("");
     let registry = shopbip::stores::StoreRegistry::load_dir(&stores).unwrap();
-    let service = shopbip::app::Application::build(&settings, registry, shopbip::stores::reload::as_loaded())
-        .await
-        .unwrap();
+    let service =
+        shopbip::app::Application::build(&settings, registry, shopbip::stores::reload::as_loaded())
+            .await
+            .unwrap();
     let resp = reqwest::Client::new()
         .get(format!("http://127.0.0.1:{}/admin/stores", service.port))
         .bearer_auth("")

@@ -303,8 +303,8 @@ pub mod pipeline {
     use std::path::{Path, PathBuf};
     use std::time::{Duration, Instant};
 
-    use shopbip::jobs::{Job, JobFilter, JobState};
     use shopbip::app::Application;
+    use shopbip::jobs::{Job, JobFilter, JobState};
     use shopbip::settings::Settings;
     use shopbip::stores::StoreRegistry;
 

@@ -1,17 +1,13 @@
 //! Webhook ingestion end to end: real server on port 0, real SQLite file, signed fixtures.
 
-mod common;
-
-use common::app::*;
-use common::sign::*;
+use crate::common::app::*;
+use crate::common::sign::*;
 use serde_json::Value;
-use shopbip::jobs::JobState;
 use shopbip::order::EventKind;
-use shopbip::platforms::signature::sign_base64;
 
 type Headers = Vec<(&'static str, String)>;
 
-const WOO_PAID: &str = "woocommerce/order-updated-paid-tnd.json";
+pub(crate) const WOO_PAID: &str = "woocommerce/order-updated-paid-tnd.json";
 
 /// `body` posted to the WooCommerce store as a signed `order.updated`.
 async fn post_paid(app: &TestApp, body: Vec<u8>) -> reqwest::Response {
@@ -19,43 +15,9 @@ async fn post_paid(app: &TestApp, body: Vec<u8>) -> reqwest::Response {
     app.post("acme-woo", &headers, body).await
 }
 
-async fn nothing_stored(app: &TestApp) {
+pub(crate) async fn nothing_stored(app: &TestApp) {
     assert_eq!(app.count("events").await, 0, "no event stored");
     assert_eq!(app.count("jobs").await, 0, "no job stored");
-}
-
-#[tokio::test]
-async fn woocommerce_paid_order_is_accepted_as_one_order_paid_job() {
-    let app = spawn_app().await;
-    let body = fixture(WOO_PAID);
-    let resp = app
-        .post(
-            "acme-woo",
-            &woo_headers(WOO_SECRET, "order.updated", &body, "d1"),
-            body,
-        )
-        .await;
-    assert_eq!(resp.status(), 200);
-    let answer: Value = resp.json().await.unwrap();
-    assert_eq!(answer["status"], "accepted");
-    assert_eq!(answer["jobs_created"], 1);
-    let jobs = app.jobs().await;
-    assert_eq!(jobs.len(), 1);
-    let job = &jobs[0];
-    assert_eq!(
-        (job.store_id.as_str(), job.order_id.as_str()),
-        ("acme-woo", "5120")
-    );
-    assert_eq!(job.kind, EventKind::OrderPaid);
-    assert_eq!(job.state, JobState::Queued);
-    assert_eq!(job.rule.template_id, 1289);
-    assert_eq!(job.order.customer.first_name, "أميرة");
-    assert_eq!(job.order.currency, "TND");
-    assert_eq!(job.order.total.to_string(), "248.570");
-    assert_eq!(
-        job.order.billing.as_ref().unwrap().country.as_deref(),
-        Some("TN")
-    );
 }
 
 #[tokio::test]
@@ -130,51 +92,6 @@ async fn bad_signatures_get_401_and_store_nothing() {
 }
 
 #[tokio::test]
-async fn shopify_signatures_verify_with_either_header_spelling() {
-    let app = spawn_app().await;
-    let body = fixture("shopify/orders-paid-mad.json");
-    let resp = app
-        .post(
-            "atlas-shopify",
-            &shopify_headers(SHOPIFY_SECRET, "orders/paid", &body, "w1"),
-            body.clone(),
-        )
-        .await;
-    assert_eq!(resp.status(), 200);
-
-    let usd = fixture("shopify/orders-paid-usd.json");
-    let new_style = vec![
-        ("Shopify-Hmac-Sha256", sign_base64(SHOPIFY_SECRET, &usd)),
-        ("Shopify-Topic", "orders/paid".to_owned()),
-        ("Shopify-Webhook-Id", "w2".to_owned()),
-    ];
-    let resp = app.post("atlas-shopify", &new_style, usd).await;
-    assert_eq!(resp.status(), 200);
-    assert_eq!(app.jobs().await.len(), 2);
-
-    let mut tampered = body.clone();
-    let at = tampered.iter().position(|b| *b == b'1').unwrap();
-    tampered[at] = b'2';
-    let resp = app
-        .post(
-            "atlas-shopify",
-            &shopify_headers(SHOPIFY_SECRET, "orders/paid", &body, "w3"),
-            tampered,
-        )
-        .await;
-    assert_eq!(resp.status(), 401);
-    let resp = app
-        .post(
-            "atlas-shopify",
-            &shopify_headers("wrong", "orders/paid", &body, "w4"),
-            body,
-        )
-        .await;
-    assert_eq!(resp.status(), 401);
-    assert_eq!(app.jobs().await.len(), 2);
-}
-
-#[tokio::test]
 async fn bad_input_gets_its_documented_answer_and_never_a_5xx() {
     let app = spawn_app_with(|s| s.server.max_body_bytes = 64 * 1024).await;
 
@@ -242,21 +159,6 @@ async fn bad_input_gets_its_documented_answer_and_never_a_5xx() {
         .await;
     assert_eq!(resp.status(), 400);
 
-    nothing_stored(&app).await;
-}
-
-#[tokio::test]
-async fn the_woocommerce_creation_ping_gets_exactly_200() {
-    let app = spawn_app().await;
-    let resp = app
-        .http
-        .post(format!("{}/webhooks/acme-woo", app.base))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body("webhook_id=15")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status().as_u16(), 200);
     nothing_stored(&app).await;
 }
 
@@ -356,82 +258,6 @@ async fn the_same_delivery_posted_five_times_makes_one_job() {
         assert_eq!(resp.status(), 200);
     }
     assert_eq!(app.jobs().await.len(), 2);
-}
-
-#[tokio::test]
-async fn repeated_woocommerce_updates_of_a_paid_order_make_one_order_paid_job() {
-    let app = spawn_app().await;
-    let mut order: Value = serde_json::from_slice(&fixture(WOO_PAID)).unwrap();
-    for (i, delivery) in ["5f0e1c", "a81b22", "c9d7e4"].iter().enumerate() {
-        // Each edit of the order fires order.updated with a new modification time.
-        order["date_modified_gmt"] = format!("2026-11-20T09:1{i}:00").into();
-        let body = serde_json::to_vec_pretty(&order).unwrap();
-        let resp = app
-            .post(
-                "acme-woo",
-                &woo_headers(WOO_SECRET, "order.updated", &body, delivery),
-                body,
-            )
-            .await;
-        assert_eq!(resp.status(), 200);
-    }
-    let jobs = app.jobs().await;
-    assert_eq!(jobs.len(), 1, "one order.paid job for one paid order");
-    assert_eq!(jobs[0].kind, EventKind::OrderPaid);
-    assert_eq!(
-        app.count("events").await,
-        3,
-        "each distinct delivery is kept as received"
-    );
-}
-
-#[tokio::test]
-async fn shopify_paid_after_create_makes_one_job_per_rule_that_wants_it() {
-    let app = spawn_app().await;
-    let created = fixture("shopify/orders-create-mad.json");
-    let resp = app
-        .post(
-            "atlas-shopify",
-            &shopify_headers(SHOPIFY_SECRET, "orders/create", &created, "w1"),
-            created,
-        )
-        .await;
-    assert_eq!(resp.status(), 200);
-    let paid = fixture("shopify/orders-paid-mad.json");
-    let resp = app
-        .post(
-            "atlas-shopify",
-            &shopify_headers(SHOPIFY_SECRET, "orders/paid", &paid, "w2"),
-            paid.clone(),
-        )
-        .await;
-    assert_eq!(resp.status(), 200);
-    // Shopify retrying the paid webhook with a new delivery id still makes no second job.
-    let resp = app
-        .post(
-            "atlas-shopify",
-            &shopify_headers(SHOPIFY_SECRET, "orders/paid", &paid, "w3"),
-            paid,
-        )
-        .await;
-    assert_eq!(resp.json::<Value>().await.unwrap()["jobs_existing"], 1);
-
-    let mut jobs = app.jobs().await;
-    jobs.sort_by_key(|j| j.id);
-    let summary: Vec<(EventKind, u64)> =
-        jobs.iter().map(|j| (j.kind, j.rule.template_id)).collect();
-    assert_eq!(
-        summary,
-        [
-            (EventKind::OrderCreated, 1290),
-            (EventKind::OrderPaid, 1289)
-        ]
-    );
-    let paid_job = &jobs[1];
-    assert_eq!(paid_job.order.number, "1042");
-    assert_eq!(paid_job.order.customer.first_name, "يوسف");
-    assert_eq!(paid_job.order.shipping_total.to_string(), "45.00");
-    assert_eq!(paid_job.order.taxes[0].rate.unwrap().to_string(), "20");
 }
 
 #[tokio::test]

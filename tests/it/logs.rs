@@ -2,13 +2,13 @@
 //! key, webhook secret, admin token or Buzzbip token, and do hold one line per request and per
 //! job step.
 
-mod common;
+use crate::common;
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::app::{WOO_SECRET, woo_profile};
-use common::sign::*;
+use crate::common::app::{WOO_SECRET, woo_profile};
+use crate::common::sign::*;
 use serde_json::Value;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,6 +1,6 @@
 //! Moving from one machine (SQLite) to replicas (PostgreSQL) keeps every pending job.
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 use std::time::Duration;

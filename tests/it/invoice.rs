@@ -1,17 +1,17 @@
-//! Invoice PDFs: rendered with Typst and read back (tests/common/read_pdf.rs), and fetched from a
+//! Invoice PDFs: rendered with Typst and read back (`common::read_pdf`), and fetched from a
 //! local HTTP server.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::Command;
 use std::sync::Arc;
 
-use common::sign::fixture;
+use crate::common::sign::fixture;
 use shopbip::invoice::fetch::{FetchClients, FetchError, FetchOptions, fetch_pdf};
 use shopbip::invoice::{RenderError, render_for_store};
-use shopbip::order::Order;
 use shopbip::net::UrlPolicy;
+use shopbip::order::Order;
 use shopbip::platforms::Platform;
 use shopbip::stores::{Store, StoreRegistry};
 

@@ -1,22 +1,24 @@
-//! Stripe, Standard Webhooks, Shopware 6 and BigCommerce end to end: signed fixtures posted to
-//! the real server over loopback, a real SQLite file, the workers, the sandbox as Buzzbip, and
+//! Each platform's webhooks, one module per platform, and the real bodies of every platform
+//! (`real`). Stripe, Standard Webhooks, Shopware 6 and BigCommerce end to end: signed fixtures
+//! posted to the real server over loopback, a real SQLite file, the workers, the sandbox as Buzzbip, and
 //! small real HTTP servers standing in for Stripe's `invoice_pdf` and BigCommerce's REST API.
 
-#[path = "../common/mod.rs"]
-mod common;
+use crate::common;
 
 mod bigcommerce;
 mod real;
+mod shopify;
 mod shopware;
 mod standard;
 mod stripe;
+mod woocommerce;
 
 use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 
-use common::pipeline::Pipeline;
+use crate::common::pipeline::Pipeline;
 use shopbip::jobs::Job;
 
 pub fn now() -> i64 {

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-mod common;
+use crate::common;
 
 use shopbip::clock::now_ms;
 use shopbip::jobs::{
