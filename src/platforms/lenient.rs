@@ -119,6 +119,68 @@ impl Text {
             .map(|c| c.to_ascii_uppercase())
             .filter(|c| c.len() == 2 && c.chars().all(|x| x.is_ascii_uppercase()))
     }
+
+    // The `json_…` readers give what a `serde_json::Value` lookup gave (`fields.rs`), for the
+    // platforms that read their payloads that way before they were typed: a float written out
+    // as serde_json writes it (`1.0`, `1e28`), so their orders read exactly as they did.
+
+    /// A float as serde_json writes it; `None` for anything else.
+    fn json_float(&self) -> Option<String> {
+        match &self.0 {
+            Scalar::F64(v) => serde_json::Number::from_f64(*v).map(|n| n.to_string()),
+            _ => None,
+        }
+    }
+
+    /// `fields::text`: trimmed, `None` for missing or blank; a number as its text.
+    pub fn json_text(&self) -> Option<String> {
+        match &self.0 {
+            Scalar::F64(_) => self.json_float(),
+            Scalar::U64(_) | Scalar::I64(_) => self.text().map(Cow::into_owned),
+            _ => self.get(),
+        }
+    }
+
+    pub fn json_text_or_empty(&self) -> String {
+        self.json_text().unwrap_or_default()
+    }
+
+    /// `fields::opt_money`: a decimal amount; `None` when absent or unreadable.
+    pub fn json_money(&self) -> Option<Decimal> {
+        match &self.0 {
+            Scalar::F64(_) => self.json_float()?.parse().ok(),
+            Scalar::Absent | Scalar::Bool(_) => None,
+            _ => self.text()?.trim().parse().ok(),
+        }
+    }
+
+    /// `fields::country`.
+    pub fn json_country(&self) -> Option<String> {
+        self.json_text()
+            .map(|c| c.to_ascii_uppercase())
+            .filter(|c| c.len() == 2 && c.chars().all(|x| x.is_ascii_uppercase()))
+    }
+
+    /// A JSON boolean; `None` for anything else (`"true"` included).
+    pub fn bool(&self) -> Option<bool> {
+        match self.0 {
+            Scalar::Bool(b) => Some(b),
+            _ => None,
+        }
+    }
+
+    /// `fields::id`: an integer or a string; a number that is not an integer (or one past
+    /// 2^64, which only a rounded float could hold: another order's id) is refused rather
+    /// than guessed.
+    pub fn json_id(&self, what: &str) -> Result<String, super::ParseError> {
+        if let Some(n) = self.json_float() {
+            return Err(super::ParseError::Invalid(format!(
+                "{what} id {n} is not an integer that can be kept exactly: send it as a string"
+            )));
+        }
+        self.json_text()
+            .ok_or_else(|| super::ParseError::Invalid(format!("{what} without an id")))
+    }
 }
 
 impl<'de> Deserialize<'de> for Text {
