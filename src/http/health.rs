@@ -15,7 +15,7 @@ async fn healthz() -> HttpResponse {
 }
 
 async fn readyz(state: web::Data<AppState>) -> HttpResponse {
-    match state.jobs.ping().await {
+    match state.health.ping().await {
         Ok(()) => {
             HttpResponse::Ok().json(json!({"status": "ready", "stores": state.stores.load().len()}))
         }

@@ -11,7 +11,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     // Job counts live in the database (shared by every replica): read them at scrape time.
-    match state.jobs.count_by_state().await {
+    match state.reads.count_by_state().await {
         Ok(counts) => {
             for s in JobState::ALL {
                 let n = counts.iter().find(|(k, _)| *k == s).map_or(0, |(_, n)| *n);

@@ -19,7 +19,7 @@ use anyhow::Context;
 
 use arc_swap::ArcSwap;
 
-use crate::jobs::JobStore;
+use crate::jobs::{Health, JobQueue, JobReads, JobStore};
 use crate::settings::Settings;
 use crate::stores::StoreRegistry;
 
@@ -27,7 +27,12 @@ use crate::stores::StoreRegistry;
 pub struct AppState {
     /// Swapped whole on reload; a request reads it once.
     pub stores: Arc<ArcSwap<StoreRegistry>>,
-    pub jobs: Arc<dyn JobStore>,
+    /// Webhooks put jobs in; the admin API replays them.
+    pub queue: Arc<dyn JobQueue>,
+    /// The admin API and the metrics read the store.
+    pub reads: Arc<dyn JobReads>,
+    /// Readiness.
+    pub health: Arc<dyn Health>,
     pub admin_token: secrecy::SecretString,
     pub(crate) body_limits: webhooks::BodyLimits,
     signature_failures: std::sync::Mutex<std::collections::HashMap<String, u64>>,
@@ -74,7 +79,9 @@ impl Server {
         crate::metrics::handle();
         let state = web::Data::new(AppState {
             stores,
-            jobs,
+            queue: jobs.clone(),
+            reads: jobs.clone(),
+            health: jobs,
             admin_token: settings.admin.token.clone(),
             body_limits: webhooks::BodyLimits::new(
                 settings.server.max_body_bytes,

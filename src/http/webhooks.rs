@@ -168,7 +168,7 @@ async fn handle(
         order: event.order,
         rules,
     };
-    match state.jobs.ingest(new).await {
+    match state.queue.ingest(new).await {
         Ok(IngestOutcome::DuplicateDelivery) => Ok(Taken::Duplicate),
         Ok(IngestOutcome::Stored {
             event_id,

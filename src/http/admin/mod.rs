@@ -289,7 +289,7 @@ async fn openapi() -> HttpResponse {
     security(("bearer" = []))
 )]
 async fn list_stores(state: web::Data<AppState>) -> HttpResponse {
-    let stats = match state.jobs.store_stats().await {
+    let stats = match state.reads.store_stats().await {
         Ok(s) => s,
         Err(e) => return db_error(e),
     };
@@ -335,7 +335,7 @@ async fn list_jobs(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse
         Ok(f) => f,
         Err(reason) => return error(StatusCode::BAD_REQUEST, &reason),
     };
-    match state.jobs.list(&filter).await {
+    match state.reads.list(&filter).await {
         Ok(jobs) => {
             let next_cursor = (jobs.len() as u32 == filter.limit)
                 .then(|| jobs.last().map(|j| j.id))
@@ -369,9 +369,9 @@ async fn get_job(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
         Ok(id) => id,
         Err(reason) => return error(StatusCode::BAD_REQUEST, &reason),
     };
-    match state.jobs.get(id).await {
+    match state.reads.get(id).await {
         Ok(Some(job)) => {
-            let event = state.jobs.event(job.event_id).await.ok().flatten();
+            let event = state.reads.event(job.event_id).await.ok().flatten();
             HttpResponse::Ok().json(view::detail(&job, event))
         }
         Ok(None) => error(StatusCode::NOT_FOUND, &format!("no job {id}")),
@@ -399,7 +399,7 @@ async fn replay_job(req: HttpRequest, state: web::Data<AppState>) -> HttpRespons
         Ok(id) => id,
         Err(reason) => return error(StatusCode::BAD_REQUEST, &reason),
     };
-    match state.jobs.replay(id).await {
+    match state.queue.replay(id).await {
         Ok(ReplayOutcome::Requeued) => {
             tracing::warn!(
                 job = id,
