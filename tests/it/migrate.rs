@@ -34,12 +34,9 @@ fn event(n: u32) -> NewEvent {
 }
 
 #[tokio::test]
+#[ignore = "needs PostgreSQL: SHOPBIP_TEST_POSTGRES"]
 async fn migrate_sqlite_to_postgres_keeps_pending_jobs_and_invoice_numbers() {
-    let Some(server) = common::db::postgres_server() else {
-        eprintln!("migration needs PostgreSQL: set SHOPBIP_TEST_POSTGRES (.ci/run does)");
-        return;
-    };
-    let _ = server;
+    common::db::require_postgres();
     let dir = tempfile::tempdir().unwrap();
     let from = format!("sqlite://{}", dir.path().join("old.db").display());
     let sqlite = shopbip::jobs::open(&from, RetryPolicy::default())

@@ -1,5 +1,5 @@
-//! Several `shopbip serve` replicas on one PostgreSQL database (run with SHOPBIP_TEST_POSTGRES;
-//! on SQLite, which is one machine by design, these tests have nothing to check and say so).
+//! Several `shopbip serve` replicas on one PostgreSQL database: ignored unless asked for
+//! (`.ci/run` runs them with SHOPBIP_TEST_POSTGRES); SQLite is one machine by design.
 
 use crate::common;
 
@@ -106,11 +106,9 @@ async fn sends_per_order(sandbox: &common::TestSandbox) -> (HashMap<String, usiz
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL: SHOPBIP_TEST_POSTGRES"]
 async fn two_replicas_send_2000_orders_once_each_even_when_one_is_killed() {
-    if common::db::postgres_server().is_none() {
-        eprintln!("replicas need PostgreSQL: set SHOPBIP_TEST_POSTGRES (.ci/run does)");
-        return;
-    }
+    common::db::require_postgres();
     const ORDERS: u64 = 2000;
     let sandbox = common::spawn_sandbox();
     let dir = tempfile::tempdir().unwrap();
@@ -171,11 +169,9 @@ async fn two_replicas_send_2000_orders_once_each_even_when_one_is_killed() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL: SHOPBIP_TEST_POSTGRES"]
 async fn pacing_holds_across_two_replicas() {
-    if common::db::postgres_server().is_none() {
-        eprintln!("replicas need PostgreSQL: set SHOPBIP_TEST_POSTGRES (.ci/run does)");
-        return;
-    }
+    common::db::require_postgres();
     const ORDERS: u64 = 100;
     let sandbox = common::spawn_sandbox();
     let dir = tempfile::tempdir().unwrap();

@@ -435,6 +435,16 @@ pub mod db {
             .map(|s| s.trim_end_matches('/').to_owned())
     }
 
+    /// The server of a test that needs PostgreSQL (ignored by default, run by `.ci/run`'s
+    /// PostgreSQL step): a test run without it fails rather than passes having checked nothing.
+    pub fn require_postgres() -> String {
+        postgres_server().unwrap_or_else(|| {
+            panic!(
+                "this test needs PostgreSQL: set SHOPBIP_TEST_POSTGRES=postgres://postgres@127.0.0.1:5432"
+            )
+        })
+    }
+
     pub async fn fresh_url(dir: &Path) -> String {
         match postgres_server() {
             Some(server) => {
