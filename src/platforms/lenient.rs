@@ -161,6 +161,17 @@ impl Text {
             .filter(|c| c.len() == 2 && c.chars().all(|x| x.is_ascii_uppercase()))
     }
 
+    /// An integer as `Value::as_i64` reads one, or a string of one (untrimmed, as
+    /// `str::parse` takes it); `None` for anything else.
+    pub fn json_i64(&self) -> Option<i64> {
+        match &self.0 {
+            Scalar::U64(v) => i64::try_from(*v).ok(),
+            Scalar::I64(v) => Some(*v),
+            Scalar::Short(_) | Scalar::Str(_) => self.text()?.parse().ok(),
+            _ => None,
+        }
+    }
+
     /// A JSON boolean; `None` for anything else (`"true"` included).
     pub fn bool(&self) -> Option<bool> {
         match self.0 {

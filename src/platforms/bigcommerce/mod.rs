@@ -6,6 +6,7 @@
 
 #[cfg(not(fuzzing))]
 pub mod api;
+mod payload;
 #[cfg(not(fuzzing))]
 pub mod profile;
 
@@ -14,9 +15,11 @@ use std::time::Duration;
 use secrecy::SecretString;
 use serde_json::Value;
 
-use super::fields::{
-    LineFields, checked_sum, country, full_name, line_item, money, text, text_or_empty,
-};
+use rust_decimal::Decimal;
+use serde::Deserialize;
+
+use super::fields::{checked_mul, checked_sum, full_name};
+use super::lenient::{Obj, Text};
 use super::standard::signed;
 use super::standard_webhooks::{self as sw, KeyForm};
 use super::{
@@ -24,6 +27,7 @@ use super::{
     SecretForm, SignatureScheme, Verified, VerifyError, WebhookPlatform, not_an_event,
 };
 use crate::order::{Address, Customer, EventKind, LineItem, Order, Payment, PaymentKind, TaxLine};
+use payload::{BcAddress, BcOrder, BcProduct, Webhook};
 
 pub const CAPABILITIES: Capabilities = Capabilities {
     signature: SignatureScheme::StandardWebhooks,
@@ -82,21 +86,17 @@ impl WebhookPlatform for BigCommerce {
     /// A saved `GET /v2/orders/{id}` answer, optionally with `products` and
     /// `shipping_addresses` arrays inlined.
     fn parse_order(&self, body: &[u8]) -> Result<Order, ParseError> {
-        let json: Value = super::json(body)?;
-        let list = |key: &str| {
-            json.get(key)
-                .and_then(Value::as_array)
-                .cloned()
-                .unwrap_or_default()
-        };
-        order_from_api(&json, &list("products"), &list("shipping_addresses"))
+        let saved: Obj<BcOrder> = super::json(body)?;
+        let o = &saved.value;
+        order(o, &o.products.0, &o.shipping_addresses.0)
     }
 
     fn parse(&self, headers: &Headers, body: &[u8]) -> Result<Parsed, ParseError> {
-        let json: Value = super::json(body)?;
+        let json: Obj<Webhook> = super::json(body)?;
+        let json = json.value;
         // Signed, so not bad input: a body of some other kind, acknowledged so the sender does
         // not retry it for days.
-        let Some(topic) = text(&json, "scope") else {
+        let Some(topic) = json.scope.json_text() else {
             return Ok(not_an_event("a body without a scope"));
         };
         let ignored = |reason: &str| {
@@ -108,9 +108,7 @@ impl WebhookPlatform for BigCommerce {
         let kinds = match topic.as_str() {
             "store/order/created" => vec![EventKind::OrderCreated],
             "store/order/statusUpdated" => {
-                let new_status = json
-                    .pointer("/data/status/new_status_id")
-                    .and_then(|v| v.as_i64().or_else(|| v.as_str()?.parse().ok()));
+                let new_status = json.data.value.status.value.new_status_id.json_i64();
                 match new_status.and_then(status_events) {
                     Some(kinds) => kinds,
                     None => return ignored("the order's new status means no canonical event"),
@@ -118,8 +116,7 @@ impl WebhookPlatform for BigCommerce {
             }
             _ => return ignored("scope not used by shopbip"),
         };
-        let data = json.get("data").cloned().unwrap_or(Value::Null);
-        let id = super::fields::id(&data, "id", "event data")?;
+        let id = json.data.value.id.json_id("event data")?;
         let delivery_key = headers
             .get(&[sw::ID])
             .map(str::trim)
@@ -141,15 +138,38 @@ impl WebhookPlatform for BigCommerce {
     }
 }
 
-/// The canonical order from `GET /v2/orders/{id}`, `/products` and `/shipping_addresses`.
+/// The canonical order from the JSON answers of `GET /v2/orders/{id}`, `/products` and
+/// `/shipping_addresses`.
 pub fn order_from_api(
     o: &Value,
     products: &[Value],
     shipping_addresses: &[Value],
 ) -> Result<Order, ParseError> {
-    let id = super::fields::id(o, "id", "order")?;
-    let billing = o.get("billing_address").filter(|a| a.is_object());
-    let tax_total = money(o, "total_tax");
+    // Reading a `Value` as these lenient structs cannot fail: every field takes any JSON.
+    fn typed<'a, T: Deserialize<'a> + Default>(v: &'a Value) -> Result<T, ParseError> {
+        Obj::<T>::deserialize(v)
+            .map(|o| o.value)
+            .map_err(|e| ParseError::Json(e.to_string()))
+    }
+    let products: Vec<BcProduct> = products.iter().map(typed).collect::<Result<_, _>>()?;
+    let addresses: Vec<BcAddress> = shipping_addresses
+        .iter()
+        .map(typed)
+        .collect::<Result<_, _>>()?;
+    order(&typed(o)?, &products, &addresses)
+}
+
+fn order(
+    o: &BcOrder,
+    products: &[BcProduct],
+    shipping_addresses: &[BcAddress],
+) -> Result<Order, ParseError> {
+    let id = o.id.json_id("order")?;
+    let billing = o
+        .billing_address
+        .present
+        .then_some(&o.billing_address.value);
+    let tax_total = o.total_tax.json_money().unwrap_or_default();
     let taxes = if tax_total.is_zero() {
         Vec::new()
     } else {
@@ -159,12 +179,15 @@ pub fn order_from_api(
             amount: tax_total,
         }]
     };
-    let method = text(o, "payment_method");
-    let payment_status = text_or_empty(o, "payment_status").to_ascii_lowercase();
-    let currency = text(o, "currency_code")
-        .or_else(|| text(o, "default_currency_code"))
+    let method = o.payment_method.json_text();
+    let payment_status = o.payment_status.json_text_or_empty().to_ascii_lowercase();
+    let currency = o
+        .currency_code
+        .json_text()
+        .or_else(|| o.default_currency_code.json_text())
         .unwrap_or_default()
         .to_ascii_uppercase();
+    let money = |t: &Text| t.json_money().unwrap_or_default();
     Ok(Order {
         number: id.clone(),
         name: id.clone(),
@@ -180,29 +203,32 @@ pub fn order_from_api(
             ),
         },
         prices_include_tax: false,
-        total_missing: super::fields::opt_money(o, "total_inc_tax").is_none(),
-        status: text(o, "status"),
+        total_missing: o.total_inc_tax.json_money().is_none(),
+        status: o.status.json_text(),
         currency,
-        subtotal: money(o, "subtotal_ex_tax"),
-        shipping_total: money(o, "shipping_cost_ex_tax"),
-        discount_total: checked_sum([money(o, "discount_amount"), money(o, "coupon_discount")])?,
+        subtotal: money(&o.subtotal_ex_tax),
+        shipping_total: money(&o.shipping_cost_ex_tax),
+        discount_total: checked_sum([money(&o.discount_amount), money(&o.coupon_discount)])?,
         tax_total,
-        total: money(o, "total_inc_tax"),
+        total: money(&o.total_inc_tax),
         taxes,
         lines: products.iter().map(line).collect::<Result<_, _>>()?,
         customer: Customer {
             first_name: billing
-                .map(|b| text_or_empty(b, "first_name"))
+                .map(|b| b.first_name.json_text_or_empty())
                 .unwrap_or_default(),
             last_name: billing
-                .map(|b| text_or_empty(b, "last_name"))
+                .map(|b| b.last_name.json_text_or_empty())
                 .unwrap_or_default(),
-            email: billing.and_then(|b| text(b, "email")),
-            phone: billing.and_then(|b| text(b, "phone")),
+            email: billing.and_then(|b| b.email.json_text()),
+            phone: billing.and_then(|b| b.phone.json_text()),
         },
         billing: billing.map(address),
         shipping: shipping_addresses.first().map(address),
-        created_at: text(o, "date_created").and_then(|d| rfc2822_to_rfc3339(&d)),
+        created_at: o
+            .date_created
+            .json_text()
+            .and_then(|d| rfc2822_to_rfc3339(&d)),
         paid_at: None,
         invoice_number: None,
         invoice_url: None,
@@ -221,30 +247,37 @@ fn payment_kind(method: &str) -> PaymentKind {
     }
 }
 
-fn line(p: &Value) -> Result<LineItem, ParseError> {
-    let fields = LineFields {
-        name: "name",
-        quantity: "quantity",
-        unit_price: "price_ex_tax",
-        total: "total_ex_tax",
-    };
-    line_item(p, &fields, text(p, "sku"))
+/// The quantity defaults to one; a missing total is unit price × quantity (refused, not
+/// panicking, past rust_decimal's range).
+fn line(p: &BcProduct) -> Result<LineItem, ParseError> {
+    let quantity = p.quantity.json_money().unwrap_or(Decimal::ONE);
+    let unit_price = p.price_ex_tax.json_money().unwrap_or_default();
+    Ok(LineItem {
+        name: p.name.json_text_or_empty(),
+        sku: p.sku.json_text(),
+        quantity,
+        unit_price,
+        total: match p.total_ex_tax.json_money() {
+            Some(t) => t,
+            None => checked_mul(unit_price, quantity)?,
+        },
+    })
 }
 
-fn address(a: &Value) -> Address {
+fn address(a: &BcAddress) -> Address {
     Address {
         name: full_name(
-            &text_or_empty(a, "first_name"),
-            &text_or_empty(a, "last_name"),
+            &a.first_name.json_text_or_empty(),
+            &a.last_name.json_text_or_empty(),
         ),
-        company: text(a, "company"),
-        line1: text_or_empty(a, "street_1"),
-        line2: text(a, "street_2"),
-        city: text_or_empty(a, "city"),
-        state: text(a, "state"),
-        postcode: text(a, "zip"),
-        country: country(a, "country_iso2"),
-        phone: text(a, "phone"),
+        company: a.company.json_text(),
+        line1: a.street_1.json_text_or_empty(),
+        line2: a.street_2.json_text(),
+        city: a.city.json_text_or_empty(),
+        state: a.state.json_text(),
+        postcode: a.zip.json_text(),
+        country: a.country_iso2.json_country(),
+        phone: a.phone.json_text(),
     }
 }
 
