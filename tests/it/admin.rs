@@ -218,6 +218,7 @@ async fn replaying_a_done_job_sends_once_more_and_keeps_both_runs() {
 #[tokio::test]
 async fn metrics_count_signatures_webhooks_and_sends() {
     let p = start(woo_store).await;
+    let before = metrics_text(&p).await;
     assert_eq!(
         post_paid(&p, "wrong-secret", fixture(WOO_PAID), "x").await,
         401
@@ -227,26 +228,28 @@ async fn metrics_count_signatures_webhooks_and_sends() {
         200
     );
     p.settled(1).await;
-    let text = p
-        .http
-        .get(format!("{}/metrics", p.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = metrics_text(&p).await;
     for needle in [
-        r#"shopbip_webhooks_total{store="acme-woo",outcome="bad_signature"}"#,
-        r#"shopbip_webhooks_total{store="acme-woo",outcome="accepted"}"#,
-        r#"shopbip_messages_sent_total{store="acme-woo"}"#,
         r#"shopbip_jobs{state="done"}"#,
-        r#"shopbip_upstream_calls_total{endpoint="send",outcome="success"}"#,
         "shopbip_job_step_seconds_bucket",
     ] {
         assert!(
             text.contains(needle),
             "{needle} missing from /metrics:\n{text}"
+        );
+    }
+    // The recorder is process-wide and other tests use the same store id: each series must
+    // have grown during this test, not merely exist.
+    for series in [
+        r#"shopbip_webhooks_total{store="acme-woo",outcome="bad_signature"}"#,
+        r#"shopbip_webhooks_total{store="acme-woo",outcome="accepted"}"#,
+        r#"shopbip_messages_sent_total{store="acme-woo"}"#,
+        r#"shopbip_upstream_calls_total{endpoint="send",outcome="success"}"#,
+        "shopbip_job_step_seconds_count",
+    ] {
+        assert!(
+            metric(&text, series) > metric(&before, series),
+            "{series} did not grow in /metrics:\n{text}"
         );
     }
     let stores: Value = p
@@ -294,31 +297,55 @@ async fn a_rotated_secret_takes_effect_without_restart_and_a_broken_edit_is_refu
         "the old secret is gone"
     );
 
+    const REFUSED: &str = r#"shopbip_config_reloads_total{outcome="refused"}"#;
+    let refused_before = metric(&metrics_text(&p).await, REFUSED);
     std::fs::write(
         stores.join("acme-woo.toml"),
         rotated.replace("platform =", "platfrom ="),
     )
     .unwrap();
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // Waits for the reload to be refused (counted), not for a fixed time.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let metrics = metrics_text(&p).await;
+        if metric(&metrics, REFUSED) > refused_before {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the broken edit was never refused:\n{metrics}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     let eur = fixture("woocommerce/order-updated-paid-eur.json");
     assert_eq!(
         post_paid(&p, "rotated-2027", eur, "e1").await,
         200,
         "the last good config still serves"
     );
-    let metrics = p
-        .http
+}
+
+async fn metrics_text(p: &Pipeline) -> String {
+    p.http
         .get(format!("{}/metrics", p.base))
         .send()
         .await
         .unwrap()
         .text()
         .await
-        .unwrap();
-    assert!(
-        metrics.contains(r#"shopbip_config_reloads_total{outcome="refused"}"#),
-        "{metrics}"
-    );
+        .unwrap()
+}
+
+/// A series' value in Prometheus text (0 when absent); a bare name sums all its label sets.
+fn metric(text: &str, series: &str) -> f64 {
+    text.lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| l.rsplit_once(' '))
+        .filter(|(name, _)| {
+            *name == series || (!series.contains('{') && name.split('{').next() == Some(series))
+        })
+        .filter_map(|(_, value)| value.parse::<f64>().ok())
+        .sum()
 }
 
 /// The keys of a JSON object as the text has them, duplicates included (serde_json's `Value`
