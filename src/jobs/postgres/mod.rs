@@ -4,7 +4,6 @@
 
 mod pacing;
 mod queue;
-mod reads;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,6 +11,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 
+use super::reads::impl_job_reads;
 use super::{Health, InvoiceNumbers, JobStore, RetryPolicy, SendSlots, StoreError};
 use crate::clock::now_ms;
 
@@ -84,6 +84,8 @@ impl Health for PgStore {
         self.pool.close().await;
     }
 }
+
+impl_job_reads!(PgStore);
 
 impl JobStore for PgStore {
     /// Replicas share the database, so they share the send budget through it.

@@ -9,7 +9,6 @@ mod checkpoints;
 #[cfg(unix)]
 mod files;
 mod queue;
-mod reads;
 mod syncer;
 #[cfg(test)]
 mod tests;
@@ -22,15 +21,15 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use sqlx::Connection;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
     SqliteSynchronous,
 };
-use sqlx::Connection;
 use tokio::sync::{mpsc, oneshot};
 
-use super::sql::{GET_JOB, JobRow};
-use super::{Health, InvoiceNumbers, Job, JobStore, RetryPolicy, StoreError};
+use super::reads::impl_job_reads;
+use super::{Health, InvoiceNumbers, JobStore, RetryPolicy, StoreError};
 use crate::clock::now_ms;
 use apply::Prepared;
 use writer::{Arg, Changed, MAX_BATCH, Update, Write};
@@ -86,11 +85,12 @@ impl SqliteStore {
         let file = options.get_filename().to_path_buf();
         let start_rewind = rewind.clone();
         let wake = writes.downgrade();
-        let writer_stopped = tokio::task::spawn_blocking(move || {
-            writer::start(&file, rx, wake, start_rewind)
-        })
-        .await
-        .map_err(|e| StoreError::Invalid(format!("cannot start the job store's writer: {e}")))??;
+        let writer_stopped =
+            tokio::task::spawn_blocking(move || writer::start(&file, rx, wake, start_rewind))
+                .await
+                .map_err(|e| {
+                    StoreError::Invalid(format!("cannot start the job store's writer: {e}"))
+                })??;
         let checkpointer = SqliteConnection::connect_with(&options).await?;
         let (stop, stopped) = tokio::sync::watch::channel(false);
         tokio::spawn(checkpoints::checkpoints(checkpointer, stopped, rewind));
@@ -150,17 +150,6 @@ impl SqliteStore {
     /// An update of one job, answered with whether it applied (the worker still held it).
     async fn update_one(&self, sql: &'static str, args: Vec<Arg>) -> Result<bool, StoreError> {
         Ok(self.update(sql, args).await?.rows == 1)
-    }
-
-    async fn get_with<'c, E>(&self, exec: E, id: i64) -> Result<Option<Job>, StoreError>
-    where
-        E: sqlx::Executor<'c, Database = sqlx::Sqlite>,
-    {
-        let row = sqlx::query_as::<_, JobRow>(GET_JOB)
-            .bind(id)
-            .fetch_optional(exec)
-            .await?;
-        row.map(Job::try_from).transpose()
     }
 }
 
@@ -224,6 +213,9 @@ impl Health for SqliteStore {
         self.pool.close().await;
     }
 }
+
+// Reads run on the pool: WAL readers never wait for the writer.
+impl_job_reads!(SqliteStore);
 
 /// One process owns the file: pacing stays in-process (the trait's default).
 impl JobStore for SqliteStore {}

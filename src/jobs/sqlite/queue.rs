@@ -18,7 +18,7 @@ use crate::jobs::sql::{
     REPLAY_WRITE, SAVE_STEPS, parse_state,
 };
 use crate::jobs::{
-    Failure, IngestOutcome, Job, JobQueue, JobState, NewEvent, ReplayOutcome, StoreError,
+    Failure, IngestOutcome, Job, JobQueue, JobReads, JobState, NewEvent, ReplayOutcome, StoreError,
 };
 
 #[async_trait]
@@ -54,7 +54,7 @@ impl JobQueue for SqliteStore {
             .await?;
         let mut jobs = Vec::with_capacity(ids.len());
         for (n, id) in ids.iter().enumerate() {
-            match self.get_with(&self.pool, *id).await {
+            match self.get(*id).await {
                 Ok(Some(job)) => jobs.push(job),
                 Ok(None) => {}
                 Err(e) => {
