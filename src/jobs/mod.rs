@@ -209,18 +209,11 @@ pub trait JobStore: JobQueue + JobReads + InvoiceNumbers + Health {
 }
 
 /// Opens the job store the URL names: `sqlite://…` (one machine) or `postgres://…` (replicas).
-pub async fn open(
-    url: &str,
-    policy: RetryPolicy,
-) -> Result<Arc<dyn JobStore>, StoreError> {
+pub async fn open(url: &str, policy: RetryPolicy) -> Result<Arc<dyn JobStore>, StoreError> {
     if url.starts_with("sqlite:") {
-        Ok(Arc::new(
-            sqlite::SqliteStore::open(url, policy).await?,
-        ))
+        Ok(Arc::new(sqlite::SqliteStore::open(url, policy).await?))
     } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-        Ok(Arc::new(
-            postgres::PgStore::open(url, policy).await?,
-        ))
+        Ok(Arc::new(postgres::PgStore::open(url, policy).await?))
     } else {
         Err(StoreError::Invalid(format!(
             "database.url: {:?} is neither sqlite://… nor postgres://…",

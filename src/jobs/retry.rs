@@ -100,7 +100,14 @@ mod tests {
 
     #[test]
     fn a_transient_failure_with_attempts_left_is_queued_on_the_schedule() {
-        let d = decide(&steady(), 3, 12, Failure::Transient { retry_after: None }, "503", NOW);
+        let d = decide(
+            &steady(),
+            3,
+            12,
+            Failure::Transient { retry_after: None },
+            "503",
+            NOW,
+        );
         assert_eq!(
             d,
             Decision {
@@ -122,7 +129,14 @@ mod tests {
 
     #[test]
     fn the_last_attempt_gives_up_and_says_so() {
-        let d = decide(&steady(), 12, 12, Failure::Transient { retry_after: None }, "503", NOW);
+        let d = decide(
+            &steady(),
+            12,
+            12,
+            Failure::Transient { retry_after: None },
+            "503",
+            NOW,
+        );
         assert_eq!(
             d,
             Decision {

@@ -38,12 +38,16 @@ impl SendSlots for PgStore {
         .fetch_optional(&self.pool)
         .await?;
         if let Some(slot) = slot {
-            return Ok(SlotWait::Go(Duration::from_millis((slot - now).max(0) as u64)));
+            return Ok(SlotWait::Go(Duration::from_millis(
+                (slot - now).max(0) as u64
+            )));
         }
         let next: i64 = sqlx::query_scalar("SELECT next_at FROM pacing WHERE account = $1")
             .bind(account)
             .fetch_one(&self.pool)
             .await?;
-        Ok(SlotWait::Later(Duration::from_millis((next - now).max(0) as u64)))
+        Ok(SlotWait::Later(Duration::from_millis(
+            (next - now).max(0) as u64
+        )))
     }
 }

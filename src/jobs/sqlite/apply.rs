@@ -44,7 +44,6 @@ impl Prepared {
     }
 }
 
-
 /// Writes a batch in one transaction of its own (a write retried alone).
 pub(super) fn write_batch(
     conn: &mut Connection,

@@ -52,7 +52,6 @@ pub(super) struct Acks {
     pub(super) updates: Vec<(UpdateReply, Result<Changed, StoreError>)>,
 }
 
-
 /// Flushes the WAL to disk, then releases the answers of every commit made before the flush
 /// began. The writer commits without waiting for the disk (`synchronous=NORMAL` on its
 /// connection), so while one flush runs the next batch is already being written (and, unless
@@ -108,4 +107,3 @@ pub(super) fn syncer(
         }
     }
 }
-

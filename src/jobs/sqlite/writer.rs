@@ -142,7 +142,6 @@ fn connect(db: &Path) -> Result<Connection, StoreError> {
     Ok(conn)
 }
 
-
 /// Group commit: webhooks and job updates arriving together share one `BEGIN IMMEDIATE`
 /// transaction, and each is answered only once that commit is on disk. A batch refused for
 /// what one write holds is retried one write per transaction, so a single bad write cannot
@@ -360,7 +359,6 @@ impl Batch {
     }
 }
 
-
 /// Whether a failed batch is worth writing again one write at a time: yes when SQLite refused
 /// a statement for what it held (a constraint, a value), no when the database itself was the
 /// problem.
@@ -417,4 +415,3 @@ fn rewind_wal(conn: &Connection) {
         Err(e) => tracing::warn!(error = %e, "WAL rewind failed; will retry"),
     }
 }
-
