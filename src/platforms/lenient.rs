@@ -172,6 +172,16 @@ impl Text {
         }
     }
 
+    /// A JSON string as sent (untrimmed, maybe empty), as `Value::as_str` reads one; `None`
+    /// for anything else, numbers included.
+    pub fn json_str(&self) -> Option<&str> {
+        match &self.0 {
+            Scalar::Short(s) => Some(s.as_str()),
+            Scalar::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+
     /// A JSON boolean; `None` for anything else (`"true"` included).
     pub fn bool(&self) -> Option<bool> {
         match self.0 {

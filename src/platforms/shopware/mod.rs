@@ -3,23 +3,23 @@
 //! which gives a replay window; the event name is `data.event` and business events carry the
 //! order entity in `data.payload.order`.
 
+mod payload;
+
 use std::time::Duration;
 
 use rust_decimal::Decimal;
 use secrecy::SecretString;
 use serde::Deserialize;
-use serde_json::Value;
 
-use super::fields::{
-    LineFields, array, checked_sub, country, full_name, line_item, money, opt_money, text,
-    text_or_empty,
-};
+use super::fields::{checked_mul, checked_sub, full_name};
+use super::lenient::{Obj, Text};
 use super::signature::{unix_now, verify_hex_body, within};
 use super::{
     CanonicalEvent, Capabilities, DeliveryKeyRule, Headers, ParseError, Parsed, SecretForm,
     SignatureScheme, Verified, VerifyError, WebhookPlatform, body_hash_key, kinds, not_an_event,
 };
 use crate::order::{Address, Customer, EventKind, LineItem, Order, Payment, PaymentKind, TaxLine};
+use payload::{Envelope, SwAddress, SwLine, SwOrder, Transaction};
 
 pub const SIGNATURE: &str = "shopware-shop-signature";
 /// Sent by Shopware releases with the reworked delivery contract, outside the signature: the
@@ -69,16 +69,19 @@ impl WebhookPlatform for Shopware {
     }
 
     fn parse_order(&self, body: &[u8]) -> Result<Order, ParseError> {
-        let json: Value = super::json(body)?;
-        let entity = order_entity(&json).unwrap_or(&json);
-        order(entity)
+        let json: Obj<Envelope> = super::json(body)?;
+        match order_entity(&json.value) {
+            Some(entity) => order(entity),
+            None => order(&super::json::<Obj<SwOrder>>(body)?.value),
+        }
     }
 
     fn parse(&self, headers: &Headers, body: &[u8]) -> Result<Parsed, ParseError> {
-        let json: Value = super::json(body)?;
+        let json: Obj<Envelope> = super::json(body)?;
+        let json = json.value;
         // Signed, so not bad input: a body of some other kind, acknowledged so Shopware does
         // not count it toward disabling the webhook.
-        let Some(topic) = json.pointer("/data/event").and_then(Value::as_str) else {
+        let Some(topic) = json.data.value.event.json_str() else {
             return Ok(not_an_event("a body without data.event"));
         };
         let topic = topic.to_owned();
@@ -100,8 +103,10 @@ impl WebhookPlatform for Shopware {
         // The body's id first: it is signed, so whoever holds a captured delivery cannot give
         // it a fresh id (and a second job) by changing a header.
         let delivery_key = json
-            .pointer("/source/eventId")
-            .and_then(Value::as_str)
+            .source
+            .value
+            .event_id
+            .json_str()
             .map(str::trim)
             .filter(|id| !id.is_empty())
             .map(str::to_owned)
@@ -158,86 +163,107 @@ pub fn verify_at(
 
 /// Business events carry `payload.order`; a state change of a transaction may carry the
 /// transaction with its order.
-fn order_entity(json: &Value) -> Option<&Value> {
-    let payload = json.pointer("/data/payload")?;
-    payload
-        .get("order")
-        .or_else(|| payload.pointer("/orderTransaction/order"))
-        .filter(|o| o.is_object())
+fn order_entity(json: &Envelope) -> Option<&SwOrder> {
+    let payload = &json.data.value.payload.value;
+    let order = match &payload.order {
+        Some(order) => order,
+        None => &payload.order_transaction.value.order,
+    };
+    order.present.then_some(&order.value)
 }
 
-fn order(o: &Value) -> Result<Order, ParseError> {
-    let id = super::fields::id(o, "id", "order")?;
-    let customer = o.get("orderCustomer").cloned().unwrap_or(Value::Null);
-    let billing_entity = o
-        .get("billingAddress")
-        .filter(|a| a.is_object())
-        .or_else(|| {
-            // Without the association loaded, the billing address is one of `addresses`.
-            let billing_id = text(o, "billingAddressId")?;
-            array(o, "addresses")
+fn order(o: &SwOrder) -> Result<Order, ParseError> {
+    let id = o.id.json_id("order")?;
+    let customer = &o.order_customer.value;
+    let billing_entity = if o.billing_address.present {
+        Some(&o.billing_address.value)
+    } else {
+        // Without the association loaded, the billing address is one of `addresses`.
+        o.billing_address_id.json_text().and_then(|billing_id| {
+            o.addresses
+                .0
                 .iter()
-                .find(|a| text(a, "id").as_deref() == Some(billing_id.as_str()))
-        });
-    let shipping_entity = array(o, "deliveries")
-        .iter()
-        .find_map(|d| d.get("shippingOrderAddress").filter(|a| a.is_object()));
-    let price = o.get("price").cloned().unwrap_or(Value::Null);
-    let taxes: Vec<TaxLine> = array(&price, "calculatedTaxes")
+                .find(|a| a.id.json_text().as_deref() == Some(billing_id.as_str()))
+        })
+    };
+    let shipping_entity = o.deliveries.0.iter().find_map(|d| {
+        let a = &d.shipping_order_address;
+        a.present.then_some(&a.value)
+    });
+    let price = &o.price.value;
+    let money = |t: &Text| t.json_money().unwrap_or_default();
+    let taxes: Vec<TaxLine> = price
+        .calculated_taxes
+        .0
         .iter()
         .map(|t| {
-            let rate = opt_money(t, "taxRate");
+            let rate = t.tax_rate.json_money();
             TaxLine {
                 label: rate
                     .map(|r| format!("Tax {}%", r.normalize()))
                     .unwrap_or_else(|| "Tax".into()),
                 rate,
-                amount: money(t, "tax"),
+                amount: money(&t.tax),
             }
         })
         .collect();
-    let total = opt_money(o, "amountTotal").unwrap_or_else(|| money(&price, "totalPrice"));
-    let net = opt_money(o, "amountNet").unwrap_or_else(|| money(&price, "netPrice"));
+    let total = o
+        .amount_total
+        .json_money()
+        .unwrap_or_else(|| money(&price.total_price));
+    let net = o
+        .amount_net
+        .json_money()
+        .unwrap_or_else(|| money(&price.net_price));
     let currency = o
-        .pointer("/currency/isoCode")
-        .and_then(Value::as_str)
+        .currency
+        .value
+        .iso_code
+        .json_str()
         .unwrap_or_default()
         .to_ascii_uppercase();
-    let number = text(o, "orderNumber").unwrap_or_else(|| id.clone());
+    let number = o.order_number.json_text().unwrap_or_else(|| id.clone());
     Ok(Order {
         name: number.clone(),
         number,
         id,
         payment: payment(o),
-        prices_include_tax: text(&price, "taxStatus").as_deref() == Some("gross"),
-        total_missing: opt_money(o, "amountTotal").is_none()
-            && opt_money(&price, "totalPrice").is_none(),
-        key: text(o, "deepLinkCode"),
+        prices_include_tax: price.tax_status.json_text().as_deref() == Some("gross"),
+        total_missing: o.amount_total.json_money().is_none()
+            && price.total_price.json_money().is_none(),
+        key: o.deep_link_code.json_text(),
         status: o
-            .pointer("/stateMachineState/technicalName")
-            .and_then(Value::as_str)
+            .state_machine_state
+            .value
+            .technical_name
+            .json_str()
             .map(str::to_owned),
         currency,
-        subtotal: opt_money(o, "positionPrice").unwrap_or_else(|| money(&price, "positionPrice")),
-        shipping_total: money(o, "shippingTotal"),
+        subtotal: o
+            .position_price
+            .json_money()
+            .unwrap_or_else(|| money(&price.position_price)),
+        shipping_total: money(&o.shipping_total),
         discount_total: Decimal::ZERO,
         tax_total: checked_sub(total, net)?,
         total,
         taxes,
-        lines: array(o, "lineItems")
+        lines: o
+            .line_items
+            .0
             .iter()
-            .filter(|l| text(l, "type").as_deref() != Some("promotion"))
+            .filter(|l| l.kind.json_text().as_deref() != Some("promotion"))
             .map(line)
             .collect::<Result<_, _>>()?,
         customer: Customer {
-            first_name: text_or_empty(&customer, "firstName"),
-            last_name: text_or_empty(&customer, "lastName"),
-            email: text(&customer, "email"),
+            first_name: customer.first_name.json_text_or_empty(),
+            last_name: customer.last_name.json_text_or_empty(),
+            email: customer.email.json_text(),
             phone: None,
         },
         billing: billing_entity.map(address),
         shipping: shipping_entity.map(address),
-        created_at: text(o, "orderDateTime"),
+        created_at: o.order_date_time.json_text(),
         paid_at: None,
         invoice_number: None,
         invoice_url: None,
@@ -245,13 +271,15 @@ fn order(o: &Value) -> Result<Order, ParseError> {
 }
 
 /// The order's payment: its latest transaction's method and state.
-fn payment(o: &Value) -> Payment {
+fn payment(o: &SwOrder) -> Payment {
     // The transaction that counts: the last one not cancelled or failed (a retried payment
     // adds one), else the last.
-    let transactions = array(o, "transactions");
-    let state_of = |t: &Value| {
-        t.pointer("/stateMachineState/technicalName")
-            .and_then(Value::as_str)
+    let transactions = &o.transactions.0;
+    let state_of = |t: &Transaction| {
+        t.state_machine_state
+            .value
+            .technical_name
+            .json_str()
             .unwrap_or_default()
             .to_owned()
     };
@@ -263,13 +291,16 @@ fn payment(o: &Value) -> Payment {
     else {
         return Payment::default();
     };
-    let method = tx.get("paymentMethod").unwrap_or(&Value::Null);
-    let handler = text(method, "handlerIdentifier");
+    let method = &tx.payment_method.value;
+    let handler = method.handler_identifier.json_text();
     let state = state_of(tx);
     Payment {
         kind: handler.as_deref().map(payment_kind).unwrap_or_default(),
-        title: text(method, "distinguishableName").or_else(|| text(method, "name")),
-        method: text(method, "technicalName").or(handler),
+        title: method
+            .distinguishable_name
+            .json_text()
+            .or_else(|| method.name.json_text()),
+        method: method.technical_name.json_text().or(handler),
         // Partly paid is not paid: the rest is still due.
         paid: state == "paid",
     }
@@ -288,43 +319,56 @@ fn payment_kind(handler: &str) -> PaymentKind {
     }
 }
 
-fn line(l: &Value) -> Result<LineItem, ParseError> {
-    let fields = LineFields {
-        name: "label",
-        quantity: "quantity",
-        unit_price: "unitPrice",
-        total: "totalPrice",
-    };
-    let sku = l
-        .pointer("/payload/productNumber")
-        .and_then(Value::as_str)
-        .map(str::to_owned);
-    line_item(l, &fields, sku)
+/// The quantity defaults to one; a missing total is unit price × quantity (refused, not
+/// panicking, past rust_decimal's range).
+fn line(l: &SwLine) -> Result<LineItem, ParseError> {
+    let quantity = l.quantity.json_money().unwrap_or(Decimal::ONE);
+    let unit_price = l.unit_price.json_money().unwrap_or_default();
+    Ok(LineItem {
+        name: l.label.json_text_or_empty(),
+        sku: l.payload.value.product_number.json_str().map(str::to_owned),
+        quantity,
+        unit_price,
+        total: match l.total_price.json_money() {
+            Some(t) => t,
+            None => checked_mul(unit_price, quantity)?,
+        },
+    })
 }
 
-fn address(a: &Value) -> Address {
+fn address(a: &SwAddress) -> Address {
     Address {
         name: full_name(
-            &text_or_empty(a, "firstName"),
-            &text_or_empty(a, "lastName"),
+            &a.first_name.json_text_or_empty(),
+            &a.last_name.json_text_or_empty(),
         ),
-        company: text(a, "company"),
-        line1: text_or_empty(a, "street"),
-        line2: text(a, "additionalAddressLine1"),
-        city: text_or_empty(a, "city"),
+        company: a.company.json_text(),
+        line1: a.street.json_text_or_empty(),
+        line2: a.additional_address_line1.json_text(),
+        city: a.city.json_text_or_empty(),
         state: a
-            .pointer("/countryState/shortCode")
-            .and_then(Value::as_str)
+            .country_state
+            .value
+            .short_code
+            .json_str()
             .map(str::to_owned),
-        postcode: text(a, "zipcode"),
-        country: a.get("country").and_then(|c| country(c, "iso")),
-        phone: text(a, "phoneNumber"),
+        postcode: a.zipcode.json_text(),
+        country: a.country.value.iso.json_country(),
+        phone: a.phone_number.json_text(),
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use serde_json::Value;
+
     use super::*;
+
+    /// The order of a JSON value, read as a saved order body is.
+    fn order(j: &Value) -> Result<Order, ParseError> {
+        let body = serde_json::to_vec(j).unwrap();
+        super::order(&super::super::json::<Obj<SwOrder>>(&body)?.value)
+    }
     use crate::platforms::signature::hmac_sha256;
 
     const SECRET: &str = "shopware-shop-secret";
