@@ -6,6 +6,7 @@
 
 mod apply;
 mod checkpoints;
+mod connection;
 #[cfg(unix)]
 mod files;
 mod queue;

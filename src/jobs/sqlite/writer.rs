@@ -9,20 +9,21 @@
 //! migrations stay on sqlx.
 //!
 //! The writer applies and commits (`group_commit`); `syncer` makes commits durable before
-//! anyone is answered; `apply` holds the statements a batch runs.
+//! anyone is answered; `apply` holds the statements a batch runs; `connection` opens, reopens
+//! and rewinds the writer's connection.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc as std_mpsc;
-use std::time::Duration;
 
 use rusqlite::types::ToSqlOutput;
 use rusqlite::{Connection, ToSql};
 use tokio::sync::{mpsc, oneshot};
 
 use super::apply::{Prepared, insert_events, run_updates, write_batch};
+use super::connection::{connect, reopen, rewind_wal};
 use super::syncer::{Acks, Disk, syncer};
 use crate::clock::now_ms;
 use crate::jobs::{IngestOutcome, StoreError};
@@ -119,27 +120,6 @@ pub(super) fn start(
         Box::new(move || group_commit(conn, db, writes, acks, writer_disk, rewind, writer_stopped)),
     )?;
     Ok(stopped)
-}
-
-/// The writer's connection. `synchronous=NORMAL`: its commits skip SQLite's fsync, and the
-/// syncer makes them durable before anyone is answered (see `syncer`).
-fn connect(db: &Path) -> Result<Connection, StoreError> {
-    let conn = Connection::open(db)?;
-    conn.busy_timeout(Duration::from_secs(10))?;
-    let mode: String = conn.pragma_update_and_check(None, "journal_mode", "wal", |r| r.get(0))?;
-    if !mode.eq_ignore_ascii_case("wal") {
-        return Err(StoreError::Invalid(format!(
-            "the job store's file would not go into WAL mode (it is in {mode} mode)"
-        )));
-    }
-    conn.pragma_update(None, "synchronous", "NORMAL")?;
-    conn.pragma_update(None, "foreign_keys", "ON")?;
-    // Checkpoints run on the store's checkpointer, never inside a commit (see `checkpoints`).
-    conn.pragma_update(None, "wal_autocheckpoint", 0)?;
-    conn.pragma_update(None, "journal_size_limit", 67_108_864)?;
-    // Every update statement of the store, plus the two inserts, stays prepared.
-    conn.set_prepared_statement_cache_capacity(64);
-    Ok(conn)
 }
 
 /// Group commit: webhooks and job updates arriving together share one `BEGIN IMMEDIATE`
@@ -378,40 +358,5 @@ fn worth_retrying_alone(e: &rusqlite::Error) -> bool {
                 | OutOfMemory
         ),
         _ => true,
-    }
-}
-
-/// Replaces the writer's connection with a fresh one; failing that, makes sure the old one is
-/// out of any transaction. `false`: the writer cannot go on.
-fn reopen(conn: &mut Connection, db: &Path) -> bool {
-    match connect(db) {
-        Ok(fresh) => {
-            *conn = fresh;
-            true
-        }
-        Err(e) => {
-            tracing::error!(error = %e, "could not reopen the job store's writer");
-            if !conn.is_autocommit() {
-                let _ = conn.execute_batch("ROLLBACK");
-            }
-            conn.is_autocommit()
-        }
-    }
-}
-
-/// Rewinds the WAL. A reader still in the old log would make RESTART wait on the busy handler
-/// with every write held up behind it, so the wait is cut short: the checkpointer asks again
-/// 200 ms later.
-fn rewind_wal(conn: &Connection) {
-    let restart = || -> rusqlite::Result<i64> {
-        conn.busy_timeout(Duration::from_millis(50))?;
-        let outcome = conn.query_row("PRAGMA wal_checkpoint(RESTART)", [], |r| r.get(0));
-        conn.busy_timeout(Duration::from_secs(10))?;
-        outcome
-    };
-    match restart() {
-        Ok(0) => {}
-        Ok(_) => tracing::debug!("WAL rewind put off: a reader is still in the log"),
-        Err(e) => tracing::warn!(error = %e, "WAL rewind failed; will retry"),
     }
 }
