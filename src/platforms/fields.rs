@@ -34,11 +34,6 @@ pub fn text_or_empty(v: &Value, key: &str) -> String {
     text(v, key).unwrap_or_default()
 }
 
-/// A decimal amount written as a string or a number; zero when absent or unreadable.
-pub fn money(v: &Value, key: &str) -> Decimal {
-    opt_money(v, key).unwrap_or_default()
-}
-
 /// rust_decimal's `+ - * sum()` panic past ±7.9e28, and amounts come from request bodies and
 /// platform APIs: arithmetic on them goes through these, which refuse the order instead.
 pub fn out_of_range() -> ParseError {
@@ -114,25 +109,23 @@ pub fn minor_money(v: &Value, key: &str, places: u32) -> Option<Decimal> {
     Some(Decimal::new(units, places))
 }
 
-/// Names of a platform's line-item fields, for [`line_item`].
-pub struct LineFields {
-    pub name: &'static str,
-    pub quantity: &'static str,
-    pub unit_price: &'static str,
-    pub total: &'static str,
-}
-
-/// A line item as the JSON platforms give it: the quantity defaults to one, a missing total is
-/// unit price × quantity (refused, not panicking, past rust_decimal's range).
-pub fn line_item(l: &Value, f: &LineFields, sku: Option<String>) -> Result<LineItem, ParseError> {
-    let quantity = opt_money(l, f.quantity).unwrap_or(Decimal::ONE);
-    let unit_price = money(l, f.unit_price);
+/// A line item as platforms give it: the quantity defaults to one, a missing total is unit
+/// price × quantity (refused, not panicking, past rust_decimal's range).
+pub fn line_item(
+    name: String,
+    sku: Option<String>,
+    quantity: Option<Decimal>,
+    unit_price: Option<Decimal>,
+    total: Option<Decimal>,
+) -> Result<LineItem, ParseError> {
+    let quantity = quantity.unwrap_or(Decimal::ONE);
+    let unit_price = unit_price.unwrap_or_default();
     Ok(LineItem {
-        name: text_or_empty(l, f.name),
+        name,
         sku,
         quantity,
         unit_price,
-        total: match opt_money(l, f.total) {
+        total: match total {
             Some(t) => t,
             None => checked_mul(unit_price, quantity)?,
         },

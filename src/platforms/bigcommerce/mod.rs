@@ -15,10 +15,9 @@ use std::time::Duration;
 use secrecy::SecretString;
 use serde_json::Value;
 
-use rust_decimal::Decimal;
 use serde::Deserialize;
 
-use super::fields::{checked_mul, checked_sum, full_name};
+use super::fields::{checked_sum, full_name, line_item};
 use super::lenient::{Obj, Text};
 use super::standard::signed;
 use super::standard_webhooks::{self as sw, KeyForm};
@@ -247,21 +246,14 @@ fn payment_kind(method: &str) -> PaymentKind {
     }
 }
 
-/// The quantity defaults to one; a missing total is unit price × quantity (refused, not
-/// panicking, past rust_decimal's range).
 fn line(p: &BcProduct) -> Result<LineItem, ParseError> {
-    let quantity = p.quantity.json_money().unwrap_or(Decimal::ONE);
-    let unit_price = p.price_ex_tax.json_money().unwrap_or_default();
-    Ok(LineItem {
-        name: p.name.json_text_or_empty(),
-        sku: p.sku.json_text(),
-        quantity,
-        unit_price,
-        total: match p.total_ex_tax.json_money() {
-            Some(t) => t,
-            None => checked_mul(unit_price, quantity)?,
-        },
-    })
+    line_item(
+        p.name.json_text_or_empty(),
+        p.sku.json_text(),
+        p.quantity.json_money(),
+        p.price_ex_tax.json_money(),
+        p.total_ex_tax.json_money(),
+    )
 }
 
 fn address(a: &BcAddress) -> Address {

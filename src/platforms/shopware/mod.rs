@@ -11,7 +11,7 @@ use rust_decimal::Decimal;
 use secrecy::SecretString;
 use serde::Deserialize;
 
-use super::fields::{checked_mul, checked_sub, full_name};
+use super::fields::{checked_sub, full_name, line_item};
 use super::lenient::{Obj, Text};
 use super::signature::{unix_now, verify_hex_body, within};
 use super::{
@@ -319,21 +319,14 @@ fn payment_kind(handler: &str) -> PaymentKind {
     }
 }
 
-/// The quantity defaults to one; a missing total is unit price × quantity (refused, not
-/// panicking, past rust_decimal's range).
 fn line(l: &SwLine) -> Result<LineItem, ParseError> {
-    let quantity = l.quantity.json_money().unwrap_or(Decimal::ONE);
-    let unit_price = l.unit_price.json_money().unwrap_or_default();
-    Ok(LineItem {
-        name: l.label.json_text_or_empty(),
-        sku: l.payload.value.product_number.json_str().map(str::to_owned),
-        quantity,
-        unit_price,
-        total: match l.total_price.json_money() {
-            Some(t) => t,
-            None => checked_mul(unit_price, quantity)?,
-        },
-    })
+    line_item(
+        l.label.json_text_or_empty(),
+        l.payload.value.product_number.json_str().map(str::to_owned),
+        l.quantity.json_money(),
+        l.unit_price.json_money(),
+        l.total_price.json_money(),
+    )
 }
 
 fn address(a: &SwAddress) -> Address {

@@ -8,10 +8,9 @@ mod payload;
 
 use std::time::Duration;
 
-use rust_decimal::Decimal;
 use secrecy::SecretString;
 
-use super::fields::{checked_mul, checked_sum, out_of_range};
+use super::fields::{checked_sum, line_item, out_of_range};
 use super::lenient::Obj;
 use super::standard_webhooks::{self as sw, KeyForm, Signed};
 use super::{
@@ -191,21 +190,14 @@ fn order(j: &StdOrder) -> Result<Order, ParseError> {
     })
 }
 
-/// The quantity defaults to one; a missing total is unit price × quantity (refused, not
-/// panicking, past rust_decimal's range).
 fn line(l: &StdLine) -> Result<LineItem, ParseError> {
-    let quantity = l.quantity.json_money().unwrap_or(Decimal::ONE);
-    let unit_price = l.unit_price.json_money().unwrap_or_default();
-    Ok(LineItem {
-        name: l.name.json_text_or_empty(),
-        sku: l.sku.json_text(),
-        quantity,
-        unit_price,
-        total: match l.total.json_money() {
-            Some(t) => t,
-            None => checked_mul(unit_price, quantity)?,
-        },
-    })
+    line_item(
+        l.name.json_text_or_empty(),
+        l.sku.json_text(),
+        l.quantity.json_money(),
+        l.unit_price.json_money(),
+        l.total.json_money(),
+    )
 }
 
 fn address(a: &StdAddress) -> Address {
