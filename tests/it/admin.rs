@@ -5,8 +5,7 @@ use crate::common;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use crate::common::app::{WOO_SECRET, woo_profile};
-use crate::common::pipeline::{ADMIN_TOKEN, Pipeline, start};
+use crate::common::app::{ADMIN_TOKEN, TestApp, WOO_SECRET, start, woo_profile};
 use crate::common::sign::*;
 use reqwest::Method;
 use serde_json::Value;
@@ -18,7 +17,7 @@ fn woo_store(dir: &Path, url: &str) {
     std::fs::write(dir.join("acme-woo.toml"), woo_profile(url)).unwrap();
 }
 
-async fn post_paid(p: &Pipeline, secret: &str, body: Vec<u8>, delivery: &str) -> u16 {
+async fn post_paid(p: &TestApp, secret: &str, body: Vec<u8>, delivery: &str) -> u16 {
     p.post(
         "acme-woo",
         &woo_headers(secret, "order.updated", &body, delivery),
@@ -30,7 +29,7 @@ async fn post_paid(p: &Pipeline, secret: &str, body: Vec<u8>, delivery: &str) ->
 }
 
 /// `GET /admin/jobs/{id}` as JSON.
-async fn job_detail(p: &Pipeline, id: i64) -> Value {
+async fn job_detail(p: &TestApp, id: i64) -> Value {
     p.admin(Method::GET, &format!("/admin/jobs/{id}"))
         .await
         .json()
@@ -147,7 +146,7 @@ async fn the_admin_api_is_off_without_a_token() {
     let stores = dir.path().join("plugin-config");
     std::fs::create_dir_all(&stores).unwrap();
     woo_store(&stores, &sandbox.handle.base_url());
-    let mut settings = common::pipeline::test_settings(dir.path(), stores.clone()).await;
+    let mut settings = common::app::test_settings(dir.path(), stores.clone()).await;
     settings.admin.token = secrecy::SecretString::from("");
     let registry = shopbip::stores::StoreRegistry::load_dir(&stores).unwrap();
     let service =
@@ -325,7 +324,7 @@ async fn a_rotated_secret_takes_effect_without_restart_and_a_broken_edit_is_refu
     );
 }
 
-async fn metrics_text(p: &Pipeline) -> String {
+async fn metrics_text(p: &TestApp) -> String {
     p.http
         .get(format!("{}/metrics", p.base))
         .send()

@@ -547,7 +547,8 @@ async fn a_job_holding_a_huge_amount_is_shown_by_the_admin_api_and_the_cli() {
     // Stored before amounts were bounded at parse time: formatting it must not panic.
     let huge: rust_decimal::Decimal = "10000000000000000000000000000".parse().unwrap();
     let stored = app
-        .store
+        .service
+        .jobs
         .ingest(shopbip::jobs::NewEvent {
             store_id: "acme-woo".into(),
             platform: "woocommerce".into(),

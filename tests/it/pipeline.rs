@@ -4,8 +4,9 @@ use crate::common;
 
 use std::path::Path;
 
-use crate::common::app::{SHOPIFY_SECRET, WOO_SECRET, shopify_profile, woo_profile};
-use crate::common::pipeline::{Pipeline, start};
+use crate::common::app::{
+    SHOPIFY_SECRET, TestApp, WOO_SECRET, shopify_profile, start, woo_profile,
+};
 use crate::common::sign::*;
 use serde_json::Value;
 use sha2::Digest;
@@ -19,7 +20,7 @@ fn both_stores(dir: &Path, url: &str) {
     std::fs::write(dir.join("atlas-shopify.toml"), shopify_profile(url)).unwrap();
 }
 
-async fn post_woo(p: &Pipeline, store: &str, body: Vec<u8>, delivery: &str) {
+async fn post_woo(p: &TestApp, store: &str, body: Vec<u8>, delivery: &str) {
     post_as(
         p,
         store,
@@ -31,7 +32,7 @@ async fn post_woo(p: &Pipeline, store: &str, body: Vec<u8>, delivery: &str) {
 
 /// Posts a signed body, expects 200 and returns the answer.
 async fn post_as(
-    p: &Pipeline,
+    p: &TestApp,
     store: &str,
     headers: Vec<(&'static str, String)>,
     body: Vec<u8>,
@@ -339,7 +340,7 @@ fn woo_order(id: u64, status: &str, method: &str, paid: bool) -> Vec<u8> {
     serde_json::to_vec(&order).unwrap()
 }
 
-async fn post_woo_topic(p: &Pipeline, topic: &str, body: &[u8], delivery: &str) -> Value {
+async fn post_woo_topic(p: &TestApp, topic: &str, body: &[u8], delivery: &str) -> Value {
     let headers = woo_headers(WOO_SECRET, topic, body, delivery);
     post_as(p, "acme-woo", headers, body.to_vec()).await
 }
@@ -444,7 +445,7 @@ fn shopify_paid(id: u64, edit: impl FnOnce(&mut Value)) -> Vec<u8> {
     serde_json::to_vec(&order).unwrap()
 }
 
-async fn post_shopify(p: &Pipeline, store: &str, body: Vec<u8>, webhook_id: &str) {
+async fn post_shopify(p: &TestApp, store: &str, body: Vec<u8>, webhook_id: &str) {
     let headers = shopify_headers(SHOPIFY_SECRET, "orders/paid", &body, webhook_id);
     post_as(p, store, headers, body).await;
 }

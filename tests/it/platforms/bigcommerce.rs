@@ -6,7 +6,7 @@ use shopbip::order::EventKind;
 use shopbip::platforms::standard_webhooks::KeyForm;
 use shopbip::sandbox::{Fault, FaultKind, FaultTarget};
 
-use super::common::pipeline::{Pipeline, start};
+use super::common::app::{TestApp, start};
 use super::common::sign::fixture;
 use super::{
     StandIn, nothing_stored, now, post, profile, rule, standard_webhooks_headers, the_send,
@@ -48,7 +48,7 @@ fn bigcommerce_api() -> StandIn {
     ])
 }
 
-async fn bigcommerce_store(api_base: &str) -> Pipeline {
+async fn bigcommerce_store(api_base: &str) -> TestApp {
     let api = format!(
         "[bigcommerce]\nstore_hash = \"k7xq2m9p4a\"\naccess_token = \"{TOKEN}\"\napi_base_url = \"{api_base}\"\n"
     );

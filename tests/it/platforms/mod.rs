@@ -18,7 +18,7 @@ use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 
-use crate::common::pipeline::Pipeline;
+use crate::common::app::TestApp;
 use shopbip::jobs::Job;
 
 pub fn now() -> i64 {
@@ -74,7 +74,7 @@ pub fn rule(on: &str, template_id: u64, params: &[&str], attach: bool) -> String
 
 /// Posts and returns the status with the JSON answer.
 pub async fn post(
-    p: &Pipeline,
+    p: &TestApp,
     store: &str,
     headers: &[(&str, String)],
     body: Vec<u8>,
@@ -85,7 +85,7 @@ pub async fn post(
 }
 
 /// Nothing stored: no job (an event is only stored with its jobs).
-pub async fn nothing_stored(p: &Pipeline) {
+pub async fn nothing_stored(p: &TestApp) {
     let jobs: Vec<Job> = p.jobs().await;
     assert!(jobs.is_empty(), "{jobs:?}");
 }
@@ -173,7 +173,7 @@ impl StandIn {
 
 /// The one send the sandbox received for `template`, and the bytes of the uploaded document
 /// it carries (if any).
-pub async fn the_send(p: &Pipeline, template: u64) -> (serde_json::Value, Option<Vec<u8>>) {
+pub async fn the_send(p: &TestApp, template: u64) -> (serde_json::Value, Option<Vec<u8>>) {
     let sends = p
         .sandbox
         .control

@@ -21,7 +21,7 @@ use shopbip::platforms::standard_webhooks::{self as sw, KeyForm};
 use shopbip::platforms::{VerifyError, shopware, stripe};
 use shopbip::sandbox::{HeaderKind, Template, TemplateState};
 
-use super::common::pipeline::{Pipeline, start};
+use super::common::app::{TestApp, start};
 use super::{StandIn, now, post, profile, rule, standard_webhooks_headers};
 
 const STORE: &str = "real-corpus";
@@ -466,7 +466,7 @@ fn header(d: &Delivery, name: &str) -> String {
 
 /// Waits until no job is queued or running. A job left retrying is a finding, not a reason
 /// to stop checking the rest of the corpus.
-async fn settle(p: &Pipeline) -> Result<Vec<Job>, String> {
+async fn settle(p: &TestApp) -> Result<Vec<Job>, String> {
     let deadline = Instant::now() + Duration::from_secs(45);
     loop {
         let jobs = p.jobs().await;
@@ -696,7 +696,7 @@ async fn run_platform(mut platform: Platform, cases: &[Case], f: &mut Failures) 
     }
 }
 
-async fn run_case(p: &Pipeline, platform: &mut Platform, case: &Case, f: &mut Failures) {
+async fn run_case(p: &TestApp, platform: &mut Platform, case: &Case, f: &mut Failures) {
     let label = case.label();
     let check = case.check();
     let known: HashSet<i64> = p.jobs().await.iter().map(|j| j.id).collect();
@@ -871,7 +871,7 @@ fn check_answer(f: &mut Failures, label: &str, check: &Value, o: &Outcome) {
 }
 
 /// The send the sandbox received for `job`: the one carrying the job's uploaded document.
-async fn send_of(p: &Pipeline, job: &Job) -> Option<Value> {
+async fn send_of(p: &TestApp, job: &Job) -> Option<Value> {
     let media = job.steps["media_id"]
         .as_str()
         .map(str::to_owned)
@@ -895,7 +895,7 @@ async fn send_of(p: &Pipeline, job: &Job) -> Option<Value> {
 
 /// The canonical order the checks read: the job's (BigCommerce: as the worker fetched it), or
 /// without a job, the one stored with the delivery's event.
-async fn canonical_order(p: &Pipeline, o: &Outcome) -> Result<Value, String> {
+async fn canonical_order(p: &TestApp, o: &Outcome) -> Result<Value, String> {
     if let Some(job) = o.created.first() {
         let fetches = p
             .service
@@ -928,7 +928,7 @@ async fn canonical_order(p: &Pipeline, o: &Outcome) -> Result<Value, String> {
     serde_json::from_str(&event.order_json).map_err(|e| format!("event {event_id}: {e}"))
 }
 
-async fn check_jobs(p: &Pipeline, f: &mut Failures, label: &str, check: &Value, o: &Outcome) {
+async fn check_jobs(p: &TestApp, f: &mut Failures, label: &str, check: &Value, o: &Outcome) {
     if let Some(want) = check["outcome"].as_str() {
         if o.created.is_empty() {
             f.add(
@@ -1045,7 +1045,7 @@ async fn check_jobs(p: &Pipeline, f: &mut Failures, label: &str, check: &Value, 
 
 /// The store's invoice for the canonical order, as the worker would render it: the number the
 /// worker allocated, else the platform's, else the store sequence's first.
-async fn render(p: &Pipeline, o: &Outcome, order: &Value) -> Result<Vec<u8>, String> {
+async fn render(p: &TestApp, o: &Outcome, order: &Value) -> Result<Vec<u8>, String> {
     let order: Order = serde_json::from_value(order.clone())
         .map_err(|e| format!("the canonical order does not read back as an Order: {e}"))?;
     let number = o
@@ -1087,7 +1087,7 @@ fn check_country(f: &mut Failures, label: &str, send: &Value) {
 }
 
 /// However a platform repeats itself, no job sends twice.
-async fn check_sends_once(p: &Pipeline, f: &mut Failures, label: &str) {
+async fn check_sends_once(p: &TestApp, f: &mut Failures, label: &str) {
     let sends = p
         .sandbox
         .control

@@ -4,7 +4,7 @@ use shopbip::jobs::JobState;
 use shopbip::order::EventKind;
 use shopbip::platforms::signature::hmac_sha256;
 
-use super::common::pipeline::{Pipeline, start};
+use super::common::app::{TestApp, start};
 use super::common::sign::fixture;
 use super::{nothing_stored, now, post, profile, rule, the_send};
 
@@ -28,7 +28,7 @@ fn headers(secret: &str, body: &[u8]) -> Vec<(&'static str, String)> {
     )]
 }
 
-async fn shopware_store() -> Pipeline {
+async fn shopware_store() -> TestApp {
     start(|dir, url| {
         let rules = rule("order.created", 1290, &["{order.number}"], false)
             + &rule(

@@ -4,7 +4,7 @@ use shopbip::jobs::JobState;
 use shopbip::order::EventKind;
 use shopbip::platforms::standard_webhooks::KeyForm;
 
-use super::common::pipeline::{Pipeline, start};
+use super::common::app::{TestApp, start};
 use super::common::sign::fixture;
 use super::{nothing_stored, now, post, profile, rule, standard_webhooks_headers, the_send};
 
@@ -18,7 +18,7 @@ fn headers(secret: &str, id: &str, ts: i64, body: &[u8]) -> Vec<(&'static str, S
     standard_webhooks_headers(secret, KeyForm::Whsec, id, ts, body)
 }
 
-async fn standard_store() -> Pipeline {
+async fn standard_store() -> TestApp {
     start(|dir, url| {
         let rules = rule(
             "order.paid",

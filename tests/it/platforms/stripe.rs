@@ -5,7 +5,7 @@ use shopbip::jobs::JobState;
 use shopbip::order::EventKind;
 use shopbip::platforms::stripe::sign;
 
-use super::common::pipeline::{Pipeline, start};
+use super::common::app::{TestApp, start};
 use super::common::sign::fixture;
 use super::{StandIn, nothing_stored, now, post, profile, rule, the_send};
 
@@ -20,7 +20,7 @@ fn headers(secret: &str, t: i64, body: &[u8]) -> Vec<(&'static str, String)> {
 }
 
 /// A Stripe store whose profile names no invoice source: `fetch` is Stripe's default.
-async fn stripe_store(extra_rules: &str) -> Pipeline {
+async fn stripe_store(extra_rules: &str) -> TestApp {
     let rules = format!(
         "{}{extra_rules}",
         rule(
