@@ -1,38 +1,10 @@
-//! Lenient readers for platform JSON: platforms send numbers as strings, ids as numbers, and
-//! leave fields out or null.
+//! What the platforms share once a payload is read (`lenient.rs`): arithmetic on amounts that
+//! refuses instead of panicking, dates, names and HTML entities.
 
 use rust_decimal::Decimal;
-use serde_json::Value;
 
 use super::ParseError;
 use crate::order::LineItem;
-
-/// A string, or a number turned into its text; `None` for null, missing or empty.
-pub fn text(v: &Value, key: &str) -> Option<String> {
-    match v.get(key)? {
-        Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_owned()),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    }
-}
-
-/// An id: [`text`], but a number too large to have been read exactly (an integer past 2^53
-/// comes back from a float, rounded: another order's id) is refused rather than guessed.
-pub fn id(v: &Value, key: &str, what: &str) -> Result<String, ParseError> {
-    if let Some(Value::Number(n)) = v.get(key)
-        && n.as_u64().is_none()
-        && n.as_i64().is_none()
-    {
-        return Err(ParseError::Invalid(format!(
-            "{what} id {n} is not an integer that can be kept exactly: send it as a string"
-        )));
-    }
-    text(v, key).ok_or_else(|| ParseError::Invalid(format!("{what} without an id")))
-}
-
-pub fn text_or_empty(v: &Value, key: &str) -> String {
-    text(v, key).unwrap_or_default()
-}
 
 /// rust_decimal's `+ - * sum()` panic past ±7.9e28, and amounts come from request bodies and
 /// platform APIs: arithmetic on them goes through these, which refuse the order instead.
@@ -53,28 +25,6 @@ pub fn checked_mul(a: Decimal, b: Decimal) -> Result<Decimal, ParseError> {
 
 pub fn checked_sub(a: Decimal, b: Decimal) -> Result<Decimal, ParseError> {
     a.checked_sub(b).ok_or_else(out_of_range)
-}
-
-pub fn opt_money(v: &Value, key: &str) -> Option<Decimal> {
-    match v.get(key)? {
-        Value::String(s) => s.trim().parse().ok(),
-        Value::Number(n) => n.to_string().parse().ok(),
-        _ => None,
-    }
-}
-
-/// ISO country code, upper case, when it looks like one.
-pub fn country(v: &Value, key: &str) -> Option<String> {
-    text(v, key)
-        .map(|c| c.to_ascii_uppercase())
-        .filter(|c| c.len() == 2 && c.chars().all(|x| x.is_ascii_uppercase()))
-}
-
-pub fn array<'a>(v: &'a Value, key: &str) -> &'a [Value] {
-    v.get(key)
-        .and_then(Value::as_array)
-        .map(Vec::as_slice)
-        .unwrap_or(&[])
 }
 
 /// `2026-11-25T10:00:00Z` for Unix seconds, as platforms that send epochs (Stripe, Shopware)
@@ -98,15 +48,6 @@ pub fn unix_rfc3339(secs: i64) -> String {
         rem % 3600 / 60,
         rem % 60
     )
-}
-
-/// An integer amount in minor units (`1999` cents) as a decimal of `places` digits.
-pub fn minor_money(v: &Value, key: &str, places: u32) -> Option<Decimal> {
-    let n = v.get(key)?;
-    let units = n
-        .as_i64()
-        .or_else(|| n.as_str().and_then(|s| s.trim().parse().ok()))?;
-    Some(Decimal::new(units, places))
 }
 
 /// A line item as platforms give it: the quantity defaults to one, a missing total is unit
@@ -230,7 +171,20 @@ pub fn full_name(first: &str, last: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use serde::Deserialize;
+    use serde_json::Value;
+
     use super::*;
+    use crate::platforms::lenient::Text;
+
+    /// The id at `key`, read as the platforms read one ([`Text::json_id`]).
+    fn id(v: &Value, key: &str, what: &str) -> Result<String, ParseError> {
+        let text = match v.get(key) {
+            Some(field) => Text::deserialize(field).unwrap(),
+            None => Text::default(),
+        };
+        text.json_id(what)
+    }
 
     #[test]
     fn ids_past_what_a_number_holds_exactly_are_refused() {

@@ -120,7 +120,7 @@ impl Text {
             .filter(|c| c.len() == 2 && c.chars().all(|x| x.is_ascii_uppercase()))
     }
 
-    // The `json_…` readers give what a `serde_json::Value` lookup gave (`fields.rs`), for the
+    // The `json_…` readers give what a `serde_json::Value` lookup gave, for the
     // platforms that read their payloads that way before they were typed: a float written out
     // as serde_json writes it (`1.0`, `1e28`), so their orders read exactly as they did.
 
@@ -132,7 +132,7 @@ impl Text {
         }
     }
 
-    /// `fields::text`: trimmed, `None` for missing or blank; a number as its text.
+    /// Trimmed, `None` for missing or blank; a number as its text.
     pub fn json_text(&self) -> Option<String> {
         match &self.0 {
             Scalar::F64(_) => self.json_float(),
@@ -145,7 +145,7 @@ impl Text {
         self.json_text().unwrap_or_default()
     }
 
-    /// `fields::opt_money`: a decimal amount; `None` when absent or unreadable.
+    /// A decimal amount; `None` when absent or unreadable.
     pub fn json_money(&self) -> Option<Decimal> {
         match &self.0 {
             Scalar::F64(_) => self.json_float()?.parse().ok(),
@@ -154,7 +154,7 @@ impl Text {
         }
     }
 
-    /// `fields::country`.
+    /// ISO 3166-1 alpha-2 from [`Text::json_text`], upper case, when it looks like one.
     pub fn json_country(&self) -> Option<String> {
         self.json_text()
             .map(|c| c.to_ascii_uppercase())
@@ -190,7 +190,7 @@ impl Text {
         }
     }
 
-    /// `fields::id`: an integer or a string; a number that is not an integer (or one past
+    /// An id: an integer or a string; a number that is not an integer (or one past
     /// 2^64, which only a rounded float could hold: another order's id) is refused rather
     /// than guessed.
     pub fn json_id(&self, what: &str) -> Result<String, super::ParseError> {

@@ -3,13 +3,15 @@
 //! matching (one per active secret while a secret is rolled), `t` within the replay window.
 //! The invoice is the order; its PDF is Stripe's own (`invoice_pdf`).
 
+mod payload;
+
 use std::time::Duration;
 
 use rust_decimal::Decimal;
 use secrecy::SecretString;
-use serde_json::Value;
 
-use super::fields::{array, country, minor_money, text, text_or_empty, unix_rfc3339};
+use super::fields::unix_rfc3339;
+use super::lenient::{Obj, Text};
 use super::signature::{
     MAX_SIGNATURE_ENTRIES, MAX_SIGNATURE_HEADER, any_matches, unix_now, within,
 };
@@ -18,6 +20,7 @@ use super::{
     SecretForm, SignatureScheme, Verified, VerifyError, WebhookPlatform, not_an_event,
 };
 use crate::order::{Address, Customer, EventKind, LineItem, Order, Payment, PaymentKind, TaxLine};
+use payload::{Event, Invoice, Line, StripeAddress};
 
 pub const SIGNATURE: &str = "Stripe-Signature";
 
@@ -58,17 +61,20 @@ impl WebhookPlatform for Stripe {
     }
 
     fn parse_order(&self, body: &[u8]) -> Result<Order, ParseError> {
-        let json: Value = super::json(body)?;
+        let json: Obj<Event> = super::json(body)?;
         // A saved event or a bare invoice object both preview.
-        let invoice = json.pointer("/data/object").unwrap_or(&json);
-        order(invoice)
+        match &json.value.data.value.object {
+            Some(invoice) => order(&invoice.value),
+            None => order(&super::json::<Obj<Invoice>>(body)?.value),
+        }
     }
 
     fn parse(&self, _headers: &Headers, body: &[u8]) -> Result<Parsed, ParseError> {
-        let json: Value = super::json(body)?;
+        let json: Obj<Event> = super::json(body)?;
+        let json = json.value;
         // Signed, so not bad input: a body of some other kind, acknowledged so Stripe does not
         // retry it for days.
-        let Some(topic) = text(&json, "type") else {
+        let Some(topic) = json.topic.json_text() else {
             return Ok(not_an_event("an event without a type"));
         };
         let kind = match topic.as_str() {
@@ -81,9 +87,11 @@ impl WebhookPlatform for Stripe {
                 });
             }
         };
-        let event_id =
-            text(&json, "id").ok_or_else(|| ParseError::Invalid("event without an id".into()))?;
-        let invoice = json.pointer("/data/object").ok_or_else(|| {
+        let event_id = json
+            .id
+            .json_text()
+            .ok_or_else(|| ParseError::Invalid("event without an id".into()))?;
+        let invoice = json.data.value.object.as_ref().ok_or_else(|| {
             // Thin "event destinations" carry ids only; they need a snapshot endpoint instead.
             ParseError::Invalid("event without data.object (a thin event?)".into())
         })?;
@@ -92,7 +100,7 @@ impl WebhookPlatform for Stripe {
             delivery_key: event_id,
             topic,
             kinds: vec![kind],
-            order: order(invoice)?,
+            order: order(&invoice.value)?,
         })))
     }
 }
@@ -160,72 +168,90 @@ pub fn minor_units(currency: &str) -> u32 {
     }
 }
 
-fn order(inv: &Value) -> Result<Order, ParseError> {
-    let id = super::fields::id(inv, "id", "invoice")?;
-    let currency = text_or_empty(inv, "currency").to_ascii_uppercase();
-    let places = minor_units(&currency);
-    let amount = |v: &Value, key: &str| minor_money(v, key, places).unwrap_or_default();
-    let (first_name, last_name) = split_name(&text_or_empty(inv, "customer_name"));
-    let phone = text(inv, "customer_phone");
-    let billing = inv
-        .get("customer_address")
-        .filter(|a| a.is_object())
-        .map(|a| address(a, text_or_empty(inv, "customer_name"), phone.clone()));
-    let shipping = inv
-        .get("customer_shipping")
-        .filter(|s| s.is_object())
-        .map(|s| {
-            address(
-                s.get("address").unwrap_or(&Value::Null),
-                text_or_empty(s, "name"),
-                text(s, "phone"),
-            )
-        });
-    // Newer API versions list taxes in `total_taxes`, older ones in `total_tax_amounts`.
-    let tax_items = if inv.get("total_taxes").is_some_and(Value::is_array) {
-        array(inv, "total_taxes")
+/// A JSON integer, as `Value::as_i64` reads one (a string of digits is not one).
+fn int(t: &Text) -> Option<i64> {
+    if t.json_str().is_some() {
+        None
     } else {
-        array(inv, "total_tax_amounts")
+        t.json_i64()
+    }
+}
+
+/// An integer amount in minor units (`1999` cents, a number or a string of one) as a decimal
+/// of `places` digits.
+fn minor_money(t: &Text, places: u32) -> Option<Decimal> {
+    let units = int(t).or_else(|| t.json_str()?.trim().parse().ok())?;
+    Some(Decimal::new(units, places))
+}
+
+fn order(inv: &Invoice) -> Result<Order, ParseError> {
+    let id = inv.id.json_id("invoice")?;
+    let currency = inv.currency.json_text_or_empty().to_ascii_uppercase();
+    let places = minor_units(&currency);
+    let amount = |t: &Text| minor_money(t, places).unwrap_or_default();
+    let (first_name, last_name) = split_name(&inv.customer_name.json_text_or_empty());
+    let phone = inv.customer_phone.json_text();
+    let billing = inv.customer_address.present.then(|| {
+        address(
+            &inv.customer_address.value,
+            inv.customer_name.json_text_or_empty(),
+            phone.clone(),
+        )
+    });
+    let shipping = inv.customer_shipping.present.then(|| {
+        let s = &inv.customer_shipping.value;
+        address(
+            &s.address.value,
+            s.name.json_text_or_empty(),
+            s.phone.json_text(),
+        )
+    });
+    // Newer API versions list taxes in `total_taxes`, older ones in `total_tax_amounts`.
+    let tax_items = match &inv.total_taxes {
+        Some(taxes) => &taxes.0,
+        None => &inv.total_tax_amounts.0,
     };
     let taxes: Vec<TaxLine> = tax_items
         .iter()
         .map(|t| {
-            let rate = t.get("tax_rate").filter(|r| r.is_object());
+            let rate = t.tax_rate.present.then_some(&t.tax_rate.value);
             TaxLine {
                 label: rate
-                    .and_then(|r| text(r, "display_name"))
+                    .and_then(|r| r.display_name.json_text())
                     .unwrap_or_else(|| "Tax".into()),
-                rate: rate.and_then(|r| super::fields::opt_money(r, "percentage")),
-                amount: amount(t, "amount"),
+                rate: rate.and_then(|r| r.percentage.json_money()),
+                amount: amount(&t.amount),
             }
         })
         .collect();
-    let tax_total = match minor_money(inv, "tax", places) {
+    let tax_total = match minor_money(&inv.tax, places) {
         Some(t) => t,
         None => taxes.iter().map(|t| t.amount).sum(),
     };
-    let discount_total = array(inv, "total_discount_amounts")
+    let discount_total = inv
+        .total_discount_amounts
+        .0
         .iter()
-        .map(|d| amount(d, "amount"))
+        .map(|d| amount(&d.amount))
         .sum();
-    let shipping_total = inv
-        .get("shipping_cost")
-        .filter(|s| s.is_object())
-        .map(|s| amount(s, "amount_subtotal"))
-        .unwrap_or_default();
+    let shipping_total = if inv.shipping_cost.present {
+        amount(&inv.shipping_cost.value.amount_subtotal)
+    } else {
+        Decimal::ZERO
+    };
     let lines = inv
-        .pointer("/lines/data")
-        .and_then(Value::as_array)
-        .map(Vec::as_slice)
-        .unwrap_or(&[])
+        .lines
+        .value
+        .data
+        .0
         .iter()
         .map(|l| line(l, places))
         .collect();
-    let number = text(inv, "number");
-    let status = text(inv, "status");
+    let number = inv.number.json_text();
+    let status = inv.status.json_text();
     // `send_invoice` invoices are paid by the customer later, often by bank transfer; the
     // others are charged to a saved card or wallet.
-    let collection = text(inv, "collection_method");
+    let collection = inv.collection_method.json_text();
     let kind = match collection.as_deref() {
         Some("send_invoice") => PaymentKind::Other,
         _ => PaymentKind::Online,
@@ -237,58 +263,50 @@ fn order(inv: &Value) -> Result<Order, ParseError> {
             title: None,
             method: collection,
             kind,
-            paid: status.as_deref() == Some("paid")
-                || inv.get("paid").and_then(Value::as_bool) == Some(true),
+            paid: status.as_deref() == Some("paid") || inv.paid.bool() == Some(true),
         },
         // Inclusive taxes are already in the line amounts and the subtotal.
         prices_include_tax: tax_items.iter().any(|t| {
-            t.get("inclusive").and_then(Value::as_bool) == Some(true)
-                || text(t, "tax_behavior").as_deref() == Some("inclusive")
+            t.inclusive.bool() == Some(true)
+                || t.tax_behavior.json_text().as_deref() == Some("inclusive")
         }),
-        total_missing: minor_money(inv, "total", places).is_none(),
+        total_missing: minor_money(&inv.total, places).is_none(),
         id,
         key: None,
         status,
-        subtotal: amount(inv, "subtotal"),
+        subtotal: amount(&inv.subtotal),
         shipping_total,
         discount_total,
         tax_total,
-        total: amount(inv, "total"),
+        total: amount(&inv.total),
         taxes,
         lines,
         customer: Customer {
             first_name,
             last_name,
-            email: text(inv, "customer_email"),
+            email: inv.customer_email.json_text(),
             phone,
         },
         billing,
         shipping,
-        created_at: inv.get("created").and_then(Value::as_i64).map(unix_rfc3339),
-        paid_at: inv
-            .pointer("/status_transitions/paid_at")
-            .and_then(Value::as_i64)
-            .map(unix_rfc3339),
+        created_at: int(&inv.created).map(unix_rfc3339),
+        paid_at: int(&inv.status_transitions.value.paid_at).map(unix_rfc3339),
         invoice_number: number,
-        invoice_url: text(inv, "invoice_pdf"),
+        invoice_url: inv.invoice_pdf.json_text(),
         currency,
     })
 }
 
-fn line(l: &Value, places: u32) -> LineItem {
-    let quantity = l
-        .get("quantity")
-        .and_then(Value::as_i64)
-        .map(Decimal::from)
-        .unwrap_or(Decimal::ONE);
-    let total = minor_money(l, "amount", places).unwrap_or_default();
-    let unit_price = l
-        .get("price")
-        .and_then(|p| minor_money(p, "unit_amount", places))
+fn line(l: &Line, places: u32) -> LineItem {
+    let quantity = int(&l.quantity).map(Decimal::from).unwrap_or(Decimal::ONE);
+    let total = minor_money(&l.amount, places).unwrap_or_default();
+    let unit_price = minor_money(&l.price.value.unit_amount, places)
         .or_else(|| {
             // `unit_amount_decimal` is a decimal count of minor units ("1999.5").
-            l.pointer("/pricing/unit_amount_decimal")
-                .and_then(Value::as_str)
+            l.pricing
+                .value
+                .unit_amount_decimal
+                .json_str()
                 .and_then(|s| s.parse::<Decimal>().ok())
                 .map(|d| d / Decimal::from(10_i64.pow(places)))
         })
@@ -300,7 +318,7 @@ fn line(l: &Value, places: u32) -> LineItem {
             }
         });
     LineItem {
-        name: text(l, "description").unwrap_or_default(),
+        name: l.description.json_text().unwrap_or_default(),
         sku: None,
         quantity,
         unit_price,
@@ -308,16 +326,16 @@ fn line(l: &Value, places: u32) -> LineItem {
     }
 }
 
-fn address(a: &Value, name: String, phone: Option<String>) -> Address {
+fn address(a: &StripeAddress, name: String, phone: Option<String>) -> Address {
     Address {
         name,
         company: None,
-        line1: text_or_empty(a, "line1"),
-        line2: text(a, "line2"),
-        city: text_or_empty(a, "city"),
-        state: text(a, "state"),
-        postcode: text(a, "postal_code"),
-        country: country(a, "country"),
+        line1: a.line1.json_text_or_empty(),
+        line2: a.line2.json_text(),
+        city: a.city.json_text_or_empty(),
+        state: a.state.json_text(),
+        postcode: a.postal_code.json_text(),
+        country: a.country.json_country(),
         phone,
     }
 }
