@@ -2,6 +2,9 @@
 //! fields out or null, and PHP shops write an empty object as `[]`. Deserializing straight into
 //! structs of these (instead of a `serde_json::Value` tree) skips every key shopbip does not read
 //! without allocating for it: this is the hot path of ingestion.
+//!
+//! Over 400 lines as one idea: the field types and every way a platform reads them, so each
+//! platform's payload reads a field the one way it always has.
 
 use std::borrow::Cow;
 use std::fmt;
