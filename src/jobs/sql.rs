@@ -46,6 +46,25 @@ pub(crate) const INSERT_JOB: &str = "INSERT INTO jobs (event_id, store_id, order
      VALUES ($1, $2, $3, $4, $5, $6, 'queued', $7, $8, $8, $8) \
      ON CONFLICT (store_id, order_id, kind, rule_key) DO NOTHING";
 
+/// Leases due jobs, oldest first. The one dialect difference is how the due rows are locked:
+/// PostgreSQL's replicas skip rows another is claiming; SQLite's one writer needs no lock.
+macro_rules! claim {
+    ($lock:literal) => {
+        concat!(
+            "UPDATE jobs SET state = 'running', locked_by = $1, locked_until = $2, \
+             attempts = attempts + 1, updated_at = $3 \
+             WHERE id IN (SELECT id FROM jobs WHERE state = 'queued' AND run_at <= $3 \
+             ORDER BY run_at, id LIMIT $4",
+            $lock,
+            ") RETURNING id"
+        )
+    };
+}
+
+pub(crate) const CLAIM_SQLITE: &str = claim!("");
+
+pub(crate) const CLAIM_POSTGRES: &str = claim!(" FOR UPDATE SKIP LOCKED");
+
 pub(crate) const RENEW: &str = "UPDATE jobs SET locked_until = $1, updated_at = $2 \
      WHERE id = $3 AND locked_by = $4 AND state = 'running'";
 
@@ -162,7 +181,9 @@ pub(crate) fn to_json<T: serde::Serialize>(value: &T) -> Result<String, StoreErr
 mod tests {
     use super::*;
 
-    const SHARED: [&str; 19] = [
+    const SHARED: [&str; 21] = [
+        CLAIM_SQLITE,
+        CLAIM_POSTGRES,
         JOB_SELECT,
         GET_JOB,
         LIST_JOBS,

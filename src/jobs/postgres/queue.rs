@@ -11,8 +11,9 @@ use crate::clock::now_ms;
 use crate::jobs::queue::{is_final, replayed_steps};
 use crate::jobs::retry::decide;
 use crate::jobs::sql::{
-    COMPLETE, FAIL_READ, FAIL_WRITE, FINISH, INSERT_EVENT, INSERT_JOB, JOB_SELECT, JobRow,
-    REAP_EXPIRED, RELEASE, RENEW, REPLAY_READ, REPLAY_WRITE, SAVE_STEPS, parse_state, to_json,
+    CLAIM_POSTGRES, COMPLETE, FAIL_READ, FAIL_WRITE, FINISH, INSERT_EVENT, INSERT_JOB, JOB_SELECT,
+    JobRow, REAP_EXPIRED, RELEASE, RENEW, REPLAY_READ, REPLAY_WRITE, SAVE_STEPS, parse_state,
+    to_json,
 };
 use crate::jobs::{
     Failure, IngestOutcome, Job, JobQueue, JobState, NewEvent, ReplayOutcome, StoreError,
@@ -73,19 +74,13 @@ impl JobQueue for PgStore {
         limit: u32,
     ) -> Result<Vec<Job>, StoreError> {
         let now = now_ms();
-        let ids: Vec<i64> = sqlx::query_scalar(
-            "UPDATE jobs SET state = 'running', locked_by = $1, locked_until = $2, \
-             attempts = attempts + 1, updated_at = $3 \
-             WHERE id IN (SELECT id FROM jobs WHERE state = 'queued' AND run_at <= $3 \
-                          ORDER BY run_at, id LIMIT $4 FOR UPDATE SKIP LOCKED) \
-             RETURNING id",
-        )
-        .bind(worker)
-        .bind(now + lease.as_millis() as i64)
-        .bind(now)
-        .bind(limit as i64)
-        .fetch_all(&self.pool)
-        .await?;
+        let ids: Vec<i64> = sqlx::query_scalar(CLAIM_POSTGRES)
+            .bind(worker)
+            .bind(now + lease.as_millis() as i64)
+            .bind(now)
+            .bind(limit as i64)
+            .fetch_all(&self.pool)
+            .await?;
         if ids.is_empty() {
             return Ok(Vec::new());
         }

@@ -14,8 +14,8 @@ use crate::clock::now_ms;
 use crate::jobs::queue::{is_final, replayed_steps};
 use crate::jobs::retry::decide;
 use crate::jobs::sql::{
-    COMPLETE, FAIL_READ, FAIL_WRITE, FINISH, REAP_EXPIRED, RELEASE, RENEW, REPLAY_READ,
-    REPLAY_WRITE, SAVE_STEPS, parse_state,
+    CLAIM_SQLITE, COMPLETE, FAIL_READ, FAIL_WRITE, FINISH, REAP_EXPIRED, RELEASE, RENEW,
+    REPLAY_READ, REPLAY_WRITE, SAVE_STEPS, parse_state,
 };
 use crate::jobs::{
     Failure, IngestOutcome, Job, JobQueue, JobReads, JobState, NewEvent, ReplayOutcome, StoreError,
@@ -36,14 +36,9 @@ impl JobQueue for SqliteStore {
         limit: u32,
     ) -> Result<Vec<Job>, StoreError> {
         let now = now_ms();
-        // No `FOR UPDATE SKIP LOCKED` here: the writer is the only one writing.
         let ids = self
             .update_returning(
-                "UPDATE jobs SET state = 'running', locked_by = $1, locked_until = $2, \
-                 attempts = attempts + 1, updated_at = $3 \
-                 WHERE id IN (SELECT id FROM jobs WHERE state = 'queued' AND run_at <= $3 \
-                              ORDER BY run_at, id LIMIT $4) \
-                 RETURNING id",
+                CLAIM_SQLITE,
                 vec![
                     Arg::Text(worker.to_owned()),
                     Arg::Int(now + lease.as_millis() as i64),
