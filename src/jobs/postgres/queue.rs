@@ -110,14 +110,7 @@ impl JobQueue for PgStore {
         worker: &str,
         steps: &serde_json::Value,
     ) -> Result<bool, StoreError> {
-        let done = sqlx::query(SAVE_STEPS)
-            .bind(steps.to_string())
-            .bind(now_ms())
-            .bind(job_id)
-            .bind(worker)
-            .execute(&self.pool)
-            .await?;
-        Ok(done.rows_affected() == 1)
+        self.write_steps(SAVE_STEPS, job_id, worker, steps).await
     }
 
     async fn finish(
@@ -190,14 +183,7 @@ impl JobQueue for PgStore {
         worker: &str,
         steps: &serde_json::Value,
     ) -> Result<bool, StoreError> {
-        let done = sqlx::query(COMPLETE)
-            .bind(steps.to_string())
-            .bind(now_ms())
-            .bind(job_id)
-            .bind(worker)
-            .execute(&self.pool)
-            .await?;
-        Ok(done.rows_affected() == 1)
+        self.write_steps(COMPLETE, job_id, worker, steps).await
     }
 
     async fn release(&self, job_id: i64, worker: &str, run_at: i64) -> Result<bool, StoreError> {
@@ -247,5 +233,26 @@ impl JobQueue for PgStore {
             .await?;
         tx.commit().await?;
         Ok(ReplayOutcome::Requeued)
+    }
+}
+
+impl PgStore {
+    /// Runs `sql` (`SAVE_STEPS` or `COMPLETE`: steps, now, job id, worker) on a job this worker
+    /// still leases; false when it no longer does.
+    async fn write_steps(
+        &self,
+        sql: &'static str,
+        job_id: i64,
+        worker: &str,
+        steps: &serde_json::Value,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(sql)
+            .bind(steps.to_string())
+            .bind(now_ms())
+            .bind(job_id)
+            .bind(worker)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
     }
 }

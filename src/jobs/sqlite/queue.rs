@@ -86,16 +86,7 @@ impl JobQueue for SqliteStore {
         worker: &str,
         steps: &serde_json::Value,
     ) -> Result<bool, StoreError> {
-        self.update_one(
-            SAVE_STEPS,
-            vec![
-                Arg::Text(steps.to_string()),
-                Arg::Int(now_ms()),
-                Arg::Int(job_id),
-                Arg::Text(worker.to_owned()),
-            ],
-        )
-        .await
+        self.write_steps(SAVE_STEPS, job_id, worker, steps).await
     }
 
     async fn finish(
@@ -172,16 +163,7 @@ impl JobQueue for SqliteStore {
         worker: &str,
         steps: &serde_json::Value,
     ) -> Result<bool, StoreError> {
-        self.update_one(
-            COMPLETE,
-            vec![
-                Arg::Text(steps.to_string()),
-                Arg::Int(now_ms()),
-                Arg::Int(job_id),
-                Arg::Text(worker.to_owned()),
-            ],
-        )
-        .await
+        self.write_steps(COMPLETE, job_id, worker, steps).await
     }
 
     async fn release(&self, job_id: i64, worker: &str, run_at: i64) -> Result<bool, StoreError> {
@@ -240,5 +222,28 @@ impl JobQueue for SqliteStore {
         Err(StoreError::Invalid(format!(
             "job {job_id} kept changing while it was being replayed; try again"
         )))
+    }
+}
+
+impl SqliteStore {
+    /// Runs `sql` (`SAVE_STEPS` or `COMPLETE`: steps, now, job id, worker) on a job this worker
+    /// still leases; false when it no longer does.
+    async fn write_steps(
+        &self,
+        sql: &'static str,
+        job_id: i64,
+        worker: &str,
+        steps: &serde_json::Value,
+    ) -> Result<bool, StoreError> {
+        self.update_one(
+            sql,
+            vec![
+                Arg::Text(steps.to_string()),
+                Arg::Int(now_ms()),
+                Arg::Int(job_id),
+                Arg::Text(worker.to_owned()),
+            ],
+        )
+        .await
     }
 }
