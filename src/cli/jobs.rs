@@ -4,7 +4,7 @@ use std::io::Write;
 
 use super::JobsAction;
 use crate::http::admin::view;
-use crate::jobs::{JobFilter, JobState, JobStore, ReplayOutcome};
+use crate::jobs::{JobFilter, JobQueue, JobReads, JobState, ReplayOutcome};
 use crate::settings::Settings;
 
 pub async fn command(settings: &Settings, action: JobsAction) -> anyhow::Result<()> {
@@ -33,7 +33,7 @@ pub async fn command(settings: &Settings, action: JobsAction) -> anyhow::Result<
 }
 
 async fn list(
-    store: &dyn JobStore,
+    store: &dyn JobReads,
     filter: &JobFilter,
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
@@ -60,7 +60,7 @@ async fn list(
     Ok(())
 }
 
-async fn show(store: &dyn JobStore, id: i64, out: &mut impl Write) -> anyhow::Result<()> {
+async fn show(store: &dyn JobReads, id: i64, out: &mut impl Write) -> anyhow::Result<()> {
     let job = store
         .get(id)
         .await?
@@ -74,7 +74,7 @@ async fn show(store: &dyn JobStore, id: i64, out: &mut impl Write) -> anyhow::Re
     Ok(())
 }
 
-async fn replay(store: &dyn JobStore, id: i64, out: &mut impl Write) -> anyhow::Result<()> {
+async fn replay(store: &dyn JobQueue, id: i64, out: &mut impl Write) -> anyhow::Result<()> {
     match store.replay(id).await? {
         ReplayOutcome::Requeued => {
             writeln!(
