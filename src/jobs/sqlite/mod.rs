@@ -104,10 +104,6 @@ impl SqliteStore {
         })
     }
 
-    pub fn policy(&self) -> &RetryPolicy {
-        &self.policy
-    }
-
     async fn submit<T>(
         &self,
         write: Write,
