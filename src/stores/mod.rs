@@ -1,23 +1,27 @@
-//! Store profiles: one `plugin-config/<store_id>.toml` per store, validated as a whole.
+//! Store profiles: one `plugin-config/<store_id>.toml` per store, validated as a whole. This
+//! module holds what the rest of the crate reads (`Store`, `StoreRegistry`); reading the folder
+//! is `load`, the checks a profile must pass are `validate`, and the file as written `profile`.
 
+mod load;
 pub mod placeholders;
 mod platform_keys;
 pub mod profile;
 pub mod reload;
+mod validate;
 
 use std::collections::HashMap;
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 
-use crate::buzzbip::{self, Credentials};
+use crate::buzzbip::Credentials;
 use crate::order::{EventKind, Order};
 use crate::platforms::Platform;
 use crate::platforms::api::ApiAccess;
-use crate::platforms::profile::Sections;
+pub use load::load_file;
 pub use profile::{Environment, InvoiceSection, InvoiceSource, NotifyRule, ProfileFile};
 
 /// `[a-z0-9][a-z0-9-]{0,62}`: the file stem of a profile and the `{store_id}` of its webhook URL.
@@ -103,37 +107,6 @@ impl Store {
     }
 }
 
-/// Invoice assets render into PDFs sent to customers: only files inside the profile's folder
-/// (or a folder beneath it, such as `assets/`) may be named, never an absolute path, a `..`,
-/// or a link that leads out.
-fn confined(base: &Path, rel: &Path) -> Result<(), String> {
-    use std::path::Component;
-    if rel
-        .components()
-        .any(|c| !matches!(c, Component::Normal(_) | Component::CurDir))
-    {
-        return Err(format!(
-            "{} must be a path inside the profile's folder (no absolute path, no ..)",
-            rel.display()
-        ));
-    }
-    let path = base.join(rel);
-    if !path.is_file() {
-        return Err(format!("{} does not exist", path.display()));
-    }
-    let (Ok(real), Ok(real_base)) = (path.canonicalize(), base.canonicalize()) else {
-        return Err(format!("{} cannot be resolved", path.display()));
-    };
-    if !real.starts_with(&real_base) {
-        return Err(format!(
-            "{} leads outside the profile's folder (a link to {})",
-            rel.display(),
-            real.display()
-        ));
-    }
-    Ok(())
-}
-
 /// A check that needs more than the profile itself (today: the store's own invoice template,
 /// compiled against a sample order by the invoice module). Passed in by the caller so that
 /// `stores` does not depend on the features that read stores.
@@ -203,348 +176,6 @@ impl StoreRegistry {
                 .collect(),
         }
     }
-
-    /// Loads every `*.toml` in `dir`, reading `${ENV}` from the process environment. A folder
-    /// that does not exist holds no stores; any invalid profile fails the whole load.
-    pub fn load_dir(dir: &Path) -> Result<Self, Vec<ProfileError>> {
-        Self::load_dir_with(dir, &|name| std::env::var(name).ok())
-    }
-
-    /// Everything `shopbip check` checks, as `serve` and hot reload apply it: every profile
-    /// valid (each store's own invoice template compiled against a sample order), and at least
-    /// one of them — a missing or empty folder is an error, not a server that sends nothing.
-    pub fn load_valid(dir: &Path, check: &StoreCheck) -> Result<Self, Vec<ProfileError>> {
-        let dir_error = |message: String| ProfileError {
-            file: dir.to_path_buf(),
-            key: String::new(),
-            message,
-        };
-        if !dir.is_dir() {
-            return Err(vec![dir_error(
-                "the store profile folder does not exist (stores.dir; one <store_id>.toml per store, see plugin-config/README.md)".into(),
-            )]);
-        }
-        let registry = Self::load_dir(dir)?;
-        if registry.is_empty() {
-            return Err(vec![dir_error(
-                "no store profile in the folder (one <store_id>.toml per store: copy an example-*.toml)".into(),
-            )]);
-        }
-        let errors: Vec<ProfileError> = registry
-            .iter()
-            .filter_map(|store| template_error(store, check).err())
-            .collect();
-        if errors.is_empty() {
-            Ok(registry)
-        } else {
-            Err(errors)
-        }
-    }
-
-    pub fn load_dir_with(
-        dir: &Path,
-        lookup: &dyn Fn(&str) -> Option<String>,
-    ) -> Result<Self, Vec<ProfileError>> {
-        let mut errors = Vec::new();
-        let entries = match std::fs::read_dir(dir) {
-            Ok(e) => e,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Self::default()),
-            Err(e) => {
-                return Err(vec![ProfileError {
-                    file: dir.to_path_buf(),
-                    key: String::new(),
-                    message: format!("cannot read the folder: {e}"),
-                }]);
-            }
-        };
-        let mut files: Vec<PathBuf> = entries
-            .filter_map(Result::ok)
-            .map(|e| e.path())
-            .filter(|p| {
-                p.is_file()
-                    && p.extension()
-                        .is_some_and(|x| x.eq_ignore_ascii_case("toml"))
-            })
-            .collect();
-        files.sort();
-        let mut stores: HashMap<StoreId, Store> = HashMap::new();
-        for file in files {
-            match load_file(&file, lookup) {
-                Ok(store) => {
-                    if let Some(existing) = stores.get(&store.id) {
-                        errors.push(ProfileError {
-                            file: file.clone(),
-                            key: String::new(),
-                            message: format!(
-                                "duplicate store id {:?} (also {})",
-                                store.id.as_str(),
-                                existing.file.display()
-                            ),
-                        });
-                    } else {
-                        stores.insert(store.id.clone(), store);
-                    }
-                }
-                Err(mut e) => errors.append(&mut e),
-            }
-        }
-        if errors.is_empty() {
-            Ok(Self::from_stores(stores.into_values()))
-        } else {
-            Err(errors)
-        }
-    }
-}
-
-/// Reads, interpolates, deserialises and validates one profile.
-pub fn load_file(
-    file: &Path,
-    lookup: &dyn Fn(&str) -> Option<String>,
-) -> Result<Store, Vec<ProfileError>> {
-    let err = |key: &str, message: String| ProfileError {
-        file: file.to_path_buf(),
-        key: key.to_owned(),
-        message,
-    };
-    let stem = file
-        .file_stem()
-        .and_then(|s| s.to_str())
-        .unwrap_or_default();
-    let id = StoreId::parse(stem).map_err(|m| vec![err("", m)])?;
-    let text =
-        std::fs::read_to_string(file).map_err(|e| vec![err("", format!("cannot read: {e}"))])?;
-    // Errors name the key and line, never a secret's value (see `profile::parse_toml`).
-    let mut doc = profile::parse_toml(&text).map_err(|p| vec![err(&p.key, p.message)])?;
-    let mut expanded = std::collections::HashSet::new();
-    profile::expanded_paths(&doc, "", &mut expanded);
-    let mut env_errors = Vec::new();
-    profile::interpolate(&mut doc, "", lookup, &mut env_errors);
-    platform_keys::default_invoice_source(&mut doc);
-    if !env_errors.is_empty() {
-        return Err(env_errors.into_iter().map(|(k, m)| err(&k, m)).collect());
-    }
-    let raw: ProfileFile =
-        profile::deserialize_reporting_all(doc, &text, &expanded).map_err(|problems| {
-            problems
-                .into_iter()
-                .map(|p| err(&p.key, p.message))
-                .collect::<Vec<_>>()
-        })?;
-    validate(id, file, raw)
-}
-
-fn validate(id: StoreId, file: &Path, raw: ProfileFile) -> Result<Store, Vec<ProfileError>> {
-    let mut errors = Vec::new();
-    let mut err = |key: &str, message: String| {
-        errors.push(ProfileError {
-            file: file.to_path_buf(),
-            key: key.to_owned(),
-            message,
-        })
-    };
-    match url::Url::parse(&raw.base_uri) {
-        Ok(u) if matches!(u.scheme(), "http" | "https") => {}
-        _ => err(
-            "base_uri",
-            format!("{:?} is not an http(s) URL", raw.base_uri),
-        ),
-    }
-    let country = raw.default_country.trim().to_ascii_uppercase();
-    // A region the phone library knows: "XX" would pass a shape check and then make every
-    // number written without its country code unreadable.
-    if !crate::phone::is_known_region(&country) {
-        err(
-            "default_country",
-            format!(
-                "{:?} is not an ISO 3166-1 alpha-2 code such as \"TN\"",
-                raw.default_country
-            ),
-        );
-    }
-    let currency = raw
-        .default_currency
-        .as_deref()
-        .map(|c| c.trim().to_ascii_uppercase());
-    if let Some(c) = &currency
-        && (c.len() != 3 || !c.chars().all(|c| c.is_ascii_uppercase()))
-    {
-        err(
-            "default_currency",
-            format!("{c:?} is not an ISO 4217 code such as \"TND\""),
-        );
-    }
-    if raw.webhook.secrets.is_empty() {
-        err("webhook.secrets", "at least one secret is required".into());
-    }
-    for (i, s) in raw.webhook.secrets.iter().enumerate() {
-        if s.expose_secret().trim().is_empty() {
-            err(&format!("webhook.secrets[{i}]"), "is empty".into());
-        }
-    }
-    platform_keys::webhook(&raw, &mut err);
-    let api = crate::platforms::profile::validate(
-        raw.platform,
-        Sections {
-            bigcommerce: raw.bigcommerce.as_ref(),
-        },
-        &mut err,
-    );
-    match buzzbip::parse_base_url(&raw.buzzbip.base_url) {
-        Err(e) => err("buzzbip.base_url", e.to_string()),
-        // shopbip adds `/api/…` itself: a base with a path would send to `/api/api/…`.
-        Ok(url) if !matches!(url.path(), "" | "/") => err(
-            "buzzbip.base_url",
-            format!(
-                "{:?} must be a bare origin: write {:?} (without {:?}; shopbip adds /api/… itself)",
-                raw.buzzbip.base_url,
-                url.origin().ascii_serialization(),
-                url.path()
-            ),
-        ),
-        Ok(_) => {}
-    }
-    if raw.buzzbip.username.trim().is_empty() {
-        err("buzzbip.username", "is empty".into());
-    }
-    if raw.buzzbip.password.expose_secret().is_empty() {
-        err("buzzbip.password", "is empty".into());
-    }
-    if raw.buzzbip.api_key.expose_secret().is_empty() {
-        err("buzzbip.api_key", "is empty".into());
-    }
-    let inv = &raw.invoice;
-    if let Err(m) = placeholders::validate(&inv.filename) {
-        err("invoice.filename", m);
-    }
-    if !inv.filename.to_ascii_lowercase().ends_with(".pdf") {
-        err(
-            "invoice.filename",
-            format!("{:?} must end in .pdf", inv.filename),
-        );
-    }
-    match (&inv.fetch_url, inv.source) {
-        (Some(u), _) => {
-            if let Err(m) = placeholders::validate(u) {
-                err("invoice.fetch_url", m);
-            }
-        }
-        (None, InvoiceSource::Fetch) if !raw.platform.gives_invoice_url() => err(
-            "invoice.fetch_url",
-            format!(
-                "source = \"fetch\" needs a fetch_url: {} gives no invoice PDF URL",
-                raw.platform
-            ),
-        ),
-        _ => {}
-    }
-    if !matches!(inv.language.as_str(), "en" | "fr" | "ar") {
-        err(
-            "invoice.language",
-            format!("{:?} is not one of en, fr, ar", inv.language),
-        );
-    }
-    if !inv.number_meta_keys.is_empty() && !raw.platform.capabilities().order_meta {
-        err(
-            "invoice.number_meta_keys",
-            format!(
-                "{} orders carry no meta: only {} stores use it",
-                raw.platform,
-                Platform::ALL
-                    .iter()
-                    .filter(|p| p.capabilities().order_meta)
-                    .map(|p| p.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        );
-    }
-    for (i, k) in inv.number_meta_keys.iter().enumerate() {
-        if k.trim().is_empty() {
-            err(&format!("invoice.number_meta_keys[{i}]"), "is empty".into());
-        }
-    }
-    let base = file.parent().unwrap_or(Path::new("."));
-    for (key, rel) in [
-        ("invoice.logo", &inv.logo),
-        ("invoice.template", &inv.template),
-    ] {
-        if let Some(rel) = rel
-            && let Err(m) = confined(base, rel)
-        {
-            err(key, m);
-        }
-    }
-    let mut seen = HashMap::new();
-    for (i, rule) in raw.notify.iter().enumerate() {
-        if let Some(first) = seen.insert(rule.key(), i) {
-            err(
-                &format!("notify[{i}]"),
-                format!("same event and template as notify[{first}]: one of them would never send"),
-            );
-        }
-        for (j, p) in rule.body_params.iter().enumerate() {
-            if let Err(m) = placeholders::validate(p) {
-                err(&format!("notify[{i}].body_params[{j}]"), m);
-            }
-        }
-        for (j, b) in rule.buttons.iter().enumerate() {
-            if let Err(m) = placeholders::validate(&b.value) {
-                err(&format!("notify[{i}].buttons[{j}].value"), m);
-            }
-        }
-    }
-    if raw.notify.is_empty() {
-        err(
-            "notify",
-            "no [[notify]] rule: this store would never send anything".into(),
-        );
-    }
-    let mut allow = Vec::new();
-    for (i, p) in raw.test.allow_phones.iter().enumerate() {
-        let digits: String = p.chars().filter(char::is_ascii_digit).collect();
-        if !p.trim().starts_with('+') || !(8..=15).contains(&digits.len()) {
-            err(
-                &format!("test.allow_phones[{i}]"),
-                "must be an international number such as \"+21696816277\"".into(),
-            );
-        }
-        allow.push(digits);
-    }
-    if !errors.is_empty() {
-        return Err(errors);
-    }
-    let platform_type = raw
-        .buzzbip
-        .platform_type
-        .clone()
-        .unwrap_or_else(|| raw.platform.to_string());
-    Ok(Store {
-        id,
-        file: file.to_path_buf(),
-        platform: raw.platform,
-        buzzbip: Credentials {
-            base_url: raw.buzzbip.base_url,
-            username: raw.buzzbip.username,
-            password: raw.buzzbip.password,
-            api_key: raw.buzzbip.api_key,
-            platform_type,
-            base_uri: raw.base_uri.clone(),
-        },
-        base_uri: raw.base_uri,
-        default_country: country,
-        default_currency: currency,
-        environment: raw.environment,
-        webhook_secrets: raw.webhook.secrets,
-        webhook_tolerance: raw
-            .webhook
-            .tolerance_secs
-            .map(Duration::from_secs)
-            .unwrap_or_else(|| raw.platform.default_tolerance()),
-        invoice: raw.invoice,
-        rules: raw.notify,
-        allow_phones: allow,
-        api,
-    })
 }
 
 #[cfg(test)]
@@ -552,7 +183,7 @@ mod tests {
     use super::*;
     use crate::order::{Payment, PaymentKind};
 
-    fn profile(platform: &str, extra: &str) -> Result<Store, Vec<ProfileError>> {
+    pub(super) fn profile(platform: &str, extra: &str) -> Result<Store, Vec<ProfileError>> {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("shop.toml");
         std::fs::write(
@@ -597,70 +228,6 @@ template_id = 3
     }
 
     #[test]
-    fn invoice_assets_stay_inside_the_profile_folder() {
-        let dir = tempfile::tempdir().unwrap();
-        let base = dir.path().join("plugin-config");
-        std::fs::create_dir_all(base.join("assets")).unwrap();
-        std::fs::write(base.join("assets/logo.png"), b"png").unwrap();
-        std::fs::write(base.join("invoice.typ"), b"x").unwrap();
-        std::fs::write(dir.path().join("secret.txt"), b"s3cret").unwrap();
-        assert_eq!(confined(&base, Path::new("invoice.typ")), Ok(()));
-        assert_eq!(confined(&base, Path::new("assets/logo.png")), Ok(()));
-        assert_eq!(confined(&base, Path::new("./assets/logo.png")), Ok(()));
-        for outside in ["../secret.txt", "/etc/passwd", "assets/../../secret.txt"] {
-            let err = confined(&base, Path::new(outside)).unwrap_err();
-            assert!(
-                err.contains("inside the profile's folder"),
-                "{outside}: {err}"
-            );
-        }
-        #[cfg(unix)]
-        {
-            std::os::unix::fs::symlink(dir.path().join("secret.txt"), base.join("link.typ"))
-                .unwrap();
-            let err = confined(&base, Path::new("link.typ")).unwrap_err();
-            assert!(err.contains("leads outside"), "{err}");
-        }
-        assert!(
-            confined(&base, Path::new("missing.typ"))
-                .unwrap_err()
-                .contains("does not exist")
-        );
-    }
-
-    #[test]
-    fn default_country_and_buzzbip_url_are_checked_for_what_they_mean() {
-        let errors = profile("woocommerce", "").map(|_| ()).err();
-        assert!(errors.is_none(), "{errors:?}");
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("shop.toml");
-        let write = |country: &str, base_url: &str| {
-            std::fs::write(
-                &file,
-                format!(
-                    "platform = \"woocommerce\"\nbase_uri = \"https://shop.test\"\n\
-                     default_country = \"{country}\"\n[webhook]\nsecrets = [\"s\"]\n\
-                     [buzzbip]\nbase_url = \"{base_url}\"\nusername = \"u\"\n\
-                     password = \"p\"\napi_key = \"k\"\n[[notify]]\non = \"order.paid\"\n\
-                     template_id = 1\n"
-                ),
-            )
-            .unwrap();
-            load_file(&file, &|_| None)
-        };
-        assert!(write("TN", "https://app.buzzbip.com").is_ok());
-        assert!(write("TN", "https://app.buzzbip.com/").is_ok());
-        let errors = write("XX", "https://app.buzzbip.com").unwrap_err();
-        assert_eq!(errors[0].key, "default_country", "{errors:?}");
-        let errors = write("TN", "https://app.buzzbip.com/api/").unwrap_err();
-        assert_eq!(errors[0].key, "buzzbip.base_url", "{errors:?}");
-        assert!(
-            errors[0].message.contains("https://app.buzzbip.com"),
-            "{errors:?}"
-        );
-    }
-
-    #[test]
     fn rules_filter_on_how_the_order_is_paid() {
         let store = profile("woocommerce", "").unwrap();
         let templates = |kinds: &[EventKind], kind| -> Vec<u64> {
@@ -687,33 +254,6 @@ template_id = 3
             .map(|r| r.template_id)
             .collect();
         assert_eq!(all, [1, 2, 3]);
-    }
-
-    #[test]
-    fn payment_kinds_and_the_default_currency_are_checked_when_profiles_load() {
-        let store = profile("woocommerce", r#"default_currency = "tnd""#).unwrap();
-        assert_eq!(store.default_currency.as_deref(), Some("TND"));
-        let mut order = Order::default();
-        store.complete_order(&mut order);
-        assert_eq!(order.currency, "TND");
-        let mut priced = Order {
-            currency: "EUR".into(),
-            ..Order::default()
-        };
-        store.complete_order(&mut priced);
-        assert_eq!(priced.currency, "EUR", "the order's own currency wins");
-
-        let errors = profile("woocommerce", r#"default_currency = "DINAR""#).unwrap_err();
-        assert_eq!(errors[0].key, "default_currency", "{errors:?}");
-        let errors = profile("shopify", "[invoice]\nnumber_meta_keys = [\"_no\"]").unwrap_err();
-        assert_eq!(errors[0].key, "invoice.number_meta_keys", "{errors:?}");
-        // `extra` lands before [webhook]: a rule of its own with a kind that does not exist.
-        let errors = profile(
-            "woocommerce",
-            "[[notify]]\non = \"order.fulfilled\"\ntemplate_id = 9\npayment = [\"cash\"]",
-        )
-        .unwrap_err();
-        assert!(errors[0].message.contains("cash"), "{errors:?}");
     }
 
     #[test]
