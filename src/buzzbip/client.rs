@@ -1,5 +1,5 @@
 //! The Buzzbip HTTP client: login, media upload, template send and media delete, each with the
-//! plugin headers and the account's shared token, each answer classed per BUZZBIP.md.
+//! plugin headers and the account's shared token. What each answer means is `answer`'s.
 
 use std::fmt;
 use std::sync::Arc;
@@ -8,12 +8,13 @@ use std::time::{Duration, Instant};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, RETRY_AFTER};
 use reqwest::{RequestBuilder, StatusCode, Url};
 use secrecy::{ExposeSecret, SecretString};
-use serde::Serialize;
 
+use super::answer::{Answer, Interpreted, classify_common, interpret, parse_retry_after};
 use super::auth::{AccountKey, AccountSlot, TokenCache};
 use super::error::{BuzzbipError, Endpoint};
 use super::jsend::{Jsend, JsendStatus};
-use crate::telemetry::{mask_phone, redact_phones};
+use super::request::{SendReceipt, SendRequest};
+use crate::telemetry::redact_phones;
 
 /// WhatsApp's own document limit is 100 MB; Buzzbip publishes none, so we stay well below.
 pub const DEFAULT_MAX_UPLOAD_BYTES: u64 = 16 * 1024 * 1024;
@@ -47,49 +48,6 @@ impl Default for ClientOptions {
             timeout: Duration::from_secs(60),
         }
     }
-}
-
-/// The body of `POST /api/v2/whatsapp/templates/{id}/send`.
-#[derive(Clone, Serialize, PartialEq, Eq)]
-pub struct SendRequest {
-    /// Country calling code and national number, digits only.
-    pub to: String,
-    /// ISO 3166-1 alpha-2.
-    pub country_code: String,
-    pub body_params: Vec<String>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub buttons: Vec<Button>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub header_media_id: Option<String>,
-}
-
-// By hand, so a request logged by mistake still shows no phone number and no message text.
-impl fmt::Debug for SendRequest {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SendRequest")
-            .field("to", &mask_phone(&self.to))
-            .field("country_code", &self.country_code)
-            .field(
-                "body_params",
-                &format_args!("[{} redacted]", self.body_params.len()),
-            )
-            .field("buttons", &self.buttons.len())
-            .field("header_media_id", &self.header_media_id)
-            .finish()
-    }
-}
-
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct Button {
-    pub index: u32,
-    pub sub_type: String,
-    pub value: String,
-}
-
-/// What a successful send returns: the key for later delivery lookups.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SendReceipt {
-    pub whatsapp_bulk_group_id: String,
 }
 
 /// A client for one store's Buzzbip account. Cheap to clone.
@@ -268,7 +226,7 @@ impl BuzzbipClient {
                 .bearer_auth(token.token.expose_secret());
             let answer = self.execute(endpoint, request).await;
             let answer = answer.inspect_err(|_| count_call(endpoint, "transient"))?;
-            match self.interpret(endpoint, answer, not_found_is_ok) {
+            match interpret(endpoint, answer, not_found_is_ok, &self.inner.username) {
                 Interpreted::Done(result) => {
                     let outcome = match &result {
                         Ok(_) => "success",
@@ -378,98 +336,11 @@ impl BuzzbipClient {
             jsend: Jsend::parse(&body),
         })
     }
-
-    fn interpret(&self, endpoint: Endpoint, answer: Answer, not_found_is_ok: bool) -> Interpreted {
-        let body = redact_phones(&answer.jsend.body_text());
-        let status = answer.status;
-        let account = self.inner.username.clone();
-        let result = if status.is_success() && answer.jsend.status == JsendStatus::Success {
-            Ok(answer.jsend)
-        } else if status == StatusCode::UNAUTHORIZED {
-            if mentions_api_key(&body) {
-                Err(BuzzbipError::InvalidApiKey { account, body })
-            } else {
-                return Interpreted::TokenRefused(body);
-            }
-        } else if status == StatusCode::FORBIDDEN {
-            Err(BuzzbipError::NoApiAccess { account, body })
-        } else if status == StatusCode::NOT_FOUND && not_found_is_ok {
-            Ok(answer.jsend)
-        } else if let Some(err) = classify_common(endpoint, &answer) {
-            Err(err)
-        } else {
-            Err(BuzzbipError::Rejected {
-                endpoint,
-                status: status.as_u16(),
-                body,
-            })
-        };
-        Interpreted::Done(result)
-    }
-}
-
-struct Answer {
-    status: StatusCode,
-    retry_after: Option<Duration>,
-    jsend: Jsend,
-}
-
-enum Interpreted {
-    Done(Result<Jsend, BuzzbipError>),
-    TokenRefused(String),
-}
-
-/// The transient cases shared by every call: 429, 5xx, 408, and JSend `error` (which JSend means
-/// for a server-side problem; a rate-limit message is the common one).
-fn classify_common(endpoint: Endpoint, answer: &Answer) -> Option<BuzzbipError> {
-    let status = answer.status.as_u16();
-    let body = redact_phones(&answer.jsend.body_text());
-    let retry_after = answer.retry_after;
-    if answer.status == StatusCode::TOO_MANY_REQUESTS
-        || (answer.jsend.status == JsendStatus::Error && answer.jsend.mentions_rate_limit())
-    {
-        return Some(BuzzbipError::RateLimited {
-            endpoint,
-            status,
-            retry_after,
-            body,
-        });
-    }
-    if answer.status.is_server_error()
-        || answer.status == StatusCode::REQUEST_TIMEOUT
-        || (answer.status.is_success() && answer.jsend.status == JsendStatus::Error)
-    {
-        return Some(BuzzbipError::Unavailable {
-            endpoint,
-            status,
-            retry_after,
-            body,
-        });
-    }
-    None
 }
 
 fn count_call(endpoint: Endpoint, outcome: &'static str) {
     metrics::counter!(crate::metrics::UPSTREAM_CALLS, "endpoint" => endpoint.label(), "outcome" => outcome)
         .increment(1);
-}
-
-fn mentions_api_key(body: &str) -> bool {
-    let lower = body.to_ascii_lowercase();
-    lower.contains("api key") || lower.contains("api-key") || lower.contains("api_key")
-}
-
-/// `Retry-After` is either delta-seconds or an HTTP date.
-pub(crate) fn parse_retry_after(value: &str) -> Option<Duration> {
-    let value = value.trim();
-    if let Ok(secs) = value.parse::<u64>() {
-        return Some(Duration::from_secs(secs));
-    }
-    let when = httpdate::parse_http_date(value).ok()?;
-    Some(
-        when.duration_since(std::time::SystemTime::now())
-            .unwrap_or(Duration::ZERO),
-    )
 }
 
 #[cfg(test)]
@@ -523,30 +394,5 @@ mod tests {
             assert!(url.path().ends_with("/api/v2/whatsapp/media"), "{url}");
             assert!(!url.path().contains("//"), "{url}");
         }
-    }
-
-    #[test]
-    fn retry_after_reads_seconds_and_dates() {
-        assert_eq!(parse_retry_after("7"), Some(Duration::from_secs(7)));
-        let later = std::time::SystemTime::now() + Duration::from_secs(120);
-        let d = parse_retry_after(&httpdate::fmt_http_date(later)).unwrap();
-        assert!(
-            d > Duration::from_secs(100) && d <= Duration::from_secs(120),
-            "{d:?}"
-        );
-        assert_eq!(parse_retry_after("soon"), None);
-    }
-
-    #[test]
-    fn send_request_debug_hides_phone_and_text() {
-        let req = SendRequest {
-            to: "21696816277".into(),
-            country_code: "TN".into(),
-            body_params: vec!["Amira".into()],
-            buttons: vec![],
-            header_media_id: Some("5".into()),
-        };
-        let dbg = format!("{req:?}");
-        assert!(!dbg.contains("96816") && !dbg.contains("Amira"), "{dbg}");
     }
 }
