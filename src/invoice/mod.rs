@@ -2,6 +2,7 @@
 
 pub mod data;
 pub mod fetch;
+mod labels;
 pub mod render;
 
 use std::path::{Path, PathBuf};
