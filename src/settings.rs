@@ -13,6 +13,12 @@ use crate::buzzbip::{ClientOptions, DEFAULT_MAX_UPLOAD_BYTES};
 use crate::stores::profile;
 use crate::telemetry::LogSettings;
 
+mod console;
+pub use console::{
+    ConsoleRole, ConsoleSettings, ConsoleUserSettings, MAX_SESSION_HOURS, hash_password,
+    verify_password,
+};
+
 pub const DEFAULT_CONFIG_FILE: &str = "shopbip.toml";
 
 #[derive(Debug, Clone, Deserialize, Default)]
@@ -25,6 +31,7 @@ pub struct Settings {
     pub log: LogSettings,
     pub buzzbip: UpstreamSettings,
     pub worker: WorkerSettings,
+    pub console: ConsoleSettings,
 }
 
 /// The workers inside `shopbip serve`.
@@ -274,6 +281,7 @@ impl Settings {
                 "server.max_body_bytes is {max}: it must be 1024 to {MAX_BODY_BYTES} (64 MiB)"
             ));
         }
+        problems.extend(self.console.problems());
         problems
     }
 }

@@ -67,6 +67,15 @@ pub fn run(settings: &Settings, only: Option<&str>, out: &mut impl Write) -> std
             return Ok(false);
         }
     };
+    if only.is_none() {
+        for problem in settings
+            .console
+            .unknown_stores(|id| registry.get(id).is_some())
+        {
+            writeln!(out, "error: settings: {problem}")?;
+            ok = false;
+        }
+    }
     print_runbook(&registry, out)?;
     Ok(ok)
 }

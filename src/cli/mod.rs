@@ -2,6 +2,7 @@
 //! only parses arguments and reports the error.
 
 mod check;
+mod console;
 pub mod demo;
 mod invoice;
 mod jobs;
@@ -76,6 +77,11 @@ pub enum Command {
     /// Runs the whole round trip on embedded defaults and exits: a signed WooCommerce order posted
     /// to the real receiver, rendered, uploaded and sent to an in-process Buzzbip sandbox.
     Demo,
+    /// The merchant console (/console).
+    Console {
+        #[command(subcommand)]
+        action: ConsoleAction,
+    },
     /// Runs the Buzzbip sandbox alone, for trying a store profile by hand.
     Sandbox {
         #[arg(long, default_value_t = 9090)]
@@ -89,6 +95,13 @@ pub enum Command {
         #[arg(long, value_name = "SECS")]
         token_ttl: Option<u64>,
     },
+}
+
+#[derive(Subcommand)]
+pub enum ConsoleAction {
+    /// Reads a password (a prompt, or one line of stdin) and prints its argon2id PHC string,
+    /// for `password_hash` in `[[console.users]]`.
+    HashPassword,
 }
 
 #[derive(Subcommand)]
@@ -129,6 +142,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Jobs { action } => jobs::command(&settings, action).await,
         Command::MigrateSqliteToPostgres { from, to } => migrate::command(&from, &to).await,
         Command::Demo => demo::run().await,
+        Command::Console {
+            action: ConsoleAction::HashPassword,
+        } => console::hash_password(),
         Command::Sandbox {
             port,
             host,

@@ -11,6 +11,12 @@ pub async fn run(settings: Settings, use_sandbox: bool) -> anyhow::Result<()> {
         anyhow::bail!("invalid settings: {problem}");
     }
     let mut registry = load_stores(&settings)?;
+    let unknown = settings
+        .console
+        .unknown_stores(|id| registry.get(id).is_some());
+    if let Some(problem) = unknown.into_iter().next() {
+        anyhow::bail!("invalid settings: {problem}");
+    }
     let mut sandbox = None;
     let mut transform = as_loaded();
     if use_sandbox {

@@ -3,6 +3,7 @@
 
 pub mod admin;
 mod auth;
+pub mod console;
 pub mod error;
 mod health;
 mod metrics;
@@ -36,6 +37,9 @@ pub struct AppState {
     pub admin_token: secrecy::SecretString,
     pub(crate) body_limits: webhooks::BodyLimits,
     signature_failures: std::sync::Mutex<std::collections::HashMap<String, u64>>,
+    /// The same refusals by hour over the last day, for the console's overview.
+    pub refusals: console::refusals::RecentRefusals,
+    pub console: console::ConsoleState,
 }
 
 impl AppState {
@@ -45,6 +49,8 @@ impl AppState {
             .lock()
             .unwrap_or_else(|e| e.into_inner());
         *map.entry(store.to_owned()).or_default() += 1;
+        drop(map);
+        self.refusals.record(store, crate::clock::now_ms());
     }
 
     pub(crate) fn signature_failures(&self) -> std::collections::HashMap<String, u64> {
@@ -81,13 +87,15 @@ impl Server {
             stores,
             queue: jobs.clone(),
             reads: jobs.clone(),
-            health: jobs,
+            health: jobs.clone(),
             admin_token: settings.admin.token.clone(),
             body_limits: webhooks::BodyLimits::new(
                 settings.server.max_body_bytes,
                 std::time::Duration::from_secs(settings.server.body_timeout_secs),
             ),
             signature_failures: Default::default(),
+            refusals: Default::default(),
+            console: console::ConsoleState::new(settings.console.clone(), jobs),
         });
         let max_body = settings.server.max_body_bytes;
         let server = HttpServer::new(move || {
@@ -100,6 +108,7 @@ impl Server {
                 .configure(health::configure)
                 .configure(metrics::configure)
                 .configure(admin::configure)
+                .configure(console::configure)
         })
         .listen(listener)?
         .disable_signals()

@@ -11,6 +11,7 @@ pub mod postgres;
 mod queue;
 mod reads;
 pub mod retry;
+mod sessions;
 mod sql;
 pub mod sqlite;
 
@@ -29,6 +30,7 @@ pub use pacing::{SendSlots, SlotWait};
 pub use queue::{JobQueue, run_reaper};
 pub use reads::JobReads;
 pub use retry::RetryPolicy;
+pub use sessions::{SessionRecord, Sessions};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -200,7 +202,7 @@ pub trait Health: Send + Sync {
 
 /// The whole store, as the composition root holds it; each user is handed (by upcasting) only
 /// the part it uses.
-pub trait JobStore: JobQueue + JobReads + InvoiceNumbers + Health {
+pub trait JobStore: JobQueue + JobReads + InvoiceNumbers + Health + Sessions {
     /// The send-slot ledger every process on this database shares, where the backend has one
     /// (PostgreSQL); `None`: the pacer paces in-process.
     fn send_slots(self: Arc<Self>) -> Option<Arc<dyn SendSlots>> {

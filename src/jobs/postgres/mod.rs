@@ -4,6 +4,7 @@
 
 mod pacing;
 mod queue;
+mod sessions;
 
 use std::sync::Arc;
 use std::time::Duration;

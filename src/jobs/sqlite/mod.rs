@@ -10,6 +10,7 @@ mod connection;
 #[cfg(unix)]
 mod files;
 mod queue;
+mod sessions;
 mod syncer;
 #[cfg(test)]
 mod tests;
