@@ -94,8 +94,6 @@ async fn send_of(p: &TestApp, job: &Job) -> Option<Value> {
         })
 }
 
-/// The canonical order the checks read: the job's (BigCommerce: as the worker fetched it), or
-
 pub(super) async fn check_jobs(
     p: &TestApp,
     f: &mut Failures,

@@ -155,6 +155,7 @@ pub(super) fn check_pdf_text(
     }
 }
 
+/// The canonical order the checks read: the job's (BigCommerce: as the worker fetched it), or
 /// without a job, the one stored with the delivery's event.
 pub(super) async fn canonical_order(p: &TestApp, o: &Outcome) -> Result<Value, String> {
     if let Some(job) = o.created.first() {
