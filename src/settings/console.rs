@@ -273,7 +273,10 @@ mod tests {
             load(&text.replace("operator", "admin")).unwrap_err()
         );
         assert!(err.contains("role") && err.contains("admin"), "{err}");
-        let err = format!("{:#}", load(&text.replace("role =", "roles =")).unwrap_err());
+        let err = format!(
+            "{:#}",
+            load(&text.replace("role =", "roles =")).unwrap_err()
+        );
         assert!(err.contains("roles"), "unknown keys are errors: {err}");
         assert!(!load("").unwrap().console.enabled(), "off by default");
     }
