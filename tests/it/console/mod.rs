@@ -2,9 +2,11 @@
 //! sessions, CSRF, who sees which store, languages.
 
 mod access;
+mod browser;
 mod login;
 mod overview;
 mod sessions;
+mod settings;
 
 use std::net::IpAddr;
 
