@@ -4,6 +4,7 @@
 //! so the product's build and tests never compile it; it sees only shopbip's public API.
 
 mod ceiling;
+mod console;
 mod e2e;
 mod load;
 mod render;
@@ -76,6 +77,26 @@ enum Cmd {
         #[arg(long)]
         pdf: bool,
     },
+    /// The console's message list on a big database (filled straight in SQL): list queries by
+    /// store, state, cursor, date and search (p50/p99), CSV of 10,000 rows, and with `--ingest`
+    /// what the console's indexes cost the webhook path.
+    Console {
+        #[arg(long, default_value_t = 1_000_000)]
+        jobs: u64,
+        #[arg(long, default_value_t = 20)]
+        stores: u64,
+        /// Timed runs of each list query.
+        #[arg(long, default_value_t = 300)]
+        runs: usize,
+        /// A PostgreSQL server (`postgres://user@host:port`) to run on instead of SQLite; the
+        /// bench creates and drops its databases there.
+        #[arg(long)]
+        postgres: Option<String>,
+        /// Also ingest this many webhooks' events on fresh databases, with and without the
+        /// console's indexes.
+        #[arg(long, default_value_t = 0)]
+        ingest: usize,
+    },
     /// Posts signed orders and reports throughput and latency.
     Load {
         /// Webhook URL; several, comma-separated, are used in turn (replicas).
@@ -123,6 +144,22 @@ async fn main() -> anyhow::Result<()> {
             concurrency,
             postgres,
         } => e2e::run(orders, rate, seconds, concurrency, postgres).await,
+        Cmd::Console {
+            jobs,
+            stores,
+            runs,
+            postgres,
+            ingest,
+        } => {
+            let run = console::ConsoleRun {
+                jobs,
+                stores,
+                runs,
+                postgres: postgres.map(|p| p.trim_end_matches('/').to_owned()),
+                ingest,
+            };
+            console::run(run).await
+        }
         Cmd::Load {
             url,
             secret,

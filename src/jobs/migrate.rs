@@ -12,6 +12,19 @@ use super::RetryPolicy;
 
 const BATCH: i64 = 500;
 
+/// The statement of migrations/postgres/0005_console_indexes.sql that fills `order_ref` and
+/// `phone_rev` from each job's stored order (see `messages::SearchKeys`).
+const BACKFILL_SEARCH_KEYS: &str = "UPDATE jobs j SET \
+    order_ref = nullif(lower(btrim(ltrim(btrim(CASE WHEN btrim(coalesce(o.name, '')) = '' \
+        THEN o.number ELSE o.name END), '#'))), ''), \
+    phone_rev = nullif(reverse(right(regexp_replace(coalesce(o.phone, ''), '[^0-9]', '', 'g'), 15)), '') \
+    FROM (SELECT e.id, e.order_json::jsonb ->> 'name' AS name, e.order_json::jsonb ->> 'number' AS number, \
+        coalesce(nullif(btrim(e.order_json::jsonb -> 'billing' ->> 'phone'), ''), \
+            nullif(btrim(e.order_json::jsonb -> 'shipping' ->> 'phone'), ''), \
+            nullif(btrim(e.order_json::jsonb -> 'customer' ->> 'phone'), '')) AS phone \
+        FROM events e) o \
+    WHERE o.id = j.event_id";
+
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Copied {
     pub events: u64,
@@ -84,6 +97,9 @@ pub async fn sqlite_to_postgres(from: &str, to: &str) -> anyhow::Result<Copied> 
         )
         .await?,
     };
+    // The console's search keys, as migration postgres/0005 computes them for older jobs (the
+    // SQLite file may predate its own columns for them).
+    sqlx::query(BACKFILL_SEARCH_KEYS).execute(&mut *tx).await?;
     // New rows continue after the copied ids.
     for table in ["events", "jobs"] {
         sqlx::query(sqlx::AssertSqlSafe(format!(

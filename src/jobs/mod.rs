@@ -5,6 +5,7 @@
 //! `postgres` the one replicas share; `sql` holds what they say alike.
 
 mod invoice_numbers;
+pub mod messages;
 pub mod migrate;
 mod pacing;
 pub mod postgres;
@@ -202,7 +203,9 @@ pub trait Health: Send + Sync {
 
 /// The whole store, as the composition root holds it; each user is handed (by upcasting) only
 /// the part it uses.
-pub trait JobStore: JobQueue + JobReads + InvoiceNumbers + Health + Sessions {
+pub trait JobStore:
+    JobQueue + JobReads + messages::Messages + InvoiceNumbers + Health + Sessions
+{
     /// The send-slot ledger every process on this database shares, where the backend has one
     /// (PostgreSQL); `None`: the pacer paces in-process.
     fn send_slots(self: Arc<Self>) -> Option<Arc<dyn SendSlots>> {

@@ -40,10 +40,11 @@ pub(crate) const INSERT_EVENT: &str = "INSERT INTO events (store_id, platform, d
      order_json, received_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
      ON CONFLICT (store_id, delivery_key) DO NOTHING RETURNING id";
 
-/// One job of an event, unless the order already has one for that event and rule.
+/// One job of an event, unless the order already has one for that event and rule; with the
+/// console's search keys (`messages::SearchKeys`).
 pub(crate) const INSERT_JOB: &str = "INSERT INTO jobs (event_id, store_id, order_id, kind, rule_key, rule_json, state, \
-     max_attempts, run_at, created_at, updated_at) \
-     VALUES ($1, $2, $3, $4, $5, $6, 'queued', $7, $8, $8, $8) \
+     max_attempts, run_at, created_at, updated_at, order_ref, phone_rev) \
+     VALUES ($1, $2, $3, $4, $5, $6, 'queued', $7, $8, $8, $8, $9, $10) \
      ON CONFLICT (store_id, order_id, kind, rule_key) DO NOTHING";
 
 /// Leases due jobs, oldest first. The one dialect difference is how the due rows are locked:

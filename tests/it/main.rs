@@ -10,6 +10,7 @@ mod common;
 mod admin;
 mod buzzbip_client;
 mod check;
+mod console_reads;
 mod console;
 mod crash;
 mod ingest;

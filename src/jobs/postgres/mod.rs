@@ -87,6 +87,7 @@ impl Health for PgStore {
 }
 
 impl_job_reads!(PgStore);
+super::messages::impl_messages!(PgStore);
 
 impl JobStore for PgStore {
     /// Replicas share the database, so they share the send budget through it.

@@ -8,6 +8,7 @@ use sqlx::Row;
 
 use super::PgStore;
 use crate::clock::now_ms;
+use crate::jobs::messages::{RUN_NOW, SearchKeys};
 use crate::jobs::queue::{is_final, replayed_steps};
 use crate::jobs::retry::decide;
 use crate::jobs::sql::{
@@ -41,6 +42,7 @@ impl JobQueue for PgStore {
             return Ok(IngestOutcome::DuplicateDelivery);
         };
         let (mut created, mut existing) = (0, 0);
+        let search = SearchKeys::of(&event.order);
         for rule in &event.rules {
             let done = sqlx::query(INSERT_JOB)
                 .bind(event_id)
@@ -51,6 +53,8 @@ impl JobQueue for PgStore {
                 .bind(to_json(rule)?)
                 .bind(self.policy.max_attempts as i64)
                 .bind(now)
+                .bind(&search.order_ref)
+                .bind(&search.phone_rev)
                 .execute(&mut *tx)
                 .await?;
             if done.rows_affected() == 1 {
@@ -237,6 +241,16 @@ impl JobQueue for PgStore {
 }
 
 impl PgStore {
+    /// `messages::RUN_NOW` (for `impl_messages!`).
+    pub(super) async fn run_now_write(&self, job_id: i64, now: i64) -> Result<bool, StoreError> {
+        let done = sqlx::query(RUN_NOW)
+            .bind(now)
+            .bind(job_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     /// Runs `sql` (`SAVE_STEPS` or `COMPLETE`: steps, now, job id, worker) on a job this worker
     /// still leases; false when it no longer does.
     async fn write_steps(

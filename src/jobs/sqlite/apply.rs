@@ -5,6 +5,7 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::writer::{Changed, Update};
 use crate::clock::now_ms;
+use crate::jobs::messages::SearchKeys;
 use crate::jobs::sql::{INSERT_EVENT, INSERT_JOB, to_json};
 use crate::jobs::{IngestOutcome, NewEvent, StoreError};
 
@@ -21,6 +22,7 @@ pub(super) struct Prepared {
     /// (the rule's event, rule key, rule JSON): one delivery can make jobs for several events.
     rules: Vec<(&'static str, String, String)>,
     max_attempts: i64,
+    search: SearchKeys,
 }
 
 impl Prepared {
@@ -32,6 +34,7 @@ impl Prepared {
             .collect::<Result<_, StoreError>>()?;
         Ok(Self {
             order_json: to_json(&event.order)?,
+            search: SearchKeys::of(&event.order),
             store_id: event.store_id,
             platform: event.platform,
             delivery_key: event.delivery_key,
@@ -102,7 +105,9 @@ pub(super) fn insert_events(
                         rule_key,
                         rule_json,
                         e.max_attempts,
-                        now
+                        now,
+                        e.search.order_ref,
+                        e.search.phone_rev
                     ])?;
                 }
                 IngestOutcome::Stored {

@@ -11,6 +11,7 @@ use tokio::sync::oneshot;
 
 use super::{Arg, Prepared, SqliteStore, Write};
 use crate::clock::now_ms;
+use crate::jobs::messages::RUN_NOW;
 use crate::jobs::queue::{is_final, replayed_steps};
 use crate::jobs::retry::decide;
 use crate::jobs::sql::{
@@ -226,6 +227,12 @@ impl JobQueue for SqliteStore {
 }
 
 impl SqliteStore {
+    /// `messages::RUN_NOW` through the writer (for `impl_messages!`).
+    pub(super) async fn run_now_write(&self, job_id: i64, now: i64) -> Result<bool, StoreError> {
+        self.update_one(RUN_NOW, vec![Arg::Int(now), Arg::Int(job_id)])
+            .await
+    }
+
     /// Runs `sql` (`SAVE_STEPS` or `COMPLETE`: steps, now, job id, worker) on a job this worker
     /// still leases; false when it no longer does.
     async fn write_steps(
