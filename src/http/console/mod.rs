@@ -136,7 +136,11 @@ async fn gate(
         return Ok(secured(req.into_response(refused.error_response()), false));
     }
     let switched = i18n::switch(req.query_string());
+    let from_htmx = req.headers().contains_key("hx-request");
     let mut res = next.call(req).await?.map_into_boxed_body();
+    if from_htmx {
+        res = whole_page_redirect(res);
+    }
     if let Some(l) = switched {
         let mut remembered = auth::cookie(
             i18n::LANG_COOKIE,
@@ -149,6 +153,25 @@ async fn gate(
         let _ = res.response_mut().add_cookie(&remembered);
     }
     Ok(secured(res, is_asset))
+}
+
+/// htmx follows a redirect inside its request and would swap the login form into a piece of
+/// the page; a session that ended while a page was open sends the whole window there instead.
+fn whole_page_redirect(res: ServiceResponse<BoxBody>) -> ServiceResponse<BoxBody> {
+    let to_login = res
+        .headers()
+        .get(header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .filter(|to| res.status().is_redirection() && to.starts_with("/console/login"))
+        .map(str::to_owned);
+    match to_login {
+        Some(to) => res.into_response(
+            HttpResponse::Ok()
+                .insert_header(("hx-redirect", to))
+                .finish(),
+        ),
+        None => res,
+    }
 }
 
 /// Headers on every console answer: no framing, no inline script, no caching of pages (they

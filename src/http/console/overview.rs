@@ -119,7 +119,11 @@ pub async fn overview(
         @if rows.is_empty() {
             p.notice { (lang.t(Key::NoStores)) }
         } @else {
-            (table(lang, &rows))
+            // With JavaScript on, the figures refresh themselves every 30 s (htmx).
+            div #stores hx-get=(format!("{}?{}", ctx.path, ctx.query)) hx-trigger="every 30s"
+                hx-select="#stores" hx-swap="outerHTML" {
+                (table(lang, &rows))
+            }
         }
     };
     Ok(layout::page(&ctx, title, body))

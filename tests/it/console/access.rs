@@ -217,3 +217,16 @@ async fn console_pages_are_not_cached_framed_or_scripted_inline() {
     let csp = h["content-security-policy"].to_str().unwrap();
     assert!(csp.contains("script-src 'self'") && csp.contains("frame-ancestors 'none'"));
 }
+
+#[tokio::test]
+async fn an_htmx_request_after_the_session_ended_sends_the_whole_page_to_the_login_form() {
+    let c = start(|_| {}).await;
+    let res = browser()
+        .get(c.url("/console"))
+        .header("hx-request", "true")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()["hx-redirect"], "/console/login");
+}
