@@ -104,6 +104,7 @@ pub fn pdf(text: &str) -> bytes::Bytes {
 }
 
 pub mod app;
+pub mod browser;
 pub mod db;
 
 pub mod sign {
