@@ -29,13 +29,9 @@ use crate::stores::{Store, StoreRegistry};
 /// `console.allow_plain_http`).
 pub const SESSION_COOKIE: &str = "shopbip_session";
 
-/// Which stores a user sees.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum StoreScope {
-    /// `stores = ["*"]`.
-    All,
-    Only(Vec<String>),
-}
+/// Which stores a user sees: the scope the message queries (`jobs::messages`) always apply,
+/// so `ctx.user.stores.clone()` goes straight into a `MessageQuery`.
+pub use crate::jobs::messages::StoreScope;
 
 /// The signed-in user, as the settings describe them now.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,7 +47,7 @@ impl ConsoleUser {
         let stores = if user.stores.iter().any(|s| s == "*") {
             StoreScope::All
         } else {
-            StoreScope::Only(user.stores.clone())
+            StoreScope::only(user.stores.iter().cloned())
         };
         Some(Self {
             name: user.name.clone(),
@@ -63,23 +59,12 @@ impl ConsoleUser {
     /// Whether anything of `store_id` may be shown to this user. Every handler that shows or
     /// acts on something of a store asks this (through [`Ctx::visible`]) before anything else.
     pub fn can_see(&self, store_id: &str) -> bool {
-        match &self.stores {
-            StoreScope::All => true,
-            StoreScope::Only(ids) => ids.iter().any(|id| id == store_id),
-        }
+        self.stores.allows(store_id)
     }
 
     /// Replays, retries: operators only.
     pub fn is_operator(&self) -> bool {
         self.role == ConsoleRole::Operator
-    }
-
-    /// The store ids a query must be limited to; `None`: every store.
-    pub fn store_ids(&self) -> Option<&[String]> {
-        match &self.stores {
-            StoreScope::All => None,
-            StoreScope::Only(ids) => Some(ids),
-        }
     }
 
     /// The configured stores this user sees, in the registry's order.
@@ -358,7 +343,7 @@ mod tests {
         let user = ConsoleUser {
             name: "v".into(),
             role: ConsoleRole::Viewer,
-            stores: StoreScope::Only(vec!["acme".into()]),
+            stores: StoreScope::only(["acme"]),
         };
         assert!(user.can_see("acme"));
         assert!(!user.can_see("atlas"));
@@ -369,6 +354,5 @@ mod tests {
             ..user
         };
         assert!(all.can_see("atlas") && all.is_operator());
-        assert_eq!(all.store_ids(), None);
     }
 }

@@ -21,7 +21,8 @@
 //! # Access
 //! - `ctx.visible(store_id)?` before showing or doing anything of a store: a viewer of store A
 //!   gets the same 404 for store B's things as for things that do not exist, by any URL.
-//!   Lists filter by `ctx.user.store_ids()` (`None`: every store) in the query itself.
+//!   Lists pass `ctx.user.stores.clone()` (a `jobs::messages::StoreScope`) to the query,
+//!   which applies it in SQL: never filter a page of rows after reading it.
 //! - `ctx.operator()?` before an action (replay, retry): viewers get 403.
 //! - Every POST is checked by this scope's middleware before any handler runs: it needs a live
 //!   session and that session's CSRF token, as the form field `csrf` (put
