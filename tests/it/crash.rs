@@ -4,56 +4,14 @@
 use crate::common;
 
 use std::collections::HashMap;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::common::app::{WOO_SECRET, woo_profile};
+use crate::common::serve::{free_port, serve};
 use crate::common::sign::*;
 use serde_json::Value;
 
 const ORDERS: u64 = 300;
-
-struct Serve(Child);
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn serve(dir: &std::path::Path, port: u16, db: &str) -> Serve {
-    Serve(
-        Command::new(env!("CARGO_BIN_EXE_shopbip"))
-            .arg("serve")
-            .env("SHOPBIP__SERVER__PORT", port.to_string())
-            .env("SHOPBIP__STORES__DIR", dir.join("plugin-config"))
-            .env("SHOPBIP__DATABASE__URL", db)
-            .env("SHOPBIP__WORKER__LEASE_SECS", "3")
-            .env("SHOPBIP__WORKER__POLL_INTERVAL_MS", "20")
-            // Paced so the kill lands mid-run however fast the machine: 300 sends take >= 6 s.
-            .env("SHOPBIP__WORKER__RATE_PER_SECOND", "50")
-            .env("SHOPBIP__WORKER__RETRY_BASE_MS", "200")
-            .env("SHOPBIP__LOG__LEVEL", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    )
-}
-
-async fn wait_ready(port: u16) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while Instant::now() < deadline {
-        if let Ok(r) = reqwest::get(format!("http://127.0.0.1:{port}/readyz")).await
-            && r.status() == 200
-        {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("shopbip serve never became ready");
-}
 
 async fn job_states(db: &str) -> HashMap<String, i64> {
     let mut states = HashMap::new();
@@ -74,15 +32,12 @@ async fn kill_9_mid_run_loses_no_order_and_sends_none_twice() {
         woo_profile(&sandbox.handle.base_url()),
     )
     .unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let db = common::db::fresh_url(dir.path()).await;
 
-    let first = serve(dir.path(), port, &db);
-    wait_ready(port).await;
+    // Paced so the kill lands mid-run however fast the machine: 300 sends take >= 6 s.
+    let mut first = serve(dir.path(), port, &db, 50);
+    first.ready().await;
     let template: Value =
         serde_json::from_slice(&fixture("woocommerce/order-updated-paid-tnd.json")).unwrap();
     let http = reqwest::Client::new();
@@ -121,9 +76,7 @@ async fn kill_9_mid_run_loses_no_order_and_sends_none_twice() {
         assert!(Instant::now() < deadline, "workers never started sending");
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    let mut first = first;
-    first.0.kill().unwrap();
-    first.0.wait().unwrap();
+    first.kill();
     let before = job_states(&db).await;
     let sent_before = sandbox
         .control
@@ -136,8 +89,8 @@ async fn kill_9_mid_run_loses_no_order_and_sends_none_twice() {
         "the kill came too late to test anything: {before:?}"
     );
 
-    let _second = serve(dir.path(), port, &db);
-    wait_ready(port).await;
+    let second = serve(dir.path(), port, &db, 50);
+    second.ready().await;
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
         let states = job_states(&db).await;

@@ -4,24 +4,12 @@
 use crate::common;
 
 use std::collections::HashMap;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::common::app::WOO_SECRET;
+use crate::common::serve::{Serve, free_port, serve};
 use crate::common::sign::*;
 use serde_json::Value;
-
-struct Replica {
-    child: Child,
-    port: u16,
-}
-
-impl Drop for Replica {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 fn text_only_profile(buzzbip_url: &str) -> String {
     common::app::woo_profile(buzzbip_url)
@@ -32,41 +20,11 @@ fn text_only_profile(buzzbip_url: &str) -> String {
         )
 }
 
-fn replica(dir: &std::path::Path, db: &str, rate: u32) -> Replica {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = Command::new(env!("CARGO_BIN_EXE_shopbip"))
-        .arg("serve")
-        .env("SHOPBIP__SERVER__PORT", port.to_string())
-        .env("SHOPBIP__STORES__DIR", dir.join("plugin-config"))
-        .env("SHOPBIP__DATABASE__URL", db)
-        .env("SHOPBIP__WORKER__LEASE_SECS", "3")
-        .env("SHOPBIP__WORKER__POLL_INTERVAL_MS", "20")
-        .env("SHOPBIP__WORKER__RATE_PER_SECOND", rate.to_string())
-        .env("SHOPBIP__WORKER__RETRY_BASE_MS", "200")
-        .env("SHOPBIP__LOG__LEVEL", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    Replica { child, port }
+fn replica(dir: &std::path::Path, db: &str, rate: u32) -> Serve {
+    serve(dir, free_port(), db, rate)
 }
 
-async fn ready(r: &Replica) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !reqwest::get(format!("http://127.0.0.1:{}/readyz", r.port))
-        .await
-        .is_ok_and(|resp| resp.status() == 200)
-    {
-        assert!(Instant::now() < deadline, "replica never became ready");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-async fn post_orders(replicas: &[&Replica], first: u64, count: u64) {
+async fn post_orders(replicas: &[&Serve], first: u64, count: u64) {
     let template: Value =
         serde_json::from_slice(&fixture("woocommerce/order-updated-paid-tnd.json")).unwrap();
     let http = reqwest::Client::new();
@@ -121,9 +79,9 @@ async fn two_replicas_send_2000_orders_once_each_even_when_one_is_killed() {
     let db = common::db::fresh_url(dir.path()).await;
     // Paced (shared budget) so the kill lands mid-run: 2,000 sends take >= 5 s.
     let a = replica(dir.path(), &db, 400);
-    ready(&a).await;
+    a.ready().await;
     let b = replica(dir.path(), &db, 400);
-    ready(&b).await;
+    b.ready().await;
 
     post_orders(&[&a, &b], 100_000, ORDERS).await;
     let deadline = Instant::now() + Duration::from_secs(120);
@@ -132,8 +90,7 @@ async fn two_replicas_send_2000_orders_once_each_even_when_one_is_killed() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let mut a = a;
-    a.child.kill().unwrap();
-    a.child.wait().unwrap();
+    a.kill();
 
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
@@ -184,8 +141,8 @@ async fn pacing_holds_across_two_replicas() {
     let db = common::db::fresh_url(dir.path()).await;
     let a = replica(dir.path(), &db, 20);
     let b = replica(dir.path(), &db, 20);
-    ready(&a).await;
-    ready(&b).await;
+    a.ready().await;
+    b.ready().await;
     post_orders(&[&a, &b], 500_000, ORDERS).await;
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {

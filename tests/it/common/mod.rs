@@ -106,6 +106,7 @@ pub fn pdf(text: &str) -> bytes::Bytes {
 pub mod app;
 pub mod browser;
 pub mod db;
+pub mod serve;
 
 pub mod sign {
     use shopbip::platforms::signature::sign_base64;
