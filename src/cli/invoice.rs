@@ -30,21 +30,8 @@ fn preview(
         .with_context(|| format!("no store {store_id:?} in {}", settings.stores.dir.display()))?;
     let body = std::fs::read(order_file)
         .with_context(|| format!("cannot read {}", order_file.display()))?;
-    let adapter = store.platform.adapter();
-    let mut order = adapter
-        .parse_order(&body)
-        .with_context(|| format!("{} is not a {} order", order_file.display(), store.platform))?;
-    order
-        .check_amounts()
-        .map_err(|e| anyhow::anyhow!("{}: {e}", order_file.display()))?;
-    store.complete_order(&mut order);
-    if let Some(number) = adapter.invoice_number(&body, &store.invoice.number_meta_keys) {
-        order.invoice_number = Some(number);
-    }
-    let number = order
-        .invoice_number
-        .clone()
-        .unwrap_or_else(|| "PREVIEW".to_owned());
+    let (order, number) = crate::invoice::preview::order_from_payload(store, &body)
+        .with_context(|| order_file.display().to_string())?;
     let pdf = crate::invoice::render_for_store(store, &order, &number)?;
     std::fs::write(out, &pdf).with_context(|| format!("cannot write {}", out.display()))?;
     Ok(pdf.len())

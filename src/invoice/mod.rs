@@ -3,6 +3,7 @@
 pub mod data;
 pub mod fetch;
 mod labels;
+pub mod preview;
 pub mod render;
 
 use std::path::{Path, PathBuf};

@@ -182,6 +182,8 @@ pub enum Key {
     StateDone,
     StateSkipped,
     StateDead,
+    /// The message pages' and the invoice preview's words (`words.rs`).
+    Msg(super::words::W),
 }
 
 fn en(key: Key) -> &'static str {
@@ -241,6 +243,7 @@ fn en(key: Key) -> &'static str {
         StateDone => "done",
         StateSkipped => "skipped",
         StateDead => "dead",
+        Msg(w) => super::words::en(w),
     }
 }
 
@@ -301,6 +304,7 @@ fn fr(key: Key) -> &'static str {
         StateDone => "envoyé",
         StateSkipped => "ignoré",
         StateDead => "mort",
+        Msg(w) => super::words::fr(w),
     }
 }
 
@@ -361,6 +365,7 @@ fn ar(key: Key) -> &'static str {
         StateDone => "أُرسلت",
         StateSkipped => "تم تخطيها",
         StateDead => "متوقفة",
+        Msg(w) => super::words::ar(w),
     }
 }
 

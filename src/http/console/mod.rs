@@ -33,14 +33,21 @@
 //! # Off
 //! With no `[[console.users]]` the console does not exist: every `/console` path is a 404.
 
+mod actions;
 mod assets;
 pub mod auth;
 pub mod error;
+mod filters;
 pub mod i18n;
+mod invoice_pdf;
 pub mod layout;
 mod login;
+mod message;
+mod messages;
 mod overview;
+mod preview;
 pub mod refusals;
+mod words;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -59,7 +66,8 @@ pub use i18n::{Key, Lang};
 pub use layout::page;
 
 use super::AppState;
-use crate::jobs::Sessions;
+use crate::jobs::messages::Messages;
+use crate::jobs::{JobStore, Sessions};
 use crate::settings::ConsoleSettings;
 
 /// Largest urlencoded POST body read for its CSRF token.
@@ -71,13 +79,15 @@ const FORM_TIMEOUT: Duration = Duration::from_secs(10);
 pub struct ConsoleState {
     pub settings: ConsoleSettings,
     pub sessions: Arc<dyn Sessions>,
+    /// The message list and the operator's actions, always inside the user's scope.
+    pub messages: Arc<dyn Messages>,
     pub(crate) limiter: login::LoginLimiter,
     /// A hash checked when the name is unknown, so a failure takes as long either way.
     pub(crate) decoy_hash: String,
 }
 
 impl ConsoleState {
-    pub fn new(settings: ConsoleSettings, sessions: Arc<dyn Sessions>) -> Self {
+    pub fn new(settings: ConsoleSettings, jobs: Arc<dyn JobStore>) -> Self {
         let decoy_hash = if settings.enabled() {
             crate::settings::hash_password(&auth::random_token()).unwrap_or_default()
         } else {
@@ -85,7 +95,8 @@ impl ConsoleState {
         };
         Self {
             settings,
-            sessions,
+            sessions: jobs.clone(),
+            messages: jobs,
             limiter: login::LoginLimiter::default(),
             decoy_hash,
         }
@@ -103,6 +114,22 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/login", web::post().to(login::submit))
             .route("/logout", web::post().to(login::logout))
             .route("/assets/{name}", web::get().to(assets::serve))
+            .route("/messages", web::get().to(messages::list))
+            .route("/messages.csv", web::get().to(messages::csv))
+            .route("/messages/retry-dead", web::post().to(messages::retry_dead))
+            .route("/messages/{id}", web::get().to(message::show))
+            .route(
+                "/messages/{id}/invoice.pdf",
+                web::get().to(invoice_pdf::serve),
+            )
+            .route("/messages/{id}/replay", web::post().to(actions::replay))
+            .route(
+                "/messages/{id}/retry-now",
+                web::post().to(actions::retry_now),
+            )
+            .route("/preview", web::get().to(preview::page))
+            .route("/preview", web::post().to(preview::upload))
+            .route("/preview.pdf", web::get().to(preview::job_pdf))
             .default_service(web::to(no_such_page)),
     );
 }
@@ -176,11 +203,14 @@ fn whole_page_redirect(res: ServiceResponse<BoxBody>) -> ServiceResponse<BoxBody
 }
 
 /// Headers on every console answer: no framing, no inline script, no caching of pages (they
-/// show customers' data) — assets keep their long cache.
+/// show customers' data) — assets keep their long cache. An answer that set its own CSP and
+/// framing rule keeps them (the invoice PDFs, framed by the console's own pages).
 fn secured(mut res: ServiceResponse<BoxBody>, is_asset: bool) -> ServiceResponse<BoxBody> {
     let headers = res.headers_mut();
     let set = |h: &mut header::HeaderMap, name, value: &'static str| {
-        h.insert(name, HeaderValue::from_static(value));
+        if !(h.contains_key(&name) && h.contains_key(header::X_FRAME_OPTIONS)) {
+            h.insert(name, HeaderValue::from_static(value));
+        }
     };
     set(
         headers,

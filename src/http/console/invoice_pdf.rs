@@ -1,0 +1,155 @@
+//! A job's invoice PDF, made again rather than kept: re-rendered from the order the job stored,
+//! with the store's current template and the invoice number the job recorded (Typst output is
+//! deterministic: the same order, template and number give the same bytes, `render.rs`'s
+//! `ident`), or, for `invoice.source = "fetch"`, fetched again through the worker's fetch path.
+//! Its SHA-256 against the job's `pdf_sha256` says whether it is the document that was sent.
+//!
+//! `GET /console/messages/{id}/invoice.pdf` serves it inline (`?download=1`: as an
+//! attachment), framable by the console's own pages only.
+
+use std::sync::{Arc, LazyLock};
+
+use actix_web::http::header;
+use actix_web::{HttpResponse, web};
+use sha2::{Digest, Sha256};
+
+use super::auth::Ctx;
+use super::error::ConsoleError;
+use super::message::visible_job;
+use crate::http::AppState;
+use crate::invoice::fetch::{FetchClients, FetchOptions, fetch_pdf};
+use crate::jobs::Job;
+use crate::order::Order;
+use crate::stores::placeholders::{self, Context};
+use crate::stores::{InvoiceSource, Store};
+
+/// The console's own fetch clients (the worker's are in its `Deps`), made on first use.
+static FETCH: LazyLock<(FetchClients, FetchOptions)> = LazyLock::new(|| {
+    let options = FetchOptions::default();
+    (FetchClients::new(&options), options)
+});
+
+/// What can be shown of a job's invoice.
+#[derive(Debug)]
+pub enum Invoice {
+    /// The PDF as made now, and whether its SHA-256 is the one recorded at sending (`None`:
+    /// nothing was recorded).
+    Pdf { bytes: Vec<u8>, same: Option<bool> },
+    /// The job's rule attaches no invoice.
+    NotAttached,
+    /// The job has not reached its invoice step (no number recorded).
+    NotYet,
+    /// The job's store is not configured any more.
+    NoStore,
+    /// Rendering or fetching failed: why, in full.
+    Failed(String),
+}
+
+/// The order the job worked from: the one fetched from the platform's API when the worker
+/// fetched it (kept on the steps), else the one the webhook carried.
+pub fn order_of(job: &Job) -> Order {
+    job.steps
+        .get("order")
+        .and_then(|o| serde_json::from_value(o.clone()).ok())
+        .unwrap_or_else(|| job.order.clone())
+}
+
+/// The job's invoice, made again.
+pub async fn remake(state: &AppState, job: &Job) -> Invoice {
+    if !job.rule.attach_invoice {
+        return Invoice::NotAttached;
+    }
+    let Some(number) = job.steps.get("invoice_number").and_then(|n| n.as_str()) else {
+        return Invoice::NotYet;
+    };
+    let Some(store) = state.stores.load().get(&job.store_id).cloned() else {
+        return Invoice::NoStore;
+    };
+    let made = make(store, order_of(job), number.to_owned()).await;
+    match made {
+        Ok(bytes) => {
+            let recorded = job.steps.get("pdf_sha256").and_then(|s| s.as_str());
+            let same =
+                recorded.map(|r| r.eq_ignore_ascii_case(&hex::encode(Sha256::digest(&bytes))));
+            Invoice::Pdf { bytes, same }
+        }
+        Err(why) => Invoice::Failed(why),
+    }
+}
+
+/// The PDF the worker would make now for `order` numbered `number`.
+async fn make(store: Arc<Store>, order: Order, number: String) -> Result<Vec<u8>, String> {
+    match store.invoice.source {
+        InvoiceSource::Generate => tokio::task::spawn_blocking(move || {
+            crate::invoice::render_for_store(&store, &order, &number)
+        })
+        .await
+        .map_err(|e| format!("invoice rendering crashed: {e}"))?
+        .map_err(|e| e.to_string()),
+        InvoiceSource::Fetch => {
+            // The same URL the worker's invoice step fetched (worker/steps/invoice.rs).
+            let ctx = Context {
+                store_id: store.id.as_str(),
+                order: &order,
+                invoice_number: Some(&number),
+            };
+            let url = match &store.invoice.fetch_url {
+                Some(url) => placeholders::render(url, &ctx, |s| {
+                    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+                }),
+                None => order.invoice_url.clone().ok_or_else(|| {
+                    "invoice.source is \"fetch\" but the order carries no invoice PDF URL"
+                        .to_owned()
+                })?,
+            };
+            let policy = crate::net::UrlPolicy {
+                allow_private: store.invoice.fetch_allow_private,
+            };
+            let (clients, options) = &*FETCH;
+            fetch_pdf(clients, policy, &url, options)
+                .await
+                .map_err(|e| e.to_string())
+        }
+    }
+}
+
+/// `GET /console/messages/{id}/invoice.pdf`.
+pub async fn serve(
+    ctx: Ctx,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ConsoleError> {
+    let job = visible_job(&ctx, &state, &id).await?;
+    let Invoice::Pdf { bytes, .. } = remake(&state, &job).await else {
+        return Err(ctx.not_found());
+    };
+    let download = url::form_urlencoded::parse(ctx.query.as_bytes()).any(|(k, _)| k == "download");
+    let number = job.steps["invoice_number"].as_str().unwrap_or("invoice");
+    let name: String = number
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_'))
+        .collect();
+    Ok(pdf_response(
+        bytes,
+        &format!("invoice-{name}.pdf"),
+        download,
+    ))
+}
+
+/// A PDF answer the console's pages may frame (the console's middleware keeps these headers).
+pub fn pdf_response(bytes: Vec<u8>, name: &str, download: bool) -> HttpResponse {
+    let disposition = if download { "attachment" } else { "inline" };
+    HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, "application/pdf"))
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("{disposition}; filename=\"{name}\""),
+        ))
+        .insert_header((
+            header::CONTENT_SECURITY_POLICY,
+            // Only framing is said: a browser's own PDF viewer must still run in the answer.
+            "frame-ancestors 'self'",
+        ))
+        .insert_header((header::X_FRAME_OPTIONS, "SAMEORIGIN"))
+        .body(bytes)
+}
