@@ -1,6 +1,9 @@
 //! The logs of a full run (JSON, debug level for shopbip) hold no phone number, password, API
 //! key, webhook secret, admin token or Buzzbip token, and do hold one line per request and per
 //! job step.
+//!
+//! One file past 400 lines for one idea: the full run is one test that drives every path a
+//! secret or a phone could leak through and then reads the whole log once.
 
 use crate::common;
 
