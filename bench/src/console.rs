@@ -51,7 +51,12 @@ pub async fn run(run: ConsoleRun) -> anyhow::Result<()> {
     );
     queries(&*store, &run).await?;
     store.close().await;
-    drop_database(&url, run.postgres.as_deref()).await?;
+    if std::env::var_os("BENCH_KEEP").is_some() {
+        println!("kept: {url}");
+        let _ = dir.keep();
+    } else {
+        drop_database(&url, run.postgres.as_deref()).await?;
+    }
     if run.ingest > 0 {
         for round in 1..=2 {
             for with_indexes in [true, false] {
@@ -138,7 +143,8 @@ fn rule(template_id: u64) -> NotifyRule {
 
 /// The rows, per job number `i` (1…n): store `i % stores`; order id `100000 + i` (name
 /// `#…`, phone `+2169` and 7 digits from `i`); created over the last 90 days in id order; 85%
-/// done, 5% skipped, 5% dead, 4% queued (half waiting for a backoff), 1% running.
+/// done, 5% skipped, 5% dead, 4% queued (half waiting for a backoff), 1% running, in every
+/// store alike.
 async fn fill(url: &str, n: u64, stores: u64) -> anyhow::Result<()> {
     let template = order_template()?;
     let rule_json = serde_json::to_string(&rule(1289))?;
@@ -146,13 +152,15 @@ async fn fill(url: &str, n: u64, stores: u64) -> anyhow::Result<()> {
     let start = now - 90 * 86_400_000;
     let step = 90 * 86_400_000 / n as i64;
     let phone7 = "substr('000000' || ((i * 7919) % 10000000), -7)";
+    // `k` picks the state, independently of the store (`i % stores`).
+    let k = format!("((i / {stores}) % 100)");
     let state = "CASE WHEN i % 100 < 85 THEN 'done' WHEN i % 100 < 90 THEN 'skipped' \
                  WHEN i % 100 < 95 THEN 'dead' WHEN i % 100 < 99 THEN 'queued' ELSE 'running' END";
     let jobs_cols = "(id, event_id, store_id, order_id, kind, rule_key, rule_json, state, attempts, \
          max_attempts, run_at, locked_by, locked_until, last_error, steps_json, created_at, \
          updated_at, order_ref, phone_rev)";
     let job_values = |rev: &str| {
-        format!(
+        let values = format!(
             "i, i, 'store-' || (i % {stores}), CAST(100000 + i AS TEXT), 'order.paid', 'order.paid:1289', \
              $1, {state}, CASE WHEN i % 100 < 85 THEN 1 WHEN i % 100 < 95 THEN 5 ELSE 1 END, 5, \
              {start} + i * {step} + CASE WHEN i % 100 BETWEEN 95 AND 96 THEN 600000000 ELSE 0 END, \
@@ -163,7 +171,8 @@ async fn fill(url: &str, n: u64, stores: u64) -> anyhow::Result<()> {
                   WHEN i % 100 BETWEEN 95 AND 96 THEN 'buzzbip upload: 503 Service Unavailable' END, \
              CASE WHEN i % 100 < 85 THEN '{{\"to\":\"+2169' || {phone7} || '\",\"country_code\":\"TN\",\"invoice_number\":\"' || i || '\",\"media_id\":\"' || (5000 + i) || '\",\"message_id\":\"wamid.' || i || '\"}}' ELSE '{{}}' END, \
              {start} + i * {step}, {start} + i * {step} + 4000, CAST(100000 + i AS TEXT), {rev}"
-        )
+        );
+        values.replace("i % 100", &k)
     };
     let event_values = "i, 'store-' || (i % {stores}), 'woocommerce', 'bench-' || i, 'order.updated', 'order.paid', \
          CAST(100000 + i AS TEXT), replace(replace(replace($1, '{ID}', CAST(100000 + i AS TEXT)), \
@@ -322,16 +331,16 @@ async fn queries(store: &dyn JobStore, run: &ConsoleRun) -> anyhow::Result<()> {
             },
         ),
         (
-            "search: order name #612345, all stores",
+            "search: order name #…, all stores",
             MessageQuery {
-                search: Some("#612345".into()),
+                search: Some(format!("#{}", 100_000 + run.jobs / 2)),
                 ..all.clone()
             },
         ),
         (
             "search: order id, store",
             MessageQuery {
-                search: Some("612347".into()),
+                search: Some((100_000 + run.jobs / 2 / run.stores * run.stores + 7).to_string()),
                 ..store7.clone()
             },
         ),
@@ -350,7 +359,7 @@ async fn queries(store: &dyn JobStore, run: &ConsoleRun) -> anyhow::Result<()> {
     let (p50, p99, bytes) = time(10, || async {
         let mut out = Vec::new();
         let summary = write_csv(store, &store7, 10_000, &mut out).await?;
-        anyhow::ensure!(summary.rows == 10_000 && summary.capped, "{summary:?}");
+        anyhow::ensure!(summary.rows == 10_000 || !summary.capped, "{summary:?}");
         Ok(out.len())
     })
     .await?;

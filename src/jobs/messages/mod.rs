@@ -35,7 +35,9 @@ use crate::order::EventKind;
 pub use csv::{CSV_BATCH, CSV_MAX_ROWS, CsvError, CsvExport, CsvSummary, write_csv};
 pub use keys::MIN_PHONE_SUFFIX;
 pub(crate) use keys::SearchKeys;
-pub(crate) use query::{Bind, JOB_PLACE, MessageRecord, RUN_NOW, Returning, Select};
+pub(crate) use query::{
+    Bind, FIRST_FROM, ID_SPAN, IdBounds, JOB_PLACE, MessageRecord, RUN_NOW, Returning, Select,
+};
 pub(crate) use store::impl_messages;
 
 /// The stores a console user may see.
@@ -202,11 +204,62 @@ pub(crate) trait MessageSource: super::JobQueue {
 
     /// `RUN_NOW`; whether it applied.
     async fn run_now(&self, job_id: i64, now: i64) -> Result<bool, StoreError>;
+
+    /// `ID_SPAN`: the lowest and highest job id.
+    async fn id_span(&self) -> Result<Option<(i64, i64)>, StoreError>;
+
+    /// `FIRST_FROM`: the first job at or after `id`, and its `created_at`.
+    async fn first_from(&self, id: i64) -> Result<Option<(i64, i64)>, StoreError>;
+}
+
+/// How far `created_at` may run out of id order: an id is taken at the insert, the time just
+/// before it (PostgreSQL's concurrent ingests), or a clock was set back. A date range is read
+/// within ids bounded this much wider than its times.
+const CLOCK_SLACK_MS: i64 = 3_600_000;
+
+/// The ids bounding the query's date range. Jobs are numbered as they are stored, so
+/// `created_at` grows with the id: a binary search over the primary key (some 20 lookups for a
+/// million jobs) finds where the range starts and ends, and the list reads only that span of
+/// its index instead of walking back from the newest job through everything after the range
+/// (and, for a range holding less than a page, on to the oldest job). No index on
+/// `created_at` is needed, so ingestion pays nothing for it.
+async fn id_bounds<S: MessageSource>(
+    source: &S,
+    query: &MessageQuery,
+) -> Result<IdBounds, StoreError> {
+    if query.created_from.is_none() && query.created_to.is_none() {
+        return Ok(IdBounds::default());
+    }
+    let Some((min, max)) = source.id_span().await? else {
+        return Ok(IdBounds::default());
+    };
+    // The first id whose job was created at `t` or later (`max + 1` if none).
+    let first_at = async |t: i64| -> Result<i64, StoreError> {
+        let (mut lo, mut hi) = (min, max + 1);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            match source.first_from(mid).await? {
+                Some((id, created)) if created < t => lo = id + 1,
+                _ => hi = mid,
+            }
+        }
+        Ok(lo)
+    };
+    Ok(IdBounds {
+        from: match query.created_from {
+            Some(t) => Some(first_at(t.saturating_sub(CLOCK_SLACK_MS)).await?),
+            None => None,
+        },
+        to: match query.created_to {
+            Some(t) => Some(first_at(t.saturating_add(CLOCK_SLACK_MS)).await?),
+            None => None,
+        },
+    })
 }
 
 /// Reads up to `limit` rows (or ids) of `query` in its scope, newest first: one statement
 /// when every store is read, else one per store, merged.
-async fn read<S, T>(
+async fn read<S: MessageSource, T>(
     source: &S,
     query: &MessageQuery,
     returning: Returning,
@@ -215,13 +268,19 @@ async fn read<S, T>(
     run: impl AsyncFn(&S, Select) -> Result<Vec<T>, StoreError>,
 ) -> Result<Vec<T>, StoreError> {
     let search = query.search.as_deref().and_then(keys::search);
-    let Some(stores) = query.stores() else {
-        let select = query::select(query, None, search.as_ref(), returning, limit as i64);
+    let stores = query.stores();
+    if stores.as_ref().is_some_and(Vec::is_empty) {
+        return Ok(Vec::new());
+    }
+    let ids = id_bounds(source, query).await?;
+    let n = limit as i64;
+    let Some(stores) = stores else {
+        let select = query::select(query, None, search.as_ref(), ids, returning, n);
         return run(source, select).await;
     };
     let mut rows = Vec::new();
     for store in stores {
-        let select = query::select(query, Some(store), search.as_ref(), returning, limit as i64);
+        let select = query::select(query, Some(store), search.as_ref(), ids, returning, n);
         rows.extend(run(source, select).await?);
     }
     rows.sort_by_key(|r| std::cmp::Reverse(id_of(r)));

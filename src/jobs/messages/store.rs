@@ -68,6 +68,24 @@ macro_rules! impl_messages {
             ) -> Result<bool, $crate::jobs::StoreError> {
                 self.run_now_write(job_id, now).await
             }
+
+            async fn id_span(&self) -> Result<Option<(i64, i64)>, $crate::jobs::StoreError> {
+                let (min, max): (Option<i64>, Option<i64>) =
+                    sqlx::query_as($crate::jobs::messages::ID_SPAN)
+                        .fetch_one(&self.pool)
+                        .await?;
+                Ok(min.zip(max))
+            }
+
+            async fn first_from(
+                &self,
+                id: i64,
+            ) -> Result<Option<(i64, i64)>, $crate::jobs::StoreError> {
+                Ok(sqlx::query_as($crate::jobs::messages::FIRST_FROM)
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await?)
+            }
         }
 
         #[async_trait::async_trait]
