@@ -186,9 +186,14 @@ pub async fn submit(
     let next = safe_next(form.next.as_deref());
     let ip = req.peer_addr().map(|a| a.ip());
     let limiter = &state.console.limiter;
+    // Only configured names reach the log: a password typed into the name field must not.
+    let logged_name = |name: &str| match state.console.settings.user(name) {
+        Some(u) => u.name.clone(),
+        None => "(not a console user)".to_owned(),
+    };
     if limiter.locked(ip, &form.name, Instant::now()) {
         tracing::warn!(
-            user = %crate::telemetry::untrusted(&form.name),
+            user = %crate::telemetry::untrusted(&logged_name(&form.name)),
             "console: sign-in refused, too many failures"
         );
         return Err(ConsoleError::new(Why::TooManyAttempts, lang));
@@ -208,7 +213,7 @@ pub async fn submit(
     if !(known && matches) {
         limiter.fail(ip, &form.name, Instant::now());
         tracing::info!(
-            user = %crate::telemetry::untrusted(&form.name),
+            user = %crate::telemetry::untrusted(&logged_name(&form.name)),
             "console: sign-in failed"
         );
         return Ok(form_page(
