@@ -4,7 +4,10 @@
 mod access;
 mod browser;
 mod login;
+mod message;
+mod messages;
 mod overview;
+mod preview;
 mod sessions;
 mod settings;
 
