@@ -108,6 +108,25 @@ async fn the_message_shows_its_timeline_and_the_invoice_that_was_sent() {
         read_pdf::text(&pdf).contains("5120"),
         "the order's number in the PDF"
     );
+    // Recorded for another document: the page says they differ.
+    let sent = job.steps["pdf_sha256"].as_str().unwrap();
+    db::exec(
+        &c.app.db_url,
+        &format!(
+            "UPDATE jobs SET steps_json = replace(steps_json, '{sent}', '{}') WHERE id = {}",
+            "0".repeat(64),
+            job.id
+        ),
+    )
+    .await;
+    let page = c
+        .page(
+            &client,
+            &format!("/console/messages/{}", job.id),
+            StatusCode::OK,
+        )
+        .await;
+    assert!(page.contains("Differs from the document sent"), "{page}");
     let res = c
         .get(
             &client,

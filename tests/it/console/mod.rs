@@ -3,6 +3,7 @@
 
 mod access;
 mod browser;
+mod fetched;
 mod login;
 mod message;
 mod messages;
