@@ -77,10 +77,12 @@ pub async fn list(ctx: Ctx, state: web::Data<AppState>) -> Result<HttpResponse, 
 pub fn note(lang: Lang, query: &str) -> Markup {
     let mut code = None;
     let mut n = None;
+    let mut more = false;
     for (k, v) in url::form_urlencoded::parse(query.as_bytes()) {
         match &*k {
             "note" => code = Some(v.into_owned()),
             "n" => n = v.parse::<u64>().ok(),
+            "more" => more = true,
             _ => {}
         }
     }
@@ -96,6 +98,7 @@ pub fn note(lang: Lang, query: &str) -> Markup {
     html! {
         p.flash role="status" {
             (text) @if let Some(n) = n { " " strong { (n) } }
+            @if more { " " (t(lang, W::NoteMore)) }
         }
     }
 }
@@ -252,8 +255,9 @@ pub async fn retry_dead(
     );
     let back = f.href("/console/messages", None);
     let sep = if back.contains('?') { '&' } else { '?' };
+    let more = if done.more { "&more=1" } else { "" };
     Ok(redirect(&format!(
-        "{back}{sep}note=replayed-shown&n={}",
+        "{back}{sep}note=replayed-shown&n={}{more}",
         done.requeued
     )))
 }

@@ -6,6 +6,7 @@ mod browser;
 mod fetched;
 mod login;
 mod message;
+mod message_routes;
 mod messages;
 mod overview;
 mod preview;
