@@ -11,8 +11,12 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
+use shopbip::sandbox::{Fault, FaultKind, FaultTarget};
+
 use super::{Console, OPERATOR, VIEWER, start};
+use crate::common::app::WOO_SECRET;
 use crate::common::browser::Browser;
+use crate::common::sign::{fixture, woo_headers};
 
 /// Saves the viewport as `<name>.png` where `SHOPBIP_SCREENSHOTS` says, if it says.
 async fn screenshot(browser: &Browser, name: &str) {
@@ -192,5 +196,120 @@ async fn the_arabic_console_reads_right_to_left() {
         )
         .await;
     assert_eq!(layout, json!(["fr", "ltr"]));
+    browser.close().await;
+}
+
+/// The rows of the message list now shown, as their job ids.
+async fn listed_jobs(browser: &Browser) -> Vec<String> {
+    let mut ids = Vec::new();
+    for row in browser.find_all("tr[data-job]").await {
+        ids.push(browser.attribute(&row, "data-job").await.unwrap());
+    }
+    ids
+}
+
+async fn sends(console: &Console) -> usize {
+    let calls = console
+        .app
+        .sandbox
+        .control
+        .calls_to("/api/v2/whatsapp/templates");
+    calls.await.unwrap().len()
+}
+
+#[tokio::test]
+#[ignore = "needs chromium and chromedriver (Debian's chromium, chromium-driver)"]
+async fn a_webhook_appears_in_the_list_and_a_dead_message_is_replayed_to_one_more_send() {
+    // No workers: the test runs the jobs when it wants them run.
+    let console = start(|_| {}).await;
+    console
+        .app
+        .sandbox
+        .control
+        .add_fault(&Fault {
+            on: FaultTarget::Send,
+            kind: FaultKind::JsendFail {
+                message: "Template is not approved".into(),
+            },
+            times: 1,
+        })
+        .await
+        .unwrap();
+    let browser = Browser::start("en").await;
+    sign_in(&browser, &console, OPERATOR).await;
+    browser.goto(&console.url("/console/messages")).await;
+    assert!(listed_jobs(&browser).await.is_empty());
+
+    let body = fixture("woocommerce/order-updated-paid-tnd.json");
+    let headers = woo_headers(WOO_SECRET, "order.updated", &body, "browser-1");
+    assert_eq!(
+        console.app.post("acme-woo", &headers, body).await.status(),
+        200
+    );
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    while listed_jobs(&browser).await.is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the webhook's message never appeared in the list: {}",
+            browser.source().await
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        browser.goto(&console.url("/console/messages")).await;
+    }
+    let job = listed_jobs(&browser).await.remove(0);
+
+    // Buzzbip refuses the send for good: the job is dead, with Buzzbip's reason.
+    console.app.service.run_pending_jobs().await.unwrap();
+    assert_eq!(sends(&console).await, 1);
+    browser.goto(&console.url("/console/messages")).await;
+    let html = browser.source().await;
+    assert!(html.contains("state-dead"), "the row shows the job dead");
+    assert!(html.contains("Template is not approved"), "with its reason");
+    assert!(html.contains("أميرة"), "the customer's first name");
+    assert!(!html.contains("96816277"), "never the whole phone number");
+    screenshot(&browser, "messages").await;
+
+    // Filters through the form: the order number finds it, another number nothing.
+    for (q, expected) in [("5120", vec![job.clone()]), ("999999", vec![])] {
+        browser.fill(&browser.find("input[name=q]").await, q).await;
+        browser
+            .click(&browser.find("form.filters button[type=submit]").await)
+            .await;
+        browser.find("form.filters").await;
+        assert_eq!(listed_jobs(&browser).await, expected, "search {q}");
+    }
+    let (status, csv) = fetch(&browser, "GET", "/console/messages.csv?state=dead", None).await;
+    assert_eq!(status, 200);
+    assert_eq!(csv.lines().count(), 2, "a header and the dead job: {csv}");
+    assert!(csv.contains("5120") && !csv.contains("96816277"), "{csv}");
+    let (_, none) = fetch(&browser, "GET", "/console/messages.csv?state=done", None).await;
+    assert_eq!(none.lines().count(), 1, "only the header: {none}");
+
+    // One message: its timeline and its invoice, the very bytes that were uploaded.
+    browser.goto(&console.url("/console/messages")).await;
+    browser
+        .click(&browser.find(&format!("tr[data-job='{job}'] a")).await)
+        .await;
+    browser.find("ol.timeline").await;
+    let pdf_src = browser
+        .attribute(&browser.find("iframe.pdf").await, "src")
+        .await
+        .unwrap();
+    let (status, pdf) = fetch(&browser, "GET", &pdf_src, None).await;
+    assert_eq!(status, 200);
+    assert!(pdf.starts_with("%PDF-"), "the invoice frame shows a PDF");
+    screenshot(&browser, "message").await;
+
+    // Replay: the job runs again and Buzzbip gets one more send, which it now takes.
+    browser
+        .click(&browser.find("form[action$='/replay'] button").await)
+        .await;
+    browser.find("ol.timeline").await;
+    console.app.service.run_pending_jobs().await.unwrap();
+    assert_eq!(sends(&console).await, 2, "one more send after the replay");
+    browser
+        .goto(&console.url(&format!("/console/messages/{job}")))
+        .await;
+    assert!(browser.source().await.contains("state-done"));
     browser.close().await;
 }
