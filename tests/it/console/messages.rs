@@ -4,6 +4,7 @@
 
 use reqwest::StatusCode;
 use serde_json::Value;
+use shopbip::order::EventKind;
 
 use super::{Console, OPERATOR, VIEWER, start};
 use crate::common::app::{SHOPIFY_SECRET, WOO_SECRET};
@@ -34,6 +35,19 @@ pub async fn woo_order(c: &Console, number: &str, phone: Option<&str>) {
 pub async fn shopify_order(c: &Console) {
     let body = fixture("shopify/orders-paid-mad.json");
     let headers = shopify_headers(SHOPIFY_SECRET, "orders/paid", &body, "w-1042");
+    let res = c.app.post("atlas-shopify", &headers, body).await;
+    assert_eq!(
+        res.status(),
+        StatusCode::OK,
+        "{}",
+        res.text().await.unwrap()
+    );
+}
+
+/// The Shopify order `#1042` of `atlas-shopify` as created (an `order.created` job).
+pub async fn shopify_created(c: &Console) {
+    let body = fixture("shopify/orders-create-mad.json");
+    let headers = shopify_headers(SHOPIFY_SECRET, "orders/create", &body, "w-1042-c");
     let res = c.app.post("atlas-shopify", &headers, body).await;
     assert_eq!(
         res.status(),
@@ -104,6 +118,7 @@ async fn filters_and_search_pick_the_right_rows() {
     woo_order(&c, "5120", None).await;
     woo_order(&c, "5121", Some("+216 20 555 918")).await;
     shopify_order(&c).await;
+    shopify_created(&c).await;
     let woo = job_ids(&c, "acme-woo").await;
     let atlas = job_ids(&c, "atlas-shopify").await;
     assert_eq!(woo.len(), 2);
@@ -133,17 +148,23 @@ async fn filters_and_search_pick_the_right_rows() {
         ids("/console/messages?store=acme-woo&state=queued").await,
         vec![woo[0]]
     );
-    let mut paid: Vec<i64> = c
-        .app
-        .jobs()
-        .await
-        .iter()
-        .filter(|j| j.kind == shopbip::order::EventKind::OrderPaid)
-        .map(|j| j.id)
-        .collect();
-    paid.sort_by(|a, b| b.cmp(a));
-    assert!(paid.len() >= 3, "every order is paid");
-    assert_eq!(ids("/console/messages?event=order.paid").await, paid);
+    for kind in [EventKind::OrderPaid, EventKind::OrderCreated] {
+        let mut expected: Vec<i64> = c
+            .app
+            .jobs()
+            .await
+            .iter()
+            .filter(|j| j.kind == kind)
+            .map(|j| j.id)
+            .collect();
+        expected.sort_by(|a, b| b.cmp(a));
+        assert!(!expected.is_empty(), "a job of {kind}");
+        let path = format!("/console/messages?event={}", kind.as_str());
+        assert_eq!(
+            listed(&c.page(&client, &path, StatusCode::OK).await),
+            expected
+        );
+    }
     // Search: the order number, the order name, the phone's last digits.
     assert_eq!(ids("/console/messages?q=5121").await, vec![woo[0]]);
     assert_eq!(ids("/console/messages?q=%231042").await, atlas);
@@ -236,6 +257,13 @@ async fn the_csv_holds_the_filtered_rows_masked_and_quoted() {
         .await
         .unwrap();
     assert!(csv.contains(r#","no, ""never""","#), "{csv}");
+    let page = c.page(&client, "/console/messages", StatusCode::OK).await;
+    let csv_ids: Vec<i64> = csv
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').next().unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(csv_ids, listed(&page), "the same rows as the list");
     assert!(
         csv.contains("atlas-shopify"),
         "no filter: every store: {csv}"
