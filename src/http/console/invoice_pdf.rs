@@ -23,9 +23,13 @@ use crate::order::Order;
 use crate::stores::placeholders::{self, Context};
 use crate::stores::{InvoiceSource, Store};
 
-/// The console's own fetch clients (the worker's are in its `Deps`), made on first use.
+/// The console's own fetch clients (the worker's are in its `Deps`), made on first use; a
+/// shorter timeout than the worker's, as a person waits for the page.
 static FETCH: LazyLock<(FetchClients, FetchOptions)> = LazyLock::new(|| {
-    let options = FetchOptions::default();
+    let options = FetchOptions {
+        timeout: std::time::Duration::from_secs(10),
+        ..FetchOptions::default()
+    };
     (FetchClients::new(&options), options)
 });
 

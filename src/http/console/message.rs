@@ -58,7 +58,7 @@ pub async fn show(
         h2 { (t(lang, W::Timeline)) }
         (timeline(lang, &job, event.as_ref()))
         h2 { (t(lang, W::BodyParams)) }
-        (body_params(&job))
+        (body_params(lang, &job))
         h2 { (t(lang, W::Invoice)) }
         (invoice_section(lang, &job, &invoice))
         h2 { (t(lang, W::Errors)) }
@@ -167,7 +167,7 @@ fn timeline(lang: Lang, job: &Job, event: Option<&EventRecord>) -> Markup {
 
 /// The template's parameters as the send step fills them (the rule's placeholders, the order,
 /// the recorded invoice number).
-fn body_params(job: &Job) -> Markup {
+fn body_params(lang: Lang, job: &Job) -> Markup {
     let order = order_of(job);
     let ctx = Context {
         store_id: &job.store_id,
@@ -175,6 +175,9 @@ fn body_params(job: &Job) -> Markup {
         invoice_number: step_str(job, "invoice_number"),
     };
     html! {
+        @if step_str(job, "whatsapp_bulk_group_id").is_none() {
+            p.muted { (t(lang, W::ParamsNotSentYet)) }
+        }
         ol.params {
             @for p in &job.rule.body_params {
                 li { code { (placeholders::render(p, &ctx, placeholders::plain)) } }

@@ -45,6 +45,7 @@ pub enum W {
     NoteRetried,
     Older,
     Order,
+    ParamsNotSentYet,
     PdfDiffers,
     PdfFailed,
     PdfNoStore,
@@ -124,6 +125,7 @@ pub(super) fn en(w: W) -> &'static str {
         NoteRetried => "Retried: the job is due now.",
         Older => "Older messages →",
         Order => "Order",
+        ParamsNotSentYet => "Not sent yet: the parameters as they would be sent now.",
         PdfDiffers => "Differs from the document sent (the store’s template changed since).",
         PdfFailed => "The invoice could not be made again:",
         PdfNoStore => "This store is not configured any more: its invoice cannot be made again.",
@@ -204,6 +206,9 @@ pub(super) fn fr(w: W) -> &'static str {
         NoteRetried => "Relancée : la tâche est due maintenant.",
         Older => "Messages plus anciens →",
         Order => "Commande",
+        ParamsNotSentYet => {
+            "Pas encore envoyés : les paramètres tels qu’ils seraient envoyés maintenant."
+        }
         PdfDiffers => "Diffère du document envoyé (le modèle de la boutique a changé depuis).",
         PdfFailed => "La facture n’a pas pu être refaite :",
         PdfNoStore => "Cette boutique n’est plus configurée : sa facture ne peut pas être refaite.",
@@ -286,6 +291,7 @@ pub(super) fn ar(w: W) -> &'static str {
         NoteRetried => "أُعيدت المحاولة: المهمة مستحقة الآن.",
         Older => "رسائل أقدم ←",
         Order => "الطلب",
+        ParamsNotSentYet => "لم تُرسل بعد: المعاملات كما ستُرسل الآن.",
         PdfDiffers => "يختلف عن المستند المرسل (تغيّر قالب المتجر منذ ذلك الحين).",
         PdfFailed => "تعذّر إنشاء الفاتورة من جديد:",
         PdfNoStore => "لم يعد هذا المتجر مُعدًّا: لا يمكن إنشاء فاتورته من جديد.",
