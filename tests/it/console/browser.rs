@@ -14,9 +14,9 @@ use serde_json::{Value, json};
 use shopbip::sandbox::{Fault, FaultKind, FaultTarget};
 
 use super::{Console, OPERATOR, VIEWER, start};
-use crate::common::app::WOO_SECRET;
+use crate::common::app::{SHOPIFY_SECRET, WOO_SECRET};
 use crate::common::browser::Browser;
-use crate::common::sign::{fixture, woo_headers};
+use crate::common::sign::{fixture, shopify_headers, woo_headers};
 
 /// Saves the viewport as `<name>.png` where `SHOPBIP_SCREENSHOTS` says, if it says.
 async fn screenshot(browser: &Browser, name: &str) {
@@ -162,6 +162,59 @@ async fn a_viewer_sees_only_their_store_and_gets_404_for_another() {
         missing, 404,
         "the same answer as for a store that does not exist"
     );
+
+    // A message of each store: the viewer's list and CSV hold theirs only, and every URL of
+    // the other store's message is the same 404 as a job that does not exist.
+    let woo = fixture("woocommerce/order-updated-paid-tnd.json");
+    let headers = woo_headers(WOO_SECRET, "order.updated", &woo, "viewer-woo");
+    assert_eq!(
+        console.app.post("acme-woo", &headers, woo).await.status(),
+        200
+    );
+    let shop = fixture("shopify/orders-paid-mad.json");
+    let headers = shopify_headers(SHOPIFY_SECRET, "orders/paid", &shop, "viewer-shop");
+    assert_eq!(
+        console
+            .app
+            .post("atlas-shopify", &headers, shop)
+            .await
+            .status(),
+        200
+    );
+    let jobs = console.app.jobs().await;
+    let id_of = |store: &str| {
+        jobs.iter()
+            .find(|j| j.store_id == store)
+            .unwrap_or_else(|| panic!("a job of {store}"))
+            .id
+            .to_string()
+    };
+    let (own, other) = (id_of("acme-woo"), id_of("atlas-shopify"));
+    browser.goto(&console.url("/console/messages")).await;
+    assert_eq!(listed_jobs(&browser).await, [own.clone()], "the list");
+    let (_, csv) = fetch(&browser, "GET", "/console/messages.csv", None).await;
+    assert_eq!(
+        csv.lines().count(),
+        2,
+        "the CSV: a header and their one row: {csv}"
+    );
+    assert!(
+        csv.contains("acme-woo") && !csv.contains("atlas-shopify"),
+        "{csv}"
+    );
+    for path in [
+        format!("/console/messages/{other}"),
+        format!("/console/messages/{other}/invoice.pdf"),
+        "/console/messages?store=atlas-shopify".to_owned(),
+        "/console/messages.csv?store=atlas-shopify".to_owned(),
+    ] {
+        let (status, _) = fetch(&browser, "GET", &path, None).await;
+        assert_eq!(status, 404, "{path}");
+    }
+    let (status, _) = fetch(&browser, "GET", "/console/messages/999999", None).await;
+    assert_eq!(status, 404, "a job that does not exist");
+    let (status, _) = fetch(&browser, "GET", &format!("/console/messages/{own}"), None).await;
+    assert_eq!(status, 200, "their own message");
     browser.close().await;
 }
 
