@@ -50,7 +50,7 @@ pub async fn list(ctx: Ctx, state: web::Data<AppState>) -> Result<HttpResponse, 
         h1 { (title) }
         (note(lang, &ctx.query))
         (filter_form(lang, &f, &stores))
-        p.actions {
+        div.actions {
             a.button href=(f.href("/console/messages.csv", None)) download { (t(lang, W::ExportCsv)) }
             @if f.state == Some(JobState::Dead) && ctx.user.is_operator() && !page.rows.is_empty() {
                 form.inline method="post" action="/console/messages/retry-dead" {
