@@ -109,6 +109,21 @@ async fn a_signed_webhook_appears_in_the_list_once_its_job_ran() {
         !row.contains("96816277") && !row.contains("96 816 277"),
         "{row}"
     );
+    // In the user's language, Arabic right to left.
+    let fr = c
+        .page(&client, "/console/messages?lang=fr", StatusCode::OK)
+        .await;
+    assert!(
+        fr.contains("Exporter en CSV") && fr.contains("Boutique"),
+        "{fr}"
+    );
+    let ar = c
+        .page(&client, "/console/messages?lang=ar", StatusCode::OK)
+        .await;
+    assert!(
+        ar.contains(r#"dir="rtl""#) && ar.contains("تصدير بصيغة CSV"),
+        "{ar}"
+    );
 }
 
 #[tokio::test]
