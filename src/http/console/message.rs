@@ -123,6 +123,11 @@ fn timeline(lang: Lang, job: &Job, event: Option<&EventRecord>) -> Markup {
         JobState::Done | JobState::Dead | JobState::Skipped
     );
     let to = step_str(job, "to").map(mask_phone);
+    // A closed job's missing step will not happen any more.
+    let pending = if closed { W::NotDone } else { W::NotYet };
+    // The cleanup after a send that can never succeed deletes the media (and its id): a send
+    // started means the upload was done.
+    let uploaded = step_str(job, "media_id").is_some() || send_at.is_some();
     let item = |done: bool, name: W, at: Option<i64>, since: Option<i64>, what: Markup| {
         html! {
             li.step.done[done] {
@@ -131,7 +136,7 @@ fn timeline(lang: Lang, job: &Job, event: Option<&EventRecord>) -> Markup {
                 @if let (Some(at), Some(since)) = (at, since) {
                     " " span.muted { "(+" (duration(at - since)) ")" }
                 }
-                @if !done { " " span.muted { (t(lang, W::NotYet)) } }
+                @if !done { " " span.muted { (t(lang, pending)) } }
                 div { (what) }
             }
         }
@@ -151,7 +156,7 @@ fn timeline(lang: Lang, job: &Job, event: Option<&EventRecord>) -> Markup {
                     @if let Some(b) = job.steps.get("pdf_bytes").and_then(Value::as_u64) { " · " (b) " B" }
                     @if let Some(h) = step_str(job, "pdf_sha256") { br; code.hash { "sha256 " (h) } }
                 }))
-                (item(step_str(job, "media_id").is_some(), W::StepUpload, None, None, html! {
+                (item(uploaded, W::StepUpload, None, None, html! {
                     @if let Some(m) = step_str(job, "media_id") { code { (m) } }
                 }))
             }
@@ -176,7 +181,7 @@ fn body_params(lang: Lang, job: &Job) -> Markup {
     };
     html! {
         @if step_str(job, "whatsapp_bulk_group_id").is_none() {
-            p.muted { (t(lang, W::ParamsNotSentYet)) }
+            p.muted { (t(lang, W::ParamsNotSent)) }
         }
         ol.params {
             @for p in &job.rule.body_params {
