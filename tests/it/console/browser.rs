@@ -191,7 +191,11 @@ async fn a_viewer_sees_only_their_store_and_gets_404_for_another() {
     };
     let (own, other) = (id_of("acme-woo"), id_of("atlas-shopify"));
     browser.goto(&console.url("/console/messages")).await;
-    assert_eq!(listed_jobs(&browser).await, [own.clone()], "the list");
+    assert_eq!(
+        listed_jobs(&browser).await,
+        std::slice::from_ref(&own),
+        "the list"
+    );
     let (_, csv) = fetch(&browser, "GET", "/console/messages.csv", None).await;
     assert_eq!(
         csv.lines().count(),
