@@ -8,6 +8,8 @@ use reqwest::StatusCode;
 
 pub use crate::net::display_url;
 use crate::net::{CheckedResolver, UrlPolicy};
+use crate::order::Order;
+use crate::stores::{Store, placeholders};
 
 pub const DEFAULT_MAX_BYTES: u64 = 16 * 1024 * 1024;
 
@@ -102,6 +104,37 @@ fn chain(e: &dyn std::error::Error) -> String {
         source = cause.source();
     }
     text
+}
+
+/// Why a store fetching its invoices has nothing to fetch for an order.
+pub const NO_FETCH_URL: &str =
+    "invoice.source is \"fetch\" but the order carries no invoice PDF URL";
+
+/// Where a store that fetches its invoices (`invoice.source = "fetch"`) gets an order's PDF:
+/// its `invoice.fetch_url` with the order's values filled in (percent-encoded), else the URL
+/// the platform's payload carried. One function for the worker and the console's re-fetch, so
+/// both fetch the same document.
+pub fn source_url(store: &Store, order: &Order, number: &str) -> Option<String> {
+    match &store.invoice.fetch_url {
+        Some(url) => {
+            let context = placeholders::Context {
+                store_id: store.id.as_str(),
+                order,
+                invoice_number: Some(number),
+            };
+            Some(placeholders::render(url, &context, |s| {
+                url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+            }))
+        }
+        None => order.invoice_url.clone(),
+    }
+}
+
+/// The URL policy a store's invoice fetches go through.
+pub fn policy(store: &Store) -> UrlPolicy {
+    UrlPolicy {
+        allow_private: store.invoice.fetch_allow_private,
+    }
 }
 
 pub async fn fetch_pdf(

@@ -17,10 +17,9 @@ use super::auth::Ctx;
 use super::error::ConsoleError;
 use super::message::visible_job;
 use crate::http::AppState;
-use crate::invoice::fetch::{FetchClients, FetchOptions, fetch_pdf};
+use crate::invoice::fetch::{self, FetchClients, FetchOptions, fetch_pdf};
 use crate::jobs::Job;
 use crate::order::Order;
-use crate::stores::placeholders::{self, Context};
 use crate::stores::{InvoiceSource, Store};
 
 /// The console's own fetch clients (the worker's are in its `Deps`), made on first use; a
@@ -91,24 +90,10 @@ async fn make(store: Arc<Store>, order: Order, number: String) -> Result<Vec<u8>
         .map_err(|e| format!("invoice rendering crashed: {e}"))?
         .map_err(|e| e.to_string()),
         InvoiceSource::Fetch => {
-            // The same URL the worker's invoice step fetched (worker/steps/invoice.rs).
-            let ctx = Context {
-                store_id: store.id.as_str(),
-                order: &order,
-                invoice_number: Some(&number),
-            };
-            let url = match &store.invoice.fetch_url {
-                Some(url) => placeholders::render(url, &ctx, |s| {
-                    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
-                }),
-                None => order.invoice_url.clone().ok_or_else(|| {
-                    "invoice.source is \"fetch\" but the order carries no invoice PDF URL"
-                        .to_owned()
-                })?,
-            };
-            let policy = crate::net::UrlPolicy {
-                allow_private: store.invoice.fetch_allow_private,
-            };
+            // The same URL and policy as the worker's invoice step.
+            let url = fetch::source_url(&store, &order, &number)
+                .ok_or_else(|| fetch::NO_FETCH_URL.to_owned())?;
+            let policy = fetch::policy(&store);
             let (clients, options) = &*FETCH;
             fetch_pdf(clients, policy, &url, options)
                 .await

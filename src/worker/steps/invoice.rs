@@ -81,20 +81,13 @@ async fn invoice_pdf(
     order: &Order,
     number: &str,
 ) -> Result<Vec<u8>, StepError> {
-    let fetch_from = match (store.invoice.source, &store.invoice.fetch_url) {
-        (InvoiceSource::Fetch, Some(url)) => Some(placeholders::render(
-            url,
-            &context(store, order, Some(number)),
-            encode_component,
-        )),
-        (InvoiceSource::Fetch, None) => order.invoice_url.clone(),
-        (InvoiceSource::Generate, _) => None,
+    let fetch_from = match store.invoice.source {
+        InvoiceSource::Fetch => fetch::source_url(store, order, number),
+        InvoiceSource::Generate => None,
     };
     match (store.invoice.source, fetch_from) {
         (InvoiceSource::Fetch, Some(url)) => {
-            let policy = crate::net::UrlPolicy {
-                allow_private: store.invoice.fetch_allow_private,
-            };
+            let policy = fetch::policy(store);
             fetch::fetch_pdf(&deps.fetch_clients, policy, &url, &deps.fetch_options)
                 .await
                 .map_err(|e| {
@@ -106,9 +99,7 @@ async fn invoice_pdf(
                     StepError(e.to_string(), failure)
                 })
         }
-        (InvoiceSource::Fetch, None) => Err(permanent(
-            "invoice.source is \"fetch\" but the order carries no invoice PDF URL",
-        )),
+        (InvoiceSource::Fetch, None) => Err(permanent(fetch::NO_FETCH_URL)),
         (InvoiceSource::Generate, _) => {
             let (store, order, number) = (store.clone(), order.clone(), number.to_owned());
             tokio::task::spawn_blocking(move || {
@@ -119,9 +110,4 @@ async fn invoice_pdf(
             .map_err(|e| permanent(e.to_string()))
         }
     }
-}
-
-/// Percent-encodes a placeholder value for a URL query or path.
-fn encode_component(s: &str) -> String {
-    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
