@@ -217,7 +217,7 @@ async fn fill(url: &str, n: u64, stores: u64) -> anyhow::Result<()> {
         conn.close().await?;
     } else {
         let pool = sqlx::PgPool::connect(url).await?;
-        let series = format!("FROM generate_series(1, {n}) AS s(i)");
+        let series = format!("FROM generate_series(1::bigint, {n}) AS s(i)");
         sqlx::query(sqlx::AssertSqlSafe(format!(
             "INSERT INTO events {events_cols} OVERRIDING SYSTEM VALUE SELECT {event_values} {series}"
         )))

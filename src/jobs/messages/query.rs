@@ -49,7 +49,9 @@ pub(crate) const RUN_NOW: &str = "UPDATE jobs SET run_at = $1, updated_at = $1 \
 pub(crate) const FIRST_FROM: &str =
     "SELECT id, created_at FROM jobs WHERE id >= $1 ORDER BY id LIMIT 1";
 
-pub(crate) const ID_SPAN: &str = "SELECT MIN(id), MAX(id) FROM jobs";
+/// Two subqueries: SQLite answers a lone `MIN` or `MAX` from the index, but `MIN(id), MAX(id)`
+/// together by reading every row.
+pub(crate) const ID_SPAN: &str = "SELECT (SELECT MIN(id) FROM jobs), (SELECT MAX(id) FROM jobs)";
 
 /// Job ids bounding a date range (see `messages::id_bounds`): from `from`, below `to`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
