@@ -36,7 +36,7 @@ pub use csv::{CSV_BATCH, CSV_MAX_ROWS, CsvError, CsvExport, CsvSummary, write_cs
 pub use keys::MIN_PHONE_SUFFIX;
 pub(crate) use keys::SearchKeys;
 pub(crate) use query::{
-    Bind, FIRST_FROM, ID_SPAN, IdBounds, JOB_PLACE, MessageRecord, RUN_NOW, Returning, Select,
+    Bind, FIRST_ID_AT, IdBounds, JOB_PLACE, MessageRecord, RUN_NOW, Returning, Select,
 };
 pub(crate) use store::impl_messages;
 
@@ -205,11 +205,8 @@ pub(crate) trait MessageSource: super::JobQueue {
     /// `RUN_NOW`; whether it applied.
     async fn run_now(&self, job_id: i64, now: i64) -> Result<bool, StoreError>;
 
-    /// `ID_SPAN`: the lowest and highest job id.
-    async fn id_span(&self) -> Result<Option<(i64, i64)>, StoreError>;
-
-    /// `FIRST_FROM`: the first job at or after `id`, and its `created_at`.
-    async fn first_from(&self, id: i64) -> Result<Option<(i64, i64)>, StoreError>;
+    /// `FIRST_ID_AT`: the first job id created at `t` or later; `None` without jobs.
+    async fn first_id_at(&self, t: i64) -> Result<Option<i64>, StoreError>;
 }
 
 /// How far `created_at` may run out of id order: an id is taken at the insert, the time just
@@ -218,8 +215,8 @@ pub(crate) trait MessageSource: super::JobQueue {
 const CLOCK_SLACK_MS: i64 = 3_600_000;
 
 /// The ids bounding the query's date range. Jobs are numbered as they are stored, so
-/// `created_at` grows with the id: a binary search over the primary key (some 20 lookups for a
-/// million jobs) finds where the range starts and ends, and the list reads only that span of
+/// `created_at` grows with the id: a binary search over the primary key (`FIRST_ID_AT`) finds
+/// where the range starts and ends, and the list reads only that span of
 /// its index instead of walking back from the newest job through everything after the range
 /// (and, for a range holding less than a page, on to the oldest job). No index on
 /// `created_at` is needed, so ingestion pays nothing for it.
@@ -230,31 +227,14 @@ async fn id_bounds<S: MessageSource>(
     if query.created_from.is_none() && query.created_to.is_none() {
         return Ok(IdBounds::default());
     }
-    let Some((min, max)) = source.id_span().await? else {
-        return Ok(IdBounds::default());
-    };
-    // The first id whose job was created at `t` or later (`max + 1` if none).
-    let first_at = async |t: i64| -> Result<i64, StoreError> {
-        let (mut lo, mut hi) = (min, max + 1);
-        while lo < hi {
-            let mid = lo + (hi - lo) / 2;
-            match source.first_from(mid).await? {
-                Some((id, created)) if created < t => lo = id + 1,
-                _ => hi = mid,
-            }
-        }
-        Ok(lo)
-    };
-    Ok(IdBounds {
-        from: match query.created_from {
-            Some(t) => Some(first_at(t.saturating_sub(CLOCK_SLACK_MS)).await?),
-            None => None,
-        },
-        to: match query.created_to {
-            Some(t) => Some(first_at(t.saturating_add(CLOCK_SLACK_MS)).await?),
-            None => None,
-        },
-    })
+    let mut bounds = IdBounds::default();
+    if let Some(t) = query.created_from {
+        bounds.from = source.first_id_at(t.saturating_sub(CLOCK_SLACK_MS)).await?;
+    }
+    if let Some(t) = query.created_to {
+        bounds.to = source.first_id_at(t.saturating_add(CLOCK_SLACK_MS)).await?;
+    }
+    Ok(bounds)
 }
 
 /// Reads up to `limit` rows (or ids) of `query` in its scope, newest first: one statement

@@ -45,13 +45,20 @@ pub(crate) const JOB_PLACE: &str = "SELECT store_id, state, run_at FROM jobs WHE
 pub(crate) const RUN_NOW: &str = "UPDATE jobs SET run_at = $1, updated_at = $1 \
      WHERE id = $2 AND state = 'queued' AND run_at > $1";
 
-/// The first job at or after an id, with its creation time (the probe of `id_bounds`).
-pub(crate) const FIRST_FROM: &str =
-    "SELECT id, created_at FROM jobs WHERE id >= $1 ORDER BY id LIMIT 1";
-
-/// Two subqueries: SQLite answers a lone `MIN` or `MAX` from the index, but `MIN(id), MAX(id)`
-/// together by reading every row.
-pub(crate) const ID_SPAN: &str = "SELECT (SELECT MIN(id) FROM jobs), (SELECT MAX(id) FROM jobs)";
+/// The first job id whose `created_at` is `$1` or later (one above the last id if none; NULL
+/// without jobs): a binary search over the primary key, run by the database in one statement
+/// (some 20 probes of the index for a million jobs, no round trip each). The span comes from
+/// two subqueries: SQLite answers a lone `MIN` or `MAX` from the index, both together by
+/// reading every row.
+pub(crate) const FIRST_ID_AT: &str = "WITH RECURSIVE b(lo, hi) AS (\
+     SELECT (SELECT MIN(id) FROM jobs), (SELECT MAX(id) FROM jobs) + 1 \
+     UNION ALL SELECT \
+     CASE WHEN (SELECT created_at FROM jobs WHERE id >= (lo + hi) / 2 ORDER BY id LIMIT 1) < $1 \
+     THEN (SELECT id FROM jobs WHERE id >= (lo + hi) / 2 ORDER BY id LIMIT 1) + 1 ELSE lo END, \
+     CASE WHEN (SELECT created_at FROM jobs WHERE id >= (lo + hi) / 2 ORDER BY id LIMIT 1) < $1 \
+     THEN hi ELSE (lo + hi) / 2 END \
+     FROM b WHERE lo < hi) \
+     SELECT MAX(lo) FROM b";
 
 /// Job ids bounding a date range (see `messages::id_bounds`): from `from`, below `to`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
