@@ -6,6 +6,7 @@
 //! second TLS crypto provider beside reqwest's for a protocol that, on loopback, is plain JSON
 //! over HTTP.
 
+use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -34,8 +35,10 @@ impl Browser {
             .and_then(|l| l.local_addr())
             .expect("a free port")
             .port();
+        // A process group of its own, so a failing test's Drop takes Chromium down with it.
         let driver = Command::new(chromedriver())
             .arg(format!("--port={port}"))
+            .process_group(0)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -240,17 +243,18 @@ impl Browser {
     }
 
     /// Ends the session (closing Chromium) and stops chromedriver.
-    pub async fn close(mut self) {
+    pub async fn close(self) {
         let _ = self.http.delete(&self.session).send().await;
-        let _ = self.driver.kill();
-        let _ = self.driver.wait();
     }
 }
 
 impl Drop for Browser {
-    // A failing test unwinds without `close`: chromedriver must not outlive it (Chromium
-    // exits with its driver).
+    // A failing test unwinds without `close`, and Chromium outlives a killed chromedriver:
+    // the whole group goes (`kill` the command, as the crate forbids unsafe code).
     fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", self.driver.id())])
+            .status();
         let _ = self.driver.kill();
         let _ = self.driver.wait();
     }
