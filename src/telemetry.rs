@@ -284,6 +284,29 @@ fn mask_groups(run: &str) -> String {
     if masked { out } else { mask_phone(run) }
 }
 
+/// `v` with every phone masked: the fields named `phone` or `to`, and any phone-looking run
+/// of digits in other text (notes, errors).
+pub fn mask_json(v: &serde_json::Value) -> serde_json::Value {
+    match v {
+        serde_json::Value::Object(map) => serde_json::Value::Object(
+            map.iter()
+                .map(|(k, v)| {
+                    let v = match (k.as_str(), v) {
+                        ("phone" | "to", serde_json::Value::String(s)) => {
+                            serde_json::Value::String(mask_phone(s))
+                        }
+                        _ => mask_json(v),
+                    };
+                    (k.clone(), v)
+                })
+                .collect(),
+        ),
+        serde_json::Value::Array(items) => items.iter().map(mask_json).collect(),
+        serde_json::Value::String(s) => serde_json::Value::String(redact_phones(s)),
+        other => other.clone(),
+    }
+}
+
 pub fn redact_phones(text: &str) -> String {
     let chars: Vec<char> = text.chars().collect();
     let at = |i: usize| chars.get(i).copied();

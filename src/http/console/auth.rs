@@ -16,11 +16,11 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use futures_util::future::LocalBoxFuture;
 use sha2::{Digest, Sha256};
-use subtle::ConstantTimeEq;
 
 use super::error::{ConsoleError, Why};
 use super::i18n::Lang;
 use crate::http::AppState;
+pub use crate::http::auth::same_secret;
 use crate::jobs::SessionRecord;
 use crate::settings::{ConsoleRole, ConsoleSettings};
 use crate::stores::{Store, StoreRegistry};
@@ -242,16 +242,6 @@ pub fn cookie(name: &'static str, value: String, settings: &ConsoleSettings) -> 
         .same_site(SameSite::Strict)
         .secure(!settings.allow_plain_http)
         .finish()
-}
-
-/// Equal strings, compared in constant time (as SHA-256 digests, so not even the length
-/// leaks).
-pub fn same_secret(a: &str, b: &str) -> bool {
-    bool::from(
-        Sha256::digest(a.as_bytes())
-            .as_slice()
-            .ct_eq(Sha256::digest(b.as_bytes()).as_slice()),
-    )
 }
 
 /// Where to go after signing in: `next` when it is a path inside the console, else the

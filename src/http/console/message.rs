@@ -16,7 +16,7 @@ use super::words::{W, t};
 use crate::http::AppState;
 use crate::jobs::{EventRecord, Job, JobState};
 use crate::stores::placeholders::{self, Context};
-use crate::telemetry::{mask_phone, redact_phones};
+use crate::telemetry::{mask_json, mask_phone, redact_phones};
 
 /// The job `id` names, if the user may see its store: anything else (not a number, no such
 /// job, another store's job) is the same 404.
@@ -235,7 +235,7 @@ fn errors(lang: Lang, job: &Job) -> Markup {
         }
         @if let Some(runs) = previous {
             h3 { (t(lang, W::PreviousRuns)) " (" (runs.len()) ")" }
-            @for run in runs { pre.json { (pretty(&masked(run))) } }
+            @for run in runs { pre.json { (pretty(&mask_json(run))) } }
         }
     }
 }
@@ -252,33 +252,12 @@ fn event_section(lang: Lang, event: Option<&EventRecord>) -> Markup {
             dt { (t(lang, W::Topic)) } dd { code { (e.topic) } }
             dt { (t(lang, W::Delivery)) } dd { code { (e.delivery_key) } }
         }
-        pre.json { (pretty(&masked(&order))) }
+        pre.json { (pretty(&mask_json(&order))) }
     }
 }
 
 fn pretty(v: &Value) -> String {
     serde_json::to_string_pretty(v).unwrap_or_default()
-}
-
-/// `v` with every phone masked: the fields named `phone` or `to`, and any phone-looking run
-/// of digits in other text (notes, errors).
-pub fn masked(v: &Value) -> Value {
-    match v {
-        Value::Object(map) => Value::Object(
-            map.iter()
-                .map(|(k, v)| {
-                    let v = match (k.as_str(), v) {
-                        ("phone" | "to", Value::String(s)) => Value::String(mask_phone(s)),
-                        _ => masked(v),
-                    };
-                    (k.clone(), v)
-                })
-                .collect(),
-        ),
-        Value::Array(items) => items.iter().map(masked).collect(),
-        Value::String(s) => Value::String(redact_phones(s)),
-        other => other.clone(),
-    }
 }
 
 #[cfg(test)]
@@ -292,7 +271,7 @@ mod tests {
             "previous_runs": [{ "to": "21696816277" }],
             "note": "call me on +21696816277",
         });
-        let text = pretty(&masked(&v));
+        let text = pretty(&mask_json(&v));
         assert!(
             !text.contains("816277") && !text.contains("816 277"),
             "{text}"
