@@ -12,23 +12,8 @@ if [ -z "${BIN:-}" ]; then
 fi
 REPEAT=${REPEAT:-2}
 W=$(mktemp -d); trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$W"' EXIT
-mkdir -p $W/plugin-config
-cat > $W/plugin-config/bench.toml <<TOML
-platform = "woocommerce"
-base_uri = "https://shop.bench.test"
-default_country = "TN"
-[webhook]
-secrets = ["bench-secret"]
-[buzzbip]
-base_url = "http://127.0.0.1:9"
-username = "bench@shopbip.test"
-password = "bench"
-api_key = "bench"
-[[notify]]
-on = "order.paid"
-template_id = 1289
-body_params = ["{customer.first_name}", "{order.number}"]
-TOML
+. bench/store.sh
+write_bench_store "$W/plugin-config" bench-secret
 hash=$(echo "bench-console-password" | $BIN/shopbip console hash-password)
 cat > $W/shopbip.toml <<TOML
 [console]

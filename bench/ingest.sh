@@ -24,23 +24,8 @@ echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d
 ceiling_pid=$!
 "$BIN/shopbip-bench" ceiling --port 8090 --secret $SECRET --parse >/dev/null &
 parse_pid=$!
-mkdir -p "$work/plugin-config"
-cat > "$work/plugin-config/bench.toml" <<TOML
-platform = "woocommerce"
-base_uri = "https://shop.bench.test"
-default_country = "TN"
-[webhook]
-secrets = ["$SECRET"]
-[buzzbip]
-base_url = "http://127.0.0.1:9"
-username = "bench@shopbip.test"
-password = "bench"
-api_key = "bench"
-[[notify]]
-on = "order.paid"
-template_id = 1289
-body_params = ["{customer.first_name}", "{order.number}"]
-TOML
+. bench/store.sh
+write_bench_store "$work/plugin-config" "$SECRET"
 SHOPBIP__SERVER__PORT=8092 SHOPBIP__STORES__DIR="$work/plugin-config" \
 SHOPBIP__DATABASE__URL="sqlite://$work/shopbip.db" SHOPBIP__LOG__LEVEL=warn SHOPBIP__WORKER__CONCURRENCY=0 \
   "$BIN/shopbip" serve &
