@@ -356,6 +356,22 @@ async fn queries(store: &dyn JobStore, run: &ConsoleRun) -> anyhow::Result<()> {
         .await?;
         println!("{name:<46} {p50:>8.2} {p99:>8.2} {rows:>6}");
     }
+    // The overview's figures (`JobReads::store_stats`): on PostgreSQL first with the fill's
+    // deltas not yet folded (the worst a read can meet), then as the reaper leaves them.
+    for folded in [false, true] {
+        if folded {
+            let t = Instant::now();
+            let moved = store.fold_counts().await?;
+            println!(
+                "fold of {moved} count rows: {:.1} ms",
+                t.elapsed().as_secs_f64() * 1e3
+            );
+        }
+        let (p50, p99, rows) =
+            time(run.runs, || async { Ok(store.store_stats().await?.len()) }).await?;
+        let name = format!("overview counts (folded: {folded})");
+        println!("{name:<46} {p50:>8.2} {p99:>8.2} {rows:>6}");
+    }
     let (p50, p99, bytes) = time(10, || async {
         let mut out = Vec::new();
         let summary = write_csv(store, &store7, 10_000, &mut out).await?;

@@ -67,6 +67,13 @@ pub trait JobQueue: Send + Sync {
     /// Returns jobs whose lease expired (a crashed or killed worker) to the queue.
     async fn reap_expired(&self) -> Result<u64, StoreError>;
 
+    /// Moves the per-store count deltas written since the last call into the counts, where
+    /// the backend keeps deltas (PostgreSQL: see migrations/postgres/0007_store_counts.sql);
+    /// returns how many it moved. SQLite counts in place and has nothing to do.
+    async fn fold_counts(&self) -> Result<u64, StoreError> {
+        Ok(0)
+    }
+
     /// Runs a finished job again: the one way a second message for an order can happen.
     async fn replay(&self, job_id: i64) -> Result<ReplayOutcome, StoreError>;
 }
@@ -94,7 +101,8 @@ pub(crate) fn replayed_steps(old: &str) -> String {
     serde_json::Value::Object(fresh).to_string()
 }
 
-/// Returns expired leases to the queue every `every`, for as long as the process runs.
+/// Returns expired leases to the queue and folds the count deltas every `every`, for as long
+/// as the process runs.
 pub async fn run_reaper(queue: Arc<dyn JobQueue>, every: Duration) {
     let mut tick = tokio::time::interval(every);
     loop {
@@ -103,6 +111,9 @@ pub async fn run_reaper(queue: Arc<dyn JobQueue>, every: Duration) {
             Ok(0) => {}
             Ok(n) => tracing::warn!(jobs = n, "requeued jobs whose worker lost its lease"),
             Err(e) => tracing::error!(error = %e, "lease reaper failed"),
+        }
+        if let Err(e) = queue.fold_counts().await {
+            tracing::error!(error = %e, "folding the per-store counts failed");
         }
     }
 }

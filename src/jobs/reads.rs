@@ -22,10 +22,11 @@ pub trait JobReads: Send + Sync {
 }
 
 /// Implements `JobReads` for a backend whose sqlx pool is its field `pool`: both backends read
-/// with the same statements (`sql`) and decode alike, so the impl is written once. A macro
-/// because the generic form needs a dozen sqlx bounds per query to say the same.
+/// with the same statements (`sql`) and decode alike, so the impl is written once; only the
+/// per-store counts are read differently (`$store_counts`). A macro because the generic form
+/// needs a dozen sqlx bounds per query to say the same.
 macro_rules! impl_job_reads {
-    ($store:ty) => {
+    ($store:ty, $store_counts:expr) => {
         #[async_trait::async_trait]
         impl $crate::jobs::JobReads for $store {
             async fn get(
@@ -89,24 +90,18 @@ macro_rules! impl_job_reads {
                 std::collections::BTreeMap<String, $crate::jobs::StoreStats>,
                 $crate::jobs::StoreError,
             > {
-                let webhooks = sqlx::query($crate::jobs::sql::LAST_WEBHOOK_BY_STORE)
-                    .fetch_all(&self.pool)
-                    .await?;
-                let jobs = sqlx::query($crate::jobs::sql::JOBS_BY_STORE_AND_STATE)
-                    .fetch_all(&self.pool)
-                    .await?;
-                $crate::jobs::reads::fold_store_stats(webhooks, jobs)
+                let counts = sqlx::query($store_counts).fetch_all(&self.pool).await?;
+                $crate::jobs::reads::fold_store_stats(counts)
             }
         }
     };
 }
 pub(crate) use impl_job_reads;
 
-/// The rows of `sql::LAST_WEBHOOK_BY_STORE` and `sql::JOBS_BY_STORE_AND_STATE`, folded into
-/// `StoreStats` the same way for both backends.
+/// The rows of `sql::STORE_COUNTS_*` (store, counter, count, last time), folded into
+/// `StoreStats` the same way for both backends. A state no job is in is left out.
 pub(crate) fn fold_store_stats<R>(
-    last_webhooks: Vec<R>,
-    jobs_by_state: Vec<R>,
+    counts: Vec<R>,
 ) -> Result<BTreeMap<String, StoreStats>, StoreError>
 where
     R: sqlx::Row,
@@ -116,16 +111,23 @@ where
     Option<i64>: for<'r> sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
 {
     let mut stats: BTreeMap<String, StoreStats> = BTreeMap::new();
-    for r in last_webhooks {
-        stats.entry(r.try_get(0)?).or_default().last_webhook_at = r.try_get(1)?;
-    }
-    for r in jobs_by_state {
+    for r in counts {
         let entry = stats.entry(r.try_get(0)?).or_default();
-        let state: String = r.try_get(1)?;
-        if state == "done" {
-            entry.last_send_at = r.try_get(3)?;
+        let counter: String = r.try_get(1)?;
+        let n: i64 = r.try_get(2)?;
+        let last_at: Option<i64> = r.try_get(3)?;
+        if counter == "webhooks" {
+            entry.last_webhook_at = last_at;
+        } else if let Some(state) = counter.strip_prefix("job:") {
+            if state == JobState::Done.as_str() {
+                // When a job last became done: a send happened then, even if it was since
+                // replayed and is no longer done.
+                entry.last_send_at = last_at;
+            }
+            if n > 0 {
+                entry.jobs.insert(state.to_owned(), n as u64);
+            }
         }
-        entry.jobs.insert(state, r.try_get::<i64, _>(2)? as u64);
     }
     Ok(stats)
 }

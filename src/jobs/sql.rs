@@ -112,11 +112,28 @@ pub(crate) const COUNT_BY_STATE: &str = "SELECT state, COUNT(*) FROM jobs GROUP 
 pub(crate) const GET_EVENT: &str = "SELECT id, store_id, platform, topic, delivery_key, received_at, order_json \
      FROM events WHERE id = $1";
 
-pub(crate) const LAST_WEBHOOK_BY_STORE: &str =
-    "SELECT store_id, MAX(received_at) FROM events GROUP BY store_id";
+/// Per store and counter (`webhooks`, `job:<state>`): how many and when the last came in
+/// (migrations/sqlite/0006_store_counts.sql). SQLite's triggers keep `store_counts` itself.
+pub(crate) const STORE_COUNTS_SQLITE: &str =
+    "SELECT store_id, counter, n, last_at FROM store_counts";
 
-pub(crate) const JOBS_BY_STORE_AND_STATE: &str =
-    "SELECT store_id, state, COUNT(*), MAX(updated_at) FROM jobs GROUP BY store_id, state";
+/// The same on PostgreSQL, whose triggers append deltas that `FOLD_COUNTS` moves into
+/// `store_counts` now and then: the deltas not yet folded are added here. One statement, one
+/// snapshot: a fold committing meanwhile is seen whole or not at all.
+pub(crate) const STORE_COUNTS_POSTGRES: &str = "SELECT store_id, counter, CAST(SUM(n) AS BIGINT), MAX(last_at) FROM (\
+     SELECT store_id, counter, n, last_at FROM store_counts \
+     UNION ALL SELECT store_id, counter, d, at FROM store_count_deltas) c \
+     GROUP BY store_id, counter";
+
+/// Moves PostgreSQL's count deltas into `store_counts`. Deltas appended by transactions still
+/// open are not seen by the delete, and wait for the next fold.
+pub(crate) const FOLD_COUNTS: &str = "WITH moved AS (DELETE FROM store_count_deltas \
+     RETURNING store_id, counter, d, at) \
+     INSERT INTO store_counts (store_id, counter, n, last_at) \
+     SELECT store_id, counter, SUM(d), MAX(at) FROM moved GROUP BY store_id, counter \
+     ORDER BY store_id, counter \
+     ON CONFLICT (store_id, counter) DO UPDATE SET n = store_counts.n + excluded.n, \
+     last_at = GREATEST(store_counts.last_at, excluded.last_at)";
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct JobRow {
@@ -182,7 +199,7 @@ pub(crate) fn to_json<T: serde::Serialize>(value: &T) -> Result<String, StoreErr
 mod tests {
     use super::*;
 
-    const SHARED: [&str; 21] = [
+    const SHARED: [&str; 22] = [
         CLAIM_SQLITE,
         CLAIM_POSTGRES,
         JOB_SELECT,
@@ -202,8 +219,9 @@ mod tests {
         REPLAY_WRITE,
         COUNT_BY_STATE,
         GET_EVENT,
-        LAST_WEBHOOK_BY_STORE,
-        JOBS_BY_STORE_AND_STATE,
+        STORE_COUNTS_SQLITE,
+        STORE_COUNTS_POSTGRES,
+        FOLD_COUNTS,
     ];
 
     /// Positional binding (the SQLite writer) reads `$N` as the N-th value only when `$N`

@@ -184,7 +184,10 @@ pub fn rfc3339_ms(ms: i64) -> String {
 }
 
 /// The steps as recorded, for operators: every `to` (also inside `previous_runs`) and every
-/// `phone` (an order fetched from the platform's API is kept on the steps) masked; the
+/// `phone` (an order fetched from the platform's API is kept on the steps) masked, and any
+/// phone-looking run of digits in other text (warnings, an order's notes) too, as the job's
+/// `last_error` is, but not in identifiers (`*_id`, `invoice_number`, a hash), which would
+/// otherwise lose their digits; the
 /// worker's epoch-ms times (`send_started_at`) as RFC 3339 with the number beside them under
 /// `…_ms`, like the job's own times.
 fn steps_view(steps: &serde_json::Value) -> serde_json::Value {
@@ -207,6 +210,9 @@ fn steps_view(steps: &serde_json::Value) -> serde_json::Value {
                             }
                         }
                     }
+                    (key, serde_json::Value::String(_)) if is_identifier(key) => {
+                        out.insert(k.clone(), v.clone());
+                    }
                     _ => {
                         out.insert(k.clone(), steps_view(v));
                     }
@@ -215,8 +221,17 @@ fn steps_view(steps: &serde_json::Value) -> serde_json::Value {
             serde_json::Value::Object(out)
         }
         serde_json::Value::Array(items) => items.iter().map(steps_view).collect(),
+        serde_json::Value::String(s) => redact_phones(s).into(),
         other => other.clone(),
     }
+}
+
+fn is_identifier(key: &str) -> bool {
+    key == "id"
+        || key.ends_with("_id")
+        || key.ends_with("_ids")
+        || key.ends_with("number")
+        || key.ends_with("sha256")
 }
 
 #[cfg(test)]
@@ -235,9 +250,19 @@ mod tests {
         let steps = serde_json::json!({
             "to": "21696816277",
             "send_started_at": 1_796_244_917_123_i64,
-            "previous_runs": [{ "send_started_at": 0 }],
+            "previous_runs": [{ "send_started_at": 0, "last_error": "no WhatsApp on 21696816277" }],
+            "warnings": ["customer note: call +216 96 816 277"],
+            "whatsapp_bulk_group_id": "1234567890123",
+            "invoice_number": "INV-2026-00012345",
         });
         let view = steps_view(&steps);
+        let text = view.to_string();
+        assert!(
+            !text.contains("816277") && !text.contains("816 277"),
+            "{text}"
+        );
+        assert_eq!(view["whatsapp_bulk_group_id"], "1234567890123");
+        assert_eq!(view["invoice_number"], "INV-2026-00012345");
         assert_eq!(view["send_started_at"], "2026-12-02T20:55:17.123Z");
         assert_eq!(view["send_started_at_ms"], 1_796_244_917_123_i64);
         assert_eq!(

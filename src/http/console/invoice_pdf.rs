@@ -5,9 +5,13 @@
 //! Its SHA-256 against the job's `pdf_sha256` says whether it is the document that was sent.
 //!
 //! `GET /console/messages/{id}/invoice.pdf` serves it inline (`?download=1`: as an
-//! attachment), framable by the console's own pages only.
+//! attachment), framable by the console's own pages only. The message page makes the PDF to
+//! compare it and then frames this route, so the last few PDFs rendered are kept a short while
+//! (`Recent`): one view renders once.
 
-use std::sync::{Arc, LazyLock};
+use std::collections::VecDeque;
+use std::sync::{Arc, LazyLock, Mutex};
+use std::time::{Duration, Instant};
 
 use actix_web::http::header;
 use actix_web::{HttpResponse, web};
@@ -68,7 +72,24 @@ pub async fn remake(state: &AppState, job: &Job) -> Invoice {
     let Some(store) = state.stores.load().get(&job.store_id).cloned() else {
         return Invoice::NoStore;
     };
-    let made = make(store, order_of(job), number.to_owned()).await;
+    // Only a rendering is kept: it is the same bytes until the job or the store changes,
+    // while a fetched PDF is the platform's and may change any time.
+    let keep = store.invoice.source == InvoiceSource::Generate;
+    let key = (job.id, job.updated_at);
+    let cached = match RECENT.lock() {
+        Ok(mut recent) if keep => recent.get(key, &store),
+        _ => None,
+    };
+    let made = match cached {
+        Some(bytes) => Ok(bytes),
+        None => {
+            let made = make(store.clone(), order_of(job), number.to_owned()).await;
+            if let (true, Ok(bytes), Ok(mut recent)) = (keep, &made, RECENT.lock()) {
+                recent.put(key, store, bytes.clone());
+            }
+            made
+        }
+    };
     match made {
         Ok(bytes) => {
             let recorded = job.steps.get("pdf_sha256").and_then(|s| s.as_str());
@@ -77,6 +98,47 @@ pub async fn remake(state: &AppState, job: &Job) -> Invoice {
             Invoice::Pdf { bytes, same }
         }
         Err(why) => Invoice::Failed(why),
+    }
+}
+
+/// PDFs made in the last `Recent::TTL`, by job: the same job (not changed since: its
+/// `updated_at`) with the same store configuration (the same `Arc`, replaced on every reload)
+/// gives the same bytes. A handful, so the memory stays small.
+struct Recent(VecDeque<Made>);
+
+struct Made {
+    /// The job's id and `updated_at`.
+    job: (i64, i64),
+    store: Arc<Store>,
+    at: Instant,
+    bytes: Vec<u8>,
+}
+
+static RECENT: LazyLock<Mutex<Recent>> = LazyLock::new(|| Mutex::new(Recent(VecDeque::new())));
+
+impl Recent {
+    const TTL: Duration = Duration::from_secs(60);
+    const KEEP: usize = 8;
+
+    fn get(&mut self, job: (i64, i64), store: &Arc<Store>) -> Option<Vec<u8>> {
+        self.0.retain(|m| m.at.elapsed() < Self::TTL);
+        self.0
+            .iter()
+            .find(|m| m.job == job && Arc::ptr_eq(&m.store, store))
+            .map(|m| m.bytes.clone())
+    }
+
+    fn put(&mut self, job: (i64, i64), store: Arc<Store>, bytes: Vec<u8>) {
+        self.0.retain(|m| m.job.0 != job.0);
+        if self.0.len() >= Self::KEEP {
+            self.0.pop_front();
+        }
+        self.0.push_back(Made {
+            job,
+            store,
+            at: Instant::now(),
+            bytes,
+        });
     }
 }
 
@@ -141,4 +203,51 @@ pub fn pdf_response(bytes: Vec<u8>, name: &str, download: bool) -> HttpResponse 
         ))
         .insert_header((header::X_FRAME_OPTIONS, "SAMEORIGIN"))
         .body(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn store() -> Arc<Store> {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("s.toml");
+        std::fs::write(
+            &file,
+            "platform = \"woocommerce\"\nbase_uri = \"https://s.test\"\ndefault_country = \"FR\"\n\
+             [webhook]\nsecrets = [\"x\"]\n[buzzbip]\nusername = \"u\"\npassword = \"p\"\n\
+             api_key = \"k\"\n[[notify]]\non = \"order.paid\"\ntemplate_id = 1\n",
+        )
+        .unwrap();
+        Arc::new(crate::stores::load_file(&file, &|_: &str| None).unwrap())
+    }
+
+    #[test]
+    fn a_pdf_is_reused_only_for_the_same_job_version_and_store_configuration() {
+        let mut recent = Recent(VecDeque::new());
+        let store = store();
+        let job = (7, 1_000);
+        assert_eq!(recent.get(job, &store), None);
+        recent.put(job, store.clone(), b"%PDF-1".to_vec());
+        assert_eq!(recent.get(job, &store), Some(b"%PDF-1".to_vec()));
+        assert_eq!(
+            recent.get((7, 2_000), &store),
+            None,
+            "the job changed since"
+        );
+        let reloaded = Arc::new((*store).clone());
+        assert_eq!(recent.get(job, &reloaded), None, "the store was reloaded");
+        for id in 100..100 + Recent::KEEP as i64 {
+            recent.put((id, 1_000), store.clone(), vec![]);
+        }
+        assert_eq!(recent.0.len(), Recent::KEEP);
+        assert_eq!(recent.get(job, &store), None, "pushed out by newer ones");
+        recent.0[0].at = Instant::now() - Recent::TTL;
+        recent.get(job, &store);
+        assert_eq!(
+            recent.0.len(),
+            Recent::KEEP - 1,
+            "expired entries are dropped"
+        );
+    }
 }

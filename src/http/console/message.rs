@@ -104,13 +104,23 @@ fn step_str<'a>(job: &'a Job, key: &str) -> Option<&'a str> {
     job.steps.get(key).and_then(Value::as_str)
 }
 
-/// A duration for people: `850 ms`, `12.4 s`, `3 min 5 s`.
-fn duration(ms: i64) -> String {
+/// A duration for people, in the page's language: `850 ms`, `12.4 s`, `3 min 5 s`
+/// (French `12,4 s`; Arabic with its unit words).
+fn duration(lang: Lang, ms: i64) -> String {
+    let (milli, sec, min, comma) = match lang {
+        Lang::En => ("ms", "s", "min", false),
+        Lang::Fr => ("ms", "s", "min", true),
+        Lang::Ar => ("ملّي ثانية", "ثانية", "دقيقة", false),
+    };
     match ms {
         ..0 => "—".into(),
-        0..1_000 => format!("{ms} ms"),
-        1_000..60_000 => format!("{:.1} s", ms as f64 / 1000.0),
-        _ => format!("{} min {} s", ms / 60_000, (ms % 60_000) / 1000),
+        0..1_000 => format!("{ms} {milli}"),
+        1_000..60_000 => {
+            let s = format!("{:.1}", ms as f64 / 1000.0);
+            let s = if comma { s.replace('.', ",") } else { s };
+            format!("{s} {sec}")
+        }
+        _ => format!("{} {min} {} {sec}", ms / 60_000, (ms % 60_000) / 1000),
     }
 }
 
@@ -134,7 +144,7 @@ fn timeline(lang: Lang, job: &Job, event: Option<&EventRecord>) -> Markup {
                 strong { (t(lang, name)) }
                 @if let Some(at) = at { " " (when(lang, Some(at))) }
                 @if let (Some(at), Some(since)) = (at, since) {
-                    " " span.muted { "(+" (duration(at - since)) ")" }
+                    " " span.muted { "(+" (duration(lang, at - since)) ")" }
                 }
                 @if !done { " " span.muted { (t(lang, pending)) } }
                 div { (what) }
@@ -281,9 +291,12 @@ mod tests {
 
     #[test]
     fn durations_read_for_people() {
-        assert_eq!(duration(850), "850 ms");
-        assert_eq!(duration(12_400), "12.4 s");
-        assert_eq!(duration(185_000), "3 min 5 s");
-        assert_eq!(duration(-1), "—");
+        assert_eq!(duration(Lang::En, 850), "850 ms");
+        assert_eq!(duration(Lang::En, 12_400), "12.4 s");
+        assert_eq!(duration(Lang::Fr, 12_400), "12,4 s");
+        assert_eq!(duration(Lang::En, 185_000), "3 min 5 s");
+        assert_eq!(duration(Lang::Ar, 185_000), "3 دقيقة 5 ثانية");
+        assert_eq!(duration(Lang::Ar, 850), "850 ملّي ثانية");
+        assert_eq!(duration(Lang::En, -1), "—");
     }
 }

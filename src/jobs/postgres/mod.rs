@@ -86,7 +86,7 @@ impl Health for PgStore {
     }
 }
 
-impl_job_reads!(PgStore);
+impl_job_reads!(PgStore, crate::jobs::sql::STORE_COUNTS_POSTGRES);
 super::messages::impl_messages!(PgStore);
 
 impl JobStore for PgStore {

@@ -12,13 +12,17 @@ use crate::jobs::messages::{RUN_NOW, SearchKeys};
 use crate::jobs::queue::{is_final, replayed_steps};
 use crate::jobs::retry::decide;
 use crate::jobs::sql::{
-    CLAIM_POSTGRES, COMPLETE, FAIL_READ, FAIL_WRITE, FINISH, INSERT_EVENT, INSERT_JOB, JOB_SELECT,
-    JobRow, REAP_EXPIRED, RELEASE, RENEW, REPLAY_READ, REPLAY_WRITE, SAVE_STEPS, parse_state,
-    to_json,
+    CLAIM_POSTGRES, COMPLETE, FAIL_READ, FAIL_WRITE, FINISH, FOLD_COUNTS, INSERT_EVENT, INSERT_JOB,
+    JOB_SELECT, JobRow, REAP_EXPIRED, RELEASE, RENEW, REPLAY_READ, REPLAY_WRITE, SAVE_STEPS,
+    parse_state, to_json,
 };
 use crate::jobs::{
     Failure, IngestOutcome, Job, JobQueue, JobState, NewEvent, ReplayOutcome, StoreError,
 };
+
+/// The advisory lock key of `fold_counts` (any constant no other lock of ours uses: those
+/// are `hashtext` of a prefixed string).
+const FOLD_COUNTS_LOCK: i64 = 0x73686f7062697001; // "shopbip" 01
 
 #[async_trait]
 impl JobQueue for PgStore {
@@ -206,6 +210,22 @@ impl JobQueue for PgStore {
             .bind(now_ms())
             .execute(&self.pool)
             .await?;
+        Ok(done.rows_affected())
+    }
+
+    async fn fold_counts(&self) -> Result<u64, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        // One replica folds at a time; the others skip this tick rather than wait.
+        let mine: bool = sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1)")
+            .bind(FOLD_COUNTS_LOCK)
+            .fetch_one(&mut *tx)
+            .await?;
+        if !mine {
+            tx.commit().await?;
+            return Ok(0);
+        }
+        let done = sqlx::query(FOLD_COUNTS).execute(&mut *tx).await?;
+        tx.commit().await?;
         Ok(done.rows_affected())
     }
 

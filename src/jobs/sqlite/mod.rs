@@ -213,7 +213,7 @@ impl Health for SqliteStore {
 }
 
 // Reads run on the pool: WAL readers never wait for the writer.
-impl_job_reads!(SqliteStore);
+impl_job_reads!(SqliteStore, crate::jobs::sql::STORE_COUNTS_SQLITE);
 super::messages::impl_messages!(SqliteStore);
 
 /// One process owns the file: pacing stays in-process (the trait's default).

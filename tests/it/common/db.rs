@@ -63,6 +63,7 @@ macro_rules! with_pool {
         }
     };
 }
+pub(crate) use with_pool;
 
 /// One number from SQL, on whichever backend `url` names.
 pub async fn scalar(url: &str, sql: &str) -> i64 {

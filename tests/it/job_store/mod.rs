@@ -1,8 +1,10 @@
 //! The SQLite job store on a real file: dedupe, leases, retries, replay, restarts. Here the
 //! helpers, dedupe and invoice numbers; leases, retries and replay in `lifecycle`, concurrent
-//! workers and replays in `concurrency`, what survives closing and reopening in `durability`.
+//! workers and replays in `concurrency`, what survives closing and reopening in `durability`,
+//! the per-store counts in `counts`.
 
 mod concurrency;
+mod counts;
 mod durability;
 mod lifecycle;
 
