@@ -73,9 +73,45 @@ pub struct Store {
     pub invoice: InvoiceSection,
     pub rules: Vec<NotifyRule>,
     pub allow_phones: Vec<String>,
+    /// `buzzbip.webhook_secret`: verifies the events Buzzbip posts for this store.
+    pub buzzbip_webhook_secret: Option<SecretString>,
+    pub optout: OptOut,
     /// Set for stores whose platform fetches the order (`Platform::fetches_order`): the API
     /// access its worker calls with, from the platform's own profile section.
     pub api: Option<ApiAccess>,
+}
+
+/// A store's opt-out words, trimmed and case-folded as a message is before it is compared.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OptOut {
+    pub keywords: Vec<String>,
+    pub resume_keywords: Vec<String>,
+}
+
+/// What a customer's inbound message means for their opt-out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OptOutWord {
+    Stop,
+    Resume,
+}
+
+impl OptOut {
+    /// How `text` is compared: trimmed, Unicode lower case.
+    pub fn fold(text: &str) -> String {
+        text.trim().to_lowercase()
+    }
+
+    /// Whether a message, as a whole, is one of the words.
+    pub fn word(&self, text: &str) -> Option<OptOutWord> {
+        let folded = Self::fold(text);
+        if self.keywords.contains(&folded) {
+            Some(OptOutWord::Stop)
+        } else if self.resume_keywords.contains(&folded) {
+            Some(OptOutWord::Resume)
+        } else {
+            None
+        }
+    }
 }
 
 impl Store {

@@ -9,7 +9,7 @@ use std::time::Duration;
 use secrecy::ExposeSecret;
 
 use super::{
-    InvoiceSource, ProfileError, ProfileFile, Store, StoreId, placeholders, platform_keys,
+    InvoiceSource, OptOut, ProfileError, ProfileFile, Store, StoreId, placeholders, platform_keys,
 };
 use crate::buzzbip::{self, Credentials};
 use crate::platforms::Platform;
@@ -227,6 +227,30 @@ pub(super) fn validate(
         }
         allow.push(digits);
     }
+    let fold = |list: &[String], key: &str, err: &mut dyn FnMut(&str, String)| {
+        let mut out = Vec::new();
+        for (i, w) in list.iter().enumerate() {
+            let folded = OptOut::fold(w);
+            if folded.is_empty() {
+                err(&format!("optout.{key}[{i}]"), "is empty".into());
+            } else {
+                out.push(folded);
+            }
+        }
+        out
+    };
+    let optout = OptOut {
+        keywords: fold(&raw.optout.keywords, "keywords", &mut err),
+        resume_keywords: fold(&raw.optout.resume_keywords, "resume_keywords", &mut err),
+    };
+    for (i, w) in optout.resume_keywords.iter().enumerate() {
+        if optout.keywords.contains(w) {
+            err(
+                &format!("optout.resume_keywords[{i}]"),
+                format!("{w:?} is also an opt-out keyword"),
+            );
+        }
+    }
     if !errors.is_empty() {
         return Err(errors);
     }
@@ -260,6 +284,8 @@ pub(super) fn validate(
         invoice: raw.invoice,
         rules: raw.notify,
         allow_phones: allow,
+        buzzbip_webhook_secret: raw.buzzbip.webhook_secret,
+        optout,
         api,
     })
 }

@@ -38,6 +38,8 @@ pub struct ProfileFile {
     pub notify: Vec<NotifyRule>,
     #[serde(default)]
     pub test: TestSection,
+    #[serde(default)]
+    pub optout: OptOutSection,
     /// The REST API credentials a `bigcommerce` store's worker fetches orders with.
     pub bigcommerce: Option<crate::platforms::bigcommerce::profile::Section>,
 }
@@ -70,6 +72,10 @@ pub struct BuzzbipSection {
     pub password: SecretString,
     pub api_key: SecretString,
     pub platform_type: Option<String>,
+    /// The signing secret Buzzbip shows once when its webhook (Developer → Webhooks) is saved:
+    /// `POST /buzzbip/events/{store}` verifies `X-BuzzBip-Signature` with it. Unset, that
+    /// route refuses every event of the store.
+    pub webhook_secret: Option<SecretString>,
 }
 
 fn default_buzzbip_url() -> String {
@@ -196,6 +202,46 @@ fn yes() -> bool {
 pub struct TestSection {
     #[serde(default)]
     pub allow_phones: Vec<String>,
+}
+
+/// `[optout]`: the words that, as a customer's whole WhatsApp answer (trimmed, case-folded),
+/// stop the store's messages to them, or start them again.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OptOutSection {
+    #[serde(default = "default_optout_keywords")]
+    pub keywords: Vec<String>,
+    #[serde(default = "default_resume_keywords")]
+    pub resume_keywords: Vec<String>,
+}
+
+impl Default for OptOutSection {
+    fn default() -> Self {
+        Self {
+            keywords: default_optout_keywords(),
+            resume_keywords: default_resume_keywords(),
+        }
+    }
+}
+
+fn default_optout_keywords() -> Vec<String> {
+    [
+        "STOP",
+        "STOPP",
+        "ARRET",
+        "ARRÊT",
+        "UNSUBSCRIBE",
+        "توقف",
+        "إلغاء",
+    ]
+    .map(String::from)
+    .to_vec()
+}
+
+fn default_resume_keywords() -> Vec<String> {
+    ["START", "UNSTOP", "REPRENDRE", "ابدأ"]
+        .map(String::from)
+        .to_vec()
 }
 
 /// Numbers may be written `${ENV}`, which interpolation turns into a string.
