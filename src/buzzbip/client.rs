@@ -18,6 +18,9 @@ use crate::telemetry::redact_phones;
 
 /// WhatsApp's own document limit is 100 MB; Buzzbip publishes none, so we stay well below.
 pub const DEFAULT_MAX_UPLOAD_BYTES: u64 = 16 * 1024 * 1024;
+/// No answer shopbip needs comes near this (a delivery page of 100 items is a few dozen KB); an
+/// answer past it is not read further, so a broken proxy or a runaway list cannot fill memory.
+pub const MAX_ANSWER_BYTES: usize = 2 * 1024 * 1024;
 
 /// What identifies a store to Buzzbip. Secrets stay in `SecretString`, so `Debug` is safe.
 #[derive(Debug, Clone)]
@@ -199,7 +202,7 @@ impl BuzzbipClient {
             .map(drop)
     }
 
-    fn url(&self, segments: &[&str]) -> Url {
+    pub(super) fn url(&self, segments: &[&str]) -> Url {
         let mut url = self.inner.base.clone();
         url.path_segments_mut()
             .expect("parse_base_url refused URLs that cannot be a base")
@@ -209,7 +212,7 @@ impl BuzzbipClient {
     }
 
     /// Runs one authenticated call; a 401 about the token logs in again and repeats it once.
-    async fn call<F>(
+    pub(super) async fn call<F>(
         &self,
         endpoint: Endpoint,
         not_found_is_ok: bool,
@@ -318,10 +321,7 @@ impl BuzzbipClient {
             .get(RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
             .and_then(parse_retry_after);
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| BuzzbipError::network(endpoint, &e))?;
+        let body = read_capped(endpoint, response, MAX_ANSWER_BYTES).await?;
         metrics::histogram!(crate::metrics::UPSTREAM_SECONDS, "endpoint" => endpoint.label())
             .record(started.elapsed().as_secs_f64());
         tracing::debug!(
@@ -330,12 +330,43 @@ impl BuzzbipClient {
             elapsed_ms = started.elapsed().as_millis() as u64,
             "Buzzbip answered"
         );
+        let jsend = match body {
+            Some(body) => Jsend::parse(&body),
+            // Never a JSend success, so the status alone decides the class: a 5xx stays
+            // transient, a 2xx becomes a permanent failure saying why.
+            None => Jsend::parse(
+                format!("(an answer over {MAX_ANSWER_BYTES} bytes, not read)").as_bytes(),
+            ),
+        };
         Ok(Answer {
             status,
             retry_after,
-            jsend: Jsend::parse(&body),
+            jsend,
         })
     }
+}
+
+/// The body, or `None` when it is longer than `limit` (what was read is dropped).
+async fn read_capped(
+    endpoint: Endpoint,
+    mut response: reqwest::Response,
+    limit: usize,
+) -> Result<Option<Vec<u8>>, BuzzbipError> {
+    if response.content_length().is_some_and(|n| n > limit as u64) {
+        return Ok(None);
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| BuzzbipError::network(endpoint, &e))?
+    {
+        if body.len() + chunk.len() > limit {
+            return Ok(None);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(Some(body))
 }
 
 fn count_call(endpoint: Endpoint, outcome: &'static str) {

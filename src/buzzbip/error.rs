@@ -20,6 +20,7 @@ pub enum Endpoint {
     Upload,
     Send,
     DeleteMedia,
+    Delivery,
 }
 
 impl Endpoint {
@@ -30,6 +31,7 @@ impl Endpoint {
             Endpoint::Upload => "upload",
             Endpoint::Send => "send",
             Endpoint::DeleteMedia => "delete",
+            Endpoint::Delivery => "delivery",
         }
     }
 }
@@ -41,6 +43,7 @@ impl fmt::Display for Endpoint {
             Endpoint::Upload => "media upload",
             Endpoint::Send => "template send",
             Endpoint::DeleteMedia => "media delete",
+            Endpoint::Delivery => "delivery lookup",
         })
     }
 }

@@ -3,15 +3,17 @@
 mod answer;
 mod auth;
 mod client;
+mod delivery;
 mod error;
 mod jsend;
 mod request;
 
 pub use auth::TokenCache;
 pub use client::{
-    BuzzbipClient, ClientOptions, Credentials, DEFAULT_MAX_UPLOAD_BYTES, http_client,
-    parse_base_url,
+    BuzzbipClient, ClientOptions, Credentials, DEFAULT_MAX_UPLOAD_BYTES, MAX_ANSWER_BYTES,
+    http_client, parse_base_url,
 };
+pub use delivery::{DeliveryObservation, DeliveryState};
 pub use error::{BuzzbipError, Endpoint, ErrorClass};
 pub use jsend::{Jsend, JsendStatus};
 pub use request::{Button, SendReceipt, SendRequest};
