@@ -1,23 +1,54 @@
-//! `shopbip check`: validates the settings and every store profile, then prints the runbook.
+//! `shopbip check`: validates the settings and every store profile, then prints the runbook;
+//! with `--online`, also tries each store's Buzzbip account.
 
 use std::io::Write;
 
+use crate::buzzbip::{BuzzbipClient, BuzzbipError, TokenCache, http_client};
 use crate::settings::Settings;
-use crate::stores::{InvoiceSource, StoreRegistry};
+use crate::stores::{InvoiceSource, Store, StoreRegistry};
 
 /// `shopbip check`: the report on stdout, an error (exit 1) when anything is invalid.
-pub fn command(settings: &Settings, only: Option<&str>) -> anyhow::Result<()> {
-    if run(settings, only, &mut std::io::stdout().lock())? {
-        Ok(())
-    } else {
-        anyhow::bail!("configuration has errors (listed above)")
+pub async fn command(settings: &Settings, only: Option<&str>, online: bool) -> anyhow::Result<()> {
+    let (ok, registry) = offline(settings, only, &mut std::io::stdout().lock())?;
+    if !online {
+        return if ok {
+            Ok(())
+        } else {
+            anyhow::bail!("configuration has errors (listed above)")
+        };
+    }
+    let failed = match &registry {
+        Some(registry) => {
+            let stores: Vec<&Store> = registry.iter().map(|s| &**s).collect();
+            let mut report = Vec::new();
+            let failed = run_online(settings, &stores, &mut report).await?;
+            std::io::stdout().write_all(&report)?;
+            failed
+        }
+        None => {
+            println!("online: skipped: the profiles do not load (errors above)");
+            0
+        }
+    };
+    match (ok, failed) {
+        (true, 0) => Ok(()),
+        (true, n) => anyhow::bail!("the online check failed for {n} store(s) (listed above)"),
+        (false, 0) => anyhow::bail!("configuration has errors (listed above)"),
+        (false, n) => anyhow::bail!(
+            "configuration has errors and the online check failed for {n} store(s) (listed above)"
+        ),
     }
 }
 
-/// Writes problems or the runbook to `out`; true when everything is valid. With `only`, the
-/// settings and that one store's profile (`<stores.dir>/<only>.toml`): a newcomer's first
-/// store is checked without the example profiles beside it.
-pub fn run(settings: &Settings, only: Option<&str>, out: &mut impl Write) -> std::io::Result<bool> {
+/// Writes problems or the runbook to `out`; true when everything is valid, with the stores that
+/// loaded (for the online check). With `only`, the settings and that one store's profile
+/// (`<stores.dir>/<only>.toml`): a newcomer's first store is checked without the example
+/// profiles beside it.
+fn offline(
+    settings: &Settings,
+    only: Option<&str>,
+    out: &mut impl Write,
+) -> std::io::Result<(bool, Option<StoreRegistry>)> {
     let mut ok = true;
     let url = &settings.database.url;
     if !["sqlite:", "postgres:", "postgresql:"]
@@ -64,7 +95,7 @@ pub fn run(settings: &Settings, only: Option<&str>, out: &mut impl Write) -> std
             for e in errors {
                 writeln!(out, "error: {e}")?;
             }
-            return Ok(false);
+            return Ok((false, None));
         }
     };
     if only.is_none() {
@@ -77,7 +108,7 @@ pub fn run(settings: &Settings, only: Option<&str>, out: &mut impl Write) -> std
         }
     }
     print_runbook(&registry, out)?;
-    Ok(ok)
+    Ok((ok, Some(registry)))
 }
 
 pub fn print_runbook(registry: &StoreRegistry, out: &mut impl Write) -> std::io::Result<()> {
@@ -142,4 +173,95 @@ pub fn print_runbook(registry: &StoreRegistry, out: &mut impl Write) -> std::io:
         writeln!(out, "{}", line.join("  ").trim_end())?;
     }
     Ok(())
+}
+
+/// What `check --online` uploads: one page, small, recognisable if it is ever left behind.
+const TEST_PDF_TEXT: &str = "shopbip check --online: media permission test, deleted at once";
+const TEST_PDF_NAME: &str = "shopbip-check-online.pdf";
+
+/// Logs in with each store's Buzzbip account, uploads a one-page PDF and deletes it, and writes
+/// one line per store. Sends nothing. Returns how many stores failed.
+pub async fn run_online(
+    settings: &Settings,
+    stores: &[&Store],
+    out: &mut impl Write,
+) -> std::io::Result<usize> {
+    let options = settings.buzzbip.client_options();
+    let http = http_client(&options);
+    // Each call is bounded by the client's timeouts; a login, a retried login, an upload and a
+    // delete is the most one store can take, so a stuck account cannot hold the others.
+    let budget = (options.connect_timeout + options.timeout) * 4;
+    let checks = stores.iter().map(|store| {
+        let http = http.clone();
+        let options = options.clone();
+        async move {
+            // A cache per store: two stores on one account each prove their own credentials.
+            let tokens = TokenCache::new();
+            match BuzzbipClient::new(http, &tokens, store.buzzbip.clone(), options) {
+                Ok(client) => tokio::time::timeout(budget, try_account(store, &client))
+                    .await
+                    .unwrap_or_else(|_| {
+                        Err(format!(
+                            "no answer from Buzzbip within {} s",
+                            budget.as_secs()
+                        ))
+                    }),
+                Err(e) => Err(format!("buzzbip.base_url: {e}")),
+            }
+        }
+    });
+    let verdicts = futures_util::future::join_all(checks).await;
+    let width = stores
+        .iter()
+        .map(|s| s.id.as_str().len())
+        .max()
+        .unwrap_or(0);
+    let mut failed = 0;
+    for (store, verdict) in stores.iter().zip(verdicts) {
+        let id = store.id.as_str();
+        match verdict {
+            Ok(detail) => writeln!(out, "online: {id:<width$}  OK    {detail}")?,
+            Err(reason) => {
+                failed += 1;
+                writeln!(out, "online: {id:<width$}  FAIL  {reason}")?;
+            }
+        }
+    }
+    Ok(failed)
+}
+
+/// Login (through the upload, which logs in first), upload, delete.
+async fn try_account(store: &Store, client: &BuzzbipClient) -> Result<String, String> {
+    let pdf = bytes::Bytes::from(crate::cli::demo::placeholder_pdf(TEST_PDF_TEXT));
+    let media_id = client
+        .upload_pdf(TEST_PDF_NAME, pdf)
+        .await
+        .map_err(|e| reason(store, &e, "the test PDF upload"))?;
+    client
+        .delete_media(&media_id)
+        .await
+        .map_err(|e| reason(store, &e, &format!("deleting the test media {media_id}")))?;
+    Ok(format!(
+        "logged in, uploaded a test PDF (media {media_id}) and deleted it"
+    ))
+}
+
+/// A failure as one line with its fix; the account problems in the words a merchant needs.
+fn reason(store: &Store, e: &BuzzbipError, what: &str) -> String {
+    match e {
+        BuzzbipError::BadCredentials { .. } => format!(
+            "wrong Buzzbip username or password for store {} (buzzbip.username / buzzbip.password)",
+            store.id
+        ),
+        BuzzbipError::NoApiAccess { .. } => {
+            "API access not enabled for this Buzzbip user: ask Buzzbip to enable hasApiAccess"
+                .to_owned()
+        }
+        BuzzbipError::InvalidApiKey { .. } => format!(
+            "Buzzbip refused the API key of store {} (buzzbip.api_key)",
+            store.id
+        ),
+        e if e.is_transient() => format!("{what} failed (transient, try again): {e}"),
+        e => format!("{what} failed: {e}"),
+    }
 }

@@ -9,6 +9,7 @@ mod jobs;
 mod migrate;
 mod sandbox;
 mod serve;
+mod test_send;
 
 use std::path::PathBuf;
 
@@ -40,11 +41,36 @@ pub enum Command {
         #[arg(long)]
         sandbox: bool,
     },
-    /// Validates the settings and every store profile, and prints the runbook.
+    /// Validates the settings and every store profile, and prints the runbook; with --online,
+    /// also tries each store's Buzzbip account.
     Check {
         /// Checks the settings and this one store's profile (`<stores.dir>/<ID>.toml`) only.
         #[arg(long, value_name = "ID")]
         store: Option<String>,
+        /// After the offline checks, logs in to Buzzbip with each store's credentials and
+        /// uploads and deletes a one-page test PDF; one OK/FAIL line per store. Sends nothing.
+        #[arg(long)]
+        online: bool,
+    },
+    /// Sends one rule's message for a sample order (or a saved one) through the store's real
+    /// Buzzbip account to a test phone, and prints Buzzbip's answer. Writes no job.
+    TestSend {
+        #[arg(long, value_name = "ID")]
+        store: String,
+        /// The recipient, e.g. +21696816277; must be in the store's [test].allow_phones unless
+        /// --yes is given. Replaces whatever phone the order has.
+        #[arg(long, value_name = "PHONE")]
+        to: String,
+        /// Which [[notify]] block of the store's profile, counted from 1.
+        #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+        rule: u32,
+        /// A platform order payload (as for `shopbip invoice --order`) instead of the sample
+        /// order.
+        #[arg(long, value_name = "FILE.json")]
+        order: Option<PathBuf>,
+        /// Sends to a phone that is not in [test].allow_phones.
+        #[arg(long)]
+        yes: bool,
     },
     /// Renders a store's invoice for a saved platform order payload, to preview its look.
     Invoice {
@@ -137,7 +163,25 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     crate::telemetry::init(&settings.log);
     match cli.command {
         Command::Serve { sandbox } => serve::run(settings, sandbox).await,
-        Command::Check { store } => check::command(&settings, store.as_deref()),
+        Command::Check { store, online } => {
+            check::command(&settings, store.as_deref(), online).await
+        }
+        Command::TestSend {
+            store,
+            to,
+            rule,
+            order,
+            yes,
+        } => {
+            let args = test_send::TestSend {
+                store,
+                to,
+                rule: rule as usize,
+                order,
+                yes,
+            };
+            test_send::command(&settings, &args).await
+        }
         Command::Invoice { store, order, out } => invoice::command(&settings, &store, &order, &out),
         Command::Jobs { action } => jobs::command(&settings, action).await,
         Command::MigrateSqliteToPostgres { from, to } => migrate::command(&from, &to).await,

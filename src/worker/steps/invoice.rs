@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use sha2::Digest;
 
-use super::{Deps, StepError, Steps, context, permanent, save, step_done};
+use super::{Deps, StepError, Steps, context, save, step_done};
 use crate::invoice::fetch;
 use crate::jobs::{Failure, Job, format_invoice_number};
 use crate::order::Order;
@@ -40,11 +40,7 @@ pub(super) async fn invoice(
         if pdf.is_ok() { "ok" } else { "failed" },
     );
     let pdf = pdf?;
-    let filename = placeholders::render(
-        &store.invoice.filename,
-        &context(store, order, Some(&number)),
-        placeholders::file_name_part,
-    );
+    let filename = filename(store, order, &number);
     steps.pdf_sha256 = Some(hex::encode(sha2::Sha256::digest(&pdf)));
     steps.pdf_bytes = Some(pdf.len() as u64);
     Ok((filename, pdf))
@@ -81,6 +77,26 @@ async fn invoice_pdf(
     order: &Order,
     number: &str,
 ) -> Result<Vec<u8>, StepError> {
+    pdf(
+        &deps.fetch_clients,
+        &deps.fetch_options,
+        store,
+        order,
+        number,
+    )
+    .await
+    .map_err(|(reason, failure)| StepError(reason, failure))
+}
+
+/// The invoice PDF as the worker makes it, rendered or fetched: also what `shopbip test-send`
+/// attaches. The error is the reason and whether trying again may help.
+pub async fn pdf(
+    fetch_clients: &fetch::FetchClients,
+    fetch_options: &fetch::FetchOptions,
+    store: &Arc<Store>,
+    order: &Order,
+    number: &str,
+) -> Result<Vec<u8>, (String, Failure)> {
     let fetch_from = match store.invoice.source {
         InvoiceSource::Fetch => fetch::source_url(store, order, number),
         InvoiceSource::Generate => None,
@@ -88,7 +104,7 @@ async fn invoice_pdf(
     match (store.invoice.source, fetch_from) {
         (InvoiceSource::Fetch, Some(url)) => {
             let policy = fetch::policy(store);
-            fetch::fetch_pdf(&deps.fetch_clients, policy, &url, &deps.fetch_options)
+            fetch::fetch_pdf(fetch_clients, policy, &url, fetch_options)
                 .await
                 .map_err(|e| {
                     let failure = if e.is_transient() {
@@ -96,18 +112,32 @@ async fn invoice_pdf(
                     } else {
                         Failure::Permanent
                     };
-                    StepError(e.to_string(), failure)
+                    (e.to_string(), failure)
                 })
         }
-        (InvoiceSource::Fetch, None) => Err(permanent(fetch::NO_FETCH_URL)),
+        (InvoiceSource::Fetch, None) => Err((fetch::NO_FETCH_URL.to_owned(), Failure::Permanent)),
         (InvoiceSource::Generate, _) => {
             let (store, order, number) = (store.clone(), order.clone(), number.to_owned());
             tokio::task::spawn_blocking(move || {
                 crate::invoice::render_for_store(&store, &order, &number)
             })
             .await
-            .map_err(|e| permanent(format!("invoice rendering crashed: {e}")))?
-            .map_err(|e| permanent(e.to_string()))
+            .map_err(|e| {
+                (
+                    format!("invoice rendering crashed: {e}"),
+                    Failure::Permanent,
+                )
+            })?
+            .map_err(|e| (e.to_string(), Failure::Permanent))
         }
     }
+}
+
+/// The invoice's file name as the customer sees it (`invoice.filename` filled from the order).
+pub fn filename(store: &Store, order: &Order, number: &str) -> String {
+    placeholders::render(
+        &store.invoice.filename,
+        &context(store, order, Some(number)),
+        placeholders::file_name_part,
+    )
 }

@@ -14,7 +14,9 @@ mod upload;
 
 use std::time::Duration;
 
+pub use invoice::{filename as invoice_filename, pdf as invoice_pdf};
 pub use record::Steps;
+pub use send::send_request;
 
 use super::Deps;
 use crate::buzzbip::{BuzzbipClient, BuzzbipError};

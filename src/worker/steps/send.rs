@@ -7,8 +7,8 @@ use crate::buzzbip::{Button, BuzzbipClient, SendRequest};
 use crate::clock::now_ms;
 use crate::jobs::Job;
 use crate::order::Order;
-use crate::stores::Store;
 use crate::stores::placeholders;
+use crate::stores::{NotifyRule, Store};
 
 /// What is sent: the rule's parameters and buttons filled from the order.
 fn request(
@@ -16,20 +16,38 @@ fn request(
     store: &Store,
     order: &Order,
     steps: &Steps,
+    recipient: (String, String),
+) -> SendRequest {
+    send_request(
+        &job.rule,
+        store,
+        order,
+        steps.invoice_number.as_deref(),
+        steps.media_id.clone(),
+        recipient,
+    )
+}
+
+/// The send request for `rule` and `order`: the worker's, and `shopbip test-send`'s, so a test
+/// send is exactly what a customer would get.
+pub fn send_request(
+    rule: &NotifyRule,
+    store: &Store,
+    order: &Order,
+    invoice_number: Option<&str>,
+    header_media_id: Option<String>,
     (to, country_code): (String, String),
 ) -> SendRequest {
-    let ctx = context(store, order, steps.invoice_number.as_deref());
+    let ctx = context(store, order, invoice_number);
     SendRequest {
         to,
         country_code,
-        body_params: job
-            .rule
+        body_params: rule
             .body_params
             .iter()
             .map(|p| placeholders::render(p, &ctx, placeholders::plain))
             .collect(),
-        buttons: job
-            .rule
+        buttons: rule
             .buttons
             .iter()
             .map(|b| Button {
@@ -38,7 +56,7 @@ fn request(
                 value: placeholders::render(&b.value, &ctx, placeholders::plain),
             })
             .collect(),
-        header_media_id: steps.media_id.clone(),
+        header_media_id,
     }
 }
 
