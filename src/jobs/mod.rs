@@ -4,9 +4,12 @@
 //! `JobStore` is all of them, for the composition root. `sqlite` is the embedded backend,
 //! `postgres` the one replicas share; `sql` holds what they say alike.
 
+pub mod buzzbip_events;
+pub mod delivery;
 mod invoice_numbers;
 pub mod messages;
 pub mod migrate;
+pub mod optouts;
 mod pacing;
 pub mod postgres;
 mod queue;
@@ -26,7 +29,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::order::{EventKind, Order};
 use crate::stores::NotifyRule;
+pub use buzzbip_events::{BuzzbipEventRecord, BuzzbipEvents, NewBuzzbipEvent};
+pub use delivery::{Deliveries, DeliveryUpdate};
 pub use invoice_numbers::{InvoiceNumbers, format_invoice_number};
+pub use optouts::{OptOutRecord, OptOuts};
 pub use pacing::{SendSlots, SlotWait};
 pub use queue::{JobQueue, run_reaper};
 pub use reads::JobReads;
@@ -128,6 +134,37 @@ pub struct Job {
     pub created_at: i64,
     pub updated_at: i64,
     pub order: Order,
+    /// What became of the message once sent (`delivery::`).
+    pub delivery: Delivery,
+    /// The outcome recorded on the shop's order.
+    pub writeback: WriteBack,
+}
+
+/// A sent message's fate, as the delivery lookups and Buzzbip's events told it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Delivery {
+    /// `accepted`, `sent`, `delivered`, `read`, `failed` or `unknown`; `None`: not sent.
+    pub state: Option<String>,
+    /// When that state was reached (Buzzbip's time where it gives one), epoch ms.
+    pub at: Option<i64>,
+    /// The next lookup; `None`: no more lookups.
+    pub poll_at: Option<i64>,
+    /// Lookups made for the current send.
+    pub polls: u32,
+    /// `raw` (the state as Buzzbip wrote it), `reason` (why it failed), `history`.
+    pub detail: serde_json::Value,
+    /// `detail` as stored: a change is written only onto what was read.
+    pub raw_json: String,
+}
+
+/// The note written on the shop's order (`delivery::`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct WriteBack {
+    /// The next attempt; `None`: none due.
+    pub at: Option<i64>,
+    /// `state` (`pending`, `done`, `failed`), `attempts`, `last_error`, `done_at`, `text`.
+    pub detail: serde_json::Value,
+    pub raw_json: String,
 }
 
 /// Why a job attempt failed, as far as retrying goes.
@@ -204,7 +241,15 @@ pub trait Health: Send + Sync {
 /// The whole store, as the composition root holds it; each user is handed (by upcasting) only
 /// the part it uses.
 pub trait JobStore:
-    JobQueue + JobReads + messages::Messages + InvoiceNumbers + Health + Sessions
+    JobQueue
+    + JobReads
+    + messages::Messages
+    + InvoiceNumbers
+    + Health
+    + Sessions
+    + Deliveries
+    + OptOuts
+    + BuzzbipEvents
 {
     /// The send-slot ledger every process on this database shares, where the backend has one
     /// (PostgreSQL); `None`: the pacer paces in-process.

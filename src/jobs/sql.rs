@@ -7,7 +7,7 @@
 //! its first appearance, so there the order is what makes `$N` the N-th value (checked by
 //! `placeholders_first_appear_in_order` below).
 
-use super::{Job, JobState, StoreError};
+use super::{Delivery, Job, JobState, StoreError, WriteBack};
 
 /// The columns both backends select for a job, decoded once into a `Job` (`JobRow`). A macro
 /// so the statements below extend it at compile time (`concat!` takes only literals).
@@ -15,10 +15,13 @@ macro_rules! job_select {
     () => {
         "SELECT j.id, j.event_id, j.store_id, j.order_id, j.kind, j.rule_json, j.state, \
          j.attempts, j.max_attempts, j.run_at, j.locked_by, j.locked_until, j.last_error, \
-         j.steps_json, j.replays, j.created_at, j.updated_at, e.order_json \
+         j.steps_json, j.replays, j.created_at, j.updated_at, e.order_json, \
+         j.delivery_state, j.delivery_at, j.delivery_poll_at, j.delivery_polls, j.delivery_json, \
+         j.writeback_at, j.writeback_json \
          FROM jobs j JOIN events e ON e.id = j.event_id"
     };
 }
+pub(crate) use job_select;
 
 pub(crate) const JOB_SELECT: &str = job_select!();
 
@@ -72,11 +75,21 @@ pub(crate) const RENEW: &str = "UPDATE jobs SET locked_until = $1, updated_at = 
 pub(crate) const SAVE_STEPS: &str = "UPDATE jobs SET steps_json = $1, updated_at = $2 \
      WHERE id = $3 AND locked_by = $4 AND state = 'running'";
 
+/// Ends a job. A job that ends `done` was sent (its send interrupted before it was closed):
+/// its delivery is `accepted` and its first lookup due in 15 s (`delivery::POLL_GAPS_MS[0]`).
 pub(crate) const FINISH: &str = "UPDATE jobs SET state = $1, last_error = $2, locked_by = NULL, locked_until = NULL, \
-     updated_at = $3 WHERE id = $4 AND locked_by = $5 AND state = 'running'";
+     updated_at = $3, \
+     delivery_state = CASE WHEN $1 = 'done' THEN 'accepted' ELSE delivery_state END, \
+     delivery_at = CASE WHEN $1 = 'done' THEN CAST($3 AS BIGINT) ELSE delivery_at END, \
+     delivery_poll_at = CASE WHEN $1 = 'done' THEN CAST($3 AS BIGINT) + 15000 ELSE NULL END, \
+     delivery_polls = 0 \
+     WHERE id = $4 AND locked_by = $5 AND state = 'running'";
 
+/// Ends a sent job with its final steps; its delivery starts as in `FINISH`.
 pub(crate) const COMPLETE: &str = "UPDATE jobs SET state = 'done', steps_json = $1, last_error = NULL, locked_by = NULL, \
-     locked_until = NULL, updated_at = $2 WHERE id = $3 AND locked_by = $4 AND state = 'running'";
+     locked_until = NULL, updated_at = $2, delivery_state = 'accepted', \
+     delivery_at = CAST($2 AS BIGINT), delivery_poll_at = CAST($2 AS BIGINT) + 15000, delivery_polls = 0 \
+     WHERE id = $3 AND locked_by = $4 AND state = 'running'";
 
 /// What a failed attempt's retry decision reads (PostgreSQL adds `FOR UPDATE`).
 pub(crate) const FAIL_READ: &str = "SELECT attempts, max_attempts FROM jobs \
@@ -103,8 +116,11 @@ pub(crate) const REAP_EXPIRED: &str = "UPDATE jobs SET \
 pub(crate) const REPLAY_READ: &str = "SELECT state, steps_json FROM jobs WHERE id = $1";
 
 /// Requeues a finished job, only if it is still as the replay read it.
+/// The delivery's history and the write-back's record stay; the new send starts its own.
 pub(crate) const REPLAY_WRITE: &str = "UPDATE jobs SET state = 'queued', attempts = 0, run_at = $1, \
-     last_error = NULL, steps_json = $2, replays = replays + 1, updated_at = $1 \
+     last_error = NULL, steps_json = $2, replays = replays + 1, updated_at = $1, \
+     delivery_state = NULL, delivery_at = NULL, delivery_poll_at = NULL, delivery_polls = 0, \
+     writeback_at = NULL \
      WHERE id = $3 AND state = $4 AND steps_json = $5";
 
 pub(crate) const COUNT_BY_STATE: &str = "SELECT state, COUNT(*) FROM jobs GROUP BY state";
@@ -155,6 +171,13 @@ pub(crate) struct JobRow {
     created_at: i64,
     updated_at: i64,
     order_json: String,
+    delivery_state: Option<String>,
+    delivery_at: Option<i64>,
+    delivery_poll_at: Option<i64>,
+    delivery_polls: i64,
+    delivery_json: String,
+    writeback_at: Option<i64>,
+    writeback_json: String,
 }
 
 impl TryFrom<JobRow> for Job {
@@ -182,6 +205,21 @@ impl TryFrom<JobRow> for Job {
             created_at: r.created_at,
             updated_at: r.updated_at,
             order: serde_json::from_str(&r.order_json).map_err(|e| corrupt("order_json", &e))?,
+            delivery: Delivery {
+                state: r.delivery_state,
+                at: r.delivery_at,
+                poll_at: r.delivery_poll_at,
+                polls: r.delivery_polls as u32,
+                detail: serde_json::from_str(&r.delivery_json)
+                    .map_err(|e| corrupt("delivery_json", &e))?,
+                raw_json: r.delivery_json,
+            },
+            writeback: WriteBack {
+                at: r.writeback_at,
+                detail: serde_json::from_str(&r.writeback_json)
+                    .map_err(|e| corrupt("writeback_json", &e))?,
+                raw_json: r.writeback_json,
+            },
         })
     }
 }

@@ -20,7 +20,7 @@
 //! BENCHMARKS.md ("Console message list").
 
 mod csv;
-mod keys;
+pub(crate) mod keys;
 mod query;
 mod store;
 

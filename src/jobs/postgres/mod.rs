@@ -2,6 +2,7 @@
 //! `FOR UPDATE SKIP LOCKED`, the same dedupe keys as unique constraints, per-store advisory locks
 //! for invoice numbers, and a shared pacing table so replicas do not multiply the send rate.
 
+mod delivery_loop;
 mod pacing;
 mod queue;
 mod sessions;

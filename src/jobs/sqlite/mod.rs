@@ -7,6 +7,7 @@
 mod apply;
 mod checkpoints;
 mod connection;
+mod delivery_loop;
 #[cfg(unix)]
 mod files;
 mod queue;
