@@ -1,12 +1,13 @@
 //! The control API under `/_sandbox`: script faults, expire tokens, register accounts and
-//! templates, and read back every call received. Its own calls are not recorded.
+//! templates, set how sends move towards delivered and where events go, simulate a customer's
+//! message, and read back every call received and event posted. Its own calls are not recorded.
 
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::Shared;
-use super::model::{Account, Fault, Template};
+use super::model::{Account, DeliveryUpdate, EventsTarget, Fault, Inbound, Template};
+use super::{Shared, check_events_url, delivery, events};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -23,6 +24,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/templates", web::post().to(add_template))
             .route("/media", web::get().to(media))
             .route("/media/{id}/content", web::get().to(media_content))
+            .route("/delivery", web::get().to(delivery_settings))
+            .route("/delivery", web::put().to(set_delivery))
+            .route("/events/target", web::put().to(set_events_target))
+            .route("/events", web::get().to(posted_events))
+            .route("/inbound", web::post().to(inbound))
             .route("/reset", web::post().to(reset)),
     );
 }
@@ -131,4 +137,75 @@ async fn media_content(shared: web::Data<Shared>, path: web::Path<String>) -> Ht
 async fn reset(shared: web::Data<Shared>) -> HttpResponse {
     shared.lock().reset();
     HttpResponse::NoContent().finish()
+}
+
+async fn delivery_settings(shared: web::Data<Shared>) -> HttpResponse {
+    HttpResponse::Ok().json(shared.lock().delivery())
+}
+
+async fn set_delivery(shared: web::Data<Shared>, body: web::Json<DeliveryUpdate>) -> HttpResponse {
+    HttpResponse::Ok().json(shared.lock().update_delivery(body.into_inner()))
+}
+
+async fn set_events_target(
+    shared: web::Data<Shared>,
+    body: web::Json<EventsTarget>,
+) -> HttpResponse {
+    let EventsTarget {
+        account,
+        url,
+        secret,
+    } = body.into_inner();
+    if let Some(url) = &url
+        && let Err(why) = check_events_url(url)
+    {
+        return HttpResponse::BadRequest().json(json!({"message": format!("url: {why}")}));
+    }
+    let target = url.map(|url| events::Target { url, secret });
+    shared.lock().set_events_target(account, target);
+    HttpResponse::NoContent().finish()
+}
+
+async fn posted_events(shared: web::Data<Shared>) -> HttpResponse {
+    HttpResponse::Ok().json(shared.lock().posted_events())
+}
+
+/// A customer's message to the account's number: its `message.received` event is posted at once
+/// (retried in the background like the others) and returned.
+async fn inbound(shared: web::Data<Shared>, body: web::Json<Inbound>) -> HttpResponse {
+    let Inbound {
+        account,
+        from,
+        body,
+    } = body.into_inner();
+    let from = delivery::digits(&from);
+    if !(8..=15).contains(&from.len()) {
+        return HttpResponse::BadRequest()
+            .json(json!({"message": "from: 8 to 15 digits with the country calling code"}));
+    }
+    let (username, target) = {
+        let state = shared.lock();
+        let Some(found) = state.account_named(&account) else {
+            return HttpResponse::NotFound()
+                .json(json!({"message": "no such account (give its username or API key)"}));
+        };
+        let username = found.username.clone();
+        let target = state.events_target(&username);
+        (username, target)
+    };
+    let Some(target) = target else {
+        return HttpResponse::Conflict().json(
+            json!({"message": "no events URL for this account: PUT /_sandbox/events/target first"}),
+        );
+    };
+    let event = events::received(&username, &from, &body);
+    events::dispatch(
+        &shared,
+        events::Outgoing {
+            target,
+            account: username,
+            event: event.clone(),
+        },
+    );
+    HttpResponse::Ok().json(event)
 }

@@ -3,6 +3,8 @@
 
 mod api;
 mod control;
+mod delivery;
+mod events;
 mod jwt;
 pub mod model;
 mod remote;
@@ -17,15 +19,17 @@ use actix_web::{App, HttpServer, web};
 use anyhow::Context;
 use serde::Deserialize;
 
+pub use events::sign as sign_event;
 pub use model::{
-    Account, Call, Fault, FaultKind, FaultTarget, FileInfo, HeaderKind, Media, Template,
-    TemplateState,
+    Account, Call, DeliveryConfig, DeliveryUpdate, EventsTarget, Fault, FaultKind, FaultTarget,
+    FileInfo, HeaderKind, Inbound, Media, PostedEvent, Template, TemplateState,
 };
 pub use remote::SandboxControl;
 
 const DEFAULT_CONFIG: &str = include_str!("default.toml");
 
-/// Accounts and templates the sandbox starts with, and how long its tokens live.
+/// Accounts and templates the sandbox starts with, how long its tokens live, how sends move
+/// towards delivered, and where events are posted.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SandboxConfig {
@@ -35,6 +39,14 @@ pub struct SandboxConfig {
     pub accounts: Vec<Account>,
     #[serde(default)]
     pub templates: Vec<Template>,
+    #[serde(default)]
+    pub delivery: DeliveryConfig,
+    /// Where `message.sent`/`message.failed`/`message.received` events are posted (none when
+    /// unset), signed with `events_secret`.
+    #[serde(default)]
+    pub events_url: Option<String>,
+    #[serde(default)]
+    pub events_secret: Option<String>,
 }
 
 fn default_ttl() -> u64 {
@@ -56,7 +68,7 @@ impl SandboxConfig {
         let shown = path.display();
         let doc = crate::stores::profile::parse_toml(&text)
             .map_err(|p| anyhow::anyhow!("invalid sandbox config {shown}: {}", p.message))?;
-        serde_path_to_error::deserialize(doc).map_err(|e| {
+        let config: Self = serde_path_to_error::deserialize(doc).map_err(|e| {
             let key = e.path().to_string();
             let problem = crate::stores::profile::type_problem(
                 &text,
@@ -65,7 +77,13 @@ impl SandboxConfig {
                 &Default::default(),
             );
             anyhow::anyhow!("invalid sandbox config {shown}: {key}: {}", problem.message)
-        })
+        })?;
+        if let Some(url) = &config.events_url {
+            check_events_url(url).map_err(|why| {
+                anyhow::anyhow!("invalid sandbox config {shown}: events_url: {why}")
+            })?;
+        }
+        Ok(config)
     }
 
     pub fn account(&self, username: &str) -> Option<&Account> {
@@ -73,12 +91,25 @@ impl SandboxConfig {
     }
 }
 
-/// The sandbox's state behind one lock; no handler holds it across an `.await`.
-pub struct Shared(Mutex<state::State>);
+/// An events URL the sandbox can post to: http or https, with a host.
+fn check_events_url(raw: &str) -> Result<(), String> {
+    let url = reqwest::Url::parse(raw).map_err(|e| format!("not a URL ({e})"))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err("must be an http:// or https:// URL with a host".into());
+    }
+    Ok(())
+}
+
+/// The sandbox's state behind one lock (no handler holds it across an `.await`), and the client
+/// it posts events with.
+pub struct Shared {
+    state: Mutex<state::State>,
+    events_http: reqwest::Client,
+}
 
 impl Shared {
     fn lock(&self) -> MutexGuard<'_, state::State> {
-        self.0.lock().unwrap_or_else(|e| e.into_inner())
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
@@ -87,6 +118,7 @@ pub struct SandboxHandle {
     pub addr: SocketAddr,
     server: actix_web::dev::ServerHandle,
     shared: web::Data<Shared>,
+    ticker: tokio::task::AbortHandle,
 }
 
 /// Adds accounts and templates to a running sandbox: a store added or changed while
@@ -129,16 +161,27 @@ impl SandboxHandle {
     }
 
     pub async fn stop(self) {
+        self.ticker.abort();
         self.server.stop(true).await;
     }
 }
 
+/// The server, and the task posting events as sends settle (it runs until aborted or the runtime
+/// ends: must be called inside a Tokio runtime).
 fn server(
     config: &SandboxConfig,
     listener: TcpListener,
     workers: usize,
-) -> std::io::Result<(actix_web::dev::Server, web::Data<Shared>)> {
-    let shared = web::Data::new(Shared(Mutex::new(state::State::new(config))));
+) -> std::io::Result<(
+    actix_web::dev::Server,
+    web::Data<Shared>,
+    tokio::task::AbortHandle,
+)> {
+    let shared = web::Data::new(Shared {
+        state: Mutex::new(state::State::new(config)),
+        events_http: events::http_client(),
+    });
+    let ticker = tokio::spawn(events::ticker(shared.clone())).abort_handle();
     let data = shared.clone();
     let server = HttpServer::new(move || {
         App::new()
@@ -151,19 +194,20 @@ fn server(
     .workers(workers)
     .listen(listener)?
     .run();
-    Ok((server, data))
+    Ok((server, data, ticker))
 }
 
 /// Starts a sandbox on `listener` inside the current Tokio runtime (port 0 is fine).
 pub fn spawn(config: &SandboxConfig, listener: TcpListener) -> std::io::Result<SandboxHandle> {
     let addr = listener.local_addr()?;
-    let (server, shared) = server(config, listener, 1)?;
+    let (server, shared, ticker) = server(config, listener, 1)?;
     let handle = server.handle();
     tokio::spawn(server);
     Ok(SandboxHandle {
         addr,
         server: handle,
         shared,
+        ticker,
     })
 }
 
@@ -192,6 +236,24 @@ pub async fn run(config: &SandboxConfig, host: &str, port: u16) -> anyhow::Resul
             "  template {:<6} {:<20} {} placeholder(s), {:?} header, {:?}",
             t.id, t.name, t.placeholders, t.header, t.state
         );
+    }
+    let d = &config.delivery;
+    println!(
+        "  delivery: accepted, sent after {} ms, delivered after {} ms; {} number(s) not on WhatsApp",
+        d.sent_after_ms,
+        d.delivered_after_ms,
+        d.not_on_whatsapp.len()
+    );
+    match &config.events_url {
+        Some(url) => println!(
+            "  events posted to {url} ({})",
+            if config.events_secret.is_some() {
+                "signed"
+            } else {
+                "unsigned: no events_secret"
+            }
+        ),
+        None => println!("  events: not posted (no events_url)"),
     }
     println!("  control API: http://{addr}/_sandbox/calls (see README)");
     server(config, listener, 2)?.0.await?;

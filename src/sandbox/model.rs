@@ -71,6 +71,8 @@ pub enum FaultTarget {
     Upload,
     Send,
     Delete,
+    /// The delivery lookup, `GET /api/whatsapp/`.
+    Delivery,
     Any,
 }
 
@@ -157,4 +159,92 @@ pub struct Media {
     pub content_type: Option<String>,
     pub size: u64,
     pub sha256: String,
+}
+
+/// How sends move after Buzzbip accepted them: `accepted`, then `sent` after `sent_after_ms`,
+/// then `delivered` after `delivered_after_ms` (both counted from the send), except for the
+/// numbers in `not_on_whatsapp`, which end `failed` after `sent_after_ms`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct DeliveryConfig {
+    #[serde(default = "default_sent_after")]
+    pub sent_after_ms: u64,
+    #[serde(default = "default_delivered_after")]
+    pub delivered_after_ms: u64,
+    /// Numbers (digits, any `+` or spacing ignored) WhatsApp does not know.
+    #[serde(default)]
+    pub not_on_whatsapp: Vec<String>,
+}
+
+fn default_sent_after() -> u64 {
+    2000
+}
+
+fn default_delivered_after() -> u64 {
+    5000
+}
+
+impl Default for DeliveryConfig {
+    fn default() -> Self {
+        Self {
+            sent_after_ms: default_sent_after(),
+            delivered_after_ms: default_delivered_after(),
+            not_on_whatsapp: Vec::new(),
+        }
+    }
+}
+
+/// A change to [`DeliveryConfig`] through the control API: what is left out stays.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct DeliveryUpdate {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sent_after_ms: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivered_after_ms: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_on_whatsapp: Option<Vec<String>>,
+}
+
+/// Where events are posted and the secret they are signed with: for every account, or for one
+/// (`account`, which then overrides the sandbox-wide target). A `url` of `null` stops posting.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct EventsTarget {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    pub url: Option<String>,
+    #[serde(default)]
+    pub secret: Option<String>,
+}
+
+/// An event the sandbox posted (or is still trying to post), as `GET /_sandbox/events` lists it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct PostedEvent {
+    /// The event exactly as posted (the signature covers these bytes).
+    pub body: String,
+    pub event: serde_json::Value,
+    pub url: String,
+    pub account: String,
+    /// The `X-BuzzBip-Signature` sent, when a secret was set.
+    pub signature: Option<String>,
+    pub attempts: u32,
+    /// The last attempt's HTTP status, when it got one.
+    pub last_status: Option<u16>,
+    /// Why the last attempt failed, when it did.
+    pub last_error: Option<String>,
+    /// The receiver answered 2xx.
+    pub delivered: bool,
+    /// Every attempt failed; no more will be made.
+    pub gave_up: bool,
+}
+
+/// A customer's message to simulate (`POST /_sandbox/inbound`): `account` is the Buzzbip
+/// username (or its API key) whose WhatsApp number received it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Inbound {
+    pub account: String,
+    pub from: String,
+    pub body: String,
 }

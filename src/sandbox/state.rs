@@ -1,12 +1,17 @@
 //! What the sandbox remembers: accounts, templates, media, issued tokens, scripted faults and
 //! every call it received.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::SandboxConfig;
+use super::delivery::{self, KEPT_SENDS, SentMessage};
+use super::events::{self, KEPT_EVENTS, Outgoing, Target};
 use super::jwt::{self, Claims, TokenError};
-use super::model::{Account, Call, Fault, FaultKind, FaultTarget, Media, Template};
+use super::model::{
+    Account, Call, DeliveryConfig, DeliveryUpdate, Fault, FaultKind, FaultTarget, Media,
+    PostedEvent, Template,
+};
 
 /// Uploaded bytes are kept for the most recent uploads only, so a long load test stays bounded.
 const KEPT_CONTENTS: usize = 64;
@@ -25,6 +30,15 @@ pub struct State {
     min_valid_jti: u64,
     next_media: u64,
     next_call: u64,
+    delivery: DeliveryConfig,
+    /// Accepted sends by bulk group id, and their order for forgetting the oldest.
+    sent: BTreeMap<String, SentMessage>,
+    sent_order: VecDeque<String>,
+    /// Sends whose final state has not been noticed yet by the events ticker.
+    unsettled: BTreeSet<String>,
+    events_target: Option<Target>,
+    account_targets: BTreeMap<String, Option<Target>>,
+    posted: VecDeque<PostedEvent>,
 }
 
 pub enum Auth {
@@ -53,6 +67,16 @@ impl State {
             min_valid_jti: 0,
             next_media: 5001,
             next_call: 1,
+            delivery: normalised(config.delivery.clone()),
+            sent: BTreeMap::new(),
+            sent_order: VecDeque::new(),
+            unsettled: BTreeSet::new(),
+            events_target: config.events_url.clone().map(|url| Target {
+                url,
+                secret: config.events_secret.clone(),
+            }),
+            account_targets: BTreeMap::new(),
+            posted: VecDeque::new(),
         }
     }
 
@@ -154,7 +178,142 @@ impl State {
         self.faults.clear();
         self.media.clear();
         self.contents.clear();
+        self.sent.clear();
+        self.sent_order.clear();
+        self.unsettled.clear();
+        self.posted.clear();
     }
+
+    /// Remembers an accepted send; returns its bulk group id.
+    pub fn record_send(&mut self, account: &str, to: &str) -> String {
+        let group: u128 = rand::random();
+        let group_id = format!("{group:032x}");
+        let message = SentMessage {
+            group_id: group_id.clone(),
+            message_id: delivery::random_id("msg_"),
+            account: account.to_owned(),
+            to: delivery::digits(to),
+            at_ms: crate::clock::now_ms(),
+        };
+        self.sent.insert(group_id.clone(), message);
+        self.sent_order.push_back(group_id.clone());
+        self.unsettled.insert(group_id.clone());
+        while self.sent_order.len() > KEPT_SENDS {
+            if let Some(old) = self.sent_order.pop_front() {
+                self.sent.remove(&old);
+                self.unsettled.remove(&old);
+            }
+        }
+        group_id
+    }
+
+    pub fn sent_message(&self, group_id: &str) -> Option<&SentMessage> {
+        self.sent.get(group_id)
+    }
+
+    pub fn delivery(&self) -> &DeliveryConfig {
+        &self.delivery
+    }
+
+    pub fn update_delivery(&mut self, update: DeliveryUpdate) -> DeliveryConfig {
+        if let Some(v) = update.sent_after_ms {
+            self.delivery.sent_after_ms = v;
+        }
+        if let Some(v) = update.delivered_after_ms {
+            self.delivery.delivered_after_ms = v;
+        }
+        if let Some(list) = update.not_on_whatsapp {
+            self.delivery.not_on_whatsapp = list;
+        }
+        self.delivery = normalised(self.delivery.clone());
+        self.delivery.clone()
+    }
+
+    /// Sets where events go: for every account, or for one (`None` there stops that account's
+    /// events even when a sandbox-wide target is set).
+    pub fn set_events_target(&mut self, account: Option<String>, target: Option<Target>) {
+        match account {
+            Some(account) => {
+                self.account_targets.insert(account, target);
+            }
+            None => self.events_target = target,
+        }
+    }
+
+    pub fn events_target(&self, account: &str) -> Option<Target> {
+        match self.account_targets.get(account) {
+            Some(target) => target.clone(),
+            None => self.events_target.clone(),
+        }
+    }
+
+    /// The account a control call names, by username or by API key.
+    pub fn account_named(&self, name: &str) -> Option<&Account> {
+        self.accounts
+            .get(name)
+            .or_else(|| self.accounts.values().find(|a| a.api_key == name))
+    }
+
+    /// The events of sends that became final by `now_ms`; each send is reported once, and a
+    /// send settling while its account has no target is simply not reported.
+    pub fn take_settled(&mut self, now_ms: i64) -> Vec<Outgoing> {
+        let mut due = Vec::new();
+        let mut settled = Vec::new();
+        for group_id in &self.unsettled {
+            let Some(message) = self.sent.get(group_id) else {
+                settled.push(group_id.clone());
+                continue;
+            };
+            let status = delivery::status(message, &self.delivery, now_ms);
+            if !status.stage.is_final() {
+                continue;
+            }
+            settled.push(group_id.clone());
+            let (Some(target), Some(event)) = (
+                self.events_target(&message.account),
+                events::settled(message, status),
+            ) else {
+                continue;
+            };
+            due.push(Outgoing {
+                target,
+                account: message.account.clone(),
+                event,
+            });
+        }
+        for group_id in settled {
+            self.unsettled.remove(&group_id);
+        }
+        due
+    }
+
+    pub fn log_event(&mut self, event: PostedEvent) {
+        self.posted.push_back(event);
+        while self.posted.len() > KEPT_EVENTS {
+            self.posted.pop_front();
+        }
+    }
+
+    pub fn update_event(&mut self, id: &str, change: impl FnOnce(&mut PostedEvent)) {
+        if let Some(e) = self.posted.iter_mut().rev().find(|e| e.event["id"] == id) {
+            change(e);
+        }
+    }
+
+    pub fn posted_events(&self) -> Vec<PostedEvent> {
+        self.posted.iter().cloned().collect()
+    }
+}
+
+/// Numbers compared as digits, whatever spacing or `+` they were given with.
+fn normalised(mut config: DeliveryConfig) -> DeliveryConfig {
+    config.not_on_whatsapp = config
+        .not_on_whatsapp
+        .iter()
+        .map(|n| delivery::digits(n))
+        .filter(|n| !n.is_empty())
+        .collect();
+    config
 }
 
 pub fn now_secs() -> u64 {

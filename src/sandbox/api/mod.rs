@@ -2,6 +2,7 @@
 //! plugin-header check, injected faults, the call record, Buzzbip's error shapes); media upload
 //! and delete in `media`, the template send and its validation in `send`.
 
+mod delivery;
 mod media;
 mod send;
 
@@ -28,7 +29,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route(
             "/api/v2/whatsapp/templates/{template_id}/send",
             web::post().to(send::send),
-        );
+        )
+        // The older route, with its trailing slash (without it, the default 404).
+        .route("/api/whatsapp/", web::get().to(delivery::lookup));
 }
 
 /// Anything else, a trailing slash on a v2 route included, is a 404 like Symfony's.

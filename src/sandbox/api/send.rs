@@ -24,13 +24,19 @@ pub(super) async fn send(
         Ok(a) => a,
         Err(resp) => return finish(&shared, call, resp),
     };
+    let to = parsed
+        .as_ref()
+        .and_then(|v| v.get("to"))
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
     let resp = match validate_send(&shared, &account, &path.into_inner(), parsed) {
         Ok(()) => {
-            let group: u128 = rand::random();
+            let group_id = shared.lock().record_send(&account, &to);
             HttpResponse::Ok().json(json!({
                 "status": "success",
                 "message": "Message queued",
-                "data": {"whatsapp_bulk_group_id": format!("{group:032x}")},
+                "data": {"whatsapp_bulk_group_id": group_id},
             }))
         }
         Err(resp) => resp,

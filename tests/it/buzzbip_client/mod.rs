@@ -1,6 +1,7 @@
 //! The Buzzbip client against the sandbox, over loopback HTTP.
 
 mod calls;
+mod delivery;
 
 use std::time::Duration;
 
