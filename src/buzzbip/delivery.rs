@@ -228,6 +228,12 @@ fn reason_text(v: &Value) -> Option<String> {
     })
 }
 
+/// Epoch milliseconds of a time Buzzbip wrote (an event's `createdAt`), read as the lookup
+/// reads its items' times.
+pub fn parse_time(s: &str) -> Option<i64> {
+    epoch_ms(&Value::String(s.to_owned()))
+}
+
 /// Epoch milliseconds from what Buzzbip may put in a time field: RFC 3339, `YYYY-MM-DD
 /// HH:MM:SS` (read as UTC: Buzzbip's servers keep UTC and give no offset), or epoch seconds or
 /// milliseconds as a number or digits.

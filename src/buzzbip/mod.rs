@@ -13,7 +13,7 @@ pub use client::{
     BuzzbipClient, ClientOptions, Credentials, DEFAULT_MAX_UPLOAD_BYTES, MAX_ANSWER_BYTES,
     http_client, parse_base_url,
 };
-pub use delivery::{DeliveryObservation, DeliveryState};
+pub use delivery::{DeliveryObservation, DeliveryState, parse_time};
 pub use error::{BuzzbipError, Endpoint, ErrorClass};
 pub use jsend::{Jsend, JsendStatus};
 pub use request::{Button, SendReceipt, SendRequest};
