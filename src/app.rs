@@ -18,6 +18,9 @@ use crate::worker::{self, Deps};
 
 /// How often leases are checked: a crashed worker's job waits at most its lease plus this.
 const REAP_EVERY: Duration = Duration::from_secs(5);
+/// How often the delivery lookups and stored Buzzbip events are checked for due work when
+/// none was found (a stored event wakes its loop at once).
+const AFTER_SEND_EVERY: Duration = Duration::from_secs(1);
 
 /// Loads every profile, or fails with one line per problem.
 pub fn load_stores(settings: &Settings) -> anyhow::Result<StoreRegistry> {
@@ -39,6 +42,8 @@ pub struct Application {
     shutdown: watch::Sender<bool>,
     workers: JoinHandle<()>,
     reaper: JoinHandle<()>,
+    /// The delivery lookups and Buzzbip's events, with the workers (none without them).
+    after_send: Vec<JoinHandle<()>>,
     reloader: JoinHandle<()>,
     deps: Arc<Deps>,
     worker_settings: WorkerSettings,
@@ -74,11 +79,29 @@ impl Application {
         let app = crate::http::Server::build(settings, stores.clone(), jobs.clone())?;
         let port = app.port();
         let http = app.handle();
+        let events_wake = app.events_wake();
         let server = tokio::spawn(app.run_until_stopped());
         let deps = Arc::new(Deps::new(settings, jobs.clone(), stores.clone()));
         let (shutdown, rx) = watch::channel(false);
         let workers = tokio::spawn(worker::run(deps.clone(), settings.worker.clone(), rx));
         let reaper = tokio::spawn(jobs::run_reaper(jobs.clone(), REAP_EVERY));
+        let after_send = if settings.worker.concurrency > 0 {
+            vec![
+                tokio::spawn(worker::delivery::run_polls(
+                    deps.clone(),
+                    AFTER_SEND_EVERY,
+                    shutdown.subscribe(),
+                )),
+                tokio::spawn(worker::buzzbip_events::run(
+                    deps.clone(),
+                    events_wake,
+                    AFTER_SEND_EVERY,
+                    shutdown.subscribe(),
+                )),
+            ]
+        } else {
+            Vec::new()
+        };
         Ok(Self {
             port,
             jobs,
@@ -88,6 +111,7 @@ impl Application {
             shutdown,
             workers,
             reaper,
+            after_send,
             reloader,
             deps,
             worker_settings: settings.worker.clone(),
@@ -100,12 +124,28 @@ impl Application {
         worker::run_pending(&self.deps, &self.worker_settings).await
     }
 
+    /// Makes every delivery lookup due now, once; how many (tests, without workers).
+    pub async fn poll_deliveries(&self) -> anyhow::Result<usize> {
+        worker::delivery::poll_due(&self.deps).await
+    }
+
+    /// Processes every stored Buzzbip event not processed yet; how many (tests, without
+    /// workers).
+    pub async fn process_buzzbip_events(&self) -> anyhow::Result<usize> {
+        worker::buzzbip_events::process_due(&self.deps).await
+    }
+
     /// Graceful stop: no new webhooks, jobs in flight finish (or go back to the queue).
     pub async fn stop(self) {
         self.http.stop(true).await;
         let _ = self.shutdown.send(true);
         let _ = self.workers.await;
         self.reaper.abort();
+        // Each of their writes is one statement, and a lookup cut short is leased: it is
+        // made again once its lease ends.
+        for task in &self.after_send {
+            task.abort();
+        }
         self.reloader.abort();
         let _ = self.server.await;
     }

@@ -16,6 +16,9 @@ pub const UPSTREAM_SECONDS: &str = "shopbip_upstream_seconds";
 pub const LOGINS: &str = "shopbip_buzzbip_logins_total";
 pub const SENDS: &str = "shopbip_messages_sent_total";
 pub const CONFIG_RELOADS: &str = "shopbip_config_reloads_total";
+pub const MESSAGE_STATUS: &str = "shopbip_message_status_total";
+pub const TIME_TO_DELIVERED: &str = "shopbip_message_time_to_delivered_seconds";
+pub const BUZZBIP_EVENTS: &str = "shopbip_buzzbip_events_total";
 
 /// Installs the recorder on first call (later calls, e.g. several apps in one test process,
 /// share it) and returns the handle that renders the exposition text.
@@ -71,5 +74,17 @@ fn describe() {
     describe_counter!(
         CONFIG_RELOADS,
         "Store profile reloads by outcome (applied, refused)"
+    );
+    describe_counter!(
+        MESSAGE_STATUS,
+        "Delivery states messages reached, by store and status (accepted, sent, delivered, read, failed, unknown)"
+    );
+    describe_histogram!(
+        TIME_TO_DELIVERED,
+        "Time from the send to delivered (or read, when delivered was never seen), by store"
+    );
+    describe_counter!(
+        BUZZBIP_EVENTS,
+        "Events Buzzbip posted, by store and outcome (stored, duplicate, bad_signature, unknown_store, bad_body, store_error)"
     );
 }

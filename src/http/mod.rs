@@ -3,6 +3,7 @@
 
 pub mod admin;
 mod auth;
+mod buzzbip_events;
 pub mod console;
 pub mod error;
 mod health;
@@ -40,6 +41,10 @@ pub struct AppState {
     /// The same refusals by hour over the last day, for the console's overview.
     pub refusals: console::refusals::RecentRefusals,
     pub console: console::ConsoleState,
+    /// Buzzbip's events are stored here, then processed by `worker::buzzbip_events`, woken
+    /// through `events_wake`.
+    pub buzzbip_events: Arc<dyn crate::jobs::BuzzbipEvents>,
+    pub events_wake: Arc<tokio::sync::Notify>,
 }
 
 impl AppState {
@@ -65,6 +70,7 @@ impl AppState {
 pub struct Server {
     port: u16,
     server: actix_web::dev::Server,
+    events_wake: Arc<tokio::sync::Notify>,
 }
 
 impl Server {
@@ -74,6 +80,7 @@ impl Server {
         stores: Arc<ArcSwap<StoreRegistry>>,
         jobs: Arc<dyn JobStore>,
     ) -> anyhow::Result<Self> {
+        let events_wake = Arc::new(tokio::sync::Notify::new());
         let addr = (settings.server.host.as_str(), settings.server.port);
         let listener = TcpListener::bind(addr).with_context(|| {
             format!(
@@ -95,7 +102,9 @@ impl Server {
             ),
             signature_failures: Default::default(),
             refusals: Default::default(),
-            console: console::ConsoleState::new(settings.console.clone(), jobs),
+            console: console::ConsoleState::new(settings.console.clone(), jobs.clone()),
+            buzzbip_events: jobs,
+            events_wake: events_wake.clone(),
         });
         let max_body = settings.server.max_body_bytes;
         let server = HttpServer::new(move || {
@@ -105,6 +114,7 @@ impl Server {
                 .app_data(web::PayloadConfig::new(max_body))
                 .wrap_fn(log_request)
                 .configure(webhooks::configure)
+                .configure(buzzbip_events::configure)
                 .configure(health::configure)
                 .configure(metrics::configure)
                 .configure(admin::configure)
@@ -113,11 +123,20 @@ impl Server {
         .listen(listener)?
         .disable_signals()
         .run();
-        Ok(Self { port, server })
+        Ok(Self {
+            port,
+            server,
+            events_wake,
+        })
     }
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// Notified when a Buzzbip event is stored: the processing loop waits on it.
+    pub fn events_wake(&self) -> Arc<tokio::sync::Notify> {
+        self.events_wake.clone()
     }
 
     pub fn handle(&self) -> ServerHandle {

@@ -215,7 +215,7 @@ impl BodyLimits {
 /// of zstd inflate to gigabytes), refused past `max_bytes` as it arrives, and cut off at the
 /// deadline with the connection closed. Memory it holds is counted against the shared budget
 /// until the request ends.
-async fn read_body(
+pub(crate) async fn read_body(
     req: &HttpRequest,
     mut payload: web::Payload,
     limits: &BodyLimits,

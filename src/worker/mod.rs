@@ -2,6 +2,8 @@
 //! lease renewed, and record the outcome; transient failures go back to the queue with the
 //! retry schedule, so a worker slot is never held waiting.
 
+pub mod buzzbip_events;
+pub mod delivery;
 mod pacer;
 pub mod steps;
 
@@ -17,7 +19,9 @@ use tokio::task::JoinSet;
 use crate::buzzbip::{ClientOptions, TokenCache};
 use crate::clock::now_ms;
 use crate::invoice::fetch::{self, FetchOptions};
-use crate::jobs::{Failure, InvoiceNumbers, Job, JobQueue, JobState, JobStore};
+use crate::jobs::{
+    BuzzbipEvents, Deliveries, Failure, InvoiceNumbers, Job, JobQueue, JobState, JobStore, OptOuts,
+};
 use crate::settings::{Settings, WorkerSettings};
 use crate::stores::StoreRegistry;
 use crate::telemetry::redact_phones;
@@ -28,6 +32,9 @@ use steps::Outcome;
 pub struct Deps {
     pub jobs: Arc<dyn JobQueue>,
     pub invoice_numbers: Arc<dyn InvoiceNumbers>,
+    pub deliveries: Arc<dyn Deliveries>,
+    pub optouts: Arc<dyn OptOuts>,
+    pub buzzbip_events: Arc<dyn BuzzbipEvents>,
     /// Swapped whole on reload; a job reads it once.
     pub stores: Arc<ArcSwap<StoreRegistry>>,
     pub stores_dir: PathBuf,
@@ -52,6 +59,9 @@ impl Deps {
         Self {
             pacer: Pacer::new(settings.worker.rate_per_second, jobs.clone().send_slots()),
             invoice_numbers: jobs.clone(),
+            deliveries: jobs.clone(),
+            optouts: jobs.clone(),
+            buzzbip_events: jobs.clone(),
             jobs,
             stores,
             stores_dir: settings.stores.dir.clone(),

@@ -25,6 +25,9 @@ use crate::order::Order;
 use crate::stores::Store;
 use crate::stores::placeholders::Context;
 
+/// The reason a job for a customer on the store's opt-out list is skipped with.
+pub const OPTED_OUT: &str = "customer opted out";
+
 /// How a job attempt ended.
 #[derive(Debug)]
 pub enum Outcome {
@@ -138,6 +141,14 @@ async fn run_steps(deps: &Deps, worker: &str, job: &Job) -> Result<Outcome, Step
     };
     if let Some(reason) = conditions::skip_reason(&store, job, order, &recipient.0) {
         return Ok(Outcome::Skipped(reason));
+    }
+    // Before anything is made or uploaded: the customer said STOP (or an operator listed them).
+    if deps
+        .optouts
+        .is_opted_out(store.id.as_str(), &format!("+{}", recipient.0))
+        .await?
+    {
+        return Ok(Outcome::Skipped(OPTED_OUT.into()));
     }
     let client = BuzzbipClient::new(
         deps.http.clone(),
