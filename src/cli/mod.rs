@@ -156,8 +156,12 @@ pub enum JobsAction {
 /// Runs one parsed command line.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let mut settings = Settings::load(cli.config.as_deref())?;
-    if matches!(cli.command, Command::Demo) && std::env::var_os("SHOPBIP__LOG__LEVEL").is_none() {
-        // The demo prints its own account of what happened; logs only for trouble.
+    let reports = matches!(
+        cli.command,
+        Command::Demo | Command::TestSend { .. } | Command::Check { online: true, .. }
+    );
+    if reports && std::env::var_os("SHOPBIP__LOG__LEVEL").is_none() {
+        // These print their own account of what happened; logs only for trouble.
         settings.log.level = "warn".into();
     }
     crate::telemetry::init(&settings.log);
