@@ -1,20 +1,37 @@
 //! Calls to the platforms' own APIs: the order fetch of platforms whose webhooks carry only its
-//! id (BigCommerce), made by the worker, never by the webhook request (it must answer at once).
+//! id (BigCommerce), and the write-back of a message's outcome to the order
+//! (`super::writeback`), made by the worker, never by the webhook request (it must answer at
+//! once).
 
 use std::time::Duration;
 
-use super::bigcommerce;
+use super::{bigcommerce, shopify, shopware, woocommerce};
 use crate::order::Order;
 
 /// What a store's platform section gave for its API calls (see [`super::profile`]).
 #[derive(Debug, Clone)]
 pub enum ApiAccess {
     Bigcommerce(bigcommerce::profile::Api),
+    Woocommerce(woocommerce::profile::Api),
+    Shopify(shopify::profile::Api),
+    Shopware(shopware::profile::Api),
+}
+
+impl ApiAccess {
+    /// The platform whose API this is.
+    pub fn platform(&self) -> super::Platform {
+        match self {
+            ApiAccess::Bigcommerce(_) => super::Platform::Bigcommerce,
+            ApiAccess::Woocommerce(_) => super::Platform::Woocommerce,
+            ApiAccess::Shopify(_) => super::Platform::Shopify,
+            ApiAccess::Shopware(_) => super::Platform::Shopware,
+        }
+    }
 }
 
 /// The client API calls go through. Redirects are not followed: reqwest would carry the
-/// credentials' header (`X-Auth-Token`) to whatever host the answer names, so a redirect is
-/// an error instead.
+/// credentials' header (`X-Auth-Token`, `X-Shopify-Access-Token`, a bearer token; Basic auth
+/// too) to whatever host the answer names, so a redirect is an error instead.
 pub fn client(timeout: Duration) -> reqwest::Client {
     reqwest::Client::builder()
         .timeout(timeout)
@@ -52,5 +69,14 @@ pub async fn fetch_order(
 ) -> Result<Order, OrderFetchError> {
     match access {
         ApiAccess::Bigcommerce(api) => bigcommerce::api::fetch_order(client, api, order_id).await,
+        // Their webhooks carry the whole order: their access is for the write-back only.
+        other => Err(OrderFetchError::Permanent {
+            order: order_id.to_owned(),
+            url: String::new(),
+            reason: format!(
+                "{} webhooks carry the whole order: there is nothing to fetch",
+                other.platform()
+            ),
+        }),
     }
 }

@@ -18,6 +18,8 @@ pub mod standard;
 pub mod standard_webhooks;
 pub mod stripe;
 pub mod woocommerce;
+#[cfg(not(fuzzing))]
+pub mod writeback;
 
 #[cfg(test)]
 mod proptests;

@@ -102,7 +102,11 @@ pub(super) fn validate(
     let api = crate::platforms::profile::validate(
         raw.platform,
         Sections {
+            base_uri: &raw.base_uri,
             bigcommerce: raw.bigcommerce.as_ref(),
+            woocommerce: raw.woocommerce.as_ref(),
+            shopify: raw.shopify.as_ref(),
+            shopware: raw.shopware.as_ref(),
         },
         &mut err,
     );

@@ -1,5 +1,6 @@
 //! BigCommerce's REST API: `GET /v2/orders/{id}`, its products and its shipping addresses,
-//! with the store's token, turned into the canonical order by `order_from_api`.
+//! with the store's token, turned into the canonical order by `order_from_api`; and the
+//! write-back, a line in the order's staff notes.
 
 use std::time::Duration;
 
@@ -13,6 +14,7 @@ use super::profile::Api;
 use crate::net::display_url;
 use crate::order::Order;
 use crate::platforms::api::OrderFetchError;
+use crate::platforms::writeback::{Fixes, Note, WriteBackError, appended, endpoint, send};
 
 /// Bigger answers are not an order: refused rather than held in memory.
 const MAX_ANSWER_BYTES: usize = 8 * 1024 * 1024;
@@ -165,4 +167,73 @@ async fn get_json(
     serde_json::from_slice(&body)
         .map(Some)
         .map_err(|e| permanent(format!("the answer is not JSON: {e}")))
+}
+
+const WRITE_FIXES: Fixes = Fixes {
+    platform: "BigCommerce",
+    auth: "BigCommerce refused the API token: check bigcommerce.access_token (write-back needs the Orders modify scope) and bigcommerce.store_hash",
+    base_key: "bigcommerce.api_base_url",
+    reset_ms_header: Some("X-Rate-Limit-Time-Reset-Ms"),
+};
+
+/// The write-back: `note.text` appended on its own line to the order's `staff_notes`
+/// (`PUT /v2/orders/{id}`, which replaces the field, so the notes are read first and the
+/// merchant's own kept; nothing is written when they already hold the line, as after a retry
+/// whose answer was lost). BigCommerce has no order tags: `note.tag` is not used.
+pub async fn write_back(
+    client: &reqwest::Client,
+    api: &Api,
+    order_id: &str,
+    note: &Note<'_>,
+) -> Result<(), WriteBackError> {
+    if order_id.is_empty() || !order_id.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(WriteBackError::Permanent(format!(
+            "BigCommerce: {:?} is not an order id",
+            order_id.chars().take(40).collect::<String>()
+        )));
+    }
+    let url = endpoint(
+        &api.api_base_url,
+        &["stores", &api.store_hash, "v2", "orders", order_id],
+        &WRITE_FIXES,
+    )?;
+    let token = || {
+        let mut token = HeaderValue::from_str(api.access_token.expose_secret()).map_err(|_| {
+            WriteBackError::Permanent(
+                "BigCommerce: bigcommerce.access_token is not usable as an HTTP header value"
+                    .into(),
+            )
+        })?;
+        // Kept out of reqwest's and hyper's debug output.
+        token.set_sensitive(true);
+        Ok::<_, WriteBackError>(token)
+    };
+    let current = send(
+        client
+            .get(url.clone())
+            .header("X-Auth-Token", token()?)
+            .header(reqwest::header::ACCEPT, "application/json"),
+        &url,
+        &WRITE_FIXES,
+    )
+    .await?;
+    let order = current.json(&WRITE_FIXES, &url)?;
+    let existing = order
+        .get("staff_notes")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let Some(notes) = appended(existing, note.text) else {
+        return Ok(());
+    };
+    send(
+        client
+            .put(url.clone())
+            .header("X-Auth-Token", token()?)
+            .header(reqwest::header::ACCEPT, "application/json")
+            .json(&serde_json::json!({ "staff_notes": notes })),
+        &url,
+        &WRITE_FIXES,
+    )
+    .await
+    .map(|_| ())
 }

@@ -1,7 +1,11 @@
 //! Shopify webhooks: `X-Shopify-Hmac-Sha256` (or `Shopify-Hmac-Sha256` in the newer delivery
 //! format) = base64 HMAC-SHA256 of the raw body; the topic is in `X-Shopify-Topic`.
 
+#[cfg(not(fuzzing))]
+pub mod api;
 mod payload;
+#[cfg(not(fuzzing))]
+pub mod profile;
 
 use std::time::Duration;
 

@@ -3,7 +3,11 @@
 //! which gives a replay window; the event name is `data.event` and business events carry the
 //! order entity in `data.payload.order`.
 
+#[cfg(not(fuzzing))]
+pub mod api;
 mod payload;
+#[cfg(not(fuzzing))]
+pub mod profile;
 
 use std::time::Duration;
 

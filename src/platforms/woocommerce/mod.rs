@@ -2,7 +2,11 @@
 //! the order is the REST API v3 order. There is no "paid" topic: `order.updated` means whatever
 //! its new `status`/`date_paid` mean.
 
+#[cfg(not(fuzzing))]
+pub mod api;
 mod payload;
+#[cfg(not(fuzzing))]
+pub mod profile;
 
 use std::time::Duration;
 

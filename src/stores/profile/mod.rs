@@ -42,6 +42,12 @@ pub struct ProfileFile {
     pub optout: OptOutSection,
     /// The REST API credentials a `bigcommerce` store's worker fetches orders with.
     pub bigcommerce: Option<crate::platforms::bigcommerce::profile::Section>,
+    /// REST API keys a `woocommerce` store's outcomes are written back to its orders with.
+    pub woocommerce: Option<crate::platforms::woocommerce::profile::Section>,
+    /// The Admin API access a `shopify` store's outcomes are written back to its orders with.
+    pub shopify: Option<crate::platforms::shopify::profile::Section>,
+    /// The integration a `shopware` store's outcomes are written back to its orders with.
+    pub shopware: Option<crate::platforms::shopware::profile::Section>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]

@@ -12,6 +12,7 @@ mod shopware;
 mod standard;
 mod stripe;
 mod woocommerce;
+mod writeback;
 
 use std::collections::HashMap;
 use std::io::{Read, Write};
