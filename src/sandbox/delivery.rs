@@ -62,7 +62,7 @@ pub fn status(message: &SentMessage, config: &DeliveryConfig, now_ms: i64) -> St
         .at_ms
         .saturating_add(ms(config.delivered_after_ms))
         .max(sent_at);
-    let unknown_number = config.not_on_whatsapp.iter().any(|n| *n == message.to);
+    let unknown_number = config.not_on_whatsapp.contains(&message.to);
     let (stage, since_ms, error) = if now_ms < sent_at {
         (Stage::Accepted, message.at_ms, None)
     } else if unknown_number {
