@@ -435,7 +435,7 @@ async fn shopify_throttling_is_transient_with_its_wait() {
                 200,
                 json!({
                     "errors": [{ "message": "Throttled", "extensions": { "code": "THROTTLED" } }],
-                    "extensions": { "cost": { "requestedQueryCost": 101,
+                    "extensions": { "cost": { "requestedQueryCost": 301,
                         "throttleStatus": { "maximumAvailable": 2000.0, "currentlyAvailable": 1, "restoreRate": 100.0 } } },
                 }),
             ),
@@ -447,7 +447,8 @@ async fn shopify_throttling_is_transient_with_its_wait() {
         ],
     )]);
     let access = shopify(&api.base);
-    for expected in [Duration::from_secs(1), Duration::from_secs(2)] {
+    // (301 - 1) / 100 a second: 3 s; then the 429's own wait.
+    for expected in [Duration::from_secs(3), Duration::from_secs(2)] {
         match write_back(&http(), &access, "1", &NOTE).await {
             Err(WriteBackError::Transient { retry_after, .. }) => {
                 assert_eq!(retry_after, Some(expected))
