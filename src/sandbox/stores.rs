@@ -78,3 +78,26 @@ pub fn with_sandbox(registry: &StoreRegistry) -> anyhow::Result<(SandboxHandle, 
     let stores = repoint(registry, &sandbox.base_url());
     Ok((sandbox, stores))
 }
+
+/// Points each store's sandbox account at shopbip's own events endpoint,
+/// `{shopbip_base}/buzzbip/events/{store_id}`, signed with the store's `buzzbip.webhook_secret`,
+/// so `serve --sandbox` shows the whole loop. Stores without a secret are left alone (shopbip
+/// would refuse their events); stores sharing one account: the last wins, as Buzzbip keeps one
+/// webhook per account.
+pub fn route_events(sandbox: &Provisioner, registry: &StoreRegistry, shopbip_base: &str) {
+    use secrecy::ExposeSecret;
+    let base = shopbip_base.trim_end_matches('/');
+    let mut state = sandbox.0.lock();
+    for store in registry.iter() {
+        let Some(secret) = &store.buzzbip_webhook_secret else {
+            continue;
+        };
+        state.set_events_target(
+            Some(store.buzzbip.username.clone()),
+            Some(super::events::Target {
+                url: format!("{base}/buzzbip/events/{}", store.id),
+                secret: Some(secret.expose_secret().to_owned()),
+            }),
+        );
+    }
+}

@@ -775,3 +775,36 @@ fn sandbox_config_reads_delivery_and_events_settings() {
         (2000, 5000)
     );
 }
+
+#[tokio::test]
+async fn serve_sandbox_can_route_each_accounts_events_to_its_store() {
+    use shopbip::stores::StoreRegistry;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("acme.toml"),
+        format!(
+            "platform = \"woocommerce\"\nbase_uri = \"https://acme.test\"\ndefault_country = \"TN\"\n\
+             [webhook]\nsecrets = [\"s\"]\n[buzzbip]\nusername = \"acme@shop.test\"\n\
+             password = \"acme-password\"\napi_key = \"acme-key\"\nwebhook_secret = \"{SECRET}\"\n\
+             [[notify]]\non = \"order.paid\"\ntemplate_id = 1290\nbody_params = [\"{{order.number}}\"]\n"
+        ),
+    )
+    .unwrap();
+    let registry = StoreRegistry::load_dir(dir.path()).unwrap();
+    let (sandbox, _) = shopbip::sandbox::stores::with_sandbox(&registry).unwrap();
+    let receiver = Receiver::start(0);
+    let shopbip_base = receiver.url.trim_end_matches("/buzzbip/events/acme");
+    shopbip::sandbox::stores::route_events(&sandbox.provisioner(), &registry, shopbip_base);
+    let control = sandbox.control();
+    let event = control.inbound("acme@shop.test", TO, "STOP").await.unwrap();
+    let posts = receiver.wait_for(1).await;
+    assert_eq!(
+        verified(&posts),
+        [event],
+        "posted to /buzzbip/events/acme, signed with the store's secret"
+    );
+    assert!(
+        control.inbound(DEMO, TO, "STOP").await.is_err(),
+        "accounts of no store get no target"
+    );
+}
