@@ -212,11 +212,27 @@ async fn an_answer_over_the_cap_is_not_read_and_fails_permanently() {
     );
 }
 
+#[tokio::test]
+async fn a_streamed_answer_is_cut_at_the_cap_and_a_huge_5xx_stays_transient() {
+    let (base, _server) = stand_in(StandIn::HugeStreamed).await;
+    let err = stand_in_client(&base).delivery("g1", TO).await.unwrap_err();
+    assert_eq!(err.class(), ErrorClass::Permanent, "{err:?}");
+    assert!(err.to_string().contains("not read"), "{err}");
+
+    let (base, _server) = stand_in(StandIn::Huge5xx).await;
+    let err = stand_in_client(&base).delivery("g1", TO).await.unwrap_err();
+    assert!(err.is_transient(), "{err:?}");
+    assert!(err.to_string().len() < 2000);
+}
+
 /// A Buzzbip stand-in for answers the sandbox never gives.
 #[derive(Clone, Copy)]
 enum StandIn {
     EmptyList,
     Huge,
+    /// Chunked, no Content-Length: only counting the bytes can stop it.
+    HugeStreamed,
+    Huge5xx,
 }
 
 async fn stand_in(kind: StandIn) -> (String, actix_web::dev::ServerHandle) {
@@ -236,6 +252,17 @@ async fn stand_in(kind: StandIn) -> (String, actix_web::dev::ServerHandle) {
                         StandIn::EmptyList => HttpResponse::Ok().json(
                             serde_json::json!({"status": "success", "data": {"items": [], "total": 0}}),
                         ),
+                        StandIn::HugeStreamed => {
+                            let chunk = web::Bytes::from(vec![b' '; 64 * 1024]);
+                            let chunks = (0..(MAX_ANSWER_BYTES / chunk.len() + 4))
+                                .map(move |_| Ok::<_, std::io::Error>(chunk.clone()));
+                            HttpResponse::Ok()
+                                .content_type("application/json")
+                                .streaming(futures_util::stream::iter(chunks))
+                        }
+                        StandIn::Huge5xx => HttpResponse::BadGateway()
+                            .content_type("text/html")
+                            .body("<p>".repeat(MAX_ANSWER_BYTES)),
                         StandIn::Huge => {
                             let filler = "x".repeat(MAX_ANSWER_BYTES + 10);
                             HttpResponse::Ok()
