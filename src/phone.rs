@@ -62,6 +62,11 @@ impl Phone {
         &self.to
     }
 
+    /// `+` and the digits (`+21696816277`): how the opt-out list keeps a number.
+    pub fn e164(&self) -> String {
+        format!("+{}", self.to)
+    }
+
     /// ISO 3166-1 alpha-2 of the number (`TN`).
     pub fn country_code(&self) -> &str {
         &self.country_code

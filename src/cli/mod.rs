@@ -7,6 +7,7 @@ pub mod demo;
 mod invoice;
 mod jobs;
 mod migrate;
+mod optout;
 mod sandbox;
 mod serve;
 mod test_send;
@@ -55,6 +56,7 @@ pub enum Command {
     /// Sends one rule's message for a sample order (or a saved one) through the store's real
     /// Buzzbip account to a test phone, and prints Buzzbip's answer. Writes no job.
     TestSend {
+        /// The store whose profile (`<stores.dir>/<ID>.toml`), rule and Buzzbip account are used.
         #[arg(long, value_name = "ID")]
         store: String,
         /// The recipient, e.g. +21696816277; must be in the store's [test].allow_phones unless
@@ -92,6 +94,12 @@ pub enum Command {
         #[command(subcommand)]
         action: JobsAction,
     },
+    /// A store's opt-out list: the customers who answered STOP (or were added by hand) get
+    /// no more messages from it.
+    Optout {
+        #[command(subcommand)]
+        action: OptoutAction,
+    },
     /// Copies a SQLite job store (events, jobs, invoice numbers) into an empty PostgreSQL
     /// database, to move to several replicas. Stop shopbip first.
     MigrateSqliteToPostgres {
@@ -128,6 +136,28 @@ pub enum ConsoleAction {
     /// Reads a password (a prompt, or one line of stdin) and prints its argon2id PHC string,
     /// for `password_hash` in `[[console.users]]`.
     HashPassword,
+}
+
+#[derive(Subcommand)]
+pub enum OptoutAction {
+    /// The listed numbers (masked), newest first.
+    List {
+        #[arg(long, value_name = "ID")]
+        store: String,
+    },
+    /// Lists a number: the store's next messages to it are skipped.
+    Add {
+        #[arg(long, value_name = "ID")]
+        store: String,
+        /// E.g. +21696816277 (without a country code: the store's default_country).
+        phone: String,
+    },
+    /// Takes a number off the list.
+    Remove {
+        #[arg(long, value_name = "ID")]
+        store: String,
+        phone: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -188,6 +218,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Invoice { store, order, out } => invoice::command(&settings, &store, &order, &out),
         Command::Jobs { action } => jobs::command(&settings, action).await,
+        Command::Optout { action } => optout::command(&settings, action).await,
         Command::MigrateSqliteToPostgres { from, to } => migrate::command(&from, &to).await,
         Command::Demo => demo::run().await,
         Command::Console {

@@ -45,6 +45,8 @@ pub struct AppState {
     /// through `events_wake`.
     pub buzzbip_events: Arc<dyn crate::jobs::BuzzbipEvents>,
     pub events_wake: Arc<tokio::sync::Notify>,
+    /// Opt-out lists, managed by the admin API.
+    pub optouts: Arc<dyn crate::jobs::OptOuts>,
 }
 
 impl AppState {
@@ -103,7 +105,8 @@ impl Server {
             signature_failures: Default::default(),
             refusals: Default::default(),
             console: console::ConsoleState::new(settings.console.clone(), jobs.clone()),
-            buzzbip_events: jobs,
+            buzzbip_events: jobs.clone(),
+            optouts: jobs,
             events_wake: events_wake.clone(),
         });
         let max_body = settings.server.max_body_bytes;

@@ -14,6 +14,7 @@ mod check_online;
 mod console;
 mod console_reads;
 mod crash;
+mod delivery_loop;
 mod ingest;
 mod invoice;
 mod job_store;

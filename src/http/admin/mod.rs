@@ -12,6 +12,7 @@
 //!   milliseconds beside them under `…_at_ms`;
 //! - `/admin/openapi.json` documents every route served here.
 
+mod optouts;
 mod query;
 pub mod view;
 
@@ -26,7 +27,7 @@ use utoipa::{OpenApi, ToSchema};
 
 pub use self::query::JobQuery;
 use self::query::{job_filter, job_id, quoted};
-use self::view::{DeliveryView, JobDetail, JobSummary, OrderView, PaymentView};
+use self::view::{DeliveryView, JobDetail, JobSummary, MessageStatusView, OrderView, PaymentView};
 use super::AppState;
 use super::error::{ErrorAnswer, json_error as error};
 use crate::jobs::ReplayOutcome;
@@ -46,6 +47,17 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 web::resource("/stores")
                     .route(web::get().to(list_stores))
                     .default_service(web::to(not_allowed("GET"))),
+            )
+            .service(
+                web::resource("/stores/{id}/optouts")
+                    .route(web::get().to(optouts::list))
+                    .route(web::post().to(optouts::add))
+                    .default_service(web::to(not_allowed("GET, POST"))),
+            )
+            .service(
+                web::resource("/stores/{id}/optouts/{phone}")
+                    .route(web::delete().to(optouts::remove))
+                    .default_service(web::to(not_allowed("DELETE"))),
             )
             .service(
                 web::resource("/jobs")
@@ -69,8 +81,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "shopbip admin API", description = "Jobs and stores of a shopbip deployment. Every route needs `Authorization: Bearer <admin.token>` (the scheme in any case); phone numbers are masked. Every error is JSON `{\"error\": \"…\"}`. Times are RFC 3339 UTC strings with milliseconds under `…_at`, with the epoch milliseconds beside them under `…_at_ms`. With `admin.token` empty the admin API does not exist: every path answers 404."),
-    paths(openapi, list_stores, list_jobs, get_job, replay_job),
-    components(schemas(StoreView, JobPage, JobSummary, JobDetail, DeliveryView, OrderView, PaymentView, ReplayAnswer, ErrorAnswer)),
+    paths(openapi, list_stores, optouts::list, optouts::add, optouts::remove, list_jobs, get_job, replay_job),
+    components(schemas(StoreView, JobPage, JobSummary, JobDetail, DeliveryView, MessageStatusView, OrderView, PaymentView, ReplayAnswer, ErrorAnswer, optouts::OptOutView, optouts::OptOutRequest, optouts::OptOutAnswer)),
     modifiers(&BearerAuth)
 )]
 pub struct ApiDoc;

@@ -37,6 +37,9 @@ pub struct JobSummary {
     /// When the job runs next, or ran last (RFC 3339).
     pub run_at: String,
     pub run_at_ms: i64,
+    /// What became of the message once sent: accepted, sent, delivered, read, failed or
+    /// unknown; absent before a send.
+    pub message_state: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -60,6 +63,29 @@ pub struct JobDetail {
     /// When that worker's lease ends (RFC 3339).
     pub locked_until: Option<String>,
     pub locked_until_ms: Option<i64>,
+    /// The message's fate after the send (delivery lookups and Buzzbip's events).
+    pub message_status: Option<MessageStatusView>,
+    /// The note written back on the shop's order.
+    pub writeback: Option<serde_json::Value>,
+}
+
+/// A sent message's delivery state with its history.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MessageStatusView {
+    /// accepted, sent, delivered, read, failed or unknown.
+    pub state: String,
+    /// The state as Buzzbip wrote it (kept for `unknown`).
+    pub raw: Option<String>,
+    /// Why it failed, in full (phones masked).
+    pub reason: Option<String>,
+    /// When that state was reached (RFC 3339).
+    pub at: Option<String>,
+    pub at_ms: Option<i64>,
+    /// The next delivery lookup (RFC 3339); absent: no more lookups.
+    pub next_lookup_at: Option<String>,
+    pub lookups: u32,
+    /// Every change: `state`, `raw`, `at`, `seen_at`, `reason`, `via` (lookup or event).
+    pub history: serde_json::Value,
 }
 
 /// The stored webhook delivery a job came from.
@@ -121,6 +147,7 @@ pub fn summary(job: &Job) -> JobSummary {
         updated_at_ms: job.updated_at,
         run_at: rfc3339_ms(job.run_at),
         run_at_ms: job.run_at,
+        message_state: job.delivery.state.clone(),
     }
 }
 
@@ -173,7 +200,37 @@ pub fn detail(job: &Job, event: Option<EventRecord>) -> JobDetail {
         locked_by: job.locked_by.clone(),
         locked_until: job.locked_until.map(rfc3339_ms),
         locked_until_ms: job.locked_until,
+        message_status: message_status(job),
+        writeback: (job
+            .writeback
+            .detail
+            .as_object()
+            .is_some_and(|o| !o.is_empty())
+            || job.writeback.at.is_some())
+        .then(|| {
+            let mut w = steps_view(&job.writeback.detail);
+            if let (Some(at), Some(o)) = (job.writeback.at, w.as_object_mut()) {
+                o.insert("next_attempt_at".into(), rfc3339_ms(at).into());
+            }
+            w
+        }),
     }
+}
+
+fn message_status(job: &Job) -> Option<MessageStatusView> {
+    let d = &job.delivery;
+    let state = d.state.clone()?;
+    let text = |k: &str| d.detail.get(k).and_then(|v| v.as_str()).map(redact_phones);
+    Some(MessageStatusView {
+        state,
+        raw: text("raw"),
+        reason: text("reason"),
+        at: d.at.map(rfc3339_ms),
+        at_ms: d.at,
+        next_lookup_at: d.poll_at.map(rfc3339_ms),
+        lookups: d.polls,
+        history: steps_view(d.detail.get("history").unwrap_or(&serde_json::Value::Null)),
+    })
 }
 
 /// Epoch milliseconds as RFC 3339 in UTC with milliseconds: `2026-12-02T20:55:17.123Z`.

@@ -119,7 +119,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
     .await
 }
 
-async fn start_with(
+pub async fn start_with(
     profiles: impl FnOnce(&Path, &str),
     adjust: impl FnOnce(&mut Settings),
 ) -> TestApp {
