@@ -372,3 +372,69 @@ async fn lookups_resume_after_a_restart() {
     assert_eq!(job.delivery.state.as_deref(), Some("delivered"));
     service.stop().await;
 }
+
+#[tokio::test]
+async fn an_operator_lists_and_unlists_a_number_by_hand() {
+    let p = app().await;
+    let resp = p
+        .http
+        .post(format!("{}/admin/stores/acme-woo/optouts", p.base))
+        .bearer_auth(crate::common::app::ADMIN_TOKEN)
+        .json(&json!({"phone": "96 816 277"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let answer: Value = resp.json().await.unwrap();
+    assert_eq!(
+        answer["status"], "added",
+        "the store's country completes it"
+    );
+    assert!(!answer.to_string().contains("816277"), "{answer}");
+    let list: Value = p
+        .admin(reqwest::Method::GET, "/admin/stores/acme-woo/optouts")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list.as_array().unwrap().len(), 1, "{list}");
+    assert_eq!(list[0]["source"], "manual");
+    assert_eq!(
+        p.admin(reqwest::Method::GET, "/admin/stores/nowhere/optouts")
+            .await
+            .status(),
+        404
+    );
+    post_order(&p, 5120).await;
+    p.service.run_pending_jobs().await.unwrap();
+    assert_eq!(job_of(&p, 5120).await.state, JobState::Skipped);
+
+    // The CLI reads the same list.
+    let cli = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_shopbip"))
+            .args(args)
+            .env("SHOPBIP__DATABASE__URL", &p.db_url)
+            .env("SHOPBIP__STORES__DIR", p.dir.path().join("plugin-config"))
+            .env("SHOPBIP__LOG__LEVEL", "warn")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let listed = cli(&["optout", "list", "--store", "acme-woo"]);
+    assert!(
+        listed.contains("1 opted out") && !listed.contains("816277"),
+        "{listed}"
+    );
+    let removed = cli(&["optout", "remove", "--store", "acme-woo", "+21696816277"]);
+    assert!(removed.contains("removed"), "{removed}");
+    assert_eq!(p.count("optouts").await, 0);
+    let resp = p
+        .admin(
+            reqwest::Method::DELETE,
+            "/admin/stores/acme-woo/optouts/%2B21696816277",
+        )
+        .await;
+    let answer: Value = resp.json().await.unwrap();
+    assert_eq!(answer["status"], "not_listed");
+}
