@@ -350,10 +350,10 @@ fn delays(sent: u64, delivered: u64) -> DeliveryUpdate {
 #[tokio::test]
 async fn a_sends_state_moves_accepted_sent_delivered_with_the_delays() {
     let sb = spawn_sandbox();
-    let settings = sb.control.set_delivery(&delays(800, 1600)).await.unwrap();
+    let settings = sb.control.set_delivery(&delays(1000, 2000)).await.unwrap();
     assert_eq!(
         (settings.sent_after_ms, settings.delivered_after_ms),
-        (800, 1600)
+        (1000, 2000)
     );
     let base = sb.handle.base_url();
     let token = token(&sb).await;
@@ -380,8 +380,8 @@ async fn a_sends_state_moves_accepted_sent_delivered_with_the_delays() {
     }
     let states: Vec<&str> = seen.iter().map(|(s, _)| s.as_str()).collect();
     assert_eq!(states, ["accepted", "sent", "delivered"], "{seen:?}");
-    assert!(seen[1].1 >= Duration::from_millis(800), "{seen:?}");
-    assert!(seen[2].1 >= Duration::from_millis(1600), "{seen:?}");
+    assert!(seen[1].1 >= Duration::from_millis(1000), "{seen:?}");
+    assert!(seen[2].1 >= Duration::from_millis(2000), "{seen:?}");
     let lookups = sb.control.calls_to("/api/whatsapp/").await.unwrap();
     assert!(lookups.len() >= 3);
     assert!(lookups.iter().all(|c| c.account.as_deref() == Some(DEMO)));
