@@ -40,23 +40,26 @@ pub struct OptOutAnswer {
     pub phone: String,
 }
 
-fn store(state: &AppState, id: &str) -> Result<std::sync::Arc<Store>, HttpResponse> {
+/// An error is the answer itself (boxed: an answer is large beside the value).
+type Answered<T> = Result<T, Box<HttpResponse>>;
+
+fn store(state: &AppState, id: &str) -> Answered<std::sync::Arc<Store>> {
     state.stores.load().get(id).cloned().ok_or_else(|| {
-        error(
+        Box::new(error(
             StatusCode::NOT_FOUND,
             &format!("no store {}", crate::telemetry::untrusted(id)),
-        )
+        ))
     })
 }
 
-fn e164(store: &Store, raw: &str) -> Result<String, HttpResponse> {
+fn e164(store: &Store, raw: &str) -> Answered<String> {
     Phone::parse(raw, &store.default_country)
         .map(|p| p.e164())
         .map_err(|e| {
-            error(
+            Box::new(error(
                 StatusCode::BAD_REQUEST,
                 &format!("{}: {e}", mask_phone(raw)),
-            )
+            ))
         })
 }
 
@@ -76,7 +79,7 @@ fn e164(store: &Store, raw: &str) -> Result<String, HttpResponse> {
 pub async fn list(id: web::Path<String>, state: web::Data<AppState>) -> HttpResponse {
     let store = match store(&state, &id) {
         Ok(s) => s,
-        Err(answer) => return answer,
+        Err(answer) => return *answer,
     };
     match state.optouts.opt_outs(store.id.as_str(), 10_000).await {
         Ok(list) => HttpResponse::Ok().json(
@@ -115,7 +118,7 @@ pub async fn add(
 ) -> HttpResponse {
     let store = match store(&state, &id) {
         Ok(s) => s,
-        Err(answer) => return answer,
+        Err(answer) => return *answer,
     };
     let request: OptOutRequest = match serde_json::from_slice(&body) {
         Ok(r) => r,
@@ -128,7 +131,7 @@ pub async fn add(
     };
     let phone = match e164(&store, &request.phone) {
         Ok(p) => p,
-        Err(answer) => return answer,
+        Err(answer) => return *answer,
     };
     match state
         .optouts
@@ -164,11 +167,11 @@ pub async fn remove(path: web::Path<(String, String)>, state: web::Data<AppState
     let (id, raw) = path.into_inner();
     let store = match store(&state, &id) {
         Ok(s) => s,
-        Err(answer) => return answer,
+        Err(answer) => return *answer,
     };
     let phone = match e164(&store, &raw) {
         Ok(p) => p,
-        Err(answer) => return answer,
+        Err(answer) => return *answer,
     };
     match state.optouts.opt_in(store.id.as_str(), &phone).await {
         Ok(removed) => HttpResponse::Ok().json(OptOutAnswer {

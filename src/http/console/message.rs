@@ -176,6 +176,20 @@ fn timeline(lang: Lang, job: &Job, event: Option<&EventRecord>) -> Markup {
             @if closed {
                 (item(true, W::StepClosed, Some(job.updated_at), Some(received), state_badge(lang, job.state)))
             }
+            @if let Some(state) = &job.delivery.state {
+                (item(true, W::StepDelivery, job.delivery.at, Some(received), html! {
+                    span.state class={ "state-delivery-" (state) } data-delivery=(state) { (state) }
+                    @if let Some(raw) = job.delivery.detail.get("raw").and_then(Value::as_str) {
+                        @if raw != state { " (" code { (raw) } ")" }
+                    }
+                    @if let Some(r) = job.delivery.detail.get("reason").and_then(Value::as_str) {
+                        br; span.error { (crate::telemetry::redact_phones(r)) }
+                    }
+                    @if let Some(next) = job.delivery.poll_at {
+                        br; span.muted { (t(lang, W::NextLookup)) " " (when(lang, Some(next))) }
+                    }
+                }))
+            }
         }
     }
 }
