@@ -62,6 +62,9 @@ impl Reply {
     }
 }
 
+/// (method, path) → the replies left.
+type Routes = HashMap<(String, String), Vec<Reply>>;
+
 /// A stand-in API: per (method, path), the replies in turn, the last one repeated; anything
 /// else is a 404. Records every request.
 struct StandIn {
@@ -74,7 +77,7 @@ impl StandIn {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let seen = Arc::new(Mutex::new(Vec::<Seen>::new()));
-        let routes: Arc<Mutex<HashMap<(String, String), Vec<Reply>>>> = Arc::new(Mutex::new(
+        let routes: Arc<Mutex<Routes>> = Arc::new(Mutex::new(
             routes
                 .into_iter()
                 .map(|(m, p, r)| ((m.to_owned(), p.to_owned()), r))
@@ -151,6 +154,84 @@ fn access(platform: &str, section: &str) -> ApiAccess {
     .unwrap();
     let store = shopbip::stores::load_file(&file, &|_| None).unwrap();
     store.api.expect("the section gives API access")
+}
+
+/// The keys of the errors loading a `platform` store whose profile has `section`.
+fn refused(platform: &str, section: &str) -> Vec<String> {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("shop.toml");
+    let extra = format!("{section}\n{}", rule("order.paid", 1289, &[], false));
+    std::fs::write(
+        &file,
+        profile(platform, &["whsec"], "https://app.buzzbip.com", &extra),
+    )
+    .unwrap();
+    match shopbip::stores::load_file(&file, &|_| None) {
+        Ok(store) => panic!("{platform} loaded: {:?}", store.api),
+        Err(errors) => {
+            let text = format!("{errors:?}");
+            for secret in [
+                "cs_77aa31be5f",
+                "shpat_0a1b2c3d4e",
+                "sw-secret-access-key-5e6f",
+            ] {
+                assert!(!text.contains(secret), "{text}");
+            }
+            errors.into_iter().map(|e| e.key).collect()
+        }
+    }
+}
+
+#[test]
+fn sections_on_another_platform_or_over_plain_http_are_refused_when_profiles_load() {
+    let woo = "[woocommerce]\nconsumer_key = \"ck_1\"\nconsumer_secret = \"cs_77aa31be5f\"\n";
+    let shopify =
+        "[shopify]\nshop_domain = \"acme.myshopify.com\"\nadmin_token = \"shpat_0a1b2c3d4e\"\n";
+    let shopware =
+        "[shopware]\nclient_id = \"SWIA\"\nclient_secret = \"sw-secret-access-key-5e6f\"\n";
+    assert_eq!(refused("shopify", woo), ["woocommerce"]);
+    assert_eq!(refused("stripe", shopify), ["shopify"]);
+    assert_eq!(refused("woocommerce", shopware), ["shopware"]);
+    assert_eq!(
+        refused(
+            "woocommerce",
+            &format!("{woo}api_base_url = \"http://wp.shop.example\"\n")
+        ),
+        ["woocommerce.api_base_url"]
+    );
+    assert_eq!(
+        refused(
+            "shopify",
+            &format!("{shopify}api_base_url = \"http://shopify.example\"\n")
+        ),
+        ["shopify.api_base_url"]
+    );
+    assert_eq!(
+        refused(
+            "shopware",
+            &format!("{shopware}api_base_url = \"http://192.168.1.20\"\n")
+        ),
+        ["shopware.api_base_url"]
+    );
+    // Optional: a store without the section loads, with no API access (no write-back).
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("shop.toml");
+    std::fs::write(
+        &file,
+        profile(
+            "shopify",
+            &["whsec"],
+            "https://app.buzzbip.com",
+            &rule("order.paid", 1289, &[], false),
+        ),
+    )
+    .unwrap();
+    assert!(
+        shopbip::stores::load_file(&file, &|_| None)
+            .unwrap()
+            .api
+            .is_none()
+    );
 }
 
 fn http() -> reqwest::Client {
