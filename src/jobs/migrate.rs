@@ -30,6 +30,8 @@ pub struct Copied {
     pub events: u64,
     pub jobs: u64,
     pub invoice_numbers: u64,
+    pub buzzbip_events: u64,
+    pub optouts: u64,
 }
 
 pub async fn sqlite_to_postgres(from: &str, to: &str) -> anyhow::Result<Copied> {
@@ -38,6 +40,16 @@ pub async fn sqlite_to_postgres(from: &str, to: &str) -> anyhow::Result<Copied> 
     {
         bail!("--from must be sqlite://… and --to postgres://…");
     }
+    // The file may come from an older version: brought to this version's schema first, as
+    // `serve` would on its next start, so every column below exists.
+    let rw = sqlx::SqlitePool::connect_with(SqliteConnectOptions::from_str(from)?)
+        .await
+        .with_context(|| format!("cannot open {from}"))?;
+    sqlx::migrate!("migrations/sqlite")
+        .run(&rw)
+        .await
+        .with_context(|| format!("cannot bring {from} to this version's schema"))?;
+    rw.close().await;
     let source =
         sqlx::SqlitePool::connect_with(SqliteConnectOptions::from_str(from)?.read_only(true))
             .await
@@ -54,7 +66,7 @@ pub async fn sqlite_to_postgres(from: &str, to: &str) -> anyhow::Result<Copied> 
         bail!("the PostgreSQL database already holds {existing} events: migrate into an empty one");
     }
     let mut tx = pg.begin().await?;
-    use Col::{Int, OptText, Text};
+    use Col::{Int, OptInt, OptText, Text};
     let copied = Copied {
         events: copy_table(
             &source,
@@ -72,15 +84,19 @@ pub async fn sqlite_to_postgres(from: &str, to: &str) -> anyhow::Result<Copied> 
             &mut tx,
             "SELECT id, event_id, store_id, order_id, kind, rule_key, rule_json, \
              CASE WHEN state = 'running' THEN 'queued' ELSE state END, attempts, max_attempts, run_at, \
-             last_error, steps_json, replays, created_at, updated_at \
+             last_error, steps_json, replays, created_at, updated_at, delivery_state, delivery_at, \
+             delivery_poll_at, delivery_polls, delivery_json, writeback_at, writeback_json \
              FROM jobs WHERE id > ?1 ORDER BY id LIMIT ?2",
             "INSERT INTO jobs (id, event_id, store_id, order_id, kind, rule_key, rule_json, state, \
-             attempts, max_attempts, run_at, last_error, steps_json, replays, created_at, updated_at) \
+             attempts, max_attempts, run_at, last_error, steps_json, replays, created_at, updated_at, \
+             delivery_state, delivery_at, delivery_poll_at, delivery_polls, delivery_json, \
+             writeback_at, writeback_json) \
              OVERRIDING SYSTEM VALUE \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
+             $17, $18, $19, $20, $21, $22, $23)",
             &[
                 Int, Int, Text, Text, Text, Text, Text, Text, Int, Int, Int, OptText, Text, Int,
-                Int, Int,
+                Int, Int, OptText, OptInt, OptInt, Int, Text, OptInt, Text,
             ],
             true,
         )
@@ -96,12 +112,25 @@ pub async fn sqlite_to_postgres(from: &str, to: &str) -> anyhow::Result<Copied> 
             false,
         )
         .await?,
+        buzzbip_events: copy_table(
+            &source,
+            &mut tx,
+            "SELECT id, store_id, event_id, type, body, received_at, processed_at, outcome \
+             FROM buzzbip_events WHERE id > ?1 ORDER BY id LIMIT ?2",
+            "INSERT INTO buzzbip_events (id, store_id, event_id, type, body, received_at, \
+             processed_at, outcome) OVERRIDING SYSTEM VALUE \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            &[Int, Text, Text, Text, Text, Int, OptInt, OptText],
+            true,
+        )
+        .await?,
+        optouts: copy_optouts(&source, &mut tx).await?,
     };
     // The console's search keys, as migration postgres/0005 computes them for older jobs (the
     // SQLite file may predate its own columns for them).
     sqlx::query(BACKFILL_SEARCH_KEYS).execute(&mut *tx).await?;
     // New rows continue after the copied ids.
-    for table in ["events", "jobs"] {
+    for table in ["events", "jobs", "buzzbip_events"] {
         sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT setval(pg_get_serial_sequence('{table}', 'id'), COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)"
         )))
@@ -118,6 +147,7 @@ pub async fn sqlite_to_postgres(from: &str, to: &str) -> anyhow::Result<Copied> 
 #[derive(Clone, Copy)]
 enum Col {
     Int,
+    OptInt,
     Text,
     OptText,
 }
@@ -149,6 +179,7 @@ async fn copy_table(
             for (i, col) in columns.iter().enumerate().skip(usize::from(!insert_key)) {
                 query = match col {
                     Col::Int => query.bind(r.try_get::<i64, _>(i)?),
+                    Col::OptInt => query.bind(r.try_get::<Option<i64>, _>(i)?),
                     Col::Text => query.bind(r.try_get::<String, _>(i)?),
                     Col::OptText => query.bind(r.try_get::<Option<String>, _>(i)?),
                 };
@@ -157,4 +188,26 @@ async fn copy_table(
             copied += 1;
         }
     }
+}
+
+/// The opt-out lists, whole (a table without a rowid to page by, and lists are short).
+async fn copy_optouts(
+    source: &sqlx::SqlitePool,
+    tx: &mut sqlx::PgConnection,
+) -> anyhow::Result<u64> {
+    let rows = sqlx::query("SELECT store_id, phone, source, created_at FROM optouts")
+        .fetch_all(source)
+        .await?;
+    for r in &rows {
+        sqlx::query(
+            "INSERT INTO optouts (store_id, phone, source, created_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(r.try_get::<String, _>(0)?)
+        .bind(r.try_get::<String, _>(1)?)
+        .bind(r.try_get::<String, _>(2)?)
+        .bind(r.try_get::<i64, _>(3)?)
+        .execute(&mut *tx)
+        .await?;
+    }
+    Ok(rows.len() as u64)
 }

@@ -55,6 +55,12 @@ async fn migrate_sqlite_to_postgres_keeps_pending_jobs_and_invoice_numbers() {
         .unwrap();
     assert_eq!(sqlite.invoice_number("acme", "1").await.unwrap(), 1);
     assert_eq!(sqlite.invoice_number("acme", "2").await.unwrap(), 2);
+    assert!(
+        sqlite
+            .opt_out("acme", "+21696816277", "keyword", 1)
+            .await
+            .unwrap()
+    );
     sqlite.close().await;
 
     let to = common::db::fresh_url(dir.path()).await;
@@ -66,7 +72,7 @@ async fn migrate_sqlite_to_postgres_keeps_pending_jobs_and_invoice_numbers() {
         String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{text}");
     assert!(
-        text.contains("copied 5 events, 5 jobs, 2 invoice numbers"),
+        text.contains("copied 5 events, 5 jobs, 2 invoice numbers, 0 Buzzbip events, 1 opt-outs"),
         "{text}"
     );
 
@@ -93,6 +99,11 @@ async fn migrate_sqlite_to_postgres_keeps_pending_jobs_and_invoice_numbers() {
         ],
         "the running job comes back queued"
     );
+    // The sent job's delivery lookups go on from the new database; the opt-out came along.
+    let sent = jobs.iter().find(|j| j.state == JobState::Done).unwrap();
+    assert_eq!(sent.delivery.state.as_deref(), Some("accepted"));
+    assert!(sent.delivery.poll_at.is_some());
+    assert!(pg.is_opted_out("acme", "+21696816277").await.unwrap());
     assert_eq!(
         pg.invoice_number("acme", "2").await.unwrap(),
         2,

@@ -71,7 +71,7 @@ impl Deliveries for PgStore {
             .bind(u.state.as_deref())
             .bind(u.at)
             .bind(u.poll_at)
-            .bind(i64::from(u.polls) as i32)
+            .bind(i64::from(u.polls))
             .bind(&u.json)
             .bind(u.writeback_at)
             .bind(job_id)
