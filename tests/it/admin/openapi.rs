@@ -172,7 +172,9 @@ async fn the_openapi_document_matches_the_routes() {
             "/admin/jobs/{id}",
             "/admin/jobs/{id}/replay",
             "/admin/openapi.json",
-            "/admin/stores"
+            "/admin/stores",
+            "/admin/stores/{id}/optouts",
+            "/admin/stores/{id}/optouts/{phone}"
         ]
     );
 
