@@ -2,7 +2,9 @@
 //! with `--sandbox`, every store talks to an in-process Buzzbip sandbox instead.
 
 use crate::app::{Application, load_stores};
-use crate::sandbox::stores::{provisioned, with_sandbox};
+use std::sync::{Arc, OnceLock};
+
+use crate::sandbox::stores::{provisioned, route_events, with_sandbox};
 use crate::settings::Settings;
 use crate::stores::reload::as_loaded;
 
@@ -19,15 +21,33 @@ pub async fn run(settings: Settings, use_sandbox: bool) -> anyhow::Result<()> {
     }
     let mut sandbox = None;
     let mut transform = as_loaded();
+    let events_base: Arc<OnceLock<String>> = Arc::default();
     if use_sandbox {
         let (handle, stores) = with_sandbox(&registry)?;
         tracing::info!(url = %handle.base_url(), "every store talks to the in-process Buzzbip sandbox (control API under /_sandbox)");
         registry = stores;
-        transform = provisioned(handle.provisioner(), handle.base_url());
+        // Each store's sandbox account posts its events to this server (signed with the
+        // store's buzzbip.webhook_secret), once the server's address is known, and again
+        // after every reload: the whole loop, delivery and STOP included, on one machine.
+        let provision = provisioned(handle.provisioner(), handle.base_url());
+        let provisioner = handle.provisioner();
+        let base = events_base.clone();
+        transform = Arc::new(move |registry| {
+            let registry = provision(registry);
+            if let Some(base) = base.get() {
+                route_events(&provisioner, &registry, base);
+            }
+            registry
+        });
         sandbox = Some(handle);
     }
     let stores = registry.len();
     let service = Application::build(&settings, registry, transform).await?;
+    if let Some(handle) = &sandbox {
+        let base = format!("http://127.0.0.1:{}", service.port);
+        route_events(&handle.provisioner(), &service.stores.load(), &base);
+        let _ = events_base.set(base);
+    }
     tracing::info!(
         host = %settings.server.host,
         port = service.port,
