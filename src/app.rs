@@ -92,6 +92,11 @@ impl Application {
                     AFTER_SEND_EVERY,
                     shutdown.subscribe(),
                 )),
+                tokio::spawn(worker::writeback::run(
+                    deps.clone(),
+                    AFTER_SEND_EVERY,
+                    shutdown.subscribe(),
+                )),
                 tokio::spawn(worker::buzzbip_events::run(
                     deps.clone(),
                     events_wake,
@@ -127,6 +132,11 @@ impl Application {
     /// Makes every delivery lookup due now, once; how many (tests, without workers).
     pub async fn poll_deliveries(&self) -> anyhow::Result<usize> {
         worker::delivery::poll_due(&self.deps).await
+    }
+
+    /// Makes every write-back to the shops due now, once; how many (tests, without workers).
+    pub async fn write_backs(&self) -> anyhow::Result<usize> {
+        worker::writeback::write_due(&self.deps).await
     }
 
     /// Processes every stored Buzzbip event not processed yet; how many (tests, without

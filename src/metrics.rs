@@ -19,6 +19,7 @@ pub const CONFIG_RELOADS: &str = "shopbip_config_reloads_total";
 pub const MESSAGE_STATUS: &str = "shopbip_message_status_total";
 pub const TIME_TO_DELIVERED: &str = "shopbip_message_time_to_delivered_seconds";
 pub const BUZZBIP_EVENTS: &str = "shopbip_buzzbip_events_total";
+pub const WRITEBACKS: &str = "shopbip_writebacks_total";
 
 /// Installs the recorder on first call (later calls, e.g. several apps in one test process,
 /// share it) and returns the handle that renders the exposition text.
@@ -82,6 +83,10 @@ fn describe() {
     describe_histogram!(
         TIME_TO_DELIVERED,
         "Time from the send to delivered (or read, when delivered was never seen), by store"
+    );
+    describe_counter!(
+        WRITEBACKS,
+        "Outcomes written back on the shop's orders, by store and outcome (done, retry, failed, skipped)"
     );
     describe_counter!(
         BUZZBIP_EVENTS,

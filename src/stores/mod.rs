@@ -76,8 +76,9 @@ pub struct Store {
     /// `buzzbip.webhook_secret`: verifies the events Buzzbip posts for this store.
     pub buzzbip_webhook_secret: Option<SecretString>,
     pub optout: OptOut,
-    /// Set for stores whose platform fetches the order (`Platform::fetches_order`): the API
-    /// access its worker calls with, from the platform's own profile section.
+    /// The platform API access of the platform's own profile section (`[bigcommerce]`,
+    /// `[woocommerce]`, `[shopify]`, `[shopware]`): always set for a platform that fetches the
+    /// order (`Platform::fetches_order`); where set, message outcomes are written back.
     pub api: Option<ApiAccess>,
 }
 

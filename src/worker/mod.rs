@@ -6,6 +6,7 @@ pub mod buzzbip_events;
 pub mod delivery;
 mod pacer;
 pub mod steps;
+pub mod writeback;
 
 use std::path::PathBuf;
 use std::sync::Arc;

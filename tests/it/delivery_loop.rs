@@ -438,3 +438,168 @@ async fn an_operator_lists_and_unlists_a_number_by_hand() {
     let answer: Value = resp.json().await.unwrap();
     assert_eq!(answer["status"], "not_listed");
 }
+
+/// A WooCommerce REST API stand-in on loopback: answers note posts with the statuses given,
+/// in turn (the last repeated), and keeps each request's path, Authorization and body.
+struct WooStandIn {
+    base: String,
+    seen: std::sync::Arc<std::sync::Mutex<Vec<(String, String, Value)>>>,
+    _server: actix_web::dev::ServerHandle,
+}
+
+fn woo_stand_in(statuses: Vec<u16>) -> WooStandIn {
+    use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+    use std::sync::{Arc, Mutex};
+    let seen: Arc<Mutex<Vec<(String, String, Value)>>> = Arc::default();
+    let left = Arc::new(Mutex::new(statuses));
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (seen2, left2) = (seen.clone(), left.clone());
+    let server = HttpServer::new(move || {
+        let (seen, left) = (seen2.clone(), left2.clone());
+        App::new().default_service(web::to(move |req: HttpRequest, body: web::Bytes| {
+            let (seen, left) = (seen.clone(), left.clone());
+            async move {
+                let auth = req
+                    .headers()
+                    .get("authorization")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("")
+                    .to_owned();
+                let json = serde_json::from_slice(&body).unwrap_or(Value::Null);
+                seen.lock()
+                    .unwrap()
+                    .push((req.path().to_owned(), auth, json));
+                let status = {
+                    let mut left = left.lock().unwrap();
+                    if left.len() > 1 {
+                        left.remove(0)
+                    } else {
+                        left[0]
+                    }
+                };
+                let mut answer =
+                    HttpResponse::build(actix_web::http::StatusCode::from_u16(status).unwrap());
+                if status == 429 {
+                    answer.insert_header(("Retry-After", "1"));
+                }
+                answer.json(json!({"id": 77, "note": "ok"}))
+            }
+        }))
+    })
+    .listen(listener)
+    .unwrap()
+    .workers(1)
+    .disable_signals()
+    .run();
+    let handle = server.handle();
+    tokio::spawn(server);
+    WooStandIn {
+        base,
+        seen,
+        _server: handle,
+    }
+}
+
+/// The WooCommerce store with REST API keys pointing at `api`.
+fn store_writing_back(api: &str) -> impl FnOnce(&Path, &str) {
+    let api = api.to_owned();
+    move |dir: &Path, url: &str| {
+        store_with_events(dir, url);
+        let file = dir.join("acme-woo.toml");
+        let mut profile = std::fs::read_to_string(&file).unwrap();
+        profile.push_str(&format!(
+            "\n[woocommerce]\nconsumer_key = \"ck_test\"\nconsumer_secret = \"cs_test\"\napi_base_url = \"{api}\"\n"
+        ));
+        std::fs::write(file, profile).unwrap();
+    }
+}
+
+async fn writebacks_due(url: &str) {
+    db::exec(
+        url,
+        "UPDATE jobs SET writeback_at = 0 WHERE writeback_at IS NOT NULL",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn the_outcome_is_noted_on_the_woocommerce_order_and_a_429_is_retried() {
+    let api = woo_stand_in(vec![429, 201]);
+    let p = start_with(store_writing_back(&api.base), |s| s.worker.concurrency = 0).await;
+    p.sandbox.control.deliver_immediately().await.unwrap();
+    post_order(&p, 5120).await;
+    p.service.run_pending_jobs().await.unwrap();
+    assert_eq!(
+        p.service.write_backs().await.unwrap(),
+        0,
+        "nothing before the delivery is known"
+    );
+    lookups_due(&p.db_url).await;
+    p.service.poll_deliveries().await.unwrap();
+    let job = job_of(&p, 5120).await;
+    assert_eq!(job.delivery.state.as_deref(), Some("delivered"));
+    assert!(job.writeback.at.is_some(), "due once the delivery is final");
+
+    assert_eq!(p.service.write_backs().await.unwrap(), 1);
+    let job = job_of(&p, 5120).await;
+    assert_eq!(
+        job.writeback.detail["state"], "pending",
+        "{:?}",
+        job.writeback
+    );
+    assert!(
+        job.writeback.at.unwrap() >= shopbip::clock::now_ms() + 50_000,
+        "retried later"
+    );
+    writebacks_due(&p.db_url).await;
+    assert_eq!(p.service.write_backs().await.unwrap(), 1);
+    let job = job_of(&p, 5120).await;
+    assert_eq!(job.writeback.detail["state"], "done", "{:?}", job.writeback);
+    assert_eq!(job.writeback.at, None);
+
+    let seen = api.seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 2);
+    let (path, auth, body) = &seen[1];
+    assert_eq!(path, "/wp-json/wc/v3/orders/5120/notes");
+    use base64::Engine;
+    let basic = base64::engine::general_purpose::STANDARD.encode("ck_test:cs_test");
+    assert_eq!(auth, &format!("Basic {basic}"));
+    let note = body["note"].as_str().unwrap();
+    let number = job.steps["invoice_number"].as_str().unwrap();
+    assert!(note.contains(number), "{note}");
+    assert!(note.contains("WhatsApp"), "{note}");
+    assert_eq!(body["customer_note"], false);
+    let view: Value = p
+        .admin(reqwest::Method::GET, &format!("/admin/jobs/{}", job.id))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(view["writeback"]["state"], "done", "{view}");
+}
+
+#[tokio::test]
+async fn a_refused_write_back_leaves_the_message_done() {
+    let api = woo_stand_in(vec![401]);
+    let p = start_with(store_writing_back(&api.base), |s| s.worker.concurrency = 0).await;
+    p.sandbox.control.deliver_immediately().await.unwrap();
+    post_order(&p, 5120).await;
+    p.service.run_pending_jobs().await.unwrap();
+    lookups_due(&p.db_url).await;
+    p.service.poll_deliveries().await.unwrap();
+    assert_eq!(p.service.write_backs().await.unwrap(), 1);
+    let job = job_of(&p, 5120).await;
+    assert_eq!(job.state, JobState::Done);
+    assert_eq!(job.delivery.state.as_deref(), Some("delivered"));
+    assert_eq!(job.writeback.detail["state"], "failed");
+    let error = job.writeback.detail["last_error"].as_str().unwrap();
+    assert!(
+        error.contains("consumer_key"),
+        "names the keys to fix: {error}"
+    );
+    assert_eq!(
+        job.writeback.at, None,
+        "not retried: the keys must change first"
+    );
+}

@@ -18,6 +18,8 @@ pub fn is_secret_key(path: &str) -> bool {
         "api_key",
         "apikey",
         "private_key",
+        // WooCommerce's REST key is half of its Basic credentials.
+        "consumer_key",
     ]
     .iter()
     .any(|s| last.contains(s))
