@@ -3,7 +3,8 @@
 # workers) with a console user; the open-loop load alone, then with a console client paging the
 # message list, the overview and a CSV export meanwhile; alternated, REPEAT times.
 # Usage: bash bench/console-p99.sh   (BIN=dir/with/shopbip-and-shopbip-bench skips the build;
-# CSV=0 leaves the CSV exports out of the console client; REPEAT=N)
+# CSV=0 leaves the CSV exports out of the console client; CONTROL=1 makes the client load
+# /healthz instead, to see what the client itself costs; REPEAT=N)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ -z "${BIN:-}" ]; then
@@ -41,6 +42,12 @@ console_client() {  # ~20 page loads a second until killed: the list, deeper pag
   local n=0
   while true; do
     n=$((n + 1))
+    if [ "${CONTROL:-0}" = 1 ]; then
+      # The same client on a route that does nothing: what curl itself costs the 2 cores.
+      for _ in 1 2 3; do curl -s -o /dev/null $URL/healthz; done
+      sleep 0.15
+      continue
+    fi
     curl -s -b $J -o /dev/null $URL/console/messages
     curl -s -b $J -o /dev/null "$URL/console/messages?state=queued&store=bench&before=$((20000 - (n * 97) % 19000))"
     curl -s -b $J -o /dev/null $URL/console
@@ -49,6 +56,8 @@ console_client() {  # ~20 page loads a second until killed: the list, deeper pag
   done
 }
 echo "console page check: $(curl -s -b $J -o /dev/null -w '%{http_code} %{time_total}s' $URL/console/messages)"
+echo "overview: $(curl -s -b $J -o /dev/null -w '%{http_code} %{time_total}s' $URL/console)"
+echo "CSV of the queued jobs: $(curl -s -b $J -o /dev/null -w '%{http_code} %{time_total}s %{size_download} bytes' "$URL/console/messages.csv?state=queued")"
 first=100000
 for r in $(seq $REPEAT); do
   echo "== run $r: webhooks alone"

@@ -196,6 +196,28 @@ async fn poll_one(deps: &Deps, job: &Job) {
         .and_then(Value::as_str);
     let to = job.steps.get("to").and_then(Value::as_str);
     let store = deps.stores.load().get(&job.store_id).cloned();
+    // Lookups draw from the same per-account budget as the sends: a lookup that would have
+    // to wait is moved to when a slot frees, without counting as one.
+    if let (Some(_), Some(_), Some(store)) = (group, to, &store)
+        && let Some(wait) = deps.pacer.wait(store).await
+    {
+        let later = DeliveryUpdate {
+            state: job.delivery.state.clone(),
+            at: job.delivery.at,
+            poll_at: Some(now + wait.as_millis() as i64),
+            polls: job.delivery.polls,
+            json: job.delivery.raw_json.clone(),
+            writeback_at: None,
+        };
+        if let Err(e) = deps
+            .deliveries
+            .record_delivery(job.id, &later, &job.delivery.raw_json)
+            .await
+        {
+            tracing::error!(job = job.id, error = %e, "could not put off a delivery lookup");
+        }
+        return;
+    }
     let (seen, error) = match (group, to, store) {
         (Some(group), Some(to), Some(store)) => {
             let client = BuzzbipClient::new(
