@@ -18,6 +18,12 @@ CREATE TABLE store_count_deltas (
     d        INTEGER NOT NULL,
     at       BIGINT
 );
+-- Every row is deleted within seconds of its insert: vacuumed after every 10,000 dead rows
+-- rather than after a fifth of the table, so a read of the deltas never wades through the
+-- folded ones (2M unvacuumed rows made it 13 ms instead of 0.3).
+ALTER TABLE store_count_deltas SET (autovacuum_vacuum_scale_factor = 0,
+    autovacuum_vacuum_threshold = 10000, autovacuum_vacuum_insert_scale_factor = 0,
+    autovacuum_vacuum_insert_threshold = 10000);
 
 CREATE FUNCTION shopbip_count_event() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
