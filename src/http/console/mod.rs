@@ -44,6 +44,7 @@ pub mod layout;
 mod login;
 mod message;
 mod messages;
+mod optouts;
 mod overview;
 mod preview;
 pub mod refusals;
@@ -110,6 +111,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("", web::get().to(overview::overview))
             .route("/", web::get().to(overview::overview))
             .route("/stores/{id}", web::get().to(overview::store))
+            .route("/stores/{id}/optouts", web::get().to(optouts::list))
+            .route("/stores/{id}/optouts", web::post().to(optouts::add))
+            .route(
+                "/stores/{id}/optouts/remove",
+                web::post().to(optouts::remove),
+            )
             .route("/login", web::get().to(login::form))
             .route("/login", web::post().to(login::submit))
             .route("/logout", web::post().to(login::logout))

@@ -190,6 +190,8 @@ fn store_row(lang: Lang, row: &Row) -> Markup {
                 br;
                 span.muted { (lang.t(Key::Environment)) ": "
                     (format!("{:?}", row.store.environment).to_lowercase()) }
+                br;
+                a.optouts href={ "/console/stores/" (id) "/optouts" } { (super::words::t(lang, super::words::W::OptOuts)) }
             }
             td data-label=(lang.t(Key::Status)) {
                 @if row.troubles.is_empty() {

@@ -8,6 +8,7 @@ mod login;
 mod message;
 mod message_routes;
 mod messages;
+mod optouts;
 mod overview;
 mod preview;
 mod sessions;
