@@ -113,6 +113,16 @@ async fn an_operator_signs_in_sees_every_store_and_signs_out() {
     browser
         .click(&browser.find("form[action='/console/logout'] button").await)
         .await;
+    // A click does not wait for the POST it starts: the sign-in form it leads to says it is
+    // done (going to /console before would race the logout).
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !browser.current_url().await.contains("/console/login") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the logout leads to the sign-in form"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     browser.goto(&console.url("/console")).await;
     assert!(
         browser.current_url().await.contains("/console/login"),
