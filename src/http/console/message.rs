@@ -190,6 +190,20 @@ fn timeline(lang: Lang, job: &Job, event: Option<&EventRecord>) -> Markup {
                     }
                 }))
             }
+            @if let Some(wb) = job.writeback.detail.get("state").and_then(Value::as_str) {
+                (item(wb == "done", W::StepWriteBack, job.writeback.detail.get("done_at").and_then(Value::as_i64), Some(received), html! {
+                    span.state data-writeback=(wb) { (wb) }
+                    @if let Some(text) = job.writeback.detail.get("text").and_then(Value::as_str) {
+                        br; q { (text) }
+                    }
+                    @if let Some(e) = job.writeback.detail.get("last_error").and_then(Value::as_str) {
+                        br; span.error { (crate::telemetry::redact_phones(e)) }
+                    }
+                    @if let Some(next) = job.writeback.at {
+                        br; span.muted { (t(lang, W::NextAttempt)) " " (when(lang, Some(next))) }
+                    }
+                }))
+            }
         }
     }
 }

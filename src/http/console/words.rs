@@ -71,6 +71,7 @@ pub enum W {
     State,
     StepClosed,
     StepDelivery,
+    StepWriteBack,
     OptOuts,
     OptOutsHelp,
     OptOutAdded,
@@ -163,6 +164,7 @@ pub(super) fn en(w: W) -> &'static str {
         State => "State",
         StepClosed => "Closed",
         StepDelivery => "Delivery",
+        StepWriteBack => "Noted on the shop's order",
         OptOuts => "Opt-outs",
         OptOutsHelp => {
             "Customers who answered STOP (or were added by hand) get no more messages from this store."
@@ -260,6 +262,7 @@ pub(super) fn fr(w: W) -> &'static str {
         State => "État",
         StepClosed => "Terminée",
         StepDelivery => "Remise",
+        StepWriteBack => "Noté sur la commande de la boutique",
         OptOuts => "Désinscriptions",
         OptOutsHelp => {
             "Les clients qui ont répondu STOP (ou ajoutés à la main) ne reçoivent plus de messages de cette boutique."
@@ -355,6 +358,7 @@ pub(super) fn ar(w: W) -> &'static str {
         State => "الحالة",
         StepClosed => "أُغلقت",
         StepDelivery => "التسليم",
+        StepWriteBack => "التسجيل على طلب المتجر",
         OptOuts => "إلغاء الاشتراك",
         OptOutsHelp => "العملاء الذين ردّوا بـ STOP (أو أُضيفوا يدويًا) لا تصلهم رسائل من هذا المتجر.",
         OptOutAdded => "أُضيف إلى قائمة إلغاء الاشتراك.",

@@ -19,6 +19,25 @@ use crate::jobs::sql::JobRow;
 use crate::jobs::{Job, JobReads, StoreError};
 
 impl SqliteStore {
+    /// Leases the due rows of a `claim_due!`-shaped statement until `now + lease`.
+    async fn claim_ids(
+        &self,
+        sql: &'static str,
+        now: i64,
+        lease: Duration,
+        limit: u32,
+    ) -> Result<Vec<i64>, StoreError> {
+        self.update_returning(
+            sql,
+            vec![
+                Arg::Int(now + lease.as_millis() as i64),
+                Arg::Int(now),
+                Arg::Int(i64::from(limit)),
+            ],
+        )
+        .await
+    }
+
     /// The jobs a claim returned, in its order; one gone meanwhile is left out.
     async fn jobs_by_ids(&self, ids: &[i64]) -> Result<Vec<Job>, StoreError> {
         let mut jobs = Vec::with_capacity(ids.len());
@@ -40,14 +59,7 @@ impl Deliveries for SqliteStore {
         limit: u32,
     ) -> Result<Vec<Job>, StoreError> {
         let ids = self
-            .update_returning(
-                CLAIM_POLLS_SQLITE,
-                vec![
-                    Arg::Int(now + lease.as_millis() as i64),
-                    Arg::Int(now),
-                    Arg::Int(i64::from(limit)),
-                ],
-            )
+            .claim_ids(CLAIM_POLLS_SQLITE, now, lease, limit)
             .await?;
         self.jobs_by_ids(&ids).await
     }
@@ -102,14 +114,7 @@ impl Deliveries for SqliteStore {
         limit: u32,
     ) -> Result<Vec<Job>, StoreError> {
         let ids = self
-            .update_returning(
-                CLAIM_WRITEBACKS_SQLITE,
-                vec![
-                    Arg::Int(now + lease.as_millis() as i64),
-                    Arg::Int(now),
-                    Arg::Int(i64::from(limit)),
-                ],
-            )
+            .claim_ids(CLAIM_WRITEBACKS_SQLITE, now, lease, limit)
             .await?;
         self.jobs_by_ids(&ids).await
     }
@@ -210,14 +215,7 @@ impl BuzzbipEvents for SqliteStore {
         limit: u32,
     ) -> Result<Vec<BuzzbipEventRecord>, StoreError> {
         let ids = self
-            .update_returning(
-                CLAIM_EVENTS_SQLITE,
-                vec![
-                    Arg::Int(now + lease.as_millis() as i64),
-                    Arg::Int(now),
-                    Arg::Int(i64::from(limit)),
-                ],
-            )
+            .claim_ids(CLAIM_EVENTS_SQLITE, now, lease, limit)
             .await?;
         if ids.is_empty() {
             return Ok(Vec::new());

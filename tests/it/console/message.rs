@@ -320,3 +320,54 @@ async fn another_stores_message_is_a_404_by_every_url_and_viewers_cannot_act() {
         "no extra send"
     );
 }
+
+#[tokio::test]
+async fn the_timeline_shows_the_delivery_and_the_note_written_back() {
+    let c = start(|_| {}).await;
+    woo_order(&c, "5120", None).await;
+    assert_eq!(c.app.service.run_pending_jobs().await.unwrap(), 1);
+    let job = c.app.jobs().await.into_iter().next().unwrap();
+    assert_eq!(job.delivery.state.as_deref(), Some("accepted"));
+    let (client, _) = session(&c, OPERATOR).await;
+    let page = c
+        .page(
+            &client,
+            &format!("/console/messages/{}", job.id),
+            StatusCode::OK,
+        )
+        .await;
+    assert!(page.contains(r#"data-delivery="accepted""#), "{page}");
+    assert!(page.contains("next lookup"), "{page}");
+    assert!(!page.contains("data-writeback"), "nothing written back yet");
+
+    // What the lookups and the write-back record (their own tests drive them for real).
+    db::exec(
+        &c.app.db_url,
+        &format!(
+            "UPDATE jobs SET delivery_state = 'failed', delivery_poll_at = NULL, \
+             delivery_json = '{{\"raw\":\"undelivered\",\"reason\":\"131026: +21696816277 is not on WhatsApp\"}}', \
+             writeback_json = '{{\"state\":\"failed\",\"attempts\":1,\"text\":\"WhatsApp invoice sent\",\"last_error\":\"WooCommerce refused the API keys\"}}' \
+             WHERE id = {}",
+            job.id
+        ),
+    )
+    .await;
+    let page = c
+        .page(
+            &client,
+            &format!("/console/messages/{}", job.id),
+            StatusCode::OK,
+        )
+        .await;
+    assert!(page.contains(r#"data-delivery="failed""#), "{page}");
+    assert!(
+        page.contains("undelivered") && page.contains("not on WhatsApp"),
+        "{page}"
+    );
+    assert!(
+        !page.contains("816277"),
+        "the reason's phone is masked: {page}"
+    );
+    assert!(page.contains(r#"data-writeback="failed""#), "{page}");
+    assert!(page.contains("WooCommerce refused the API keys"), "{page}");
+}
