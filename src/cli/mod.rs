@@ -88,6 +88,19 @@ pub enum Command {
             default_value = "invoice.pdf"
         )]
         out: PathBuf,
+        /// Also writes each page as a PNG image beside the PDF: out-1.png, out-2.png, … (named
+        /// after -o's file name), for a quick look without a PDF viewer.
+        #[arg(long)]
+        png: bool,
+        /// Pixels per typographic point of the PNG pages (2 gives 1191 × 1684 for A4).
+        #[arg(
+            long,
+            value_name = "N",
+            default_value_t = crate::invoice::DEFAULT_PIXELS_PER_PT,
+            requires = "png",
+            value_parser = invoice::parse_scale
+        )]
+        scale: f32,
     },
     /// Reads and acts on the job store directly (the admin API's jobs routes, offline).
     Jobs {
@@ -216,7 +229,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             };
             test_send::command(&settings, &args).await
         }
-        Command::Invoice { store, order, out } => invoice::command(&settings, &store, &order, &out),
+        Command::Invoice {
+            store,
+            order,
+            out,
+            png,
+            scale,
+        } => invoice::command(&settings, &store, &order, &out, png.then_some(scale)),
         Command::Jobs { action } => jobs::command(&settings, action).await,
         Command::Optout { action } => optout::command(&settings, action).await,
         Command::MigrateSqliteToPostgres { from, to } => migrate::command(&from, &to).await,

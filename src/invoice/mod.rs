@@ -11,7 +11,10 @@ use std::path::{Path, PathBuf};
 use crate::order::{Address, Customer, LineItem, Order, TaxLine};
 use crate::stores::Store;
 use data::SellerInfo;
-pub use render::{DEFAULT_TEMPLATE, RenderError, Renderer};
+pub use render::{
+    DEFAULT_PIXELS_PER_PT, DEFAULT_TEMPLATE, Formats, MAX_PIXELS_PER_PT, RenderError, Rendered,
+    Renderer,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum InvoiceError {
@@ -74,6 +77,38 @@ pub fn render_for_store(
     order: &Order,
     number: &str,
 ) -> Result<Vec<u8>, InvoiceError> {
+    let out = render_store_as(store, order, number, Formats::PDF)?;
+    Ok(out.pdf.unwrap_or_default())
+}
+
+/// The same invoice as [`render_for_store`] as PNG images, one per page, at `pixels_per_pt`
+/// (see [`DEFAULT_PIXELS_PER_PT`]; at most [`MAX_PIXELS_PER_PT`]). CPU-bound.
+pub fn render_png_for_store(
+    store: &Store,
+    order: &Order,
+    number: &str,
+    pixels_per_pt: f32,
+) -> Result<Vec<Vec<u8>>, InvoiceError> {
+    Ok(render_store_as(store, order, number, Formats::png(pixels_per_pt))?.pngs)
+}
+
+/// The PDF and its PNG pages from one compilation of the invoice. CPU-bound.
+pub fn render_pdf_and_png_for_store(
+    store: &Store,
+    order: &Order,
+    number: &str,
+    pixels_per_pt: f32,
+) -> Result<(Vec<u8>, Vec<Vec<u8>>), InvoiceError> {
+    let out = render_store_as(store, order, number, Formats::pdf_and_png(pixels_per_pt))?;
+    Ok((out.pdf.unwrap_or_default(), out.pngs))
+}
+
+fn render_store_as(
+    store: &Store,
+    order: &Order,
+    number: &str,
+    formats: Formats,
+) -> Result<Rendered, InvoiceError> {
     let template = template_text(store)?;
     let logo = logo(store)?;
     let logo = logo
@@ -85,7 +120,7 @@ pub fn render_for_store(
         number,
         logo.map(|(path, _)| path),
     );
-    Ok(Renderer::shared().render(&template, &data, logo)?)
+    Ok(Renderer::shared().render_as(&template, &data, logo, formats)?)
 }
 
 /// A plausible order for checking templates: accented and Arabic text, a tax, a discount.

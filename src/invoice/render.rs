@@ -33,6 +33,9 @@ pub enum RenderError {
     Template(Vec<String>),
     #[error("invoice PDF export failed: {0}")]
     Export(String),
+    /// PNG pages could not be made (a scale out of range, a page too large to rasterise).
+    #[error("invoice PNG export failed: {0}")]
+    Image(String),
 }
 
 /// The fonts and standard library, built once per process and shared by every render.
@@ -68,6 +71,21 @@ impl Renderer {
         data: &InvoiceData,
         logo: Option<(&str, &[u8])>,
     ) -> Result<Vec<u8>, RenderError> {
+        let out = self.render_as(template, data, logo, Formats::PDF)?;
+        Ok(out.pdf.unwrap_or_default())
+    }
+
+    /// Compiles `template` against `data` once and exports it in each of `formats`: a PDF and
+    /// PNG pages of the same layout cost one compilation, not two.
+    pub fn render_as(
+        &self,
+        template: &str,
+        data: &InvoiceData,
+        logo: Option<(&str, &[u8])>,
+        formats: Formats,
+    ) -> Result<Rendered, RenderError> {
+        // Checked before compiling, so a bad scale costs nothing.
+        let scale = formats.png.map(check_scale).transpose()?;
         let json = serde_json::to_vec(data).map_err(|e| RenderError::Export(e.to_string()))?;
         let world = InvoiceWorld {
             renderer: self,
@@ -77,20 +95,120 @@ impl Renderer {
         };
         let compiled = typst::compile::<PagedDocument>(&world).output;
         let result = match compiled {
-            Ok(document) => {
-                let options = typst_pdf::PdfOptions {
-                    // Stable across renders of the same invoice, so a re-render is identical.
-                    ident: Smart::Custom(format!("shopbip-invoice-{}", data.invoice.number)),
-                    ..typst_pdf::PdfOptions::default()
-                };
-                typst_pdf::pdf(&document, &options)
-                    .map_err(|diags| RenderError::Export(describe(&world, &diags).join("; ")))
-            }
+            Ok(document) => export(&world, &document, &data.invoice.number, formats.pdf, scale),
             Err(diags) => Err(RenderError::Template(describe(&world, &diags))),
         };
         typst::comemo::evict(EVICT_AGE);
         result
     }
+}
+
+/// What a render exports. The PDF is what customers get; PNG pages are for looking.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Formats {
+    pub pdf: bool,
+    /// PNG pages at this many pixels per typographic point (1 pt = 1/72 in), if wanted.
+    pub png: Option<f32>,
+}
+
+impl Formats {
+    pub const PDF: Formats = Formats {
+        pdf: true,
+        png: None,
+    };
+
+    pub fn png(pixels_per_pt: f32) -> Formats {
+        Formats {
+            pdf: false,
+            png: Some(pixels_per_pt),
+        }
+    }
+
+    pub fn pdf_and_png(pixels_per_pt: f32) -> Formats {
+        Formats {
+            pdf: true,
+            png: Some(pixels_per_pt),
+        }
+    }
+}
+
+/// A render's outputs: the PDF when asked for, and one PNG per page (empty when not asked for).
+#[derive(Debug, Default)]
+pub struct Rendered {
+    pub pdf: Option<Vec<u8>>,
+    pub pngs: Vec<Vec<u8>>,
+}
+
+/// 2 pixels per point: an A4 page is 1191 × 1684 pixels, sharp on a high-density screen.
+pub const DEFAULT_PIXELS_PER_PT: f32 = 2.0;
+/// Past this an A4 page is over 30 million pixels (120 MB before compression): not a preview.
+pub const MAX_PIXELS_PER_PT: f32 = 8.0;
+/// A merchant template may set any page size; a page larger than this many pixels at the
+/// asked scale is refused rather than allocated (A4 at the largest scale is ~32 million).
+const MAX_PAGE_PIXELS: f64 = 40_000_000.0;
+
+fn check_scale(pixels_per_pt: f32) -> Result<f32, RenderError> {
+    if pixels_per_pt.is_finite() && pixels_per_pt > 0.0 && pixels_per_pt <= MAX_PIXELS_PER_PT {
+        Ok(pixels_per_pt)
+    } else {
+        Err(RenderError::Image(format!(
+            "the scale must be more than 0 and at most {MAX_PIXELS_PER_PT} pixels per point, not {pixels_per_pt}"
+        )))
+    }
+}
+
+fn export(
+    world: &InvoiceWorld<'_>,
+    document: &PagedDocument,
+    number: &str,
+    pdf: bool,
+    png: Option<f32>,
+) -> Result<Rendered, RenderError> {
+    let mut out = Rendered::default();
+    if pdf {
+        let options = typst_pdf::PdfOptions {
+            // Stable across renders of the same invoice, so a re-render is identical.
+            ident: Smart::Custom(format!("shopbip-invoice-{number}")),
+            ..typst_pdf::PdfOptions::default()
+        };
+        let bytes = typst_pdf::pdf(document, &options)
+            .map_err(|diags| RenderError::Export(describe(world, &diags).join("; ")))?;
+        out.pdf = Some(bytes);
+    }
+    if let Some(scale) = png {
+        out.pngs = png_pages(document, scale)?;
+    }
+    Ok(out)
+}
+
+fn png_pages(document: &PagedDocument, scale: f32) -> Result<Vec<Vec<u8>>, RenderError> {
+    let options = typst_render::RenderOptions {
+        pixel_per_pt: f64::from(scale).into(),
+        render_bleed: false,
+    };
+    let mut pages = Vec::with_capacity(document.pages().len());
+    for (i, page) in document.pages().iter().enumerate() {
+        // typst-render allocates the page's pixmap with an unwrap: a size it cannot allocate
+        // would panic there, so it is measured here first.
+        let size = page.frame.size();
+        let (w, h) = (
+            size.x.to_pt() * f64::from(scale),
+            size.y.to_pt() * f64::from(scale),
+        );
+        if !(w * h <= MAX_PAGE_PIXELS) {
+            return Err(RenderError::Image(format!(
+                "page {} would be {:.0} × {:.0} pixels, more than {MAX_PAGE_PIXELS} at {scale} pixels per point",
+                i + 1,
+                w,
+                h
+            )));
+        }
+        let png = typst_render::render(page, &options)
+            .encode_png()
+            .map_err(|e| RenderError::Image(format!("page {}: {e}", i + 1)))?;
+        pages.push(png);
+    }
+    Ok(pages)
 }
 
 fn file_id(path: &str) -> FileId {

@@ -2,6 +2,7 @@
 //! local HTTP server.
 
 mod fetching;
+mod png;
 
 use crate::common;
 
