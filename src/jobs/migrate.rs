@@ -101,14 +101,15 @@ pub async fn sqlite_to_postgres(from: &str, to: &str) -> anyhow::Result<Copied> 
             true,
         )
         .await?,
-        // Keyed by (store, order), so paged by SQLite's rowid, which is not copied.
+        // Keyed by (store, kind, order), so paged by SQLite's rowid, which is not copied.
         invoice_numbers: copy_table(
             &source,
             &mut tx,
-            "SELECT rowid, store_id, order_id, number, created_at FROM invoice_numbers \
+            "SELECT rowid, store_id, kind, period, order_id, number, created_at FROM invoice_numbers \
              WHERE rowid > ?1 ORDER BY rowid LIMIT ?2",
-            "INSERT INTO invoice_numbers (store_id, order_id, number, created_at) VALUES ($1, $2, $3, $4)",
-            &[Int, Text, Text, Int, Int],
+            "INSERT INTO invoice_numbers (store_id, kind, period, order_id, number, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+            &[Int, Text, Text, Text, Text, Int, Int],
             false,
         )
         .await?,

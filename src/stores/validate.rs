@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use secrecy::ExposeSecret;
 
+use super::profile::NumberReset;
 use super::{
     InvoiceSource, OptOut, ProfileError, ProfileFile, Store, StoreId, placeholders, platform_keys,
 };
@@ -184,6 +185,33 @@ pub(super) fn validate(
             err(&format!("invoice.number_meta_keys[{i}]"), "is empty".into());
         }
     }
+    // A yearly series starts again at 1 each year: without the year in it, the number of an
+    // invoice would be the number of one from a year before.
+    if inv.reset == NumberReset::Yearly {
+        if !inv.number_format.has_year() {
+            err(
+                "invoice.number_format",
+                format!(
+                    "{:?} has no {{year}} or {{yy}}: with invoice.reset = \"yearly\" every year \
+                     starts again at 1, so two years would print the same numbers; write e.g. \
+                     \"INV-{{year}}-{{seq:05}}\"",
+                    inv.number_format.as_str()
+                ),
+            );
+        }
+        if let Some(written) = &raw.credit_note.number_format_written
+            && !written.has_year()
+        {
+            err(
+                "credit_note.number_format",
+                format!(
+                    "{:?} has no {{year}} or {{yy}}: invoice.reset = \"yearly\" restarts the \
+                     credit notes' series each year too; write e.g. \"AV-{{year}}-{{seq:05}}\"",
+                    written.as_str()
+                ),
+            );
+        }
+    }
     let base = file.parent().unwrap_or(Path::new("."));
     for (key, rel) in [
         ("invoice.logo", &inv.logo),
@@ -302,6 +330,7 @@ mod tests {
     use super::confined;
     use crate::order::Order;
     use crate::stores::load_file;
+    use crate::stores::profile::NumberReset;
 
     #[test]
     fn invoice_assets_stay_inside_the_profile_folder() {
@@ -364,6 +393,73 @@ mod tests {
         assert!(
             errors[0].message.contains("https://app.buzzbip.com"),
             "{errors:?}"
+        );
+    }
+
+    #[test]
+    fn number_formats_and_the_reset_are_checked_naming_their_key() {
+        let store = profile("woocommerce", "").unwrap();
+        assert_eq!(store.invoice.number_format.as_str(), "INV-{seq:06}");
+        assert_eq!(store.invoice.reset, NumberReset::Never);
+        let store = profile(
+            "woocommerce",
+            "[invoice]\nnumber_format = \"FA-{year}-{seq:05}\"\nreset = \"yearly\"\n\
+             [credit_note]\nnumber_format = \"AV-{yy}-{seq:04}\"",
+        )
+        .unwrap();
+        assert_eq!(store.invoice.number_format.render(3, 0), "FA-1970-00003");
+        assert_eq!(store.invoice.reset, NumberReset::Yearly);
+
+        for (extra, key, expected) in [
+            (
+                "[invoice]\nnumber_format = \"FA-{date}-{seq}\"",
+                "invoice.number_format",
+                "{date} is not a placeholder",
+            ),
+            (
+                "[invoice]\nnumber_format = \"FA-{year}\"",
+                "invoice.number_format",
+                "has no {seq}",
+            ),
+            (
+                "[invoice]\nreset = \"yearly\"",
+                "invoice.number_format",
+                "\"INV-{seq:06}\" has no {year} or {yy}: with invoice.reset = \"yearly\"",
+            ),
+            ("[invoice]\nreset = \"monthly\"", "invoice.reset", "monthly"),
+            (
+                "[credit_note]\nnumber_format = \"AV-{n}\"",
+                "credit_note.number_format",
+                "{n} is not a placeholder",
+            ),
+            (
+                "[invoice]\nnumber_format = \"F{yy}-{seq}\"\nreset = \"yearly\"\n\
+                 [credit_note]\nnumber_format = \"AV-{seq}\"",
+                "credit_note.number_format",
+                "restarts the credit notes' series each year too",
+            ),
+            (
+                "[credit_note]\nprefix = \"AV\"",
+                "credit_note.prefix",
+                "unknown field",
+            ),
+        ] {
+            let errors = profile("woocommerce", extra).unwrap_err();
+            assert_eq!(errors.len(), 1, "{extra}: {errors:?}");
+            assert_eq!(errors[0].key, key, "{extra}: {errors:?}");
+            assert!(
+                errors[0].message.contains(expected),
+                "{extra}: {}",
+                errors[0].message
+            );
+        }
+        // The credit notes' default follows a yearly reset instead of refusing it.
+        assert!(
+            profile(
+                "woocommerce",
+                "[invoice]\nnumber_format = \"F{year}{seq}\"\nreset = \"yearly\""
+            )
+            .is_ok()
         );
     }
 

@@ -13,9 +13,10 @@ use std::time::Duration;
 use async_trait::async_trait;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 
+use super::invoice_numbers::Issued;
 use super::reads::impl_job_reads;
 use super::{Health, InvoiceNumbers, JobStore, RetryPolicy, SendSlots, StoreError};
-use crate::clock::now_ms;
+use crate::stores::profile::{NumberReset, SeriesKind};
 
 #[derive(Clone)]
 pub struct PgStore {
@@ -41,37 +42,55 @@ impl PgStore {
 
 #[async_trait]
 impl InvoiceNumbers for PgStore {
-    async fn invoice_number(&self, store_id: &str, order_id: &str) -> Result<u64, StoreError> {
+    async fn allocate(
+        &self,
+        store_id: &str,
+        kind: SeriesKind,
+        reset: NumberReset,
+        order_id: &str,
+        at_ms: i64,
+    ) -> Result<Issued, StoreError> {
         let mut tx = self.pool.begin().await?;
-        // One allocator per store at a time, across every replica: the sequence stays gapless.
+        // One allocator per store at a time, across every replica, for all of its series: the
+        // lookup and MAX + 1 below see every number committed before, so no gap and no
+        // duplicate. The key is the one the previous version took, so replicas of both
+        // versions still queue on one lock during a rolling upgrade.
         sqlx::query("SELECT pg_advisory_xact_lock(hashtext('shopbip-invoice:' || $1))")
             .bind(store_id)
             .execute(&mut *tx)
             .await?;
-        let existing: Option<i64> = sqlx::query_scalar(
-            "SELECT number FROM invoice_numbers WHERE store_id = $1 AND order_id = $2",
+        let existing: Option<(i64, i64)> = sqlx::query_as(
+            "SELECT number, created_at FROM invoice_numbers \
+             WHERE store_id = $1 AND kind = $2 AND order_id = $3",
         )
         .bind(store_id)
+        .bind(kind.as_str())
         .bind(order_id)
         .fetch_optional(&mut *tx)
         .await?;
-        let number = match existing {
-            Some(n) => n,
+        let (number, at_ms) = match existing {
+            Some(found) => found,
             None => {
-                sqlx::query_scalar(
-                    "INSERT INTO invoice_numbers (store_id, order_id, number, created_at) \
-                     SELECT $1, $2, COALESCE(MAX(number), 0) + 1, $3 FROM invoice_numbers \
-                     WHERE store_id = $1 RETURNING number",
+                sqlx::query_as(
+                    "INSERT INTO invoice_numbers (store_id, kind, period, order_id, number, created_at) \
+                     SELECT $1, $2, $3, $4, COALESCE(MAX(number), 0) + 1, $5 FROM invoice_numbers \
+                     WHERE store_id = $1 AND kind = $2 AND period = $3 \
+                     RETURNING number, created_at",
                 )
                 .bind(store_id)
+                .bind(kind.as_str())
+                .bind(reset.period(at_ms))
                 .bind(order_id)
-                .bind(now_ms())
+                .bind(at_ms)
                 .fetch_one(&mut *tx)
                 .await?
             }
         };
         tx.commit().await?;
-        Ok(number as u64)
+        Ok(Issued {
+            number: number as u64,
+            at_ms,
+        })
     }
 }
 

@@ -31,9 +31,10 @@ use sqlx::sqlite::{
 };
 use tokio::sync::{mpsc, oneshot};
 
+use super::invoice_numbers::Issued;
 use super::reads::impl_job_reads;
 use super::{Health, InvoiceNumbers, JobStore, RetryPolicy, StoreError};
-use crate::clock::now_ms;
+use crate::stores::profile::{NumberReset, SeriesKind};
 use apply::Prepared;
 use writer::{Arg, Changed, MAX_BATCH, Update, Write};
 
@@ -154,30 +155,54 @@ impl SqliteStore {
 
 #[async_trait]
 impl InvoiceNumbers for SqliteStore {
-    async fn invoice_number(&self, store_id: &str, order_id: &str) -> Result<u64, StoreError> {
-        // One statement through the writer: the order's number if it has one (the no-op update
-        // returns it), else the store's next. The writer's transaction makes MAX + 1 gapless.
+    async fn allocate(
+        &self,
+        store_id: &str,
+        kind: SeriesKind,
+        reset: NumberReset,
+        order_id: &str,
+        at_ms: i64,
+    ) -> Result<Issued, StoreError> {
+        // One statement through the writer: the document's number if it has one (the no-op
+        // update returns it, whatever its period), else the next of its series. The writer's
+        // transaction (BEGIN IMMEDIATE, one writer per file) makes MAX + 1 gap-free.
         let numbers = self
             .update_returning(
-                "INSERT INTO invoice_numbers (store_id, order_id, number, created_at) \
-                 SELECT $1, $2, COALESCE(MAX(number), 0) + 1, $3 FROM invoice_numbers \
-                 WHERE store_id = $1 \
-                 ON CONFLICT (store_id, order_id) DO UPDATE SET number = invoice_numbers.number \
+                "INSERT INTO invoice_numbers (store_id, kind, period, order_id, number, created_at) \
+                 SELECT $1, $2, $3, $4, COALESCE(MAX(number), 0) + 1, $5 FROM invoice_numbers \
+                 WHERE store_id = $1 AND kind = $2 AND period = $3 \
+                 ON CONFLICT (store_id, kind, order_id) DO UPDATE SET number = invoice_numbers.number \
                  RETURNING number",
                 vec![
                     Arg::Text(store_id.to_owned()),
+                    Arg::Text(kind.as_str().to_owned()),
+                    Arg::Text(reset.period(at_ms)),
                     Arg::Text(order_id.to_owned()),
-                    Arg::Int(now_ms()),
+                    Arg::Int(at_ms),
                 ],
             )
             .await?;
-        match numbers.as_slice() {
-            [n] => Ok(*n as u64),
-            _ => Err(StoreError::Invalid(format!(
-                "allocating an invoice number returned {} rows",
-                numbers.len()
-            ))),
-        }
+        let number = match numbers.as_slice() {
+            [n] => *n as u64,
+            _ => {
+                return Err(StoreError::Invalid(format!(
+                    "allocating an invoice number returned {} rows",
+                    numbers.len()
+                )));
+            }
+        };
+        // When it was allocated, which may be long before `at_ms`: the writer answers once the
+        // row is committed, so the pool reads it.
+        let at_ms: i64 = sqlx::query_scalar(
+            "SELECT created_at FROM invoice_numbers \
+             WHERE store_id = ?1 AND kind = ?2 AND order_id = ?3",
+        )
+        .bind(store_id)
+        .bind(kind.as_str())
+        .bind(order_id)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(Issued { number, at_ms })
     }
 }
 

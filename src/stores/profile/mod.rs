@@ -35,6 +35,8 @@ pub struct ProfileFile {
     #[serde(default)]
     pub invoice: InvoiceSection,
     #[serde(default)]
+    pub credit_note: CreditNoteSection,
+    #[serde(default)]
     pub notify: Vec<NotifyRule>,
     #[serde(default)]
     pub test: TestSection,
@@ -126,6 +128,13 @@ pub struct InvoiceSection {
     /// tried before the well-known ones (`_wcpdf_invoice_number`, `wf_invoice_number`).
     #[serde(default)]
     pub number_meta_keys: Vec<String>,
+    /// How the numbers shopbip allocates are printed (a platform's own number is printed as
+    /// the platform gives it).
+    #[serde(default = "NumberFormat::invoice_default")]
+    pub number_format: NumberFormat,
+    /// When the invoice series (and the credit-note series) start again at 1.
+    #[serde(default)]
+    pub reset: NumberReset,
 }
 
 impl Default for InvoiceSection {
@@ -142,8 +151,254 @@ impl Default for InvoiceSection {
             logo: None,
             template: None,
             number_meta_keys: Vec::new(),
+            number_format: NumberFormat::invoice_default(),
+            reset: NumberReset::default(),
         }
     }
+}
+
+/// `[credit_note]`: the documents a refund produces.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreditNoteSection {
+    /// As written; unset, [`CreditNoteSection::number_format`] picks the default.
+    #[serde(rename = "number_format")]
+    pub number_format_written: Option<NumberFormat>,
+}
+
+impl CreditNoteSection {
+    /// The credit notes' number format. `invoice.reset` restarts their series too, so the
+    /// default carries the year when the series is yearly: `AV-000001` printed in two years
+    /// would name two documents.
+    pub fn number_format(&self, reset: NumberReset) -> NumberFormat {
+        match (&self.number_format_written, reset) {
+            (Some(written), _) => written.clone(),
+            (None, NumberReset::Never) => NumberFormat::fixed("AV-", &[], 6),
+            (None, NumberReset::Yearly) => {
+                NumberFormat::fixed("AV-", &[Part::Year, Part::Text("-".into())], 6)
+            }
+        }
+    }
+}
+
+/// `invoice.reset`: when a number series starts again at 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NumberReset {
+    #[default]
+    Never,
+    /// Each calendar year (UTC) of the day a number is allocated is a series of its own.
+    Yearly,
+}
+
+impl NumberReset {
+    /// The period of the series a number allocated at `at_ms` (Unix milliseconds) belongs to:
+    /// its UTC year, or "" for a series that never restarts.
+    pub fn period(self, at_ms: i64) -> String {
+        match self {
+            NumberReset::Never => String::new(),
+            NumberReset::Yearly => utc_year_month(at_ms).0.to_string(),
+        }
+    }
+}
+
+/// The kinds of documents shopbip numbers: each counts in a series of its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SeriesKind {
+    Invoice,
+    CreditNote,
+}
+
+impl SeriesKind {
+    /// As the database stores it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SeriesKind::Invoice => "invoice",
+            SeriesKind::CreditNote => "credit_note",
+        }
+    }
+}
+
+/// A number format (`invoice.number_format`, `credit_note.number_format`), e.g.
+/// `"FA-{year}-{seq:05}"`: checked when the profile loads, so printing a number cannot fail
+/// at send time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct NumberFormat {
+    text: String,
+    parts: Vec<Part>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Part {
+    Text(String),
+    /// The number in its series, zero-padded to this many digits (0: as it is).
+    Seq(usize),
+    Year,
+    Yy,
+    Month,
+}
+
+const PLACEHOLDERS: &str = "{seq}, {seq:0N} (zero-padded to N digits), {year}, {yy} or {month}";
+
+impl NumberFormat {
+    /// `INV-{seq:06}`: the numbers shopbip printed before formats existed.
+    pub fn invoice_default() -> Self {
+        Self::fixed("INV-", &[], 6)
+    }
+
+    /// `prefix`, then `middle`, then the number padded to `width`; for the defaults, which
+    /// need no parsing.
+    fn fixed(prefix: &str, middle: &[Part], width: usize) -> Self {
+        let mut parts = vec![Part::Text(prefix.to_owned())];
+        parts.extend_from_slice(middle);
+        parts.push(Part::Seq(width));
+        let mut format = Self {
+            text: String::new(),
+            parts,
+        };
+        format.text = format.source();
+        format
+    }
+
+    /// Reads a format; the error says what is wrong and what to write instead.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        if text.trim().is_empty() {
+            return Err("is empty: write a format such as \"INV-{seq:06}\"".into());
+        }
+        if text.chars().any(char::is_control) {
+            return Err(format!("{text:?} holds a control character"));
+        }
+        let mut parts = Vec::new();
+        let mut rest = text;
+        while let Some(open) = rest.find('{') {
+            if open > 0 {
+                parts.push(Part::Text(rest[..open].to_owned()));
+            }
+            let after = &rest[open + 1..];
+            let Some(close) = after.find('}') else {
+                return Err(format!(
+                    "{text:?}: the {{ of {:?} is not closed; placeholders are {PLACEHOLDERS}",
+                    &rest[open..]
+                ));
+            };
+            parts.push(Self::placeholder(&after[..close])?);
+            rest = &after[close + 1..];
+        }
+        if !rest.is_empty() {
+            parts.push(Part::Text(rest.to_owned()));
+        }
+        if !parts.iter().any(|p| matches!(p, Part::Seq(_))) {
+            return Err(format!(
+                "{text:?} has no {{seq}}: every document would get the same number; write \
+                 e.g. \"INV-{{seq:06}}\""
+            ));
+        }
+        Ok(Self {
+            text: text.to_owned(),
+            parts,
+        })
+    }
+
+    fn placeholder(name: &str) -> Result<Part, String> {
+        match name {
+            "seq" => Ok(Part::Seq(0)),
+            "year" => Ok(Part::Year),
+            "yy" => Ok(Part::Yy),
+            "month" => Ok(Part::Month),
+            _ => match name.strip_prefix("seq:") {
+                Some(width) => match width.parse::<usize>() {
+                    Ok(n @ 1..=20) if width.len() >= 2 && width.starts_with('0') => {
+                        Ok(Part::Seq(n))
+                    }
+                    _ => Err(format!(
+                        "{{{name}}}: the width is a zero then 1 to 20 digits, as in {{seq:06}}"
+                    )),
+                },
+                None => Err(format!(
+                    "{{{name}}} is not a placeholder of number formats: use {PLACEHOLDERS}"
+                )),
+            },
+        }
+    }
+
+    /// The format as written.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// Whether the year is printed (`{year}` or `{yy}`), as a yearly series needs.
+    pub fn has_year(&self) -> bool {
+        self.parts
+            .iter()
+            .any(|p| matches!(p, Part::Year | Part::Yy))
+    }
+
+    /// The `seq`th number of a series, allocated at `at_ms` (Unix milliseconds): `{year}`,
+    /// `{yy}` and `{month}` are that day's, in UTC.
+    pub fn render(&self, seq: u64, at_ms: i64) -> String {
+        let (year, month) = utc_year_month(at_ms);
+        let mut out = String::new();
+        for part in &self.parts {
+            match part {
+                Part::Text(t) => out.push_str(t),
+                Part::Seq(width) => out.push_str(&format!("{seq:0width$}")),
+                Part::Year => out.push_str(&format!("{year:04}")),
+                Part::Yy => out.push_str(&format!("{:02}", year.rem_euclid(100))),
+                Part::Month => out.push_str(&format!("{month:02}")),
+            }
+        }
+        out
+    }
+
+    /// The text that parses back to `parts`.
+    fn source(&self) -> String {
+        self.parts
+            .iter()
+            .map(|p| match p {
+                Part::Text(t) => t.clone(),
+                Part::Seq(0) => "{seq}".into(),
+                Part::Seq(w) => format!("{{seq:{w:02}}}"),
+                Part::Year => "{year}".into(),
+                Part::Yy => "{yy}".into(),
+                Part::Month => "{month}".into(),
+            })
+            .collect()
+    }
+}
+
+impl TryFrom<String> for NumberFormat {
+    type Error = String;
+    fn try_from(text: String) -> Result<Self, String> {
+        Self::parse(&text)
+    }
+}
+
+impl From<NumberFormat> for String {
+    fn from(format: NumberFormat) -> String {
+        format.text
+    }
+}
+
+impl std::fmt::Display for NumberFormat {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+/// The UTC year and month (1–12) of a time in Unix milliseconds (the civil-from-days
+/// algorithm of H. Hinnant's "chrono-Compatible Low-Level Date Algorithms"; the crate has no
+/// date library, and this is all the numbering needs).
+fn utc_year_month(at_ms: i64) -> (i64, u32) {
+    let days = at_ms.div_euclid(86_400_000) + 719_468;
+    let era = days.div_euclid(146_097);
+    let doe = days.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month as u32)
 }
 
 fn default_filename() -> String {
@@ -319,6 +574,105 @@ impl<'de> serde::de::Visitor<'de> for WholeNumber {
                 "expected a whole number such as 1289, got {s:?}"
             ))),
         }
+    }
+}
+
+#[cfg(test)]
+mod numbering_tests {
+    use super::{CreditNoteSection, NumberFormat, NumberReset, utc_year_month};
+
+    /// 2026-12-31T23:59:59.999Z and the millisecond after it.
+    const LAST_MS_OF_2026: i64 = 1_798_761_599_999;
+
+    #[test]
+    fn formats_print_the_number_and_the_day_it_was_allocated() {
+        let at = LAST_MS_OF_2026;
+        let print = |f: &str, n| NumberFormat::parse(f).unwrap().render(n, at);
+        assert_eq!(print("INV-{seq:06}", 1), "INV-000001");
+        assert_eq!(print("FA-{year}-{seq:05}", 42), "FA-2026-00042");
+        assert_eq!(print("{yy}{month}/{seq}", 7), "2612/7");
+        assert_eq!(print("{seq:03}", 123_456), "123456", "never cut");
+        assert_eq!(print("N° {seq:01} ✓", 9), "N° 9 ✓");
+        assert_eq!(print("}{seq}", 5), "}5", "a lone }} is text");
+        let next = NumberFormat::parse("{year}-{month}-{seq:02}").unwrap();
+        assert_eq!(next.render(1, at + 1), "2027-01-01");
+        assert_eq!(
+            next.render(3, 1_772_323_200_000),
+            "2026-03-03",
+            "1 March 2026"
+        );
+        assert_eq!(
+            NumberFormat::invoice_default().render(1, at),
+            "INV-000001",
+            "the default keeps the numbers printed before formats"
+        );
+        assert_eq!(NumberFormat::invoice_default().as_str(), "INV-{seq:06}");
+        assert_eq!(
+            NumberFormat::parse(NumberFormat::invoice_default().as_str()),
+            Ok(NumberFormat::invoice_default())
+        );
+    }
+
+    #[test]
+    fn formats_without_a_number_or_with_unknown_placeholders_are_refused() {
+        for (format, expected) in [
+            ("", "is empty"),
+            ("  ", "is empty"),
+            ("FA-{year}", "has no {seq}"),
+            ("FA-{date}-{seq}", "{date} is not a placeholder"),
+            ("FA-{SEQ}", "{SEQ} is not a placeholder"),
+            ("FA-{seq:5}", "{seq:5}: the width is a zero then"),
+            ("FA-{seq:00}", "{seq:00}"),
+            ("FA-{seq:021}", "{seq:021}"),
+            ("FA-{seq:0x}", "{seq:0x}"),
+            ("FA-{seq", "is not closed"),
+            ("FA-\n{seq}", "control character"),
+        ] {
+            let err = NumberFormat::parse(format).unwrap_err();
+            assert!(err.contains(expected), "{format:?}: {err}");
+        }
+        let err = NumberFormat::parse("{foo}{seq}").unwrap_err();
+        assert!(err.contains("{seq:0N}") && err.contains("{month}"), "{err}");
+        assert!(NumberFormat::parse("{seq:020}").is_ok());
+    }
+
+    #[test]
+    fn a_yearly_series_is_the_utc_year_of_the_day_a_number_is_taken() {
+        assert_eq!(NumberReset::Yearly.period(LAST_MS_OF_2026), "2026");
+        assert_eq!(NumberReset::Yearly.period(LAST_MS_OF_2026 + 1), "2027");
+        assert_eq!(NumberReset::Never.period(LAST_MS_OF_2026 + 1), "");
+        assert_eq!(utc_year_month(0), (1970, 1));
+        assert_eq!(utc_year_month(-1), (1969, 12));
+        // 29 February 2028, leap day, and the day after.
+        assert_eq!(utc_year_month(1_835_395_200_000), (2028, 2));
+        assert_eq!(utc_year_month(1_835_481_600_000), (2028, 3));
+        // Any time a caller passes is a date, however far off.
+        assert!(utc_year_month(i64::MAX).0 > 292_000_000);
+        assert!(utc_year_month(i64::MIN).0 < -292_000_000);
+        assert!(NumberFormat::parse("{year}-{seq}").unwrap().has_year());
+        assert!(NumberFormat::parse("{yy}{seq}").unwrap().has_year());
+        assert!(!NumberFormat::parse("{month}{seq}").unwrap().has_year());
+    }
+
+    #[test]
+    fn credit_notes_default_to_a_series_of_their_own_that_follows_the_reset() {
+        let unset = CreditNoteSection::default();
+        let at = LAST_MS_OF_2026;
+        assert_eq!(
+            unset.number_format(NumberReset::Never).render(1, at),
+            "AV-000001"
+        );
+        assert_eq!(
+            unset.number_format(NumberReset::Yearly).render(1, at),
+            "AV-2026-000001"
+        );
+        let written = CreditNoteSection {
+            number_format_written: Some(NumberFormat::parse("CN{seq}").unwrap()),
+        };
+        assert_eq!(
+            written.number_format(NumberReset::Yearly).render(4, at),
+            "CN4"
+        );
     }
 }
 

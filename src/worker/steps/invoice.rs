@@ -6,10 +6,12 @@ use std::sync::Arc;
 use sha2::Digest;
 
 use super::{Deps, StepError, Steps, context, save, step_done};
+use crate::clock::now_ms;
 use crate::invoice::fetch;
-use crate::jobs::{Failure, Job, format_invoice_number};
+use crate::jobs::{Failure, Job};
 use crate::order::Order;
 use crate::stores::placeholders;
+use crate::stores::profile::SeriesKind;
 use crate::stores::{InvoiceSource, Store};
 
 /// The invoice as `(file name, PDF bytes)`; its number and digest recorded on the steps.
@@ -46,7 +48,8 @@ pub(super) async fn invoice(
     Ok((filename, pdf))
 }
 
-/// The platform's invoice number, or one from the store's sequence, once per order.
+/// The platform's invoice number, or the next of the store's invoice series printed with
+/// `invoice.number_format`, once per order.
 async fn invoice_number(
     deps: &Deps,
     store: &Store,
@@ -60,11 +63,24 @@ async fn invoice_number(
     }
     let number = match &order.invoice_number {
         Some(n) => n.clone(),
-        None => format_invoice_number(
-            deps.invoice_numbers
-                .invoice_number(store.id.as_str(), &job.order_id)
-                .await?,
-        ),
+        None => {
+            // Taken only here, once the invoice is being issued: a job that stops before
+            // (no phone, staging, opted out) uses up no number of the series.
+            let issued = deps
+                .invoice_numbers
+                .allocate(
+                    store.id.as_str(),
+                    SeriesKind::Invoice,
+                    store.invoice.reset,
+                    &job.order_id,
+                    now_ms(),
+                )
+                .await?;
+            store
+                .invoice
+                .number_format
+                .render(issued.number, issued.at_ms)
+        }
     };
     steps.invoice_number = Some(number.clone());
     save(deps, worker, job, steps).await?;
