@@ -172,6 +172,21 @@ pub fn print_runbook(registry: &StoreRegistry, out: &mut impl Write) -> std::io:
             .collect();
         writeln!(out, "{}", line.join("  ").trim_end())?;
     }
+    // What happens after the send, per store: whether Buzzbip's events (delivery, STOP) are
+    // taken and whether outcomes are written back on the shop's orders.
+    for store in registry.iter() {
+        let events = if store.buzzbip_webhook_secret.is_some() {
+            format!("events on (/buzzbip/events/{})", store.id)
+        } else {
+            "events off (no buzzbip.webhook_secret: delivery by lookups only, STOP answers unseen)"
+                .to_owned()
+        };
+        let writeback = match &store.api {
+            Some(api) => format!("write-back to {}", api.platform()),
+            None => "no write-back".to_owned(),
+        };
+        writeln!(out, "after the send: {}  {events}; {writeback}", store.id)?;
+    }
     Ok(())
 }
 

@@ -104,6 +104,17 @@ fn the_shipped_examples_pass_and_print_the_runbook() {
     }
     assert!(!all.contains("set-in-test"), "check never prints secrets");
     assert!(!all.contains("c2V0LWluLXRlc3Qtd2hzZWMtc2VjcmV0"));
+    // After the send: the examples leave events and write-back commented out, except
+    // BigCommerce, whose API access (needed to fetch orders) also writes back.
+    let after = |store: &str| {
+        all.lines()
+            .find(|l| l.starts_with(&format!("after the send: {store} ")))
+            .unwrap_or_else(|| panic!("no after-the-send line for {store}: {all}"))
+            .to_owned()
+    };
+    assert!(after("example-woocommerce").contains("events off"));
+    assert!(after("example-woocommerce").contains("no write-back"));
+    assert!(after("example-bigcommerce").contains("write-back to bigcommerce"));
 }
 
 #[test]
