@@ -92,6 +92,25 @@ pub fn render_png_for_store(
     Ok(render_store_as(store, order, number, Formats::png(pixels_per_pt))?.pngs)
 }
 
+/// Page 1 of the invoice as a PNG, the others left unrasterised: the console's thumbnail.
+pub fn render_first_png_for_store(
+    store: &Store,
+    order: &Order,
+    number: &str,
+    pixels_per_pt: f32,
+) -> Result<Vec<u8>, InvoiceError> {
+    let formats = Formats {
+        png_pages: 1,
+        ..Formats::png(pixels_per_pt)
+    };
+    let pages = render_store_as(store, order, number, formats)?.pngs;
+    // Typst lays out at least one page; an empty document is said, not answered with no bytes.
+    pages
+        .into_iter()
+        .next()
+        .ok_or_else(|| RenderError::Image("the invoice has no page".into()).into())
+}
+
 /// The PDF and its PNG pages from one compilation of the invoice. CPU-bound.
 pub fn render_pdf_and_png_for_store(
     store: &Store,

@@ -95,7 +95,7 @@ impl Renderer {
         };
         let compiled = typst::compile::<PagedDocument>(&world).output;
         let result = match compiled {
-            Ok(document) => export(&world, &document, &data.invoice.number, formats.pdf, scale),
+            Ok(document) => export(&world, &document, &data.invoice.number, formats, scale),
             Err(diags) => Err(RenderError::Template(describe(&world, &diags))),
         };
         typst::comemo::evict(EVICT_AGE);
@@ -109,25 +109,29 @@ pub struct Formats {
     pub pdf: bool,
     /// PNG pages at this many pixels per typographic point (1 pt = 1/72 in), if wanted.
     pub png: Option<f32>,
+    /// At most this many PNG pages, from the first: a thumbnail needs only page 1.
+    pub png_pages: usize,
 }
 
 impl Formats {
     pub const PDF: Formats = Formats {
         pdf: true,
         png: None,
+        png_pages: 0,
     };
 
     pub fn png(pixels_per_pt: f32) -> Formats {
         Formats {
             pdf: false,
             png: Some(pixels_per_pt),
+            png_pages: usize::MAX,
         }
     }
 
     pub fn pdf_and_png(pixels_per_pt: f32) -> Formats {
         Formats {
             pdf: true,
-            png: Some(pixels_per_pt),
+            ..Formats::png(pixels_per_pt)
         }
     }
 }
@@ -161,11 +165,11 @@ fn export(
     world: &InvoiceWorld<'_>,
     document: &PagedDocument,
     number: &str,
-    pdf: bool,
+    formats: Formats,
     png: Option<f32>,
 ) -> Result<Rendered, RenderError> {
     let mut out = Rendered::default();
-    if pdf {
+    if formats.pdf {
         let options = typst_pdf::PdfOptions {
             // Stable across renders of the same invoice, so a re-render is identical.
             ident: Smart::Custom(format!("shopbip-invoice-{number}")),
@@ -176,18 +180,23 @@ fn export(
         out.pdf = Some(bytes);
     }
     if let Some(scale) = png {
-        out.pngs = png_pages(document, scale)?;
+        out.pngs = png_pages(document, scale, formats.png_pages)?;
     }
     Ok(out)
 }
 
-fn png_pages(document: &PagedDocument, scale: f32) -> Result<Vec<Vec<u8>>, RenderError> {
+fn png_pages(
+    document: &PagedDocument,
+    scale: f32,
+    most: usize,
+) -> Result<Vec<Vec<u8>>, RenderError> {
     let options = typst_render::RenderOptions {
         pixel_per_pt: f64::from(scale).into(),
         render_bleed: false,
     };
-    let mut pages = Vec::with_capacity(document.pages().len());
-    for (i, page) in document.pages().iter().enumerate() {
+    let pages = document.pages();
+    let mut out = Vec::with_capacity(pages.len().min(most));
+    for (i, page) in pages.iter().take(most).enumerate() {
         // typst-render allocates the page's pixmap with an unwrap: a size it cannot allocate
         // would panic there, so it is measured here first.
         let size = page.frame.size();
@@ -206,9 +215,9 @@ fn png_pages(document: &PagedDocument, scale: f32) -> Result<Vec<Vec<u8>>, Rende
         let png = typst_render::render(page, &options)
             .encode_png()
             .map_err(|e| RenderError::Image(format!("page {}: {e}", i + 1)))?;
-        pages.push(png);
+        out.push(png);
     }
-    Ok(pages)
+    Ok(out)
 }
 
 fn file_id(path: &str) -> FileId {

@@ -137,6 +137,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/preview", web::get().to(preview::page))
             .route("/preview", web::post().to(preview::upload))
             .route("/preview.pdf", web::get().to(preview::job_pdf))
+            .route("/preview.png", web::get().to(preview::job_png))
             .default_service(web::to(no_such_page)),
     );
 }

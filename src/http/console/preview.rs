@@ -3,6 +3,8 @@
 //!
 //! - `GET /console/preview?store=…[&job=…]`: the page; with a job, its invoice framed inline.
 //! - `GET /console/preview.pdf?job=…`: that job's order rendered with the current template.
+//! - `GET /console/preview.png?job=…`: page 1 of the same invoice as a PNG, shown above the
+//!   frame, so a browser without a PDF viewer (many phones) still sees the invoice.
 //! - `POST /console/preview?store=…&csrf=…` (multipart, field `order`, at most
 //!   [`MAX_UPLOAD`]): the payload parsed as `shopbip invoice --order` parses it, rendered.
 //!
@@ -102,6 +104,14 @@ pub async fn page(ctx: Ctx, state: web::Data<AppState>) -> Result<HttpResponse, 
         @if let Some(store) = &store_id {
             @if recent.is_empty() { p.muted { (t(lang, W::NoRecentOrders)) } }
             (upload_form(&ctx, store))
+            @if let Some(j) = &job {
+                // 1 CSS pixel per point: an A4 page at its printed size, sharp on dense screens
+                // (the PNG has 2 pixels per point).
+                a href={ "/console/preview.png?job=" (j.id) } {
+                    img.invoice-page src={ "/console/preview.png?job=" (j.id) }
+                        alt=(t(lang, W::Invoice)) width="595";
+                }
+            }
             iframe.pdf name=(FRAME) title=(t(lang, W::Invoice))
                 src=[job.as_ref().map(|j| format!("/console/preview.pdf?job={}", j.id))] {}
         }
@@ -128,11 +138,42 @@ fn upload_form(ctx: &Ctx, store: &str) -> Markup {
 
 /// `GET /console/preview.pdf?job=…`.
 pub async fn job_pdf(ctx: Ctx, state: web::Data<AppState>) -> Result<HttpResponse, ConsoleError> {
+    let (store, order, number) = job_invoice(&ctx, &state).await?;
+    Ok(render(&ctx, store, order, number).await)
+}
+
+/// `GET /console/preview.png?job=…`: the job chosen and checked as for the PDF, so a user
+/// gets a 404 for another store's job here too.
+pub async fn job_png(ctx: Ctx, state: web::Data<AppState>) -> Result<HttpResponse, ConsoleError> {
+    let (store, order, number) = job_invoice(&ctx, &state).await?;
+    let made = tokio::task::spawn_blocking(move || {
+        crate::invoice::render_first_png_for_store(
+            &store,
+            &order,
+            &number,
+            crate::invoice::DEFAULT_PIXELS_PER_PT,
+        )
+    })
+    .await;
+    Ok(match made {
+        Ok(Ok(png)) => HttpResponse::Ok()
+            .insert_header((header::CONTENT_TYPE, "image/png"))
+            .body(png),
+        Ok(Err(e)) => failed(&ctx, &e.to_string()),
+        Err(e) => failed(&ctx, &format!("invoice rendering crashed: {e}")),
+    })
+}
+
+/// The store, order and invoice number of `?job=…`, a job of one of the user's stores.
+async fn job_invoice(
+    ctx: &Ctx,
+    state: &AppState,
+) -> Result<(std::sync::Arc<Store>, Order, String), ConsoleError> {
     let id = url::form_urlencoded::parse(ctx.query.as_bytes())
         .find(|(k, _)| k == "job")
         .map(|(_, v)| v.into_owned())
         .unwrap_or_default();
-    let job = visible_job(&ctx, &state, &id).await?;
+    let job = visible_job(ctx, state, &id).await?;
     let store = state
         .stores
         .load()
@@ -147,7 +188,7 @@ pub async fn job_pdf(ctx: Ctx, state: web::Data<AppState>) -> Result<HttpRespons
         .map(str::to_owned)
         .or_else(|| order.invoice_number.clone())
         .unwrap_or_else(|| PREVIEW_NUMBER.to_owned());
-    Ok(render(&ctx, store, order, number).await)
+    Ok((store, order, number))
 }
 
 /// `POST /console/preview?store=…` with the order payload as the multipart field `order`.

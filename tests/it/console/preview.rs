@@ -49,6 +49,21 @@ async fn a_recent_order_or_an_upload_renders_with_the_stores_template() {
         page.contains(&format!(r#"src="/console/preview.pdf?job={id}""#)),
         "{page}"
     );
+    // Page 1 as an image too, for a browser that shows no PDF.
+    assert!(
+        page.contains(&format!(
+            r#"<img class="invoice-page" src="/console/preview.png?job={id}""#
+        )),
+        "{page}"
+    );
+    let res = c
+        .get(&client, &format!("/console/preview.png?job={id}"))
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()["content-type"], "image/png");
+    let png = res.bytes().await.unwrap();
+    let (width, height) = png_size(&png);
+    assert_eq!((width, height), (1191, 1684), "A4 at 2 pixels per point");
     let res = c
         .get(&client, &format!("/console/preview.pdf?job={id}"))
         .await;
@@ -124,4 +139,38 @@ async fn a_bad_upload_says_why_and_only_the_users_stores_preview() {
         .get(&viewer, &format!("/console/preview.pdf?job={atlas}"))
         .await;
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    // The page's image answers as the PDF does: another store's job is not found, nor is a
+    // job that does not exist or a missing id; the viewer's own store's job is shown.
+    for path in [
+        format!("/console/preview.png?job={atlas}"),
+        "/console/preview.png?job=999999".to_owned(),
+        "/console/preview.png?job=x".to_owned(),
+        "/console/preview.png".to_owned(),
+    ] {
+        let res = c.get(&viewer, &path).await;
+        assert_eq!(res.status(), StatusCode::NOT_FOUND, "{path}");
+    }
+    woo_order(&c, "5121", None).await;
+    let own = job_ids(&c, "acme-woo").await[0];
+    let res = c
+        .get(&viewer, &format!("/console/preview.png?job={own}"))
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()["content-type"], "image/png");
+    let operator = c.signed_in(OPERATOR).await;
+    let res = c
+        .get(&operator, &format!("/console/preview.png?job={atlas}"))
+        .await;
+    assert_eq!(
+        res.status(),
+        StatusCode::OK,
+        "an operator of every store sees it"
+    );
+}
+
+/// Width and height from the PNG's IHDR chunk (right after the 8-byte signature).
+fn png_size(png: &[u8]) -> (u32, u32) {
+    assert!(png.starts_with(b"\x89PNG\r\n\x1a\n") && &png[12..16] == b"IHDR");
+    let be = |at: usize| u32::from_be_bytes(png[at..at + 4].try_into().unwrap());
+    (be(16), be(20))
 }
