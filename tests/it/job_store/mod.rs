@@ -1,12 +1,13 @@
 //! The SQLite job store on a real file: dedupe, leases, retries, replay, restarts. Here the
 //! helpers, dedupe and invoice numbers; leases, retries and replay in `lifecycle`, concurrent
 //! workers and replays in `concurrency`, what survives closing and reopening in `durability`,
-//! the per-store counts in `counts`.
+//! the per-store counts in `counts`, invoice and credit-note series in `numbering`.
 
 mod concurrency;
 mod counts;
 mod durability;
 mod lifecycle;
+mod numbering;
 
 use std::sync::Arc;
 use std::time::Duration;
