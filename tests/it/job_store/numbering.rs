@@ -392,3 +392,74 @@ async fn the_rendered_invoice_prints_the_number_in_the_stores_format() {
     assert_eq!(again.replays, 1);
     assert_eq!(p.count("invoice_numbers").await, 2);
 }
+
+/// `migrate-sqlite-to-postgres` carries every series over (kind, period and the day each
+/// number was taken): each goes on where it was, and a document keeps its number.
+#[tokio::test]
+#[ignore = "needs PostgreSQL: SHOPBIP_TEST_POSTGRES"]
+async fn moving_to_postgres_keeps_every_series() {
+    crate::common::db::require_postgres();
+    let dir = tempfile::tempdir().unwrap();
+    let from = format!("sqlite://{}", dir.path().join("old.db").display());
+    let sqlite = shopbip::jobs::open(&from, Default::default())
+        .await
+        .unwrap();
+    for (kind, order, at) in [
+        (SeriesKind::Invoice, "a", DEC_31_MORNING),
+        (SeriesKind::Invoice, "b", DEC_31_MORNING),
+        (SeriesKind::Invoice, "c", JAN_1_2027),
+        (SeriesKind::CreditNote, "a", JAN_1_2027),
+    ] {
+        sqlite
+            .allocate("acme", kind, NumberReset::Yearly, order, at)
+            .await
+            .unwrap();
+    }
+    sqlite.close().await;
+    let to = crate::common::db::fresh_url(dir.path()).await;
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_shopbip"))
+        .args(["migrate-sqlite-to-postgres", "--from", &from, "--to", &to])
+        .output()
+        .unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("4 invoice numbers"), "{text}");
+
+    let pg = shopbip::jobs::open(&to, Default::default()).await.unwrap();
+    assert_eq!(
+        invoice(&pg, "b", NumberReset::Yearly, JAN_8_2027).await,
+        "FA-2026-00002",
+        "the same number, printed with the year it was taken in"
+    );
+    assert_eq!(
+        invoice(&pg, "d", NumberReset::Yearly, JAN_8_2027).await,
+        "FA-2027-00002"
+    );
+    assert_eq!(
+        invoice(&pg, "e", NumberReset::Yearly, LAST_MS_OF_2026).await,
+        "FA-2026-00003"
+    );
+    let credit = |order: &'static str| {
+        let pg = pg.clone();
+        async move {
+            pg.allocate(
+                "acme",
+                SeriesKind::CreditNote,
+                NumberReset::Yearly,
+                order,
+                JAN_8_2027,
+            )
+            .await
+            .unwrap()
+        }
+    };
+    let a = credit("a").await;
+    assert_eq!(
+        (a.number, a.at_ms),
+        (1, JAN_1_2027),
+        "order a's credit note"
+    );
+    assert_eq!(credit("b").await.number, 2);
+    pg.close().await;
+}
