@@ -46,6 +46,10 @@ enum Cmd {
     Render {
         #[arg(long, default_value_t = 1000)]
         renders: usize,
+        /// Also times PNG pages (2 pixels per point) of the 1-page invoice: alone, and with the
+        /// PDF from one compilation.
+        #[arg(long)]
+        png: bool,
     },
     /// The whole service in-process against the sandbox: orders/s from webhook to recorded
     /// send, with PDFs and text-only, and webhook-to-send latency at a steady rate.
@@ -130,7 +134,7 @@ async fn main() -> anyhow::Result<()> {
             parse,
         } => ceiling::run(port, secret, parse).await,
         Cmd::Stages { iterations } => stages::run(iterations),
-        Cmd::Render { renders } => render::run(renders),
+        Cmd::Render { renders, png } => render::run(renders, png),
         Cmd::Replicas {
             replicas,
             orders,

@@ -1,12 +1,13 @@
-//! Invoice rendering in-process: time per 1-page and 3-page invoice, PDF size, peak RSS.
+//! Invoice rendering in-process: time per 1-page and 3-page invoice, PDF size, peak RSS; with
+//! `--png`, the 1-page invoice's PNG page too.
 
 use std::time::Instant;
 
 use crate::support::{FIXTURE, peak_rss_mb, percentile};
 
-pub fn run(renders: usize) -> anyhow::Result<()> {
+pub fn run(renders: usize, png: bool) -> anyhow::Result<()> {
     use shopbip::invoice::data::{SellerInfo, build};
-    use shopbip::invoice::{DEFAULT_TEMPLATE, Renderer};
+    use shopbip::invoice::{DEFAULT_PIXELS_PER_PT, DEFAULT_TEMPLATE, Formats, Renderer};
     let order = shopbip::platforms::Platform::Woocommerce
         .adapter()
         .parse_order(FIXTURE.as_bytes())?;
@@ -69,9 +70,43 @@ pub fn run(renders: usize) -> anyhow::Result<()> {
         percentile(&three, 0.99),
         pages_pdf.len()
     );
+    let mut pngs = 0;
+    if png {
+        let scale = DEFAULT_PIXELS_PER_PT;
+        let mut alone = Vec::with_capacity(renders);
+        let mut both = Vec::with_capacity(renders);
+        let mut size = 0usize;
+        for i in 0..renders {
+            let data = build(&order, &seller, &format!("INV-P{i:06}"), None);
+            let t = Instant::now();
+            let out = renderer.render_as(DEFAULT_TEMPLATE, &data, None, Formats::png(scale))?;
+            alone.push(t.elapsed());
+            size = size.max(out.pngs.iter().map(Vec::len).sum());
+            // Another number: the same data again would reuse Typst's memoized layout.
+            let data = build(&order, &seller, &format!("INV-B{i:06}"), None);
+            let t = Instant::now();
+            renderer.render_as(DEFAULT_TEMPLATE, &data, None, Formats::pdf_and_png(scale))?;
+            both.push(t.elapsed());
+        }
+        alone.sort_unstable();
+        both.sort_unstable();
+        pngs = 2 * renders;
+        println!(
+            "1-page invoice as PNG ({scale} px/pt, compile + rasterise + encode) x{renders}: \
+             p50={:.1}ms p90={:.1}ms max PNG {} bytes",
+            percentile(&alone, 0.5),
+            percentile(&alone, 0.9),
+            size
+        );
+        println!(
+            "1-page invoice as PDF + PNG from one compilation x{renders}: p50={:.1}ms p90={:.1}ms",
+            percentile(&both, 0.5),
+            percentile(&both, 0.9)
+        );
+    }
     println!(
         "peak RSS after {} renders: {:.0} MB",
-        renders + 51,
+        renders + 51 + pngs,
         peak_rss_mb()
     );
     Ok(())

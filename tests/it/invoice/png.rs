@@ -4,7 +4,7 @@
 use std::process::Command;
 
 use shopbip::invoice::{
-    DEFAULT_PIXELS_PER_PT, InvoiceError, RenderError, render_for_store,
+    DEFAULT_PIXELS_PER_PT, InvoiceError, RenderError, render_first_png_for_store, render_for_store,
     render_pdf_and_png_for_store, render_png_for_store,
 };
 
@@ -131,6 +131,11 @@ fn a_two_page_invoice_gives_two_pngs() {
         assert_a4(&page, 2.0);
         assert!(page.dark > 0.005, "a blank page");
     }
+    assert_ne!(pngs[0], pngs[1]);
+    // The console's thumbnail is page 1 alone.
+    let first =
+        render_first_png_for_store(&store, &order, "INV-25", DEFAULT_PIXELS_PER_PT).unwrap();
+    assert_eq!(first, pngs[0]);
 }
 
 #[test]
