@@ -31,7 +31,7 @@ use crate::order::{EventKind, Order};
 use crate::stores::NotifyRule;
 pub use buzzbip_events::{BuzzbipEventRecord, BuzzbipEvents, NewBuzzbipEvent};
 pub use delivery::{Deliveries, DeliveryUpdate};
-pub use invoice_numbers::{InvoiceNumbers, format_invoice_number};
+pub use invoice_numbers::{InvoiceNumbers, Issued, format_invoice_number};
 pub use optouts::{OptOutRecord, OptOuts};
 pub use pacing::{SendSlots, SlotWait};
 pub use queue::{JobQueue, run_reaper};
