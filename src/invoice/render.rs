@@ -204,7 +204,8 @@ fn png_pages(
             size.x.to_pt() * f64::from(scale),
             size.y.to_pt() * f64::from(scale),
         );
-        if !(w * h <= MAX_PAGE_PIXELS) {
+        let pixels = w * h;
+        if !pixels.is_finite() || pixels > MAX_PAGE_PIXELS {
             return Err(RenderError::Image(format!(
                 "page {} would be {:.0} × {:.0} pixels, more than {MAX_PAGE_PIXELS} at {scale} pixels per point",
                 i + 1,
