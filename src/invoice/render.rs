@@ -185,6 +185,21 @@ fn export(
     Ok(out)
 }
 
+/// RGBA, 8 bits, with the png crate's `Fast` compression (fdeflate): an A4 page at 2 pixels per
+/// point encodes in ~4 ms to ~185 KB, where tiny-skia's own `encode_png` (the `Balanced` level)
+/// took ~12 ms for ~128 KB. A preview is looked at once, so time wins over bytes.
+fn encode_png(width: u32, height: u32, rgba: &[u8]) -> Result<Vec<u8>, png::EncodingError> {
+    let mut out = Vec::new();
+    let mut encoder = png::Encoder::new(&mut out, width, height);
+    encoder.set_color(png::ColorType::Rgba);
+    encoder.set_depth(png::BitDepth::Eight);
+    encoder.set_compression(png::Compression::Fast);
+    let mut writer = encoder.write_header()?;
+    writer.write_image_data(rgba)?;
+    writer.finish()?;
+    Ok(out)
+}
+
 fn png_pages(
     document: &PagedDocument,
     scale: f32,
@@ -213,8 +228,10 @@ fn png_pages(
                 h
             )));
         }
-        let png = typst_render::render(page, &options)
-            .encode_png()
+        let pixmap = typst_render::render(page, &options);
+        let (width, height) = (pixmap.width(), pixmap.height());
+        // tiny-skia keeps premultiplied alpha; PNG stores it straight.
+        let png = encode_png(width, height, &pixmap.take_demultiplied())
             .map_err(|e| RenderError::Image(format!("page {}: {e}", i + 1)))?;
         out.push(png);
     }
