@@ -105,11 +105,15 @@ pub async fn page(ctx: Ctx, state: web::Data<AppState>) -> Result<HttpResponse, 
             @if recent.is_empty() { p.muted { (t(lang, W::NoRecentOrders)) } }
             (upload_form(&ctx, store))
             @if let Some(j) = &job {
-                // 1 CSS pixel per point: an A4 page at its printed size, sharp on dense screens
-                // (the PNG has 2 pixels per point).
-                a href={ "/console/preview.png?job=" (j.id) } {
-                    img.invoice-page src={ "/console/preview.png?job=" (j.id) }
-                        alt=(t(lang, W::Invoice)) width="595";
+                @let png = format!("/console/preview.png?job={}", j.id);
+                // Shown at 1 CSS pixel per point (an A4 page at its printed size, sharp on
+                // dense screens: the PNG has 2 pixels per point), and as wide as the screen
+                // allows on a phone; `sizes` says so without a style (the CSP allows none
+                // inline).
+                a href=(png) {
+                    img.invoice-page src=(png) srcset={ (png) " 1191w" }
+                        sizes="(max-width: 38rem) calc(100vw - 2.5rem), 595px"
+                        alt=(t(lang, W::Invoice));
                 }
             }
             iframe.pdf name=(FRAME) title=(t(lang, W::Invoice))
