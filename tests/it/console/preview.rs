@@ -56,6 +56,11 @@ async fn a_recent_order_or_an_upload_renders_with_the_stores_template() {
         )),
         "{page}"
     );
+    // Narrower than a phone's screen without a style attribute (the CSP refuses inline ones).
+    assert!(
+        page.contains(r#"sizes="(max-width: 38rem) calc(100vw - 2.5rem), 595px""#),
+        "{page}"
+    );
     let res = c
         .get(&client, &format!("/console/preview.png?job={id}"))
         .await;
