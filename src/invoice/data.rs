@@ -4,7 +4,7 @@
 use rust_decimal::Decimal;
 use serde::Serialize;
 
-pub use super::labels::{Labels, format_date, labels};
+pub use super::labels::{CreditNoteLabels, Labels, credit_note_labels, format_date, labels};
 use crate::order::{Order, PaymentKind, format_money};
 
 #[derive(Debug, Clone, Serialize)]
@@ -19,6 +19,33 @@ pub struct InvoiceData {
     pub totals: Totals,
     pub currency: String,
     pub payment: PaymentInfo,
+    /// Set when the document is a credit note (a refund's): `invoice.number` is then the credit
+    /// note's own number and the lines and totals are what is refunded. Absent from an
+    /// invoice's data, which stays as it was.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub credit_note: Option<CreditNote>,
+}
+
+/// What a credit note prints beside an invoice's fields.
+#[derive(Debug, Clone, Serialize)]
+pub struct CreditNote {
+    pub labels: CreditNoteLabels,
+    /// The invoice it corrects: its number (`""` when there is none, see `labels.not_issued`)
+    /// and date as the invoice printed them.
+    pub original_number: String,
+    pub original_date: String,
+    /// The line under the title, ready to print: `Facture d'origine FA-2026-0042 du 20 novembre
+    /// 2026`, or `Facture d'origine non émise par shopbip`.
+    pub reference: String,
+}
+
+/// The invoice a credit note refers to, as known when the credit note is made.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OriginalInvoice {
+    /// `None`: no invoice was issued by shopbip for the order and the platform names none.
+    pub number: Option<String>,
+    /// When it was issued, ISO 8601 (only the date is printed).
+    pub issued_at: Option<String>,
 }
 
 /// How the order is paid, as printed: empty strings when the platform said nothing.
@@ -211,7 +238,46 @@ pub fn build(
         currency: order.currency.clone(),
         payment: payment_info(order, &labels),
         labels,
+        credit_note: None,
     }
+}
+
+/// A credit note's data: the refunded order's lines and amounts (the whole order for a full
+/// refund) under the credit note's own `number`, issued at `issued_at` (ISO 8601: the day its
+/// number was taken, the same on every replay), referring to `original`. The amounts stay as
+/// the order gives them; the template words them as refunded.
+pub fn build_credit_note(
+    order: &Order,
+    seller: &SellerInfo,
+    number: &str,
+    issued_at: Option<&str>,
+    original: &OriginalInvoice,
+    logo_path: Option<&str>,
+) -> InvoiceData {
+    let mut data = build(order, seller, number, logo_path);
+    let words = credit_note_labels(data.lang);
+    let original_number = original.number.clone().unwrap_or_default();
+    let original_date = if original.number.is_some() {
+        format_date(original.issued_at.as_deref(), data.lang)
+    } else {
+        String::new()
+    };
+    let reference = match (original_number.as_str(), original_date.as_str()) {
+        ("", _) => format!("{} {}", words.original_invoice, words.not_issued),
+        (n, "") => format!("{} {n}", words.original_invoice),
+        (n, d) => format!("{} {n} {} {d}", words.original_invoice, words.dated),
+    };
+    // The credit note is dated the day it was issued, not the day the order was paid.
+    if issued_at.is_some() {
+        data.invoice.date = format_date(issued_at, data.lang);
+    }
+    data.credit_note = Some(CreditNote {
+        labels: words,
+        original_number,
+        original_date,
+        reference,
+    });
+    data
 }
 
 fn payment_info(order: &Order, labels: &Labels) -> PaymentInfo {
@@ -254,5 +320,63 @@ mod tests {
     fn table_amounts_keep_the_currency_decimals_without_the_code() {
         assert_eq!(amount("23.3333".parse().unwrap(), "TND"), "23.333");
         assert_eq!(amount("3".parse().unwrap(), "EUR"), "3.00");
+    }
+
+    fn seller(language: &str) -> SellerInfo {
+        SellerInfo {
+            name: "Acme".into(),
+            language: language.into(),
+            ..SellerInfo::default()
+        }
+    }
+
+    #[test]
+    fn an_invoice_has_no_credit_note_in_its_data() {
+        let data = build(
+            &crate::invoice::sample_order(),
+            &seller("fr"),
+            "INV-1",
+            None,
+        );
+        let json = serde_json::to_value(&data).unwrap();
+        assert!(json.get("credit_note").is_none(), "{json}");
+    }
+
+    #[test]
+    fn a_credit_note_refers_to_the_original_invoice_in_its_language() {
+        let order = crate::invoice::sample_order();
+        let original = OriginalInvoice {
+            number: Some("FA-2026-0042".into()),
+            issued_at: Some("2026-11-20T09:00:00Z".into()),
+        };
+        let issued = Some("2026-12-03T10:00:00Z");
+        let data = build_credit_note(&order, &seller("fr"), "AV-000001", issued, &original, None);
+        let cn = data.credit_note.as_ref().unwrap();
+        assert_eq!(cn.labels.title, "Avoir");
+        assert_eq!(cn.original_number, "FA-2026-0042");
+        assert_eq!(cn.original_date, "20 novembre 2026");
+        assert_eq!(
+            cn.reference,
+            "Facture d'origine FA-2026-0042 du 20 novembre 2026"
+        );
+        // Its own number and date; the whole order's lines and total (a full refund).
+        assert_eq!(data.invoice.number, "AV-000001");
+        assert_eq!(data.invoice.date, "3 décembre 2026");
+        assert_eq!(data.items.len(), order.lines.len());
+        assert_eq!(data.totals.total, format_money(order.total, "EUR"));
+
+        let none = OriginalInvoice::default();
+        let en = build_credit_note(&order, &seller("en"), "AV-2", issued, &none, None);
+        assert_eq!(
+            en.credit_note.unwrap().reference,
+            "Original invoice not issued by shopbip"
+        );
+        let ar = build_credit_note(&order, &seller("ar"), "AV-3", issued, &original, None);
+        let ar = ar.credit_note.unwrap();
+        assert_eq!(ar.labels.title, "إشعار دائن");
+        assert_eq!(
+            ar.reference,
+            "الفاتورة الأصلية FA-2026-0042 بتاريخ 20/11/2026"
+        );
     }
 }

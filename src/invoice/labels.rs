@@ -119,6 +119,54 @@ pub fn labels(lang: &str) -> (&'static str, bool, Labels) {
     }
 }
 
+/// The words a credit note adds to (or puts in place of) an invoice's, in the same languages.
+#[derive(Debug, Clone, Serialize)]
+pub struct CreditNoteLabels {
+    /// The document's title, in place of "Invoice".
+    pub title: &'static str,
+    /// Before the original invoice's number and date.
+    pub original_invoice: &'static str,
+    /// Between the original invoice's number and its date.
+    pub dated: &'static str,
+    /// In place of the original invoice's number when shopbip issued none and the platform
+    /// gave none.
+    pub not_issued: &'static str,
+    /// The last total: what is given back.
+    pub total_refunded: &'static str,
+    /// Above the lines: what they are.
+    pub refunded_lines: &'static str,
+}
+
+/// The credit note's words for `lang` (see [`labels`] for the languages; others: English).
+pub fn credit_note_labels(lang: &str) -> CreditNoteLabels {
+    match lang {
+        "fr" => CreditNoteLabels {
+            title: "Avoir",
+            original_invoice: "Facture d'origine",
+            dated: "du",
+            not_issued: "non émise par shopbip",
+            total_refunded: "Total remboursé",
+            refunded_lines: "Articles remboursés",
+        },
+        "ar" => CreditNoteLabels {
+            title: "إشعار دائن",
+            original_invoice: "الفاتورة الأصلية",
+            dated: "بتاريخ",
+            not_issued: "لم تصدرها shopbip",
+            total_refunded: "المبلغ المسترد",
+            refunded_lines: "المنتجات المستردة",
+        },
+        _ => CreditNoteLabels {
+            title: "Credit note",
+            original_invoice: "Original invoice",
+            dated: "of",
+            not_issued: "not issued by shopbip",
+            total_refunded: "Total refunded",
+            refunded_lines: "Refunded items",
+        },
+    }
+}
+
 /// `2026-11-20T09:04:40Z` → `20 November 2026` (en), `20 novembre 2026` (fr), `20/11/2026` (ar).
 pub fn format_date(iso: Option<&str>, lang: &str) -> String {
     let Some(iso) = iso else {
@@ -181,5 +229,17 @@ mod tests {
         assert_eq!(format_date(at, "fr"), "20 novembre 2026");
         assert_eq!(format_date(at, "ar"), "20/11/2026");
         assert_eq!(format_date(None, "en"), "");
+    }
+
+    #[test]
+    fn credit_notes_are_titled_in_each_language() {
+        assert_eq!(credit_note_labels("en").title, "Credit note");
+        assert_eq!(credit_note_labels("fr").title, "Avoir");
+        assert_eq!(credit_note_labels("ar").title, "إشعار دائن");
+        // Any other language falls back to English, as the invoice's labels do.
+        assert_eq!(credit_note_labels("xx").title, "Credit note");
+        assert_eq!(credit_note_labels("en").not_issued, "not issued by shopbip");
+        assert_eq!(credit_note_labels("fr").total_refunded, "Total remboursé");
+        assert_eq!(credit_note_labels("ar").original_invoice, "الفاتورة الأصلية");
     }
 }

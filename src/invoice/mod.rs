@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use crate::order::{Address, Customer, LineItem, Order, TaxLine};
 use crate::stores::Store;
-use data::SellerInfo;
+use data::{OriginalInvoice, SellerInfo};
 pub use render::{
     DEFAULT_PIXELS_PER_PT, DEFAULT_TEMPLATE, Formats, MAX_PIXELS_PER_PT, RenderError, Rendered,
     Renderer,
@@ -81,6 +81,27 @@ pub fn render_for_store(
     Ok(out.pdf.unwrap_or_default())
 }
 
+/// What a credit note is made of besides the order: when its number was taken (ISO 8601, its
+/// date) and the invoice it refers to.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CreditNoteOf {
+    pub issued_at: Option<String>,
+    pub original: OriginalInvoice,
+}
+
+/// Renders a store's credit note for the refunded `order`, numbered `number` in the
+/// credit-note series, with the store's template (which tells it from an invoice by
+/// `credit_note` in its data). CPU-bound, like [`render_for_store`].
+pub fn render_credit_note_for_store(
+    store: &Store,
+    order: &Order,
+    number: &str,
+    of: &CreditNoteOf,
+) -> Result<Vec<u8>, InvoiceError> {
+    let out = render_document(store, order, number, Some(of), Formats::PDF)?;
+    Ok(out.pdf.unwrap_or_default())
+}
+
 /// The same invoice as [`render_for_store`] as PNG images, one per page, at `pixels_per_pt`
 /// (see [`DEFAULT_PIXELS_PER_PT`]; at most [`MAX_PIXELS_PER_PT`]). CPU-bound.
 pub fn render_png_for_store(
@@ -128,17 +149,34 @@ fn render_store_as(
     number: &str,
     formats: Formats,
 ) -> Result<Rendered, InvoiceError> {
+    render_document(store, order, number, None, formats)
+}
+
+/// An invoice, or with `credit_note` a credit note.
+fn render_document(
+    store: &Store,
+    order: &Order,
+    number: &str,
+    credit_note: Option<&CreditNoteOf>,
+    formats: Formats,
+) -> Result<Rendered, InvoiceError> {
     let template = template_text(store)?;
     let logo = logo(store)?;
     let logo = logo
         .as_ref()
         .map(|(path, bytes)| (path.as_str(), bytes.as_slice()));
-    let data = data::build(
-        order,
-        &seller_info(store),
-        number,
-        logo.map(|(path, _)| path),
-    );
+    let logo_path = logo.map(|(path, _)| path);
+    let data = match credit_note {
+        None => data::build(order, &seller_info(store), number, logo_path),
+        Some(of) => data::build_credit_note(
+            order,
+            &seller_info(store),
+            number,
+            of.issued_at.as_deref(),
+            &of.original,
+            logo_path,
+        ),
+    };
     Ok(Renderer::shared().render_as(&template, &data, logo, formats)?)
 }
 

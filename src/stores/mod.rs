@@ -71,6 +71,8 @@ pub struct Store {
     pub webhook_tolerance: Duration,
     pub buzzbip: Credentials,
     pub invoice: InvoiceSection,
+    /// `[credit_note]`, resolved: what a refund's document is numbered with.
+    pub credit_note: CreditNotes,
     pub rules: Vec<NotifyRule>,
     pub allow_phones: Vec<String>,
     /// `buzzbip.webhook_secret`: verifies the events Buzzbip posts for this store.
@@ -80,6 +82,14 @@ pub struct Store {
     /// `[woocommerce]`, `[shopify]`, `[shopware]`): always set for a platform that fetches the
     /// order (`Platform::fetches_order`); where set, message outcomes are written back.
     pub api: Option<ApiAccess>,
+}
+
+/// The credit notes of a store (`[credit_note]`): their series' format, its default
+/// (`AV-{seq:06}`, with the year under `invoice.reset = "yearly"`) already applied. The series
+/// restarts with `invoice.reset`.
+#[derive(Debug, Clone)]
+pub struct CreditNotes {
+    pub number_format: profile::NumberFormat,
 }
 
 /// A store's opt-out words, trimmed and case-folded as a message is before it is compared.

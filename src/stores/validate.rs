@@ -313,6 +313,9 @@ pub(super) fn validate(
             .tolerance_secs
             .map(Duration::from_secs)
             .unwrap_or_else(|| raw.platform.default_tolerance()),
+        credit_note: super::CreditNotes {
+            number_format: raw.credit_note.number_format(raw.invoice.reset),
+        },
         invoice: raw.invoice,
         rules: raw.notify,
         allow_phones: allow,
@@ -401,6 +404,7 @@ mod tests {
         let store = profile("woocommerce", "").unwrap();
         assert_eq!(store.invoice.number_format.as_str(), "INV-{seq:06}");
         assert_eq!(store.invoice.reset, NumberReset::Never);
+        assert_eq!(store.credit_note.number_format.render(1, 0), "AV-000001");
         let store = profile(
             "woocommerce",
             "[invoice]\nnumber_format = \"FA-{year}-{seq:05}\"\nreset = \"yearly\"\n\
@@ -409,6 +413,7 @@ mod tests {
         .unwrap();
         assert_eq!(store.invoice.number_format.render(3, 0), "FA-1970-00003");
         assert_eq!(store.invoice.reset, NumberReset::Yearly);
+        assert_eq!(store.credit_note.number_format.render(7, 0), "AV-70-0007");
 
         for (extra, key, expected) in [
             (

@@ -7,9 +7,11 @@ use sha2::Digest;
 
 use super::{Deps, StepError, Steps, context, save, step_done};
 use crate::clock::now_ms;
+use crate::invoice::CreditNoteOf;
+use crate::invoice::data::OriginalInvoice;
 use crate::invoice::fetch;
 use crate::jobs::{Failure, Job};
-use crate::order::Order;
+use crate::order::{EventKind, Order};
 use crate::stores::placeholders;
 use crate::stores::profile::SeriesKind;
 use crate::stores::{InvoiceSource, Store};
@@ -33,8 +35,15 @@ pub(super) async fn invoice(
         }
     }
     let started = std::time::Instant::now();
-    let number = invoice_number(deps, store, job, order, steps, worker).await?;
-    let pdf = invoice_pdf(deps, store, order, &number).await;
+    let (number, pdf) = if is_credit_note(store, job) {
+        let (number, of) = credit_note_number(deps, store, job, order, steps, worker).await?;
+        let pdf = credit_note_pdf(store, order, &number, of).await;
+        (number, pdf)
+    } else {
+        let number = invoice_number(deps, store, job, order, steps, worker).await?;
+        let pdf = invoice_pdf(deps, store, order, &number).await;
+        (number, pdf)
+    };
     step_done(
         job,
         "invoice",
@@ -85,6 +94,96 @@ async fn invoice_number(
     steps.invoice_number = Some(number.clone());
     save(deps, worker, job, steps).await?;
     Ok(number)
+}
+
+/// A refund's document is a credit note, where shopbip renders the documents: a store whose
+/// invoices are fetched from the platform gets the platform's own (the order's invoice URL).
+fn is_credit_note(store: &Store, job: &Job) -> bool {
+    job.kind == EventKind::OrderRefunded && store.invoice.source == InvoiceSource::Generate
+}
+
+/// What names a refund in the credit-note series: the order, plus the platform's refund id where
+/// the canonical event carries one. It carries none yet, so one refund per order: a second
+/// refund webhook of the same order prints the same credit note.
+fn refund_key(job: &Job) -> String {
+    format!("refund:{}", job.order_id)
+}
+
+/// The credit note's number in the store's credit-note series (`credit_note.number_format`),
+/// taken once per refund and kept on the steps like an invoice's, so `{invoice.number}` of the
+/// message is the credit note's; and the invoice it refers to.
+async fn credit_note_number(
+    deps: &Deps,
+    store: &Store,
+    job: &Job,
+    order: &Order,
+    steps: &mut Steps,
+    worker: &str,
+) -> Result<(String, CreditNoteOf), StepError> {
+    // Taken (or, on a retry or replay, found again: the same number and day) before rendering,
+    // as an invoice's is.
+    let issued = deps
+        .invoice_numbers
+        .allocate(
+            store.id.as_str(),
+            SeriesKind::CreditNote,
+            store.invoice.reset,
+            &refund_key(job),
+            now_ms(),
+        )
+        .await?;
+    let number = match &steps.invoice_number {
+        Some(n) => n.clone(),
+        None => store
+            .credit_note
+            .number_format
+            .render(issued.number, issued.at_ms),
+    };
+    if steps.invoice_number.is_none() {
+        steps.invoice_number = Some(number.clone());
+        save(deps, worker, job, steps).await?;
+    }
+    let of = CreditNoteOf {
+        issued_at: Some(crate::platforms::unix_rfc3339(
+            issued.at_ms.div_euclid(1000),
+        )),
+        original: original_invoice(order),
+    };
+    Ok((number, of))
+}
+
+/// The invoice a credit note refers to: the platform's invoice number where the order carries
+/// one, dated as that invoice was (the day the order was paid, else placed); else none ("not
+/// issued by shopbip"). shopbip's own invoice-series number of the order cannot be looked up
+/// here without taking one: `InvoiceNumbers` has no read-only lookup yet.
+fn original_invoice(order: &Order) -> OriginalInvoice {
+    match &order.invoice_number {
+        Some(n) => OriginalInvoice {
+            number: Some(n.clone()),
+            issued_at: order.paid_at.clone().or_else(|| order.created_at.clone()),
+        },
+        None => OriginalInvoice::default(),
+    }
+}
+
+async fn credit_note_pdf(
+    store: &Arc<Store>,
+    order: &Order,
+    number: &str,
+    of: CreditNoteOf,
+) -> Result<Vec<u8>, StepError> {
+    let (store, order, number) = (store.clone(), order.clone(), number.to_owned());
+    tokio::task::spawn_blocking(move || {
+        crate::invoice::render_credit_note_for_store(&store, &order, &number, &of)
+    })
+    .await
+    .map_err(|e| {
+        StepError(
+            format!("credit note rendering crashed: {e}"),
+            Failure::Permanent,
+        )
+    })?
+    .map_err(|e| StepError(e.to_string(), Failure::Permanent))
 }
 
 async fn invoice_pdf(

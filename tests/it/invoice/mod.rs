@@ -1,6 +1,7 @@
 //! Invoice PDFs: rendered with Typst and read back (`common::read_pdf`), and fetched from a
 //! local HTTP server.
 
+mod credit_notes;
 mod fetching;
 mod png;
 
