@@ -30,12 +30,13 @@ pub struct InvoiceData {
 #[derive(Debug, Clone, Serialize)]
 pub struct CreditNote {
     pub labels: CreditNoteLabels,
-    /// The invoice it corrects: its number (`""` when there is none, see `labels.not_issued`)
-    /// and date as the invoice printed them.
+    /// The invoice it corrects: its number and date as the invoice printed them (`""` when
+    /// its number is not known).
     pub original_number: String,
     pub original_date: String,
     /// The line under the title, ready to print: `Facture d'origine FA-2026-0042 du 20 novembre
-    /// 2026`, or `Facture d'origine non émise par shopbip`.
+    /// 2026`; `Facture d'origine de la commande 5120` when its number is not known; `Facture
+    /// d'origine non émise par shopbip` when none was issued.
     pub reference: String,
 }
 
@@ -46,6 +47,9 @@ pub struct OriginalInvoice {
     pub number: Option<String>,
     /// When it was issued, ISO 8601 (only the date is printed).
     pub issued_at: Option<String>,
+    /// Without a number: `true` when it is known that no invoice was issued for the order;
+    /// `false` when its number is not known (the credit note then names the order's invoice).
+    pub none_issued: bool,
 }
 
 /// How the order is paid, as printed: empty strings when the platform said nothing.
@@ -263,7 +267,15 @@ pub fn build_credit_note(
         String::new()
     };
     let reference = match (original_number.as_str(), original_date.as_str()) {
-        ("", _) => format!("{} {}", words.original_invoice, words.not_issued),
+        ("", _) if original.none_issued => {
+            format!("{} {}", words.original_invoice, words.not_issued)
+        }
+        ("", _) => format!(
+            "{} {} {}",
+            words.original_invoice,
+            words.for_order,
+            order.display_name()
+        ),
         (n, "") => format!("{} {n}", words.original_invoice),
         (n, d) => format!("{} {n} {} {d}", words.original_invoice, words.dated),
     };
@@ -348,6 +360,7 @@ mod tests {
         let original = OriginalInvoice {
             number: Some("FA-2026-0042".into()),
             issued_at: Some("2026-11-20T09:00:00Z".into()),
+            none_issued: false,
         };
         let issued = Some("2026-12-03T10:00:00Z");
         let data = build_credit_note(&order, &seller("fr"), "AV-000001", issued, &original, None);
@@ -365,11 +378,20 @@ mod tests {
         assert_eq!(data.items.len(), order.lines.len());
         assert_eq!(data.totals.total, format_money(order.total, "EUR"));
 
-        let none = OriginalInvoice::default();
+        let none = OriginalInvoice {
+            none_issued: true,
+            ..OriginalInvoice::default()
+        };
         let en = build_credit_note(&order, &seller("en"), "AV-2", issued, &none, None);
         assert_eq!(
             en.credit_note.unwrap().reference,
             "Original invoice not issued by shopbip"
+        );
+        let unknown = OriginalInvoice::default();
+        let fr = build_credit_note(&order, &seller("fr"), "AV-4", issued, &unknown, None);
+        assert_eq!(
+            fr.credit_note.unwrap().reference,
+            format!("Facture d'origine de la commande {}", order.display_name())
         );
         let ar = build_credit_note(&order, &seller("ar"), "AV-3", issued, &original, None);
         let ar = ar.credit_note.unwrap();

@@ -131,6 +131,9 @@ pub struct CreditNoteLabels {
     /// In place of the original invoice's number when shopbip issued none and the platform
     /// gave none.
     pub not_issued: &'static str,
+    /// Between "Original invoice" and the order's number, when the invoice is known only as
+    /// the order's.
+    pub for_order: &'static str,
     /// The last total: what is given back.
     pub total_refunded: &'static str,
     /// Above the lines: what they are.
@@ -145,6 +148,7 @@ pub fn credit_note_labels(lang: &str) -> CreditNoteLabels {
             original_invoice: "Facture d'origine",
             dated: "du",
             not_issued: "non émise par shopbip",
+            for_order: "de la commande",
             total_refunded: "Total remboursé",
             refunded_lines: "Articles remboursés",
         },
@@ -153,6 +157,7 @@ pub fn credit_note_labels(lang: &str) -> CreditNoteLabels {
             original_invoice: "الفاتورة الأصلية",
             dated: "بتاريخ",
             not_issued: "لم تصدرها shopbip",
+            for_order: "للطلب",
             total_refunded: "المبلغ المسترد",
             refunded_lines: "المنتجات المستردة",
         },
@@ -161,6 +166,7 @@ pub fn credit_note_labels(lang: &str) -> CreditNoteLabels {
             original_invoice: "Original invoice",
             dated: "of",
             not_issued: "not issued by shopbip",
+            for_order: "for order",
             total_refunded: "Total refunded",
             refunded_lines: "Refunded items",
         },

@@ -36,6 +36,7 @@ pub(super) async fn invoice(
     }
     let started = std::time::Instant::now();
     let (number, pdf) = if is_credit_note(store, job) {
+        refund_says_what(order)?;
         let (number, of) = credit_note_number(deps, store, job, order, steps, worker).await?;
         let pdf = credit_note_pdf(store, order, &number, of).await;
         (number, pdf)
@@ -102,6 +103,22 @@ fn is_credit_note(store: &Store, job: &Job) -> bool {
     job.kind == EventKind::OrderRefunded && store.invoice.source == InvoiceSource::Generate
 }
 
+/// A credit note states what is given back: an order known by its id only (Shopify's
+/// `refunds/create` carries the refund, not the order) gives nothing to state, and no number of
+/// the series is taken for it.
+fn refund_says_what(order: &Order) -> Result<(), StepError> {
+    if order.lines.is_empty() && order.total_missing {
+        return Err(StepError(
+            "the refund's webhook does not say what was refunded (no lines, no total): no \
+             credit note is made; a rule on a webhook that carries the order (Shopify \
+             orders/updated, refunded) gets one"
+                .into(),
+            Failure::Permanent,
+        ));
+    }
+    Ok(())
+}
+
 /// What names a refund in the credit-note series: the order, plus the platform's refund id where
 /// the canonical event carries one. It carries none yet, so one refund per order: a second
 /// refund webhook of the same order prints the same credit note.
@@ -153,14 +170,17 @@ async fn credit_note_number(
 }
 
 /// The invoice a credit note refers to: the platform's invoice number where the order carries
-/// one, dated as that invoice was (the day the order was paid, else placed); else none ("not
-/// issued by shopbip"). shopbip's own invoice-series number of the order cannot be looked up
-/// here without taking one: `InvoiceNumbers` has no read-only lookup yet.
+/// one, dated as that invoice was (the day the order was paid, else placed); else the order's
+/// invoice, named by the order's number. shopbip's own invoice-series number of the order is
+/// not looked up: `InvoiceNumbers` has no lookup that takes no number, and allocating one here
+/// would number an invoice never issued. Nor is "not issued by shopbip" said, which it may
+/// have been.
 fn original_invoice(order: &Order) -> OriginalInvoice {
     match &order.invoice_number {
         Some(n) => OriginalInvoice {
             number: Some(n.clone()),
             issued_at: order.paid_at.clone().or_else(|| order.created_at.clone()),
+            none_issued: false,
         },
         None => OriginalInvoice::default(),
     }
@@ -255,4 +275,26 @@ pub fn filename(store: &Store, order: &Order, number: &str) -> String {
         &context(store, order, Some(number)),
         placeholders::file_name_part,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refund_known_by_its_order_id_only_makes_no_credit_note() {
+        let bare = Order {
+            id: "450789469".into(),
+            total_missing: true,
+            ..Order::default()
+        };
+        let err = refund_says_what(&bare).unwrap_err();
+        assert!(
+            err.0.contains("does not say what was refunded"),
+            "{}",
+            err.0
+        );
+        assert!(matches!(err.1, Failure::Permanent));
+        assert!(refund_says_what(&crate::invoice::sample_order()).is_ok());
+    }
 }

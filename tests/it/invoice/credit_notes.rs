@@ -157,3 +157,41 @@ async fn a_refund_sends_a_credit_note_of_its_own_series_referring_to_the_invoice
         "the replay took no number, and the platform-numbered invoice none either"
     );
 }
+
+#[tokio::test]
+async fn a_refund_of_an_order_shopbip_numbered_names_its_invoice_and_takes_no_invoice_number() {
+    let p = start(refunding_store).await;
+    const WOO_PAID_TND: &str = "woocommerce/order-updated-paid-tnd.json";
+    post_woo(&p, fixture(WOO_PAID_TND), "d1").await;
+    let paid = of_kind(&p.settled(1).await, EventKind::OrderPaid);
+    assert_eq!(paid.steps["invoice_number"], "INV-000001");
+
+    post_woo(&p, refunded(WOO_PAID_TND), "d2").await;
+    let refund = of_kind(&p.settled(2).await, EventKind::OrderRefunded);
+    assert_eq!(refund.state, JobState::Done, "{:?}", refund.last_error);
+    assert_eq!(refund.steps["invoice_number"], "AV-000001");
+    let (text, params) = sent_document(&p, &refund).await;
+    assert_eq!(params[1], "AV-000001");
+    let squashed: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    // shopbip's invoice number of the order is not looked up yet: the credit note names the
+    // order's invoice, and neither says it was not issued nor takes an invoice number.
+    for needle in [
+        "AVOIR",
+        "Facture d'origine de la commande 5120",
+        "TND 248.570",
+    ] {
+        assert!(
+            squashed.contains(needle),
+            "{needle:?} missing from:\n{text}"
+        );
+    }
+    assert!(!text.contains("non émise"), "{text}");
+    assert_eq!(
+        crate::common::db::scalar(
+            &p.db_url,
+            "SELECT COUNT(*) FROM invoice_numbers WHERE kind = 'invoice'"
+        )
+        .await,
+        1
+    );
+}
