@@ -195,3 +195,66 @@ async fn a_refund_of_an_order_shopbip_numbered_names_its_invoice_and_takes_no_in
         1
     );
 }
+
+#[test]
+fn the_default_template_titles_a_credit_note_in_each_language() {
+    use shopbip::invoice::data::OriginalInvoice;
+    use shopbip::invoice::{CreditNoteOf, render_credit_note_for_store};
+    let order = super::woo_order("woocommerce/order-updated-paid-tnd.json");
+    let of = CreditNoteOf {
+        issued_at: Some("2026-12-03T10:00:00Z".into()),
+        original: OriginalInvoice {
+            number: Some("FA-2026-0042".into()),
+            issued_at: Some("2026-11-20T09:00:00Z".into()),
+            none_issued: false,
+        },
+    };
+    for (lang, words) in [
+        (
+            "en",
+            vec![
+                "CREDIT NOTE",
+                "Original invoice FA-2026-0042 of 20 November 2026",
+                "Total refunded",
+                "3 December 2026",
+            ],
+        ),
+        (
+            "fr",
+            vec![
+                "AVOIR",
+                "Facture d'origine FA-2026-0042 du 20 novembre 2026",
+                "Total remboursé",
+            ],
+        ),
+        (
+            "ar",
+            // Word by word: the extractor gives right-to-left runs in its own order.
+            vec![
+                "إشعار",
+                "دائن",
+                "المبلغ",
+                "المسترد",
+                "FA-2026-0042",
+                "03/12/2026",
+            ],
+        ),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let store = super::store_in(dir.path(), lang, "");
+        let pdf = render_credit_note_for_store(&store, &order, "AV-000007", &of).unwrap();
+        let t = super::text(&pdf);
+        let squashed: String = t.chars().filter(|c| !c.is_whitespace()).collect();
+        for word in words.iter().chain(&["AV-000007", "248.570"]) {
+            let want: String = word.chars().filter(|c| !c.is_whitespace()).collect();
+            assert!(
+                squashed.contains(&want),
+                "{lang}: {word:?} missing from:\n{t}"
+            );
+        }
+        // An invoice's words are not a credit note's.
+        for not in ["INVOICE", "FACTURE", "Merci pour votre commande", "Payée"] {
+            assert!(!t.contains(not), "{lang}: {not:?} in:\n{t}");
+        }
+    }
+}
