@@ -119,11 +119,12 @@ fn refund_says_what(order: &Order) -> Result<(), StepError> {
     Ok(())
 }
 
-/// What names a refund in the credit-note series: the order, plus the platform's refund id where
-/// the canonical event carries one. It carries none yet, so one refund per order: a second
-/// refund webhook of the same order prints the same credit note.
+/// What names a refund in the credit-note series (its own series, so the order's id does not
+/// clash with the order's invoice): the order, plus the platform's refund id where the
+/// canonical event carries one (`{order}:{refund}`). It carries none yet, so the order's id
+/// alone: a second refund webhook of the same order prints the same credit note.
 fn refund_key(job: &Job) -> String {
-    format!("refund:{}", job.order_id)
+    job.order_id.clone()
 }
 
 /// The credit note's number in the store's credit-note series (`credit_note.number_format`),

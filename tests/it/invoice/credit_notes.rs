@@ -129,6 +129,16 @@ async fn a_refund_sends_a_credit_note_of_its_own_series_referring_to_the_invoice
         1
     );
 
+    // Keyed by the refund: the order's id, as the canonical event carries no refund id.
+    assert_eq!(
+        crate::common::db::text(
+            &p.db_url,
+            "SELECT order_id FROM invoice_numbers WHERE kind = 'credit_note'"
+        )
+        .await,
+        refund.order_id
+    );
+
     // A replay sends the same credit note again: the same number, none taken.
     let resp = p
         .admin(Method::POST, &format!("/admin/jobs/{}/replay", refund.id))
