@@ -47,6 +47,8 @@ pub struct AppState {
     pub events_wake: Arc<tokio::sync::Notify>,
     /// Opt-out lists, managed by the admin API.
     pub optouts: Arc<dyn crate::jobs::OptOuts>,
+    /// Documents' numbers, looked up (never taken) when the console renders one again.
+    pub invoice_numbers: Arc<dyn crate::jobs::InvoiceNumbers>,
 }
 
 impl AppState {
@@ -106,7 +108,8 @@ impl Server {
             refusals: Default::default(),
             console: console::ConsoleState::new(settings.console.clone(), jobs.clone()),
             buzzbip_events: jobs.clone(),
-            optouts: jobs,
+            optouts: jobs.clone(),
+            invoice_numbers: jobs,
             events_wake: events_wake.clone(),
         });
         let max_body = settings.server.max_body_bytes;

@@ -33,6 +33,15 @@ pub trait InvoiceNumbers: Send + Sync {
         at_ms: i64,
     ) -> Result<Issued, StoreError>;
 
+    /// The number `order_id` already has in the store's `kind` series, if any: a lookup that
+    /// takes no number (a credit note names the order's invoice without issuing one).
+    async fn find(
+        &self,
+        store_id: &str,
+        kind: SeriesKind,
+        order_id: &str,
+    ) -> Result<Option<Issued>, StoreError>;
+
     /// The order's invoice number in the store's series that never restarts, allocated now the
     /// first time.
     async fn invoice_number(&self, store_id: &str, order_id: &str) -> Result<u64, StoreError> {
@@ -53,3 +62,7 @@ pub trait InvoiceNumbers: Send + Sync {
 pub fn format_invoice_number(n: u64) -> String {
     NumberFormat::invoice_default().render(n, 0)
 }
+
+/// `InvoiceNumbers::find`, the same on both backends.
+pub(crate) const FIND_NUMBER: &str = "SELECT number, created_at FROM invoice_numbers \
+     WHERE store_id = $1 AND kind = $2 AND order_id = $3";

@@ -83,7 +83,11 @@ pub async fn remake(state: &AppState, job: &Job) -> Invoice {
     let made = match cached {
         Some(bytes) => Ok(bytes),
         None => {
-            let made = make(store.clone(), order_of(job), number.to_owned()).await;
+            let made = if crate::worker::steps::is_refund_document(&store, job) {
+                credit_note(state, store.clone(), job, number).await
+            } else {
+                make(store.clone(), order_of(job), number.to_owned()).await
+            };
             if let (true, Ok(bytes), Ok(mut recent)) = (keep, &made, RECENT.lock()) {
                 recent.put(key, store, bytes.clone());
             }
@@ -140,6 +144,33 @@ impl Recent {
             bytes,
         });
     }
+}
+
+/// The credit note the worker made for a refund job, made again the same way (its day and
+/// the invoice it refers to read from the series, nothing taken).
+async fn credit_note(
+    state: &AppState,
+    store: Arc<Store>,
+    job: &Job,
+    number: &str,
+) -> Result<Vec<u8>, String> {
+    use crate::worker::steps::{credit_note_issued_at, credit_note_of};
+    let numbers = state.invoice_numbers.as_ref();
+    let at = credit_note_issued_at(numbers, store.id.as_str(), job)
+        .await
+        .map_err(|e| e.to_string())?
+        .unwrap_or(job.created_at);
+    let order = order_of(job);
+    let of = credit_note_of(numbers, &store, &order, &job.order_id, at)
+        .await
+        .map_err(|e| e.to_string())?;
+    let number = number.to_owned();
+    tokio::task::spawn_blocking(move || {
+        crate::invoice::render_credit_note_for_store(&store, &order, &number, &of)
+    })
+    .await
+    .map_err(|e| format!("credit note rendering crashed: {e}"))?
+    .map_err(|e| e.to_string())
 }
 
 /// The PDF the worker would make now for `order` numbered `number`.

@@ -42,6 +42,24 @@ impl PgStore {
 
 #[async_trait]
 impl InvoiceNumbers for PgStore {
+    async fn find(
+        &self,
+        store_id: &str,
+        kind: crate::stores::profile::SeriesKind,
+        order_id: &str,
+    ) -> Result<Option<super::Issued>, StoreError> {
+        let row: Option<(i64, i64)> = sqlx::query_as(super::invoice_numbers::FIND_NUMBER)
+            .bind(store_id)
+            .bind(kind.as_str())
+            .bind(order_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|(number, at_ms)| super::Issued {
+            number: number as u64,
+            at_ms,
+        }))
+    }
+
     async fn allocate(
         &self,
         store_id: &str,

@@ -10,7 +10,7 @@ use crate::clock::now_ms;
 use crate::invoice::CreditNoteOf;
 use crate::invoice::data::OriginalInvoice;
 use crate::invoice::fetch;
-use crate::jobs::{Failure, Job};
+use crate::jobs::{Failure, InvoiceNumbers, Job};
 use crate::order::{EventKind, Order};
 use crate::stores::placeholders;
 use crate::stores::profile::SeriesKind;
@@ -161,30 +161,90 @@ async fn credit_note_number(
         steps.invoice_number = Some(number.clone());
         save(deps, worker, job, steps).await?;
     }
-    let of = CreditNoteOf {
-        issued_at: Some(crate::platforms::unix_rfc3339(
-            issued.at_ms.div_euclid(1000),
-        )),
-        original: original_invoice(order),
-    };
+    let of = credit_note_of(
+        deps.invoice_numbers.as_ref(),
+        store,
+        order,
+        &job.order_id,
+        issued.at_ms,
+    )
+    .await?;
     Ok((number, of))
 }
 
+/// What a credit note of `order_id` numbered at `issued_at_ms` says besides the order: its
+/// date and the invoice it refers to (also what the console renders again).
+pub async fn credit_note_of(
+    numbers: &dyn InvoiceNumbers,
+    store: &Store,
+    order: &Order,
+    order_id: &str,
+    issued_at_ms: i64,
+) -> Result<CreditNoteOf, crate::jobs::StoreError> {
+    Ok(CreditNoteOf {
+        issued_at: Some(crate::platforms::unix_rfc3339(
+            issued_at_ms.div_euclid(1000),
+        )),
+        original: original_invoice(numbers, store, order, order_id).await?,
+    })
+}
+
+/// The credit note's day, as the series recorded it, for a job that has one.
+pub async fn credit_note_issued_at(
+    numbers: &dyn InvoiceNumbers,
+    store_id: &str,
+    job: &Job,
+) -> Result<Option<i64>, crate::jobs::StoreError> {
+    Ok(numbers
+        .find(store_id, SeriesKind::CreditNote, &refund_key(job))
+        .await?
+        .map(|i| i.at_ms))
+}
+
+/// Whether `job`'s document is a credit note (the console renders it again as one).
+pub fn is_refund_document(store: &Store, job: &Job) -> bool {
+    is_credit_note(store, job)
+}
+
 /// The invoice a credit note refers to: the platform's invoice number where the order carries
-/// one, dated as that invoice was (the day the order was paid, else placed); else the order's
-/// invoice, named by the order's number. shopbip's own invoice-series number of the order is
-/// not looked up: `InvoiceNumbers` has no lookup that takes no number, and allocating one here
-/// would number an invoice never issued. Nor is "not issued by shopbip" said, which it may
-/// have been.
-fn original_invoice(order: &Order) -> OriginalInvoice {
-    match &order.invoice_number {
-        Some(n) => OriginalInvoice {
+/// one; else the number shopbip issued for the order (looked up, never taken: the invoice
+/// series stays gap-free), printed with the store's format and dated the day it was taken; else
+/// none was issued.
+async fn original_invoice(
+    numbers: &dyn InvoiceNumbers,
+    store: &Store,
+    order: &Order,
+    order_id: &str,
+) -> Result<OriginalInvoice, crate::jobs::StoreError> {
+    if let Some(n) = &order.invoice_number {
+        return Ok(OriginalInvoice {
             number: Some(n.clone()),
             issued_at: order.paid_at.clone().or_else(|| order.created_at.clone()),
             none_issued: false,
-        },
-        None => OriginalInvoice::default(),
+        });
     }
+    let found = numbers
+        .find(store.id.as_str(), SeriesKind::Invoice, order_id)
+        .await?;
+    Ok(match found {
+        Some(issued) => OriginalInvoice {
+            number: Some(
+                store
+                    .invoice
+                    .number_format
+                    .render(issued.number, issued.at_ms),
+            ),
+            issued_at: Some(crate::platforms::unix_rfc3339(
+                issued.at_ms.div_euclid(1000),
+            )),
+            none_issued: false,
+        },
+        None => OriginalInvoice {
+            number: None,
+            issued_at: None,
+            none_issued: true,
+        },
+    })
 }
 
 async fn credit_note_pdf(

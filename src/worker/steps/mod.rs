@@ -14,7 +14,10 @@ mod upload;
 
 use std::time::Duration;
 
-pub use invoice::{filename as invoice_filename, pdf as invoice_pdf};
+pub use invoice::{
+    credit_note_issued_at, credit_note_of, filename as invoice_filename, is_refund_document,
+    pdf as invoice_pdf,
+};
 pub use record::Steps;
 pub use send::send_request;
 

@@ -371,3 +371,86 @@ async fn the_timeline_shows_the_delivery_and_the_note_written_back() {
     assert!(page.contains(r#"data-writeback="failed""#), "{page}");
     assert!(page.contains("WooCommerce refused the API keys"), "{page}");
 }
+
+/// A refund's document is a credit note: the console makes it again as one (not an invoice
+/// carrying the credit note's number) and finds it identical to the one sent.
+#[tokio::test]
+async fn a_refunds_credit_note_is_made_again_as_a_credit_note() {
+    let c = start(|_| {}).await;
+    // The store gets a refund rule (hot reload), as a merchant would add one.
+    let file = c.app.dir.path().join("plugin-config").join("acme-woo.toml");
+    let profile = std::fs::read_to_string(&file).unwrap()
+        + "\n[[notify]]\non = \"order.refunded\"\ntemplate_id = 1289\n\
+           body_params = [\"{customer.first_name}\", \"{invoice.number}\"]\n";
+    std::fs::write(&file, profile).unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while c
+        .app
+        .service
+        .stores
+        .load()
+        .get("acme-woo")
+        .unwrap()
+        .rules
+        .len()
+        < 2
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the profile was not reloaded"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    woo_order(&c, "5120", None).await;
+    let mut refund: serde_json::Value = serde_json::from_slice(&crate::common::sign::fixture(
+        "woocommerce/order-updated-paid-tnd.json",
+    ))
+    .unwrap();
+    refund["id"] = 5120.into();
+    refund["number"] = "5120".into();
+    refund["status"] = "refunded".into();
+    let body = serde_json::to_vec(&refund).unwrap();
+    let headers = crate::common::sign::woo_headers(
+        crate::common::app::WOO_SECRET,
+        "order.updated",
+        &body,
+        "d-refund",
+    );
+    assert_eq!(c.app.post("acme-woo", &headers, body).await.status(), 200);
+    assert_eq!(c.app.service.run_pending_jobs().await.unwrap(), 2);
+    let job = c
+        .app
+        .jobs()
+        .await
+        .into_iter()
+        .find(|j| j.kind == shopbip::order::EventKind::OrderRefunded)
+        .unwrap();
+    assert_eq!(
+        job.steps["invoice_number"], "AV-000001",
+        "{:?}",
+        job.last_error
+    );
+    let (client, _) = session(&c, OPERATOR).await;
+    let page = c
+        .page(
+            &client,
+            &format!("/console/messages/{}", job.id),
+            StatusCode::OK,
+        )
+        .await;
+    assert!(page.contains("Identical to the document sent."), "{page}");
+    let pdf = c
+        .get(
+            &client,
+            &format!("/console/messages/{}/invoice.pdf", job.id),
+        )
+        .await
+        .bytes()
+        .await
+        .unwrap();
+    let text = crate::common::read_pdf::text(&pdf);
+    assert!(
+        text.contains("AVOIR") && text.contains("INV-000001"),
+        "{text}"
+    );
+}
