@@ -51,18 +51,19 @@ async fn write_one(deps: &Deps, job: &Job) {
         .and_then(Value::as_u64)
         .unwrap_or(0) as u32
         + 1;
-    let (outcome, label, at, error) = match store
+    // The note is made once: what is sent is what is recorded.
+    let (text, tag) = store
         .as_ref()
-        .and_then(|s| s.api.clone().map(|a| (s, a)))
-    {
+        .map(|s| note_for(job, &s.invoice.language))
+        .unwrap_or_default();
+    let (outcome, label, at, error) = match store.as_ref().and_then(|s| s.api.clone()) {
         None => (
             "skipped",
             "skipped",
             None,
             Some("the store has no platform API credentials (any more)".to_owned()),
         ),
-        Some((store, access)) => {
-            let (text, tag) = note_for(job, &store.invoice.language);
+        Some(access) => {
             let note = Note {
                 text: &text,
                 tag: &tag,
@@ -80,10 +81,6 @@ async fn write_one(deps: &Deps, job: &Job) {
             }
         }
     };
-    let (text, _) = store
-        .as_ref()
-        .map(|s| note_for(job, &s.invoice.language))
-        .unwrap_or_default();
     let mut record = json!({
         "state": outcome,
         "attempts": attempts,

@@ -29,15 +29,11 @@ pub async fn replay(
         .await
         .map_err(|e| ctx.store_error(e))?;
     let note = match outcome {
-        ReplayOutcome::Requeued => "replayed",
-        ReplayOutcome::NotFinished(_) => "not-finished",
-        ReplayOutcome::NotFound => return Err(ctx.not_found()),
+        ReplayOutcome::Requeued => Some("replayed"),
+        ReplayOutcome::NotFinished(_) => Some("not-finished"),
+        ReplayOutcome::NotFound => None,
     };
-    tracing::info!(user = %ctx.user.name, job = job.id, note, "console: replay");
-    Ok(redirect(&format!(
-        "/console/messages/{}?note={note}",
-        job.id
-    )))
+    back_to_message(&ctx, job.id, "console: replay", note)
 }
 
 /// `POST /console/messages/{id}/retry-now`.
@@ -55,14 +51,25 @@ pub async fn retry_now(
         .await
         .map_err(|e| ctx.store_error(e))?;
     let note = match outcome {
-        RetryNow::Scheduled => "retried",
-        RetryNow::AlreadyDue => "already-due",
-        RetryNow::NotQueued(_) => "not-queued",
-        RetryNow::NotFound => return Err(ctx.not_found()),
+        RetryNow::Scheduled => Some("retried"),
+        RetryNow::AlreadyDue => Some("already-due"),
+        RetryNow::NotQueued(_) => Some("not-queued"),
+        RetryNow::NotFound => None,
     };
-    tracing::info!(user = %ctx.user.name, job = job.id, note, "console: retry now");
-    Ok(redirect(&format!(
-        "/console/messages/{}?note={note}",
-        job.id
-    )))
+    back_to_message(&ctx, job.id, "console: retry now", note)
+}
+
+/// What an action did, logged, and the message page with its note; `None`: the job is gone
+/// from the user's scope, a 404 like any other.
+fn back_to_message(
+    ctx: &Ctx,
+    job: i64,
+    action: &'static str,
+    note: Option<&'static str>,
+) -> Result<HttpResponse, ConsoleError> {
+    let Some(note) = note else {
+        return Err(ctx.not_found());
+    };
+    tracing::info!(user = %ctx.user.name, job, note, "{action}");
+    Ok(redirect(&format!("/console/messages/{job}?note={note}")))
 }
