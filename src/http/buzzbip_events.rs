@@ -71,7 +71,9 @@ async fn receive_for(
         .ok_or_else(|| IngestError::UnknownStore(untrusted(store_id).to_string()))?;
     let body = read_body(req, payload, &state.body_limits).await?;
     let Some(secret) = store.buzzbip_webhook_secret.clone() else {
-        return Err(IngestError::BadSignature(VerifyError::Mismatch));
+        return Err(IngestError::BadSignature(VerifyError::NotConfigured(
+            "buzzbip.webhook_secret",
+        )));
     };
     let header = req
         .headers()

@@ -161,6 +161,9 @@ pub enum VerifyError {
     Malformed(&'static str),
     #[error("signature does not match any of the store's secrets")]
     Mismatch,
+    /// The store has no secret to check this signature with: refused, never let through.
+    #[error("the store has no {0} set: everything signed with it is refused until it is")]
+    NotConfigured(&'static str),
     #[error("signature timestamp outside the {0} s tolerance")]
     Stale(u64),
     /// The signature matched, but the send time the platform signs inside the body is not

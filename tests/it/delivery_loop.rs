@@ -26,6 +26,12 @@ fn store_with_events(dir: &Path, url: &str) {
     );
     assert!(profile.contains("webhook_secret"));
     std::fs::write(dir.join("acme-woo.toml"), profile).unwrap();
+    // And one store without it.
+    std::fs::write(
+        dir.join("atlas-shopify.toml"),
+        crate::common::app::shopify_profile(url),
+    )
+    .unwrap();
 }
 
 /// No background workers: the test runs jobs, lookups and events itself.
@@ -216,7 +222,24 @@ async fn events_need_the_signature_and_are_stored_once_per_id() {
         assert_eq!(resp.status(), 401, "{bad:?}");
     }
     assert_eq!(p.count("buzzbip_events").await, 0, "nothing stored");
-    // A store without the secret refuses even a signed event.
+    // A store without the secret refuses even a signed event, and says why; an unknown
+    // store is a 404.
+    let resp = post_event(
+        &p,
+        "atlas-shopify",
+        &body,
+        Some(&sign(EVENTS_SECRET, &body)),
+    )
+    .await;
+    assert_eq!(resp.status(), 401);
+    let why: Value = resp.json().await.unwrap();
+    assert!(
+        why["error"]
+            .as_str()
+            .unwrap()
+            .contains("buzzbip.webhook_secret"),
+        "{why}"
+    );
     let resp = post_event(&p, "nowhere", &body, Some(&sign(EVENTS_SECRET, &body))).await;
     assert_eq!(resp.status(), 404);
 
