@@ -1,6 +1,7 @@
 //! The invoice PDF: rendered from the order with Typst, or fetched from the platform.
 
 pub mod data;
+pub mod facturx;
 pub mod fetch;
 mod labels;
 pub mod preview;

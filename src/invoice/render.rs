@@ -111,6 +111,9 @@ pub struct Formats {
     pub png: Option<f32>,
     /// At most this many PNG pages, from the first: a thumbnail needs only page 1.
     pub png_pages: usize,
+    /// The PDF as PDF/A-3b, dated this day (year, month, day): the archival form Factur-X
+    /// needs, whose attached file must carry a date.
+    pub pdf_a3b: Option<(i32, u8, u8)>,
 }
 
 impl Formats {
@@ -118,6 +121,7 @@ impl Formats {
         pdf: true,
         png: None,
         png_pages: 0,
+        pdf_a3b: None,
     };
 
     pub fn png(pixels_per_pt: f32) -> Formats {
@@ -125,6 +129,7 @@ impl Formats {
             pdf: false,
             png: Some(pixels_per_pt),
             png_pages: usize::MAX,
+            pdf_a3b: None,
         }
     }
 
@@ -170,11 +175,19 @@ fn export(
 ) -> Result<Rendered, RenderError> {
     let mut out = Rendered::default();
     if formats.pdf {
-        let options = typst_pdf::PdfOptions {
+        let mut options = typst_pdf::PdfOptions {
             // Stable across renders of the same invoice, so a re-render is identical.
             ident: Smart::Custom(format!("shopbip-invoice-{number}")),
             ..typst_pdf::PdfOptions::default()
         };
+        if let Some((y, m, d)) = formats.pdf_a3b {
+            options.standards = typst_pdf::PdfStandards::new(&[typst_pdf::PdfStandard::A_3b])
+                .map_err(|e| RenderError::Export(e.message().to_string()))?;
+            // The document's own date, not the render's: a re-render stays identical.
+            let date = Datetime::from_ymd(y, m, d)
+                .ok_or_else(|| RenderError::Export(format!("no such date: {y}-{m}-{d}")))?;
+            options.timestamp = Some(typst_pdf::Timestamp::new_utc(date));
+        }
         let bytes = typst_pdf::pdf(document, &options)
             .map_err(|diags| RenderError::Export(describe(world, &diags).join("; ")))?;
         out.pdf = Some(bytes);

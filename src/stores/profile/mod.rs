@@ -120,6 +120,10 @@ pub struct InvoiceSection {
     pub seller_address: String,
     #[serde(default)]
     pub seller_tax_id: String,
+    /// Rendered invoices and credit notes are PDF/A-3b with their Factur-X XML (EN 16931)
+    /// attached (`crate::invoice::facturx`).
+    #[serde(default)]
+    pub facturx: bool,
     /// Relative to the profile's folder.
     pub logo: Option<PathBuf>,
     /// The merchant's own Typst template, relative to the profile's folder.
@@ -148,6 +152,7 @@ impl Default for InvoiceSection {
             seller_name: String::new(),
             seller_address: String::new(),
             seller_tax_id: String::new(),
+            facturx: false,
             logo: None,
             template: None,
             number_meta_keys: Vec::new(),

@@ -2,6 +2,7 @@
 //! local HTTP server.
 
 mod credit_notes;
+mod facturx;
 mod fetching;
 mod png;
 
