@@ -109,6 +109,11 @@ pub struct Order {
     /// not add `tax_total` again).
     #[serde(default)]
     pub prices_include_tax: bool,
+    /// The customer's language as the platform recorded it for this order (Shopify
+    /// `customer_locale`, Shopware's order language, a WooCommerce translation plugin's order
+    /// meta), as given: `fr`, `pt-BR`, `fr_FR`. `invoice.language = "auto"` reads it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locale: Option<String>,
 }
 
 impl Order {

@@ -126,7 +126,14 @@ pub fn print_runbook(registry: &StoreRegistry, out: &mut impl Write) -> std::io:
                 "none".to_owned()
             } else {
                 match store.invoice.source {
-                    InvoiceSource::Generate => format!("generate ({})", store.invoice.language),
+                    InvoiceSource::Generate => format!(
+                        "generate ({})",
+                        if store.invoice.language == crate::invoice::language::AUTO {
+                            format!("auto: {}", store.invoice.languages.join(", "))
+                        } else {
+                            store.invoice.language.clone()
+                        }
+                    ),
                     InvoiceSource::Fetch => match &store.invoice.fetch_url {
                         Some(u) => format!("fetch {}", u.split('?').next().unwrap_or(u)),
                         None => format!(
@@ -156,7 +163,7 @@ pub fn print_runbook(registry: &StoreRegistry, out: &mut impl Write) -> std::io:
                     let kinds: Vec<&str> = rule.payment.iter().map(|k| k.as_str()).collect();
                     format!("{} (payment {})", rule.on, kinds.join("|"))
                 },
-                rule.template_id.to_string(),
+                rule.templates_label(),
                 invoice,
             ]);
         }

@@ -10,6 +10,7 @@ use anyhow::{Context, bail};
 
 use crate::buzzbip::{BuzzbipClient, BuzzbipError, Endpoint, ErrorClass, TokenCache, http_client};
 use crate::invoice::fetch::{FetchClients, FetchOptions};
+use crate::invoice::language::invoice_language;
 use crate::invoice::preview::{PREVIEW_NUMBER, order_from_payload};
 use crate::order::{Order, format_money};
 use crate::phone::Phone;
@@ -83,12 +84,14 @@ pub async fn command(settings: &Settings, args: &TestSend) -> anyhow::Result<()>
     )
     .map_err(|e| anyhow::anyhow!("{}: buzzbip.base_url: {e}", store.file.display()))?;
 
+    // As the worker sends it: the template of the order's invoice language.
+    let language = invoice_language(&store, &order);
+    let template_id = rule.template_for(&language);
     println!(
-        "test send: store {}, rule {} ({}, template {}), {source} {} ({})",
+        "test send: store {}, rule {} ({}, template {template_id}, {language}), {source} {} ({})",
         store.id,
         args.rule,
         rule.on,
-        rule.template_id,
         order.number,
         format_money(order.total, &order.currency),
     );
@@ -104,7 +107,7 @@ pub async fn command(settings: &Settings, args: &TestSend) -> anyhow::Result<()>
         let uploaded = client
             .upload_pdf(&filename, bytes::Bytes::from(pdf))
             .await
-            .map_err(|e| failure(&store, &rule, args.rule, &e))?;
+            .map_err(|e| failure(&store, &rule, template_id, args.rule, &e))?;
         println!("  header_media_id:        {uploaded}");
         media_id = Some(uploaded);
     } else {
@@ -124,7 +127,7 @@ pub async fn command(settings: &Settings, args: &TestSend) -> anyhow::Result<()>
         request.body_params.len(),
         request.buttons.len()
     );
-    match client.send_template(rule.template_id, &request).await {
+    match client.send_template(template_id, &request).await {
         Ok(receipt) => {
             println!(
                 "  whatsapp_bulk_group_id: {}",
@@ -140,7 +143,7 @@ pub async fn command(settings: &Settings, args: &TestSend) -> anyhow::Result<()>
             {
                 eprintln!("note: could not delete the uploaded test media {id}: {del}");
             }
-            Err(failure(&store, &rule, args.rule, &e))
+            Err(failure(&store, &rule, template_id, args.rule, &e))
         }
     }
 }
@@ -245,7 +248,13 @@ async fn invoice(
 }
 
 /// A failed upload or send as one line: what Buzzbip said, its class, and what to change.
-fn failure(store: &Store, rule: &NotifyRule, n: usize, e: &BuzzbipError) -> anyhow::Error {
+fn failure(
+    store: &Store,
+    rule: &NotifyRule,
+    template_id: u64,
+    n: usize,
+    e: &BuzzbipError,
+) -> anyhow::Error {
     let class = match e.class() {
         ErrorClass::Transient { .. } => "transient: Buzzbip or the network failed; try again",
         ErrorClass::Permanent => "permanent",
@@ -256,7 +265,7 @@ fn failure(store: &Store, rule: &NotifyRule, n: usize, e: &BuzzbipError) -> anyh
             ..
         } => format!(
             "; fix: template {} must be APPROVED in Buzzbip, take {} body parameter(s) (notify[{}].body_params in {}) and, with attach_invoice, a document header",
-            rule.template_id,
+            template_id,
             rule.body_params.len(),
             n - 1,
             store.file.display()

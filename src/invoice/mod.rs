@@ -4,6 +4,7 @@ pub mod data;
 pub mod facturx;
 pub mod fetch;
 mod labels;
+pub mod language;
 pub mod preview;
 pub mod render;
 
@@ -167,11 +168,16 @@ fn render_document(
         .as_ref()
         .map(|(path, bytes)| (path.as_str(), bytes.as_slice()));
     let logo_path = logo.map(|(path, _)| path);
+    // In the customer's language (`invoice.language = "auto"`), as their message is.
+    let seller = SellerInfo {
+        language: language::invoice_language(store, order),
+        ..seller_info(store)
+    };
     let data = match credit_note {
-        None => data::build(order, &seller_info(store), number, logo_path),
+        None => data::build(order, &seller, number, logo_path),
         Some(of) => data::build_credit_note(
             order,
-            &seller_info(store),
+            &seller,
             number,
             of.issued_at.as_deref(),
             &of.original,

@@ -32,19 +32,21 @@ pub fn sandbox_config_for(registry: &StoreRegistry) -> SandboxConfig {
             });
         }
         for rule in &store.rules {
-            if !config.templates.iter().any(|t| t.id == rule.template_id) {
-                config.templates.push(Template {
-                    id: rule.template_id,
-                    name: format!("{}-{}", store.id, rule.on),
-                    placeholders: rule.body_params.len(),
-                    header: if rule.attach_invoice {
-                        HeaderKind::Document
-                    } else {
-                        HeaderKind::None
-                    },
-                    state: TemplateState::Approved,
-                    url_buttons: rule.buttons.len(),
-                });
+            for template_id in rule.all_templates() {
+                if !config.templates.iter().any(|t| t.id == template_id) {
+                    config.templates.push(Template {
+                        id: template_id,
+                        name: format!("{}-{}", store.id, rule.on),
+                        placeholders: rule.body_params.len(),
+                        header: if rule.attach_invoice {
+                            HeaderKind::Document
+                        } else {
+                            HeaderKind::None
+                        },
+                        state: TemplateState::Approved,
+                        url_buttons: rule.buttons.len(),
+                    });
+                }
             }
         }
     }

@@ -16,6 +16,8 @@ use crate::buzzbip::{self, Credentials};
 use crate::platforms::Platform;
 use crate::platforms::profile::Sections;
 
+mod languages;
+
 /// Invoice assets render into PDFs sent to customers: only files inside the profile's folder
 /// (or a folder beneath it, such as `assets/`) may be named, never an absolute path, a `..`,
 /// or a link that leads out.
@@ -159,12 +161,7 @@ pub(super) fn validate(
         ),
         _ => {}
     }
-    if !matches!(inv.language.as_str(), "en" | "fr" | "ar") {
-        err(
-            "invoice.language",
-            format!("{:?} is not one of en, fr, ar", inv.language),
-        );
-    }
+    languages::check_invoice(inv, &mut err);
     if !inv.number_meta_keys.is_empty() && !raw.platform.capabilities().order_meta {
         err(
             "invoice.number_meta_keys",
@@ -223,8 +220,12 @@ pub(super) fn validate(
             err(key, m);
         }
     }
-    let mut seen = HashMap::new();
     for (i, rule) in raw.notify.iter().enumerate() {
+        languages::check_rule(inv, i, rule, &mut err);
+    }
+    let rules = languages::with_default_templates(inv, &raw.notify);
+    let mut seen = HashMap::new();
+    for (i, rule) in rules.iter().enumerate() {
         if let Some(first) = seen.insert(rule.key(), i) {
             err(
                 &format!("notify[{i}]"),
@@ -317,7 +318,7 @@ pub(super) fn validate(
             number_format: raw.credit_note.number_format(raw.invoice.reset),
         },
         invoice: raw.invoice,
-        rules: raw.notify,
+        rules,
         allow_phones: allow,
         buzzbip_webhook_secret: raw.buzzbip.webhook_secret,
         optout,

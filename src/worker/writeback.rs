@@ -54,7 +54,8 @@ async fn write_one(deps: &Deps, job: &Job) {
     // The note is made once: what is sent is what is recorded.
     let (text, tag) = store
         .as_ref()
-        .map(|s| note_for(job, &s.invoice.language))
+        // The merchant reads it: the store's default language, whatever the customer's.
+        .map(|s| note_for(job, &crate::invoice::language::default_language(&s.invoice)))
         .unwrap_or_default();
     let (outcome, label, at, error) = match store.as_ref().and_then(|s| s.api.clone()) {
         None => (

@@ -70,6 +70,7 @@ fn event(o: Ord<'_>) -> NewEvent {
         rules: vec![NotifyRule {
             on: o.kind,
             template_id: 1289,
+            template_ids: Default::default(),
             body_params: vec![],
             attach_invoice: false,
             buttons: vec![],

@@ -25,6 +25,7 @@ fn event(n: u32) -> NewEvent {
         rules: vec![NotifyRule {
             on: EventKind::OrderPaid,
             template_id: 1289,
+            template_ids: Default::default(),
             body_params: vec![],
             attach_invoice: true,
             buttons: vec![],

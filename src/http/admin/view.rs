@@ -135,7 +135,12 @@ pub fn summary(job: &Job) -> JobSummary {
         order_id: job.order_id.clone(),
         order_number: job.order.number.clone(),
         event: job.kind.to_string(),
-        template_id: job.rule.template_id,
+        // The template sent (the language's, with `template_ids`), else the rule's default.
+        template_id: job
+            .steps
+            .get("template_id")
+            .and_then(|t| t.as_u64())
+            .unwrap_or(job.rule.template_id),
         state: job.state.to_string(),
         attempts: job.attempts,
         max_attempts: job.max_attempts,

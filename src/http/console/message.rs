@@ -52,7 +52,7 @@ pub async fn show(
         h1 { (title) " " (state_badge(lang, job.state)) }
         (note(lang, &ctx.query))
         p.muted { (job.store_id) " · " code { (job.kind.as_str()) } " · "
-            (t(lang, W::Template)) " " (job.rule.template_id) " · "
+            (t(lang, W::Template)) " " (sent_template(&job)) " · "
             (t(lang, W::Attempts)) " " (job.attempts) "/" (job.max_attempts) }
         (actions(&ctx, &job))
         h2 { (t(lang, W::Timeline)) }
@@ -326,5 +326,18 @@ mod tests {
         assert_eq!(duration(Lang::Ar, 185_000), "3 دقيقة 5 ثانية");
         assert_eq!(duration(Lang::Ar, 850), "850 ملّي ثانية");
         assert_eq!(duration(Lang::En, -1), "—");
+    }
+}
+
+/// The template the job sent (recorded with its language at the send), else the rule's: one
+/// id, or one per language.
+fn sent_template(job: &Job) -> String {
+    match (
+        job.steps.get("template_id").and_then(|t| t.as_u64()),
+        job.steps.get("language").and_then(|l| l.as_str()),
+    ) {
+        (Some(id), Some(lang)) => format!("{id} ({lang})"),
+        (Some(id), None) => id.to_string(),
+        _ => job.rule.templates_label(),
     }
 }

@@ -30,6 +30,7 @@ fn paid(order_id: &str) -> NewEvent {
         rules: vec![NotifyRule {
             on: EventKind::OrderPaid,
             template_id: 7,
+            template_ids: Default::default(),
             body_params: vec![],
             attach_invoice: false,
             buttons: vec![],

@@ -202,6 +202,8 @@ fn order(
             ),
         },
         prices_include_tax: false,
+        // BigCommerce's order carries no language.
+        locale: None,
         total_missing: o.total_inc_tax.json_money().is_none(),
         status: o.status.json_text(),
         currency,

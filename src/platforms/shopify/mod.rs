@@ -306,6 +306,7 @@ fn order(j: ShopifyOrder) -> Result<Order, ParseError> {
             paid: paid || j.financial_status.is("partially_refunded"),
         },
         prices_include_tax,
+        locale: j.customer_locale.get(),
     };
     // A trimmed payload without totals: what its lines add up to.
     order.derive_missing_total();
@@ -504,5 +505,20 @@ mod tests {
                 "{body}"
             );
         }
+    }
+
+    #[test]
+    fn the_customers_locale_is_the_orders() {
+        let order = |body: &[u8]| Shopify.parse_order(body).unwrap().locale;
+        assert_eq!(
+            order(br#"{"id":1,"customer_locale":"fr-CA"}"#).as_deref(),
+            Some("fr-CA")
+        );
+        assert_eq!(order(br#"{"id":1,"customer_locale":" "}"#), None);
+        assert_eq!(order(br#"{"id":1,"customer_locale":null}"#), None);
+        assert_eq!(order(br#"{"id":1}"#), None);
+        let real =
+            include_bytes!("../../../tests/fixtures/real/shopify/bag_server_1030_paid_aud.body");
+        assert_eq!(order(real).as_deref(), Some("en"));
     }
 }

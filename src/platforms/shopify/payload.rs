@@ -32,6 +32,8 @@ pub(super) struct ShopifyOrder {
     pub(super) processed_at: Text,
     pub(super) email: Text,
     pub(super) phone: Text,
+    /// The language the customer checked out in (`en`, `fr-CA`).
+    pub(super) customer_locale: Text,
     pub(super) customer: Obj<ShopifyCustomer>,
     pub(super) billing_address: Obj<ShopifyAddress>,
     pub(super) shipping_address: Obj<ShopifyAddress>,

@@ -271,6 +271,16 @@ fn order(o: &SwOrder) -> Result<Order, ParseError> {
         paid_at: None,
         invoice_number: None,
         invoice_url: None,
+        // `language.locale.code` (`de-DE`) where the event loaded the association; else its
+        // `translationCode`. The bare `languageId` names the language without saying which.
+        locale: o
+            .language
+            .value
+            .locale
+            .value
+            .code
+            .json_text()
+            .or_else(|| o.language.value.translation_code.value.code.json_text()),
     })
 }
 
@@ -488,5 +498,19 @@ mod tests {
         assert_eq!(key("{}", Some("header")).0, "header");
         let (hashed, body) = key("{}", None);
         assert_eq!(hashed, body_hash_key(body.as_bytes()));
+    }
+
+    #[test]
+    fn the_orders_language_is_its_locale_when_loaded() {
+        let with = |language: Value| order(&serde_json::json!({"id": "o", "language": language}));
+        let loaded = serde_json::json!({"id": "l", "locale": {"code": "de-DE"}});
+        assert_eq!(with(loaded).unwrap().locale.as_deref(), Some("de-DE"));
+        let translation = serde_json::json!({"locale": null, "translationCode": {"code": "fr-FR"}});
+        assert_eq!(with(translation).unwrap().locale.as_deref(), Some("fr-FR"));
+        // As real events send it: the association not loaded, only ids.
+        let ids =
+            serde_json::json!({"localeId": "c7672fc8", "locale": null, "translationCode": null});
+        assert_eq!(with(ids).unwrap().locale, None);
+        assert_eq!(with(Value::Null).unwrap().locale, None);
     }
 }

@@ -71,6 +71,21 @@ pub(super) struct SwOrder {
     pub(super) deliveries: List<Delivery>,
     pub(super) line_items: List<SwLine>,
     pub(super) transactions: List<Transaction>,
+    /// The order's language; its locale is there only when the event loaded that association.
+    pub(super) language: Obj<Language>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub(super) struct Language {
+    pub(super) locale: Obj<Locale>,
+    pub(super) translation_code: Obj<Locale>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(super) struct Locale {
+    pub(super) code: Text,
 }
 
 #[derive(Debug, Default, Deserialize)]

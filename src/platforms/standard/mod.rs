@@ -165,6 +165,7 @@ fn order(j: &StdOrder) -> Result<Order, ParseError> {
             paid: payment.paid.bool().unwrap_or(false),
         },
         prices_include_tax,
+        locale: j.locale.json_text(),
         key: j.key.json_text(),
         status: j.status.json_text(),
         currency: j.currency.json_text_or_empty().to_ascii_uppercase(),

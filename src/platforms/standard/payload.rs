@@ -43,6 +43,7 @@ pub(super) struct StdOrder {
     pub(super) tax_total: Text,
     pub(super) total: Text,
     pub(super) prices_include_tax: Text,
+    pub(super) locale: Text,
     pub(super) created_at: Text,
     pub(super) paid_at: Text,
     pub(super) invoice_number: Text,

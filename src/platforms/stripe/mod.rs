@@ -271,6 +271,8 @@ fn order(inv: &Invoice) -> Result<Order, ParseError> {
                 || t.tax_behavior.json_text().as_deref() == Some("inclusive")
         }),
         total_missing: minor_money(&inv.total, places).is_none(),
+        // The invoice names no language (its customer's `preferred_locales` would need a fetch).
+        locale: None,
         id,
         key: None,
         status,

@@ -33,6 +33,13 @@ pub const WEBHOOK_ID: &str = "X-WC-Webhook-ID";
 /// Packing Slips (`_wcpdf_invoice_number`), WebToffee's (`wf_invoice_number`).
 pub const INVOICE_NUMBER_KEYS: [&str; 2] = ["_wcpdf_invoice_number", "wf_invoice_number"];
 
+/// Order meta where translation plugins keep the language the customer ordered in, in this
+/// order: WPML's WooCommerce Multilingual (`wpml_language`, a language code such as `fr`),
+/// Polylang for WooCommerce on HPOS order tables (`_pll_language`, the language slug; on post
+/// storage Polylang keeps it as a taxonomy term, which the order's REST JSON does not carry),
+/// TranslatePress (`trp_language`, a locale such as `fr_FR`).
+pub const LANGUAGE_KEYS: [&str; 3] = ["wpml_language", "_pll_language", "trp_language"];
+
 pub const CAPABILITIES: Capabilities = Capabilities {
     signature: SignatureScheme::Base64BodyHmac,
     default_tolerance: DEFAULT_TOLERANCE,
@@ -278,6 +285,7 @@ fn order(j: WcOrder) -> Result<Order, ParseError> {
         },
         paid_at,
         invoice_number: meta_value(&j.meta_data, INVOICE_NUMBER_KEYS),
+        locale: meta_value(&j.meta_data, LANGUAGE_KEYS),
         invoice_url: None,
         // The REST API's line subtotals, shipping and discount are net of tax whatever the
         // shop's display setting (`prices_include_tax`) says: taxes come on top.
@@ -627,5 +635,40 @@ mod tests {
         assert!(!is_ping(b"webhook_id="));
         assert!(!is_ping(b"webhook_id=15&x=1"));
         assert!(!is_ping(br#"{"webhook_id":15}"#));
+    }
+
+    #[test]
+    fn the_language_translation_plugins_keep_in_order_meta_is_read() {
+        let locale = |meta: &str| {
+            let body = format!(r#"{{"id":9,"meta_data":[{meta}]}}"#);
+            WooCommerce.parse_order(body.as_bytes()).unwrap().locale
+        };
+        assert_eq!(
+            locale(r#"{"key":"wpml_language","value":"ar"}"#).as_deref(),
+            Some("ar")
+        );
+        assert_eq!(
+            locale(r#"{"key":"_pll_language","value":"fr"}"#).as_deref(),
+            Some("fr")
+        );
+        assert_eq!(
+            locale(r#"{"key":"trp_language","value":"es_ES"}"#).as_deref(),
+            Some("es_ES")
+        );
+        // WPML first, whatever order the meta come in; an empty value is no language.
+        assert_eq!(
+            locale(r#"{"key":"_pll_language","value":"fr"},{"key":"wpml_language","value":"de"}"#)
+                .as_deref(),
+            Some("de")
+        );
+        assert_eq!(
+            locale(r#"{"key":"wpml_language","value":""},{"key":"_pll_language","value":"it"}"#)
+                .as_deref(),
+            Some("it")
+        );
+        assert_eq!(
+            locale(r#"{"key":"_download_permissions_granted","value":"yes"}"#),
+            None
+        );
     }
 }

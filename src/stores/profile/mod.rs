@@ -6,6 +6,7 @@
 mod env;
 mod toml_errors;
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use secrecy::SecretString;
@@ -112,8 +113,13 @@ pub struct InvoiceSection {
     pub fetch_allow_private: bool,
     #[serde(default = "default_filename")]
     pub filename: String,
+    /// The invoice's and message's language: a code (`fr`), or `auto` to choose per order
+    /// among `languages` (`crate::invoice::language`).
     #[serde(default = "default_language")]
     pub language: String,
+    /// The store's languages, its default first: what `language = "auto"` chooses among.
+    #[serde(default)]
+    pub languages: Vec<String>,
     #[serde(default)]
     pub seller_name: String,
     #[serde(default)]
@@ -149,6 +155,7 @@ impl Default for InvoiceSection {
             fetch_allow_private: false,
             filename: default_filename(),
             language: default_language(),
+            languages: Vec::new(),
             seller_name: String::new(),
             seller_address: String::new(),
             seller_tax_id: String::new(),
@@ -420,8 +427,19 @@ fn default_language() -> String {
 #[serde(deny_unknown_fields)]
 pub struct NotifyRule {
     pub on: EventKind,
-    #[serde(deserialize_with = "number_or_string")]
+    /// The template sent. With `template_ids`, the store's default language's (filled in when
+    /// the profile loads): what a language without its own template falls back to. 0 (not
+    /// written) only until then.
+    #[serde(default, deserialize_with = "number_or_string")]
     pub template_id: u64,
+    /// A template per language (`{ fr = 1289, ar = 1290 }`) instead of `template_id`: the
+    /// message goes with the template of the invoice's language.
+    #[serde(
+        default,
+        deserialize_with = "template_ids",
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
+    pub template_ids: BTreeMap<String, u64>,
     #[serde(default)]
     pub body_params: Vec<String>,
     #[serde(default = "yes")]
@@ -437,6 +455,37 @@ impl NotifyRule {
     /// Whether the rule's conditions hold for `order`.
     pub fn matches(&self, order: &Order) -> bool {
         self.payment.is_empty() || self.payment.contains(&order.payment.kind)
+    }
+
+    /// The template of `language`: its own in `template_ids`, else `template_id` (the store's
+    /// default language's, or the one template of a rule without `template_ids`).
+    pub fn template_for(&self, language: &str) -> u64 {
+        self.template_ids
+            .get(language)
+            .copied()
+            .unwrap_or(self.template_id)
+    }
+
+    /// Every template the rule may send, without repeats.
+    pub fn all_templates(&self) -> Vec<u64> {
+        let mut all = vec![self.template_id];
+        all.extend(self.template_ids.values().copied());
+        all.retain(|t| *t != 0);
+        all.sort_unstable();
+        all.dedup();
+        all
+    }
+
+    /// The templates as a person reads them: `1289`, or `ar=1290 en=1291 fr=1289`.
+    pub fn templates_label(&self) -> String {
+        if self.template_ids.is_empty() {
+            return self.template_id.to_string();
+        }
+        self.template_ids
+            .iter()
+            .map(|(lang, id)| format!("{lang}={id}"))
+            .collect::<Vec<_>>()
+            .join(" ")
     }
 
     /// What identifies the rule across edits of the file (reordering blocks changes nothing).
@@ -508,6 +557,15 @@ fn default_resume_keywords() -> Vec<String> {
     ["START", "UNSTOP", "REPRENDRE", "ابدأ"]
         .map(String::from)
         .to_vec()
+}
+
+/// `template_ids = { fr = 1289, ar = "${AR_TEMPLATE}" }`: each id a whole number as
+/// `template_id` is.
+fn template_ids<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<String, u64>, D::Error> {
+    #[derive(Deserialize)]
+    struct Id(#[serde(deserialize_with = "number_or_string")] u64);
+    let ids = BTreeMap::<String, Id>::deserialize(d)?;
+    Ok(ids.into_iter().map(|(lang, Id(id))| (lang, id)).collect())
 }
 
 /// Numbers may be written `${ENV}`, which interpolation turns into a string.

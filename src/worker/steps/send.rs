@@ -84,10 +84,16 @@ pub(super) async fn send(
             "an earlier send attempt of this job ended without a recorded answer; Buzzbip may have sent it"
         );
     }
+    // The template of the language the invoice is in (`template_ids`), recorded with it for
+    // the operator.
+    let language = crate::invoice::language::invoice_language(store, order);
+    let template_id = job.rule.template_for(&language);
+    steps.other.insert("language".into(), language.into());
+    steps.other.insert("template_id".into(), template_id.into());
     steps.send_started_at = Some(now_ms());
     save(deps, worker, job, &steps).await?;
     let started = std::time::Instant::now();
-    let sent = client.send_template(job.rule.template_id, &request).await;
+    let sent = client.send_template(template_id, &request).await;
     step_done(
         job,
         "send",

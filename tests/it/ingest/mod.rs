@@ -324,6 +324,7 @@ async fn a_job_holding_a_huge_amount_is_shown_by_the_admin_api_and_the_cli() {
             rules: vec![shopbip::stores::NotifyRule {
                 on: EventKind::OrderPaid,
                 template_id: 1289,
+                template_ids: Default::default(),
                 body_params: vec![],
                 attach_invoice: false,
                 buttons: vec![],

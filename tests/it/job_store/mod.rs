@@ -22,6 +22,7 @@ pub(super) fn rule(on: EventKind, template_id: u64) -> NotifyRule {
     NotifyRule {
         on,
         template_id,
+        template_ids: Default::default(),
         body_params: vec!["{order.number}".into()],
         attach_invoice: true,
         buttons: vec![],

@@ -5,6 +5,7 @@
 
 mod amounts;
 mod faults;
+mod languages;
 mod payments;
 
 use std::path::Path;
