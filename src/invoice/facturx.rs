@@ -14,6 +14,7 @@ use super::CreditNoteOf;
 use super::render::{Formats, RenderError, Rendered};
 use crate::order::{Address, Order};
 use crate::stores::Store;
+use crate::stores::profile::legal::CountryRules;
 
 /// The attachment's name, fixed by the Factur-X specification.
 pub const FILE_NAME: &str = "factur-x.xml";
@@ -41,7 +42,24 @@ pub struct Seller<'a> {
     pub siren: &'a str,
     /// ISO 3166-1 alpha-2, for when the VAT number does not say the country.
     pub country: &'a str,
+    /// The store follows France's rules: the payment mentions every French invoice prints go
+    /// in the XML's notes too, under the subject codes the French e-invoicing rules read them
+    /// by (BR-FR-05).
+    pub french_mentions: bool,
 }
+
+/// France's payment mentions, by their UNTDID 4451 subject codes.
+const FRENCH_MENTIONS: [(&str, &str); 3] = [
+    (
+        "PMD",
+        "Pénalités de retard : trois fois le taux d'intérêt légal.",
+    ),
+    (
+        "PMT",
+        "Indemnité forfaitaire pour frais de recouvrement en cas de retard de paiement : 40 €.",
+    ),
+    ("AAB", "Pas d'escompte pour paiement anticipé."),
+];
 
 /// What the XML describes: an invoice (380) or a credit note (381).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -118,6 +136,14 @@ pub fn build(
     x.leaf("ram:ID", number);
     x.leaf("ram:TypeCode", &kind_code.to_string());
     x.date("ram:IssueDateTime", "udt", date);
+    if seller.french_mentions {
+        for (code, text) in FRENCH_MENTIONS {
+            x.open("ram:IncludedNote");
+            x.leaf("ram:Content", text);
+            x.leaf("ram:SubjectCode", code);
+            x.close("ram:IncludedNote");
+        }
+    }
     x.close("rsm:ExchangedDocument");
 
     x.open("rsm:SupplyChainTradeTransaction");
@@ -680,6 +706,7 @@ pub fn for_document(
         },
         siren: &ids.siren,
         country: &store.default_country,
+        french_mentions: super::country_rules(store) == CountryRules::Fr,
     };
     let (date, kind) = match credit_note {
         None => (
@@ -832,6 +859,7 @@ mod tests {
             tax_id: "FR 40 303265045",
             siren: "303 265 045",
             country: "TN",
+            french_mentions: true,
         }
     }
 
@@ -866,6 +894,7 @@ mod tests {
             "<ram:CityName>Paris</ram:CityName>",
             r#"<ram:ID schemeID="VA">FR40303265045</ram:ID>"#,
             r#"<ram:ID schemeID="0002">303265045</ram:ID>"#,
+            "<ram:SubjectCode>PMT</ram:SubjectCode>",
             "<ram:Name>Zoë Dupré</ram:Name>",
             "<ram:LineOne>8 rue de l&apos;Église</ram:LineOne>",
             r#"<ram:BilledQuantity unitCode="C62">2</ram:BilledQuantity>"#,

@@ -202,6 +202,10 @@ fn a_facturx_invoice_is_a_pdf_a3b_with_its_xml_attached_as_the_alternative() {
         r#"<ram:ID schemeID="0002">303265045</ram:ID>"#,
         "<ram:InvoiceCurrencyCode>EUR</ram:InvoiceCurrencyCode>",
         "<ram:CityName>Besançon</ram:CityName>",
+        // France's payment mentions, as the notes its e-invoicing rules look for.
+        "<ram:SubjectCode>PMD</ram:SubjectCode>",
+        "<ram:SubjectCode>PMT</ram:SubjectCode>",
+        "<ram:SubjectCode>AAB</ram:SubjectCode>",
     ] {
         assert!(xml.contains(needle), "{needle} missing from:\n{xml}");
     }
