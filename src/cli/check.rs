@@ -193,6 +193,9 @@ pub fn print_runbook(registry: &StoreRegistry, out: &mut impl Write) -> std::io:
             None => "no write-back".to_owned(),
         };
         writeln!(out, "after the send: {}  {events}; {writeback}", store.id)?;
+        for problem in crate::invoice::zatca::problems(store) {
+            writeln!(out, "warning: {}: {problem}", store.id)?;
+        }
     }
     Ok(())
 }

@@ -24,6 +24,10 @@ pub struct InvoiceData {
     /// invoice's data, which stays as it was.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub credit_note: Option<CreditNote>,
+    /// Set when the store's invoices follow Saudi Arabia's rules: the ZATCA QR code's image
+    /// path and the simplified tax invoice's titles (see `super::zatca`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub zatca: Option<super::zatca::ZatcaPrint>,
 }
 
 /// What a credit note prints beside an invoice's fields.
@@ -243,6 +247,7 @@ pub fn build(
         payment: payment_info(order, &labels),
         labels,
         credit_note: None,
+        zatca: None,
     }
 }
 

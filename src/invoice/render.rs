@@ -1,5 +1,6 @@
 //! Typst as a library: one in-process `World` per render over fonts loaded once, the template as
-//! `/main.typ`, the invoice data as `/data.json` and the logo as `/logo.<ext>`.
+//! `/main.typ`, the invoice data as `/data.json`, and assets beside them: the logo as
+//! `/logo.<ext>`, the ZATCA QR code as `/zatca-qr.svg`.
 
 use std::sync::OnceLock;
 
@@ -84,14 +85,30 @@ impl Renderer {
         logo: Option<(&str, &[u8])>,
         formats: Formats,
     ) -> Result<Rendered, RenderError> {
+        self.render_with_assets(template, data, logo.as_slice(), formats)
+    }
+
+    /// [`Renderer::render_as`] with any number of files for the template to read, each an
+    /// absolute path in its world (`/logo.png`) and its bytes.
+    pub fn render_with_assets(
+        &self,
+        template: &str,
+        data: &InvoiceData,
+        assets: &[Asset<'_>],
+        formats: Formats,
+    ) -> Result<Rendered, RenderError> {
         // Checked before compiling, so a bad scale costs nothing.
         let scale = formats.png.map(check_scale).transpose()?;
         let json = serde_json::to_vec(data).map_err(|e| RenderError::Export(e.to_string()))?;
+        let assets = assets
+            .iter()
+            .map(|(path, bytes)| Ok((asset_id(path)?, Bytes::new(bytes.to_vec()))))
+            .collect::<Result<Vec<_>, RenderError>>()?;
         let world = InvoiceWorld {
             renderer: self,
             main: Source::new(file_id("/main.typ"), template.to_owned()),
             data: Bytes::new(json),
-            logo: logo.map(|(path, bytes)| (file_id(path), Bytes::new(bytes.to_vec()))),
+            assets,
         };
         let compiled = typst::compile::<PagedDocument>(&world).output;
         let result = match compiled {
@@ -102,6 +119,10 @@ impl Renderer {
         result
     }
 }
+
+/// A file the template can read besides its own text and `/data.json`: its absolute path in
+/// the template's world and its bytes.
+pub type Asset<'a> = (&'a str, &'a [u8]);
 
 /// What a render exports. The PDF is what customers get; PNG pages are for looking.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -256,6 +277,14 @@ fn file_id(path: &str) -> FileId {
     FileId::new(RootedPath::new(VirtualRoot::Project, vpath))
 }
 
+/// An asset's path is partly the merchant's (the logo's extension): refused, not panicking,
+/// when Typst cannot take it as a path.
+fn asset_id(path: &str) -> Result<FileId, RenderError> {
+    let vpath = VirtualPath::new(path)
+        .map_err(|e| RenderError::Export(format!("invoice file {path:?}: {e:?}")))?;
+    Ok(FileId::new(RootedPath::new(VirtualRoot::Project, vpath)))
+}
+
 /// `line 12: unknown variable: foo` for errors in the template itself.
 fn describe(world: &InvoiceWorld<'_>, diags: &[SourceDiagnostic]) -> Vec<String> {
     diags
@@ -277,7 +306,7 @@ struct InvoiceWorld<'a> {
     renderer: &'a Renderer,
     main: Source,
     data: Bytes,
-    logo: Option<(FileId, Bytes)>,
+    assets: Vec<(FileId, Bytes)>,
 }
 
 impl World for InvoiceWorld<'_> {
@@ -305,10 +334,13 @@ impl World for InvoiceWorld<'_> {
         if id == file_id("/data.json") {
             return Ok(self.data.clone());
         }
-        match &self.logo {
-            Some((logo_id, bytes)) if *logo_id == id => Ok(bytes.clone()),
-            _ if id == self.main.id() => Ok(Bytes::from_string(self.main.clone())),
-            _ => Err(not_found(id)),
+        if let Some((_, bytes)) = self.assets.iter().find(|(asset, _)| *asset == id) {
+            return Ok(bytes.clone());
+        }
+        if id == self.main.id() {
+            Ok(Bytes::from_string(self.main.clone()))
+        } else {
+            Err(not_found(id))
         }
     }
 
@@ -323,7 +355,8 @@ impl World for InvoiceWorld<'_> {
     }
 }
 
-/// Only the three virtual files exist: templates cannot read the server's disk.
+/// Only the virtual files exist (template, data, assets): templates cannot read the server's
+/// disk.
 fn not_found(id: FileId) -> FileError {
     FileError::NotFound(id.get().vpath().get_with_slash().into())
 }

@@ -5,6 +5,7 @@ mod credit_notes;
 mod facturx;
 mod fetching;
 mod png;
+mod zatca;
 
 use crate::common;
 
