@@ -194,11 +194,16 @@ fn render_document(
         zatca: qr.as_ref().map(|q| q.print.clone()),
         ..data
     };
+    // `invoice.facturx`: a PDF/A-3b with the document's Factur-X XML attached.
+    let fx = facturx::for_document(store, order, number, credit_note, formats);
+    let (template, formats) = facturx::prepare(fx.as_ref(), template, formats);
     let assets: Vec<render::Asset<'_>> = logo
         .into_iter()
         .chain(qr.as_ref().map(|q| (zatca::QR_PATH, q.svg.as_slice())))
+        .chain(fx.as_ref().map(|f| (facturx::ASSET_PATH, f.xml.as_bytes())))
         .collect();
-    Ok(Renderer::shared().render_with_assets(&template, &data, &assets, formats)?)
+    let out = Renderer::shared().render_with_assets(&template, &data, &assets, formats)?;
+    Ok(facturx::finish(fx.as_ref(), out)?)
 }
 
 /// A plausible order for checking templates: accented and Arabic text, a tax, a discount.
