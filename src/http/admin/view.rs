@@ -19,6 +19,8 @@ pub struct JobSummary {
     pub order_number: String,
     /// Canonical event, e.g. `order.paid`.
     pub event: String,
+    /// The template the send went with (its language's, for a rule with `template_ids`);
+    /// before the send, the rule's (its default language's).
     pub template_id: u64,
     /// queued, running, done, skipped or dead.
     pub state: String,
@@ -52,7 +54,8 @@ pub struct JobDetail {
     pub rule: serde_json::Value,
     /// Results of the steps so far (phone masked): `to`, `country_code`, `invoice_number`,
     /// `pdf_sha256`, `media_id`, `send_started_at` (RFC 3339, with `send_started_at_ms`
-    /// beside it), `whatsapp_bulk_group_id`, and the earlier runs of a replayed job under
+    /// beside it), `language` and `template_id` (what the send went with),
+    /// `whatsapp_bulk_group_id`, and the earlier runs of a replayed job under
     /// `previous_runs`.
     pub steps: serde_json::Value,
     /// What the operator should know although the job went on (an order whose own numbers

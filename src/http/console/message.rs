@@ -298,6 +298,19 @@ fn pretty(v: &Value) -> String {
     serde_json::to_string_pretty(v).unwrap_or_default()
 }
 
+/// The template the job sent (recorded with its language at the send), else the rule's: one
+/// id, or one per language.
+fn sent_template(job: &Job) -> String {
+    match (
+        job.steps.get("template_id").and_then(|t| t.as_u64()),
+        job.steps.get("language").and_then(|l| l.as_str()),
+    ) {
+        (Some(id), Some(lang)) => format!("{id} ({lang})"),
+        (Some(id), None) => id.to_string(),
+        _ => job.rule.templates_label(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -326,18 +339,5 @@ mod tests {
         assert_eq!(duration(Lang::Ar, 185_000), "3 دقيقة 5 ثانية");
         assert_eq!(duration(Lang::Ar, 850), "850 ملّي ثانية");
         assert_eq!(duration(Lang::En, -1), "—");
-    }
-}
-
-/// The template the job sent (recorded with its language at the send), else the rule's: one
-/// id, or one per language.
-fn sent_template(job: &Job) -> String {
-    match (
-        job.steps.get("template_id").and_then(|t| t.as_u64()),
-        job.steps.get("language").and_then(|l| l.as_str()),
-    ) {
-        (Some(id), Some(lang)) => format!("{id} ({lang})"),
-        (Some(id), None) => id.to_string(),
-        _ => job.rule.templates_label(),
     }
 }

@@ -168,6 +168,19 @@ async fn a_shopify_order_in_arabic_sends_the_arabic_template_and_an_arabic_invoi
     assert_eq!(jobs[0].order.locale.as_deref(), Some("ar"));
     assert_eq!(jobs[0].steps["language"], "ar");
     assert_arabic(&text);
+    // The admin API names the template the job sent, not the rule's default (fr).
+    let resp = p
+        .admin(reqwest::Method::GET, &format!("/admin/jobs/{}", jobs[0].id))
+        .await;
+    assert_eq!(resp.status(), 200);
+    let view: Value = resp.json().await.unwrap();
+    assert_eq!(view["template_id"], Value::from(AR), "{view}");
+    assert_eq!(view["rule"]["template_id"], Value::from(FR), "{view}");
+    assert_eq!(
+        view["rule"]["template_ids"]["ar"],
+        Value::from(AR),
+        "{view}"
+    );
 }
 
 #[tokio::test]
