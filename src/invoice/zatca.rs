@@ -154,6 +154,17 @@ pub struct ZatcaPrint {
     pub title_en: String,
 }
 
+/// The QR code at [`QR_PATH`] under the two titles.
+impl Default for ZatcaPrint {
+    fn default() -> Self {
+        Self {
+            qr: QR_PATH.to_owned(),
+            title_ar: TITLE_AR.to_owned(),
+            title_en: TITLE_EN.to_owned(),
+        }
+    }
+}
+
 /// The QR code of one document: what the template prints and the image it shows.
 #[derive(Debug, Clone)]
 pub struct ZatcaQr {
@@ -174,11 +185,7 @@ pub fn for_document(
     }
     let payload = Fields::of(store, order, issued_at)?.base64()?;
     Ok(Some(ZatcaQr {
-        print: ZatcaPrint {
-            qr: QR_PATH.to_owned(),
-            title_ar: TITLE_AR.to_owned(),
-            title_en: TITLE_EN.to_owned(),
-        },
+        print: ZatcaPrint::default(),
         svg: qr_svg(&payload)?,
     }))
 }
