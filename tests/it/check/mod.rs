@@ -1,5 +1,6 @@
 //! `shopbip check` as a user runs it: the binary, real files, real environment.
 
+mod languages;
 mod serve;
 mod settings;
 
