@@ -130,6 +130,8 @@ pub struct MessageRow {
     /// The order's first phone (billing, shipping, customer), masked: `+216•••••277`.
     pub phone: Option<String>,
     pub event: EventKind,
+    /// The template the send went with (its language's, for a rule with `template_ids`);
+    /// before the send, the rule's.
     pub template_id: u64,
     pub state: JobState,
     /// Why it is dead, skipped or waiting (the last error or the skip reason), phones masked.

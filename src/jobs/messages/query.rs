@@ -33,7 +33,7 @@ pub(crate) enum Returning {
 }
 
 const ROWS: &str = "SELECT j.id, j.created_at, j.store_id, j.order_id, j.kind, j.rule_json, j.state, \
-     j.last_error, j.attempts, j.max_attempts, j.run_at, e.order_json \
+     j.last_error, j.attempts, j.max_attempts, j.run_at, e.order_json, j.steps_json \
      FROM jobs j JOIN events e ON e.id = j.event_id";
 
 const IDS: &str = "SELECT j.id FROM jobs j";
@@ -171,6 +171,7 @@ pub(crate) struct MessageRecord {
     max_attempts: i64,
     run_at: i64,
     order_json: String,
+    steps_json: String,
 }
 
 /// What a list row needs of the stored order: serde skips the rest (lines, totals, addresses)
@@ -201,6 +202,14 @@ struct PhoneGlance {
 #[derive(Deserialize)]
 struct RuleGlance {
     template_id: u64,
+}
+
+/// The template the send went with, once it did (a rule with `template_ids` sends its
+/// language's): what the list shows before the rule's own.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct StepsGlance {
+    template_id: Option<u64>,
 }
 
 impl TryFrom<MessageRecord> for MessageRow {
@@ -235,7 +244,11 @@ impl TryFrom<MessageRecord> for MessageRow {
             first_name: order.customer.first_name,
             phone: phone.as_deref().map(mask_phone),
             event: r.kind.parse().map_err(|e: String| corrupt("kind", &e))?,
-            template_id: rule.template_id,
+            // Unreadable steps are not a corrupt row: the rule's template is shown.
+            template_id: serde_json::from_str::<StepsGlance>(&r.steps_json)
+                .unwrap_or_default()
+                .template_id
+                .unwrap_or(rule.template_id),
             state: parse_state(r.state)?,
             reason: r.last_error.as_deref().map(redact_phones),
             attempts: r.attempts as u32,

@@ -5,6 +5,7 @@
 use std::path::Path;
 
 use serde_json::Value;
+use shopbip::jobs::messages::{MessageQuery, Messages, StoreScope};
 use shopbip::jobs::{Job, JobState};
 
 use super::{WOO_PAID, post_as, post_woo};
@@ -181,6 +182,21 @@ async fn a_shopify_order_in_arabic_sends_the_arabic_template_and_an_arabic_invoi
         Value::from(AR),
         "{view}"
     );
+    // So does the console's list of messages (and its CSV).
+    let query = MessageQuery {
+        scope: StoreScope::All,
+        store_id: None,
+        state: None,
+        event: None,
+        created_from: None,
+        created_to: None,
+        search: None,
+        before_id: None,
+        limit: 10,
+    };
+    let rows = p.service.jobs.messages(&query).await.unwrap().rows;
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].template_id, AR);
 }
 
 #[tokio::test]
