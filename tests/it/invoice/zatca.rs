@@ -141,6 +141,31 @@ fn the_qr_code_on_a_saudi_invoice_decodes_to_its_five_fields() {
 }
 
 #[test]
+fn a_long_seller_name_still_decodes_at_print_resolution() {
+    // 250 bytes of seller name (near the 255 a TLV value holds) make a version-15 code: 77
+    // modules and the quiet zone in the same 28 mm, ~0.33 mm each. At 4 pixels per point
+    // (288 dpi, an office printer's resolution) it is still read back exactly.
+    let long = format!("{} {}", "مؤسسة".repeat(24), "X".repeat(9));
+    assert_eq!(long.len(), 250);
+    let dir = tempfile::tempdir().unwrap();
+    sa_store(dir.path(), "en", VAT);
+    let profile = std::fs::read_to_string(dir.path().join("acme.toml")).unwrap();
+    std::fs::write(dir.path().join("acme.toml"), profile.replace(SELLER, &long)).unwrap();
+    let store = StoreRegistry::load_dir(dir.path())
+        .unwrap_or_else(|e| panic!("{e:?}"))
+        .get("acme")
+        .unwrap()
+        .clone();
+    let pages = render_png_for_store(&store, &sar_order(), "INV-000044", 4.0).unwrap();
+    let fields = decoded_fields(&pages[0]);
+    assert_eq!(fields[0], (1, long));
+    assert_eq!(
+        fields[1..],
+        want("2026-11-20T09:00:00Z", "1150.00", "150.00")[1..]
+    );
+}
+
+#[test]
 fn a_saudi_invoice_carries_both_titles_and_stays_small() {
     let dir = tempfile::tempdir().unwrap();
     let store = sa_store(dir.path(), "ar", VAT);
