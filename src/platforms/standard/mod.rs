@@ -280,4 +280,24 @@ mod tests {
         });
         assert_eq!(order(&given).unwrap().total, rust_decimal::Decimal::ONE);
     }
+
+    #[test]
+    fn the_orders_locale_is_read_and_round_trips() {
+        let j = serde_json::json!({"id": "PS-1", "locale": "fr-FR"});
+        let o = order(&j).unwrap();
+        assert_eq!(o.locale.as_deref(), Some("fr-FR"));
+        let again = order(&serde_json::to_value(&o).unwrap()).unwrap();
+        assert_eq!(again.locale.as_deref(), Some("fr-FR"));
+        assert_eq!(
+            order(&serde_json::json!({"id": "PS-1"})).unwrap().locale,
+            None
+        );
+        // Absent, it is left out of the stored order as orders stored before it were.
+        assert!(
+            serde_json::to_value(Order::default())
+                .unwrap()
+                .get("locale")
+                .is_none()
+        );
+    }
 }
