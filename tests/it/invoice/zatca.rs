@@ -242,6 +242,41 @@ fn a_saudi_store_without_its_vat_number_is_warned_of_and_its_invoice_refused() {
     // A warning: the store still loads.
     assert_eq!(out.status.code(), Some(0), "{all}");
 
+    // With its own template too: the template is compiled and loads, the QR code's missing
+    // number staying a warning, not a template error.
+    std::fs::write(
+        dir.path().join("mine.typ"),
+        "#let d = json(\"/data.json\")\n= #d.invoice.number\n",
+    )
+    .unwrap();
+    let profile = std::fs::read_to_string(dir.path().join("acme.toml")).unwrap();
+    let with_template = profile.replace("[invoice]\n", "[invoice]\ntemplate = \"mine.typ\"\n");
+    std::fs::write(dir.path().join("acme.toml"), &with_template).unwrap();
+    let check = || {
+        let out = Command::new(env!("CARGO_BIN_EXE_shopbip"))
+            .arg("check")
+            .env("SHOPBIP__STORES__DIR", dir.path())
+            .output()
+            .unwrap();
+        let all = String::from_utf8_lossy(&out.stdout).to_string()
+            + &String::from_utf8_lossy(&out.stderr);
+        (out.status.code(), all)
+    };
+    let (code, all) = check();
+    assert_eq!(code, Some(0), "{all}");
+    assert!(
+        all.contains("warning: acme: invoice.seller_tax_id"),
+        "{all}"
+    );
+    // A broken template is still reported as one.
+    std::fs::write(dir.path().join("mine.typ"), "#let x = (1, 2\n").unwrap();
+    let (code, all) = check();
+    assert_eq!(code, Some(1), "{all}");
+    assert!(
+        all.contains("acme.toml: invoice.template: mine.typ: "),
+        "{all}"
+    );
+
     // A number that is not a Saudi one is named; a good one is not warned of.
     sa_store(dir.path(), "en", "123456789012345");
     let out = Command::new(env!("CARGO_BIN_EXE_shopbip"))
