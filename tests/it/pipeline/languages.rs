@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use serde_json::Value;
-use shopbip::jobs::messages::{MessageQuery, Messages, StoreScope};
+use shopbip::jobs::messages::{MessageQuery, StoreScope};
 use shopbip::jobs::{Job, JobState};
 
 use super::{WOO_PAID, post_as, post_woo};
