@@ -5,7 +5,8 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 
 pub use super::labels::{CreditNoteLabels, Labels, credit_note_labels, format_date, labels};
-use crate::order::{Order, PaymentKind, format_money};
+use super::locale::InvoiceLocale;
+use crate::order::{Order, PaymentKind};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct InvoiceData {
@@ -128,8 +129,9 @@ pub fn build(
     logo_path: Option<&str>,
 ) -> InvoiceData {
     let (lang, rtl, labels) = labels(&seller.language);
-    let cur = order.currency.as_str();
-    let money = |d: Decimal| format_money(d, cur);
+    // Money, dates, country names and the address as the invoice's language writes them.
+    let loc = InvoiceLocale::new(lang, &order.currency);
+    let money = |d: Decimal| loc.money(d);
     let mut lines = vec![TotalLine {
         label: labels.subtotal.to_owned(),
         amount: money(order.subtotal),
@@ -170,31 +172,7 @@ pub fn build(
     } else {
         billing.name.clone()
     };
-    let mut address = Vec::new();
-    if let Some(c) = billing.company.as_ref().filter(|c| !c.is_empty()) {
-        address.push(c.clone());
-    }
-    address.extend(
-        [Some(billing.line1.clone()), billing.line2.clone()]
-            .into_iter()
-            .flatten()
-            .filter(|l| !l.is_empty()),
-    );
-    let city = [
-        billing.postcode.clone().unwrap_or_default(),
-        billing.city.clone(),
-    ]
-    .iter()
-    .filter(|s| !s.is_empty())
-    .cloned()
-    .collect::<Vec<_>>()
-    .join(" ");
-    if !city.is_empty() {
-        address.push(city);
-    }
-    if let Some(country) = &billing.country {
-        address.push(country.clone());
-    }
+    let address = loc.address(&billing);
     InvoiceData {
         lang,
         rtl,
@@ -235,8 +213,8 @@ pub fn build(
                 name: l.name.clone(),
                 sku: l.sku.clone().unwrap_or_default(),
                 quantity: l.quantity.normalize().to_string(),
-                unit_price: amount(l.unit_price, cur),
-                amount: amount(l.total, cur),
+                unit_price: amount(&loc, l.unit_price),
+                amount: amount(&loc, l.total),
             })
             .collect(),
         totals: Totals {
@@ -321,12 +299,10 @@ fn payment_info(order: &Order, labels: &Labels) -> PaymentInfo {
     }
 }
 
-/// An amount without the currency code, for table cells: `1,234.500`.
-fn amount(d: Decimal, currency: &str) -> String {
-    let text = format_money(d, currency);
-    text.split_once(' ')
-        .map(|(_, n)| n.to_owned())
-        .unwrap_or(text)
+/// An amount without the currency, for table cells, with the currency's decimals as the
+/// language writes numbers: `1,234.500` (en), `1 234,500` (fr).
+fn amount(loc: &InvoiceLocale, d: Decimal) -> String {
+    loc.amount(d)
 }
 
 #[cfg(test)]
@@ -335,8 +311,10 @@ mod tests {
 
     #[test]
     fn table_amounts_keep_the_currency_decimals_without_the_code() {
-        assert_eq!(amount("23.3333".parse().unwrap(), "TND"), "23.333");
-        assert_eq!(amount("3".parse().unwrap(), "EUR"), "3.00");
+        let en = InvoiceLocale::new("en", "TND");
+        assert_eq!(amount(&en, "23.3333".parse().unwrap()), "23.333");
+        let fr = InvoiceLocale::new("fr", "EUR");
+        assert_eq!(amount(&fr, "3".parse().unwrap()), "3,00");
     }
 
     fn seller(language: &str) -> SellerInfo {
@@ -381,7 +359,10 @@ mod tests {
         assert_eq!(data.invoice.number, "AV-000001");
         assert_eq!(data.invoice.date, "3 décembre 2026");
         assert_eq!(data.items.len(), order.lines.len());
-        assert_eq!(data.totals.total, format_money(order.total, "EUR"));
+        assert_eq!(
+            data.totals.total,
+            InvoiceLocale::new("fr", "EUR").money(order.total)
+        );
 
         let none = OriginalInvoice {
             none_issued: true,
@@ -403,7 +384,7 @@ mod tests {
         assert_eq!(ar.labels.title, "إشعار دائن");
         assert_eq!(
             ar.reference,
-            "الفاتورة الأصلية FA-2026-0042 بتاريخ 20/11/2026"
+            "الفاتورة الأصلية FA-2026-0042 بتاريخ 20 نوفمبر 2026"
         );
     }
 }

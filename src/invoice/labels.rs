@@ -1,5 +1,6 @@
-//! The words of an invoice in the store's language (`invoice.language`): its labels and its
-//! dates. Adding a language is one arm in each function here.
+//! The words of an invoice in its language (`invoice.language`): its labels, and its dates
+//! through CLDR (`super::locale`). Adding a language is one arm in each function here and its
+//! locale in `super::locale::locale_of`.
 
 use serde::Serialize;
 
@@ -88,6 +89,90 @@ pub fn labels(lang: &str) -> (&'static str, bool, Labels) {
                 due_on_delivery: "الدفع عند الاستلام",
             },
         ),
+        "de" => (
+            "de",
+            false,
+            Labels {
+                invoice: "Rechnung",
+                number: "Nummer",
+                date: "Datum",
+                order: "Bestellung",
+                bill_to: "Rechnungsadresse",
+                phone: "Tel.",
+                description: "Bezeichnung",
+                quantity: "Menge",
+                unit_price: "Einzelpreis",
+                amount: "Betrag",
+                subtotal: "Zwischensumme",
+                shipping: "Versand",
+                discount: "Rabatt",
+                tax: "Steuer",
+                total: "Gesamtbetrag",
+                tax_id: "USt-IdNr.",
+                page: "Seite",
+                thanks: "Vielen Dank für Ihre Bestellung!",
+                payment: "Zahlung",
+                paid: "Bezahlt",
+                due: "Offen",
+                due_on_delivery: "Zahlung bei Lieferung",
+            },
+        ),
+        "es" => (
+            "es",
+            false,
+            Labels {
+                invoice: "Factura",
+                number: "Número",
+                date: "Fecha",
+                order: "Pedido",
+                bill_to: "Facturar a",
+                phone: "Tel.",
+                description: "Descripción",
+                quantity: "Cant.",
+                unit_price: "Precio unitario",
+                amount: "Importe",
+                subtotal: "Subtotal",
+                shipping: "Envío",
+                discount: "Descuento",
+                tax: "Impuestos",
+                total: "Total",
+                tax_id: "NIF",
+                page: "Página",
+                thanks: "¡Gracias por su pedido!",
+                payment: "Pago",
+                paid: "Pagada",
+                due: "Pendiente de pago",
+                due_on_delivery: "Pago contra reembolso",
+            },
+        ),
+        "it" => (
+            "it",
+            false,
+            Labels {
+                invoice: "Fattura",
+                number: "Numero",
+                date: "Data",
+                order: "Ordine",
+                bill_to: "Intestatario",
+                phone: "Tel.",
+                description: "Descrizione",
+                quantity: "Q.tà",
+                unit_price: "Prezzo unitario",
+                amount: "Importo",
+                subtotal: "Subtotale",
+                shipping: "Spedizione",
+                discount: "Sconto",
+                tax: "Imposte",
+                total: "Totale",
+                tax_id: "Partita IVA",
+                page: "Pagina",
+                thanks: "Grazie per il Suo ordine!",
+                payment: "Pagamento",
+                paid: "Pagata",
+                due: "Da pagare",
+                due_on_delivery: "Pagamento alla consegna",
+            },
+        ),
         _ => (
             "en",
             false,
@@ -161,6 +246,33 @@ pub fn credit_note_labels(lang: &str) -> CreditNoteLabels {
             total_refunded: "المبلغ المسترد",
             refunded_lines: "المنتجات المستردة",
         },
+        "de" => CreditNoteLabels {
+            title: "Gutschrift",
+            original_invoice: "Ursprüngliche Rechnung",
+            dated: "vom",
+            not_issued: "nicht von shopbip ausgestellt",
+            for_order: "zur Bestellung",
+            total_refunded: "Erstatteter Betrag",
+            refunded_lines: "Erstattete Artikel",
+        },
+        "es" => CreditNoteLabels {
+            title: "Factura rectificativa",
+            original_invoice: "Factura rectificada",
+            dated: "del",
+            not_issued: "no emitida por shopbip",
+            for_order: "del pedido",
+            total_refunded: "Total reembolsado",
+            refunded_lines: "Artículos reembolsados",
+        },
+        "it" => CreditNoteLabels {
+            title: "Nota di credito",
+            original_invoice: "Fattura di riferimento",
+            dated: "del",
+            not_issued: "non emessa da shopbip",
+            for_order: "dell'ordine",
+            total_refunded: "Totale rimborsato",
+            refunded_lines: "Articoli rimborsati",
+        },
         _ => CreditNoteLabels {
             title: "Credit note",
             original_invoice: "Original invoice",
@@ -173,55 +285,10 @@ pub fn credit_note_labels(lang: &str) -> CreditNoteLabels {
     }
 }
 
-/// `2026-11-20T09:04:40Z` → `20 November 2026` (en), `20 novembre 2026` (fr), `20/11/2026` (ar).
+/// `2026-11-20T09:04:40Z` → the language's long date from CLDR: `20 November 2026` (en),
+/// `20 novembre 2026` (fr), `20. November 2026` (de), `20 نوفمبر 2026` (ar).
 pub fn format_date(iso: Option<&str>, lang: &str) -> String {
-    let Some(iso) = iso else {
-        return String::new();
-    };
-    let date = iso.get(..10).unwrap_or(iso);
-    let mut parts = date.split('-');
-    let (Some(y), Some(m), Some(d)) = (parts.next(), parts.next(), parts.next()) else {
-        return date.to_owned();
-    };
-    let (Ok(month), Ok(day)) = (m.parse::<usize>(), d.parse::<u32>()) else {
-        return date.to_owned();
-    };
-    if !(1..=12).contains(&month) {
-        return date.to_owned();
-    }
-    const EN: [&str; 12] = [
-        "January",
-        "February",
-        "March",
-        "April",
-        "May",
-        "June",
-        "July",
-        "August",
-        "September",
-        "October",
-        "November",
-        "December",
-    ];
-    const FR: [&str; 12] = [
-        "janvier",
-        "février",
-        "mars",
-        "avril",
-        "mai",
-        "juin",
-        "juillet",
-        "août",
-        "septembre",
-        "octobre",
-        "novembre",
-        "décembre",
-    ];
-    match lang {
-        "fr" => format!("{day} {} {y}", FR[month - 1]),
-        "ar" => format!("{day:02}/{month:02}/{y}"),
-        _ => format!("{day} {} {y}", EN[month - 1]),
-    }
+    super::locale::long_date(iso, lang)
 }
 
 #[cfg(test)]
@@ -233,7 +300,8 @@ mod tests {
         let at = Some("2026-11-20T09:04:40Z");
         assert_eq!(format_date(at, "en"), "20 November 2026");
         assert_eq!(format_date(at, "fr"), "20 novembre 2026");
-        assert_eq!(format_date(at, "ar"), "20/11/2026");
+        assert_eq!(format_date(at, "de"), "20. November 2026");
+        assert_eq!(format_date(at, "ar"), "20 نوفمبر 2026");
         assert_eq!(format_date(None, "en"), "");
     }
 
@@ -247,5 +315,20 @@ mod tests {
         assert_eq!(credit_note_labels("en").not_issued, "not issued by shopbip");
         assert_eq!(credit_note_labels("fr").total_refunded, "Total remboursé");
         assert_eq!(credit_note_labels("ar").original_invoice, "الفاتورة الأصلية");
+        assert_eq!(credit_note_labels("de").title, "Gutschrift");
+        assert_eq!(credit_note_labels("es").title, "Factura rectificativa");
+        assert_eq!(credit_note_labels("it").title, "Nota di credito");
+    }
+
+    #[test]
+    fn german_spanish_and_italian_invoices_are_labelled_in_their_language() {
+        for (lang, title, total) in [
+            ("de", "Rechnung", "Gesamtbetrag"),
+            ("es", "Factura", "Total"),
+            ("it", "Fattura", "Totale"),
+        ] {
+            let (code, rtl, l) = labels(lang);
+            assert_eq!((code, rtl, l.invoice, l.total), (lang, false, title, total));
+        }
     }
 }

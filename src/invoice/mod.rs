@@ -5,6 +5,7 @@ pub mod facturx;
 pub mod fetch;
 mod labels;
 pub mod language;
+pub mod locale;
 pub mod preview;
 pub mod render;
 pub mod zatca;

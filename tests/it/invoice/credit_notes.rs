@@ -112,7 +112,7 @@ async fn a_refund_sends_a_credit_note_of_its_own_series_referring_to_the_invoice
         "Facture d'origine F-2026-0042 du 20 novembre 2026",
         "Total remboursé",
         "Coffret crème brûlée × 6",
-        "EUR 64.80",
+        "64,80 €",
     ] {
         assert!(
             squashed.contains(needle),
@@ -185,7 +185,7 @@ async fn a_refund_of_an_order_shopbip_numbered_names_its_invoice_and_takes_no_in
     let squashed: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
     // shopbip's invoice number of the order is looked up (not taken again): the credit note
     // names INV-000001, and no second invoice number is taken.
-    for needle in ["AVOIR", "Facture d'origine INV-000001", "TND 248.570"] {
+    for needle in ["AVOIR", "Facture d'origine INV-000001", "248,570 TND"] {
         assert!(
             squashed.contains(needle),
             "{needle:?} missing from:\n{text}"
@@ -242,7 +242,7 @@ fn the_default_template_titles_a_credit_note_in_each_language() {
                 "المبلغ",
                 "المسترد",
                 "FA-2026-0042",
-                "03/12/2026",
+                "ديسمبر",
             ],
         ),
     ] {
@@ -251,7 +251,8 @@ fn the_default_template_titles_a_credit_note_in_each_language() {
         let pdf = render_credit_note_for_store(&store, &order, "AV-000007", &of).unwrap();
         let t = super::text(&pdf);
         let squashed: String = t.chars().filter(|c| !c.is_whitespace()).collect();
-        for word in words.iter().chain(&["AV-000007", "248.570"]) {
+        let total = if lang == "fr" { "248,570" } else { "248.570" };
+        for word in words.iter().chain(&["AV-000007", total]) {
             let want: String = word.chars().filter(|c| !c.is_whitespace()).collect();
             assert!(
                 squashed.contains(&want),
