@@ -196,10 +196,7 @@ fn each_language_renders_its_labels() {
             );
         }
         let total = if lang == "fr" { "248,570" } else { "248.570" };
-        assert!(
-            t.contains(total),
-            "{lang}: TND keeps three decimals:\n{t}"
-        );
+        assert!(t.contains(total), "{lang}: TND keeps three decimals:\n{t}");
     }
 }
 
