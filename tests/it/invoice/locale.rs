@@ -107,3 +107,35 @@ fn an_arabic_invoice_keeps_latin_digits_and_names_months_and_countries_in_arabic
         "Arabic-Indic digits in:\n{t}"
     );
 }
+
+#[test]
+fn german_spanish_and_italian_invoices_are_titled_dated_and_priced_in_their_language() {
+    for (lang, needles) in [
+        (
+            "de",
+            [
+                "RECHNUNG",
+                "20. November 2026",
+                "1.234,50 €",
+                "Vereinigte Staaten",
+            ],
+        ),
+        (
+            "es",
+            [
+                "FACTURA",
+                "20 de noviembre de 2026",
+                "1234,50 €",
+                "Estados Unidos",
+            ],
+        ),
+        (
+            "it",
+            ["FATTURA", "20 novembre 2026", "1234,50 €", "Stati Uniti"],
+        ),
+    ] {
+        let t = rendered(lang);
+        assert_has(lang, &t, &needles);
+        assert_has(lang, &t, &["Springfield, IL 62704"]);
+    }
+}
