@@ -14,8 +14,9 @@ pub fn run(renders: usize, png: bool) -> anyhow::Result<()> {
     let seller = SellerInfo {
         name: "Acme SARL".into(),
         address: "12 rue de Marseille, 1001 Tunis".into(),
-        tax_id: "1234567/A/M/000".into(),
+        tax_id: "1234567/A/B/M/000".into(),
         language: "fr".into(),
+        ..SellerInfo::default()
     };
     let renderer = Renderer::shared();
     let mut long = order.clone();

@@ -196,6 +196,21 @@ pub fn print_runbook(registry: &StoreRegistry, out: &mut impl Write) -> std::io:
         for problem in crate::invoice::zatca::problems(store) {
             writeln!(out, "warning: {}: {problem}", store.id)?;
         }
+        // What the store's invoice rules (its country's) need and the profile does not give:
+        // the invoice is still made, but not one the country's law accepts.
+        if store.invoice.source == InvoiceSource::Generate {
+            let rules = crate::invoice::country_rules(store);
+            let ids = &store.invoice.seller_ids;
+            let tax_id = &store.invoice.seller_tax_id;
+            for missing in crate::invoice::totals::missing_for_rules(rules, ids, tax_id) {
+                let rules = rules.as_str();
+                writeln!(
+                    out,
+                    "warning: {}: {rules} invoice rules: {missing}",
+                    store.id
+                )?;
+            }
+        }
     }
     Ok(())
 }

@@ -38,7 +38,7 @@ filename = "Facture-{{order.number}}.pdf"
 language = "fr"
 seller_name = "Acme SARL"
 seller_address = "12 rue de Marseille, 1001 Tunis"
-seller_tax_id = "1234567/A/M/000"
+seller_tax_id = "1234567/A/B/M/000"
 
 [[notify]]
 on = "order.paid"

@@ -6,7 +6,8 @@ use serde::Serialize;
 
 pub use super::labels::{CreditNoteLabels, Labels, credit_note_labels, format_date, labels};
 use super::locale::InvoiceLocale;
-use crate::order::{Order, PaymentKind};
+use crate::order::{Order, PaymentKind, minor_units};
+use crate::stores::profile::legal::{CountryRules, SellerIds, TnSection};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct InvoiceData {
@@ -29,6 +30,42 @@ pub struct InvoiceData {
     /// path and the simplified tax invoice's titles (see `super::zatca`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub zatca: Option<super::zatca::ZatcaPrint>,
+    /// The tax side: VAT per rate, totals before and after tax, Tunisia's stamp.
+    pub tax: TaxSide,
+    /// Lines for the foot of the invoice: the country's mentions, then the profile's.
+    pub mentions: Vec<String>,
+    /// The closing line (`invoice.footer`, else the built-in thanks).
+    pub footer: String,
+}
+
+/// What the invoice prints of its taxes, formatted.
+#[derive(Debug, Clone, Serialize)]
+pub struct TaxSide {
+    pub words: super::totals::TaxWords,
+    /// `totals.lines` split: subtotal, shipping and discount; then each tax.
+    pub before_tax: Vec<TotalLine>,
+    pub taxes: Vec<TotalLine>,
+    /// The VAT table's rows, lowest rate first; empty when the order has no tax.
+    pub vat: Vec<VatLine>,
+    pub total_excl_tax: String,
+    /// The total with taxes, before Tunisia's stamp (which is not taxed).
+    pub total_incl_tax: String,
+    /// Tunisia's stamp duty and what is due with it, under Tunisian rules.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stamp: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub amount_due: Option<String>,
+    /// Which country's rules the invoice follows (`FR`, `TN`, `SA`, `MA`, `none`).
+    pub rules: &'static str,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct VatLine {
+    /// `20 %` (as the language writes a percentage); empty when unknown.
+    pub rate: String,
+    /// Empty when it cannot be known (see `totals::vat_rows`).
+    pub base: String,
+    pub tax: String,
 }
 
 /// What a credit note prints beside an invoice's fields.
@@ -74,6 +111,8 @@ pub struct Seller {
     pub tax_id: String,
     /// The logo's path inside the template's world (`/logo.png`), when the store has one.
     pub logo: Option<String>,
+    /// Registration numbers as the seller's country prints them (`SIRET …`, `RCS …`).
+    pub ids: Vec<super::totals::IdLine>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -120,6 +159,11 @@ pub struct SellerInfo {
     pub address: String,
     pub tax_id: String,
     pub language: String,
+    pub rules: Option<CountryRules>,
+    pub ids: SellerIds,
+    pub mentions: Vec<String>,
+    pub footer: Option<String>,
+    pub tn: TnSection,
 }
 
 pub fn build(
@@ -129,6 +173,12 @@ pub fn build(
     logo_path: Option<&str>,
 ) -> InvoiceData {
     let (lang, rtl, labels) = labels(&seller.language);
+    let rules = seller.rules.unwrap_or(CountryRules::None);
+    let stamp = (rules == CountryRules::Tn)
+        .then(|| super::totals::tn_stamp(order, &seller.tn))
+        .flatten();
+    let stamp_free = without_stamp_line(order, stamp.as_ref());
+    let order = stamp_free.as_ref().unwrap_or(order);
     // Money, dates, country names and the address as the invoice's language writes them.
     let loc = InvoiceLocale::new(lang, &order.currency);
     let money = |d: Decimal| loc.money(d);
@@ -173,6 +223,11 @@ pub fn build(
         billing.name.clone()
     };
     let address = loc.address(&billing);
+    let tax = tax_side(order, &lines, stamp.as_ref(), rules, lang, &money);
+    let footer = match seller.footer.as_deref().map(str::trim) {
+        Some(f) if !f.is_empty() => f.to_owned(),
+        _ => labels.thanks.to_owned(),
+    };
     InvoiceData {
         lang,
         rtl,
@@ -187,6 +242,7 @@ pub fn build(
                 .collect(),
             tax_id: seller.tax_id.clone(),
             logo: logo_path.map(str::to_owned),
+            ids: super::totals::seller_id_lines(&seller.ids, &seller.tax_id, rules, lang),
         },
         invoice: Identity {
             number: invoice_number.to_owned(),
@@ -213,7 +269,12 @@ pub fn build(
                 name: l.name.clone(),
                 sku: l.sku.clone().unwrap_or_default(),
                 quantity: l.quantity.normalize().to_string(),
-                unit_price: amount(&loc, l.unit_price),
+                // With the decimals that make quantity × price the line's amount.
+                unit_price: {
+                    let places = minor_units(&order.currency);
+                    let shown = super::totals::unit_price_shown(l, places);
+                    loc.number(shown, shown.scale().max(places))
+                },
                 amount: amount(&loc, l.total),
             })
             .collect(),
@@ -226,6 +287,72 @@ pub fn build(
         labels,
         credit_note: None,
         zatca: None,
+        tax,
+        mentions: super::totals::country_mentions(rules, lang)
+            .into_iter()
+            .chain(seller.mentions.iter().map(|m| m.trim().to_owned()))
+            .filter(|m| !m.is_empty())
+            .collect(),
+        footer,
+    }
+}
+
+/// The order as a Tunisian invoice prints it: a stamp duty the shop charged as one of its
+/// lines is taken out of the lines, subtotal and total (the stamp is not a sale and bears no
+/// VAT), and printed after the total with tax instead.
+fn without_stamp_line(order: &Order, stamp: Option<&super::totals::Stamp>) -> Option<Order> {
+    let i = stamp?.charged_line?;
+    let mut order = order.clone();
+    let line = order.lines.remove(i);
+    order.subtotal -= line.total;
+    order.total -= line.total;
+    Some(order)
+}
+
+fn tax_side(
+    order: &Order,
+    lines: &[TotalLine],
+    stamp: Option<&super::totals::Stamp>,
+    rules: CountryRules,
+    lang: &str,
+    money: &dyn Fn(Decimal) -> String,
+) -> TaxSide {
+    use super::totals::{net_total, percent, tax_words, vat_rows};
+    let vat = vat_rows(order)
+        .into_iter()
+        .map(|r| VatLine {
+            rate: r.rate.map(|x| percent(x, lang)).unwrap_or_default(),
+            base: r.base.map(money).unwrap_or_default(),
+            tax: money(r.tax),
+        })
+        .collect();
+    if rules == CountryRules::Tn {
+        let odd = super::totals::non_tn_rates(&vat_rows(order));
+        if !odd.is_empty() {
+            // Printed as the shop charged them: the invoice must match what was paid.
+            tracing::warn!(
+                order = %order.display_name(),
+                rates = %odd.join(", "),
+                "a Tunisian invoice carries VAT rates Tunisia does not have (0, 7, 13, 19 %)"
+            );
+        }
+    }
+    // `lines` are the subtotal, then shipping and discount where there are, then the taxes.
+    let head = (1
+        + usize::from(!order.shipping_total.is_zero())
+        + usize::from(!order.discount_total.is_zero()))
+    .min(lines.len());
+    let (before_tax, taxes) = lines.split_at(head);
+    TaxSide {
+        words: tax_words(lang),
+        before_tax: before_tax.to_vec(),
+        taxes: taxes.to_vec(),
+        vat,
+        total_excl_tax: money(net_total(order)),
+        total_incl_tax: money(order.total),
+        stamp: stamp.map(|s| money(s.amount)),
+        amount_due: stamp.map(|s| money(order.total + s.amount)),
+        rules: rules.as_str(),
     }
 }
 
@@ -262,6 +389,9 @@ pub fn build_credit_note(
         (n, "") => format!("{} {n}", words.original_invoice),
         (n, d) => format!("{} {n} {} {d}", words.original_invoice, words.dated),
     };
+    // Stamp duty is due on an invoice, not given back by a credit note.
+    data.tax.stamp = None;
+    data.tax.amount_due = None;
     // The credit note is dated the day it was issued, not the day the order was paid.
     if issued_at.is_some() {
         data.invoice.date = format_date(issued_at, data.lang);

@@ -8,12 +8,14 @@ pub mod language;
 pub mod locale;
 pub mod preview;
 pub mod render;
+pub mod totals;
 pub mod zatca;
 
 use std::path::{Path, PathBuf};
 
 use crate::order::{Address, Customer, LineItem, Order, TaxLine};
 use crate::stores::Store;
+use crate::stores::profile::legal::CountryRules;
 use data::{OriginalInvoice, SellerInfo};
 pub use render::{
     DEFAULT_PIXELS_PER_PT, DEFAULT_TEMPLATE, Formats, MAX_PIXELS_PER_PT, RenderError, Rendered,
@@ -36,7 +38,20 @@ pub fn seller_info(store: &Store) -> SellerInfo {
         address: store.invoice.seller_address.clone(),
         tax_id: store.invoice.seller_tax_id.clone(),
         language: store.invoice.language.clone(),
+        rules: Some(country_rules(store)),
+        ids: store.invoice.seller_ids.clone(),
+        mentions: store.invoice.mentions.clone(),
+        footer: store.invoice.footer.clone(),
+        tn: store.invoice.tn.clone(),
     }
+}
+
+/// Whose invoice rules the store follows: `invoice.country_rules`, else its default country's.
+pub fn country_rules(store: &Store) -> CountryRules {
+    store
+        .invoice
+        .country_rules
+        .unwrap_or_else(|| CountryRules::for_country(&store.default_country))
 }
 
 /// The store's template: its own `invoice.template`, or the built-in one.

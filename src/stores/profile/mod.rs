@@ -4,6 +4,7 @@
 //! and line but never a secret's value (`toml_errors`).
 
 mod env;
+pub mod legal;
 mod toml_errors;
 
 use std::collections::BTreeMap;
@@ -145,6 +146,21 @@ pub struct InvoiceSection {
     /// When the invoice series (and the credit-note series) start again at 1.
     #[serde(default)]
     pub reset: NumberReset,
+    /// Whose invoice rules apply (`FR`, `TN`, `SA`, `MA`, `none`); unset: the store's
+    /// `default_country`'s, where it has some.
+    #[serde(default)]
+    pub country_rules: Option<legal::CountryRules>,
+    #[serde(default)]
+    pub seller_ids: legal::SellerIds,
+    /// Lines printed at the foot of every invoice, after the country's own mentions
+    /// (late-payment terms, "TVA non applicable, art. 293 B du CGI", a bank account).
+    #[serde(default)]
+    pub mentions: Vec<String>,
+    /// One closing line at the bottom, in place of the built-in thanks.
+    #[serde(default)]
+    pub footer: Option<String>,
+    #[serde(default)]
+    pub tn: legal::TnSection,
 }
 
 impl Default for InvoiceSection {
@@ -165,6 +181,11 @@ impl Default for InvoiceSection {
             number_meta_keys: Vec::new(),
             number_format: NumberFormat::invoice_default(),
             reset: NumberReset::default(),
+            country_rules: None,
+            seller_ids: legal::SellerIds::default(),
+            mentions: Vec::new(),
+            footer: None,
+            tn: legal::TnSection::default(),
         }
     }
 }
