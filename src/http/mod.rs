@@ -126,6 +126,11 @@ impl Server {
                 .configure(admin::configure)
                 .configure(console::configure)
         })
+        // A request answered before its body was read (413, 503, 408) keeps its connection
+        // open this long, its remaining bytes read and dropped, so the client gets to read the
+        // answer instead of a reset. Each such connection holds a read buffer of up to 128 KiB
+        // meanwhile: actix's default second let a flood of refused clients add tens of MB.
+        .client_disconnect_timeout(std::time::Duration::from_millis(250))
         .listen(listener)?
         .disable_signals()
         .run();

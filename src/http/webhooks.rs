@@ -196,9 +196,18 @@ pub struct BodyLimits {
 }
 
 /// Every webhook body being read at once holds at most this much memory together (or four
-/// bodies of the largest size, if more): a flood of clients sending large bodies gets 503 (and
-/// retries) instead of the server's memory.
-pub const BODY_BUDGET_KIB: usize = 16 * 1024;
+/// bodies of the largest size, if more), counting what the HTTP layer buffers for each (see
+/// [`HTTP_BUFFERS_PER_CHUNK`]): a flood of clients sending large bodies gets 503 (and retries)
+/// instead of the server's memory. 8 MiB still reads a hundred ordinary webhooks at once; at
+/// 16 MiB 500 hostile clients made the server peak near 100 MB (BENCHMARKS.md).
+pub const BODY_BUDGET_KIB: usize = 8 * 1024;
+
+/// What actix-http holds for a connection whose body is being read, besides our copy, in
+/// multiples of the largest chunk it handed over: the read buffer the chunk was cut from
+/// (up to 128 KiB while bytes keep coming) and the chunks queued behind it. Counting it keeps
+/// the number of connections read at once within the budget too: uncounted, it was most of
+/// the memory a flood took. A slow sender's chunks are small, and so is its count.
+pub const HTTP_BUFFERS_PER_CHUNK: usize = 2;
 
 impl BodyLimits {
     pub fn new(max_bytes: usize, timeout: Duration) -> Self {
@@ -244,6 +253,7 @@ pub(crate) async fn read_body(
     // budget. Each chunk is copied out at once (a chunk handed over by the HTTP layer keeps its
     // whole read buffer alive), into a buffer whose every growth is counted.
     let mut held = Vec::new();
+    let mut buffers_kib = 0u32;
     let mut body = web::BytesMut::new();
     loop {
         let chunk = match tokio::time::timeout_at(deadline, payload.next()).await {
@@ -256,6 +266,17 @@ pub(crate) async fn read_body(
             Ok(Some(Err(e))) => return Err(IngestError::Broken(e.to_string())),
             Ok(Some(Ok(chunk))) => chunk,
         };
+        let buffers =
+            u32::try_from(chunk.len().div_ceil(1024) * HTTP_BUFFERS_PER_CHUNK).unwrap_or(u32::MAX);
+        if buffers > buffers_kib {
+            let permit = limits
+                .in_flight
+                .clone()
+                .try_acquire_many_owned(buffers - buffers_kib)
+                .map_err(|_| IngestError::Busy)?;
+            held.push(permit);
+            buffers_kib = buffers;
+        }
         let needed = body.len() + chunk.len();
         if needed > limits.max_bytes {
             return Err(IngestError::TooLarge {

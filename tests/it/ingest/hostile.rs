@@ -69,10 +69,24 @@ impl ServeChild {
 
     /// Resident memory of the server process, in KiB.
     fn rss_kib(&self) -> u64 {
+        self.status_kib("VmRSS:")
+    }
+
+    /// The most the server process has held resident since [`Self::reset_peak`], in KiB.
+    fn peak_kib(&self) -> u64 {
+        self.status_kib("VmHWM:")
+    }
+
+    /// Starts the peak over from the current resident memory (Linux: `clear_refs` 5).
+    fn reset_peak(&self) {
+        std::fs::write(format!("/proc/{}/clear_refs", self.child.id()), "5").unwrap();
+    }
+
+    fn status_kib(&self, field: &str) -> u64 {
         std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
             .unwrap()
             .lines()
-            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .find_map(|l| l.strip_prefix(field))
             .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
             .unwrap()
     }
@@ -84,6 +98,28 @@ impl ServeChild {
              content-length: {length}\r\n{extra}\r\n",
             self.addr
         )
+    }
+
+    /// Waits until the warm-up webhook's job has had its first try (its invoice rendered, its
+    /// upload refused: Buzzbip is a closed port here), so the renderer's memory is in the
+    /// baseline and not counted against the clients measured after it.
+    async fn settle(&self) {
+        let client = reqwest::Client::new();
+        for _ in 0..400 {
+            let text = client
+                .get(format!("http://{}/metrics", self.addr))
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            if text.contains("shopbip_job_retries_total{") {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("the warm-up job was never tried");
     }
 
     async fn post_paid(&self, delivery: &str) -> u16 {
@@ -109,6 +145,7 @@ impl Drop for ServeChild {
 async fn compressed_bodies_are_refused_unread_and_never_inflated() {
     let serve = ServeChild::start(10);
     assert_eq!(serve.post_paid("warm-up").await, 200);
+    serve.settle().await;
     let before = serve.rss_kib();
     // Whatever they claim to hold, compressed bodies are not opened: the signature covers the
     // bytes as sent. 8 MiB stands in for a bomb's payload; it is refused before it is read.
@@ -196,16 +233,19 @@ async fn stalled_bodies_are_cut_off_at_the_deadline_while_webhooks_go_on() {
     assert_eq!(app.count("events").await, 1);
 }
 
-/// A memory measurement: beside the other tests of this binary (CPU contention changes how
-/// many connections buffer at once) it read up to 113 MiB where it reads 55–71 alone, so
-/// `.ci/run` runs it alone, after the suite.
+/// A memory measurement: the peak of the server's resident memory over the flood, above what
+/// it held once the warm-up webhook's job had rendered its invoice. Beside the other tests of
+/// this binary CPU contention changes how many connections buffer at once, so `.ci/run` runs
+/// it alone, after the suite (BENCHMARKS.md, "Memory held by hostile webhook clients").
 #[tokio::test]
 #[ignore = "a memory measurement: run alone (.ci/run does: --ignored --test-threads=1)"]
 async fn many_hostile_clients_at_once_hold_a_bounded_amount_of_memory() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let serve = ServeChild::start(2);
     assert_eq!(serve.post_paid("warm-up").await, 200);
+    serve.settle().await;
     let before = serve.rss_kib();
+    serve.reset_peak();
     // 500 clients each announce a body just under the 2 MiB limit, send most of it, and stall;
     // meanwhile others open connections and send nothing at all.
     static CHUNK: [u8; 256 * 1024] = [b' '; 256 * 1024];
@@ -238,8 +278,12 @@ async fn many_hostile_clients_at_once_hold_a_bounded_amount_of_memory() {
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     assert_eq!(serve.post_paid("during").await, 200);
     let statuses = futures_util::future::join_all(clients).await;
+    let peak_kib = serve.peak_kib().saturating_sub(before);
+    let peak_mib = peak_kib / 1024;
     let grown_mib = serve.rss_kib().saturating_sub(before) / 1024;
-    eprintln!("RSS grew by {grown_mib} MiB with 500 hostile clients");
+    eprintln!(
+        "RSS peaked {peak_mib} MiB above its start with 500 hostile clients; {grown_mib} MiB after"
+    );
     let answered: Vec<String> = statuses
         .into_iter()
         .filter_map(|s| s.ok().flatten())
@@ -248,6 +292,10 @@ async fn many_hostile_clients_at_once_hold_a_bounded_amount_of_memory() {
         answered.iter().all(|s| s == "408" || s == "503"),
         "{answered:?}"
     );
-    assert!(grown_mib < 100, "RSS grew by {grown_mib} MiB");
+    // The issue's bound: less than 100 MB (not MiB) more at the peak.
+    assert!(
+        peak_kib * 1024 < 100_000_000,
+        "RSS peaked {peak_mib} MiB above its start"
+    );
     assert_eq!(serve.post_paid("after").await, 200);
 }
