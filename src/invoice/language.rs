@@ -7,15 +7,9 @@ use crate::order::Order;
 use crate::stores::Store;
 use crate::stores::profile::InvoiceSection;
 
-/// `invoice.language`'s value that chooses per order.
-pub const AUTO: &str = "auto";
-
-/// The languages invoices are labelled in.
-pub const SUPPORTED: [&str; 6] = ["en", "fr", "ar", "de", "es", "it"];
-
-pub fn is_supported(code: &str) -> bool {
-    SUPPORTED.contains(&code)
-}
+pub use crate::stores::profile::languages::{
+    AUTO, SUPPORTED, default_language, is_supported, store_languages,
+};
 
 /// The language `store`'s invoice and message for `order` are in.
 pub fn invoice_language(store: &Store, order: &Order) -> String {
@@ -55,29 +49,6 @@ pub fn choose(invoice: &InvoiceSection, locale: Option<&str>, country: Option<&s
         }
     }
     default_language(invoice)
-}
-
-/// The store's default language: a fixed `invoice.language`, or with `auto` the first of
-/// `invoice.languages` (English if that list is empty, which `check` refuses).
-pub fn default_language(invoice: &InvoiceSection) -> String {
-    if invoice.language != AUTO {
-        return invoice.language.clone();
-    }
-    invoice
-        .languages
-        .first()
-        .cloned()
-        .unwrap_or_else(|| "en".to_owned())
-}
-
-/// The languages a store sends in: a fixed `invoice.language` alone, or with `auto` its
-/// `invoice.languages`. Each per-language template list must cover them all.
-pub fn store_languages(invoice: &InvoiceSection) -> Vec<String> {
-    if invoice.language == AUTO {
-        invoice.languages.clone()
-    } else {
-        vec![invoice.language.clone()]
-    }
 }
 
 /// The language subtag of a locale as platforms write it (`pt-BR`, `fr_FR`, `AR`, ` en `):

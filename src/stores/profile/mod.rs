@@ -4,6 +4,7 @@
 //! and line but never a secret's value (`toml_errors`).
 
 mod env;
+pub mod languages;
 pub mod legal;
 mod toml_errors;
 

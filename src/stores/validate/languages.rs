@@ -2,9 +2,9 @@
 //! `invoice.languages`) and each rule's `template_id` / `template_ids`, so that whatever
 //! language an order gets, its rule has a template for it.
 
-use crate::invoice::language::{self, AUTO, SUPPORTED};
 use crate::stores::NotifyRule;
 use crate::stores::profile::InvoiceSection;
+use crate::stores::profile::languages::{self as language, AUTO, SUPPORTED};
 
 fn supported_list() -> String {
     SUPPORTED.join(", ")
