@@ -18,6 +18,7 @@ use clap::{Parser, Subcommand};
 
 use crate::settings::Settings;
 
+pub use check::print_runbook;
 pub use serve::shutdown_signal;
 
 #[derive(Parser)]

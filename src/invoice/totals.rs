@@ -57,29 +57,46 @@ pub fn vat_rows(order: &Order) -> Vec<VatRow> {
         });
     }
     let net = net_total(order);
-    if let [only] = rows.as_mut_slice() {
-        only.base = Some(net);
-        if only.rate.is_none() && !net.is_zero() {
-            // The rate the amounts imply, to one decimal (19 %, 5.5 %).
-            let implied = (only.tax * Decimal::ONE_HUNDRED / net)
-                .round_dp_with_strategy(1, RoundingStrategy::MidpointAwayFromZero);
-            only.rate = Some(implied.normalize());
-        }
-        return rows;
-    }
     let round =
         |d: Decimal| d.round_dp_with_strategy(places, RoundingStrategy::MidpointAwayFromZero);
+    if let [only] = rows.as_mut_slice() {
+        match only.rate {
+            None if !net.is_zero() => {
+                // The rate the amounts imply, to one decimal (19 %, 5.5 %).
+                let implied = (only.tax * Decimal::ONE_HUNDRED / net)
+                    .round_dp_with_strategy(1, RoundingStrategy::MidpointAwayFromZero);
+                only.rate = Some(implied.normalize());
+                only.base = Some(net);
+                return rows;
+            }
+            // The whole net total, when its tax at the rate is the tax charged.
+            Some(rate) if round(net * rate / Decimal::ONE_HUNDRED) == round(only.tax) => {
+                only.base = Some(net);
+                return rows;
+            }
+            _ => {}
+        }
+    }
     for row in rows.iter_mut() {
         if let Some(rate) = row.rate.filter(|r| !r.is_zero()) {
             row.base = Some(round(row.tax * Decimal::ONE_HUNDRED / rate));
         }
     }
+    // What no rate taxes (untaxed shipping, an exempt line) is the 0 % row's.
     let taxed: Decimal = rows.iter().filter_map(|r| r.base).sum();
-    if let Some(zero) = rows
+    let untaxed = net - taxed;
+    let all_known = !rows.is_empty() && rows.iter().all(|r| r.base.is_some());
+    match rows
         .iter_mut()
         .find(|r| r.rate.is_some_and(|r| r.is_zero()))
     {
-        zero.base = Some(net - taxed);
+        Some(zero) => zero.base = Some(untaxed),
+        None if untaxed > Decimal::ZERO && all_known => rows.push(VatRow {
+            rate: Some(Decimal::ZERO),
+            base: Some(untaxed),
+            tax: Decimal::ZERO,
+        }),
+        None => {}
     }
     rows.sort_by_key(|r| r.rate);
     rows
@@ -505,7 +522,9 @@ mod tests {
         );
         // Prices with the tax in: the base is what is left without it.
         o.prices_include_tax = true;
-        assert_eq!(vat_rows(&o)[0].base, Some(d("47.76")));
+        o.subtotal = d("71.74");
+        assert_eq!(vat_rows(&o)[0].base, Some(d("59.70")));
+        assert_eq!(vat_rows(&o).len(), 1);
     }
 
     #[test]
@@ -546,6 +565,31 @@ mod tests {
             "28.18",
         );
         assert_eq!(non_tn_rates(&vat_rows(&fr)), vec!["5.5 %", "20 %"]);
+    }
+
+    #[test]
+    fn what_one_rate_does_not_tax_is_a_zero_rate_row() {
+        // A Tunisian order: 203.000 of goods at 19 % (38.570), shipping 7.000 untaxed, a
+        // discount of 5.000: the tax is not 19 % of the 205.000 net.
+        let mut o = order(&[("TVA", Some("19"), "38.570")], "203.000");
+        o.currency = "TND".into();
+        o.shipping_total = d("7.000");
+        o.discount_total = d("5.000");
+        assert_eq!(
+            vat_rows(&o),
+            vec![
+                VatRow {
+                    rate: Some(d("0")),
+                    base: Some(d("2.000")),
+                    tax: d("0")
+                },
+                VatRow {
+                    rate: Some(d("19")),
+                    base: Some(d("203.000")),
+                    tax: d("38.570")
+                },
+            ]
+        );
     }
 
     #[test]

@@ -4,6 +4,7 @@
 mod credit_notes;
 mod facturx;
 mod fetching;
+mod legal;
 mod locale;
 mod png;
 mod zatca;
@@ -37,7 +38,7 @@ api_key = "k"
 language = "{language}"
 seller_name = "Acme SARL"
 seller_address = "12 rue de Marseille, 1001 Tunis"
-seller_tax_id = "1234567/A/M/000"
+seller_tax_id = "1234567/A/B/M/000"
 {extra_invoice}
 [[notify]]
 on = "order.paid"
