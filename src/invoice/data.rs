@@ -36,6 +36,10 @@ pub struct InvoiceData {
     pub mentions: Vec<String>,
     /// The closing line (`invoice.footer`, else the built-in thanks).
     pub footer: String,
+    /// A second language's labels, printed beside the first's (`[invoice.tn] bilingual`: a
+    /// French invoice gets Arabic beside it, an Arabic one French).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub labels_alt: Option<Labels>,
 }
 
 /// What the invoice prints of its taxes, formatted.
@@ -57,6 +61,9 @@ pub struct TaxSide {
     pub amount_due: Option<String>,
     /// Which country's rules the invoice follows (`FR`, `TN`, `SA`, `MA`, `none`).
     pub rules: &'static str,
+    /// The second language's words of the tax side, with `labels_alt`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub words_alt: Option<super::totals::TaxWords>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -223,10 +230,32 @@ pub fn build(
         billing.name.clone()
     };
     let address = loc.address(&billing);
-    let tax = tax_side(order, &lines, stamp.as_ref(), rules, lang, &money);
+    let mut tax = tax_side(order, &lines, stamp.as_ref(), rules, lang, &money);
+    let alt_lang = (rules == CountryRules::Tn && seller.tn.bilingual).then_some(if lang == "ar" {
+        "fr"
+    } else {
+        "ar"
+    });
+    let labels_alt = alt_lang.map(|l| super::labels::labels(l).2);
+    tax.words_alt = alt_lang.map(super::totals::tax_words);
+    if let Some(alt) = &labels_alt {
+        let pairs = [
+            (labels.subtotal, alt.subtotal),
+            (labels.shipping, alt.shipping),
+            (labels.discount, alt.discount),
+        ];
+        for line in &mut tax.before_tax {
+            if let Some((_, second)) = pairs.iter().find(|(first, _)| *first == line.label) {
+                line.label = format!("{} / {second}", line.label);
+            }
+        }
+    }
     let footer = match seller.footer.as_deref().map(str::trim) {
         Some(f) if !f.is_empty() => f.to_owned(),
-        _ => labels.thanks.to_owned(),
+        _ => match &labels_alt {
+            Some(alt) => format!("{} / {}", labels.thanks, alt.thanks),
+            None => labels.thanks.to_owned(),
+        },
     };
     InvoiceData {
         lang,
@@ -294,6 +323,7 @@ pub fn build(
             .filter(|m| !m.is_empty())
             .collect(),
         footer,
+        labels_alt,
     }
 }
 
@@ -353,6 +383,7 @@ fn tax_side(
         stamp: stamp.map(|s| money(s.amount)),
         amount_due: stamp.map(|s| money(order.total + s.amount)),
         rules: rules.as_str(),
+        words_alt: None,
     }
 }
 

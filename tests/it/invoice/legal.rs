@@ -88,6 +88,33 @@ fn a_stamp_of_zero_and_other_countries_add_none() {
 }
 
 #[test]
+fn a_bilingual_tunisian_invoice_labels_in_french_and_arabic() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store_in(dir.path(), "fr", "[invoice.tn]\nbilingual = true\n");
+    let order = woo_order("woocommerce/order-updated-paid-tnd.json");
+    let t = text(&render_for_store(&store, &order, "INV-5").unwrap());
+    let s = squash(&t);
+    for needle in [
+        "FACTURE",
+        "فاتورة",
+        "Désignation",
+        "الوصف",
+        "Droitdetimbre",
+        "الجبائي",
+        "Netàpayer",
+        "Merci",
+        "شكرا",
+    ] {
+        assert!(s.contains(needle), "{needle:?} missing from:\n{t}");
+    }
+    // Without the option, French alone.
+    let dir = tempfile::tempdir().unwrap();
+    let plain = store_in(dir.path(), "fr", "");
+    let s = squash(&text(&render_for_store(&plain, &order, "INV-6").unwrap()));
+    assert!(!s.contains("فاتورة") && !s.contains("الوصف"), "{s}");
+}
+
+#[test]
 fn a_french_invoice_prints_the_sellers_ids_the_mandatory_mentions_and_the_merchants_own() {
     let dir = tempfile::tempdir().unwrap();
     let store = store_in(
