@@ -90,6 +90,8 @@ pub struct Store {
 #[derive(Debug, Clone)]
 pub struct CreditNotes {
     pub number_format: profile::NumberFormat,
+    /// `credit_note.filename`, defaulted.
+    pub filename: String,
 }
 
 /// A store's opt-out words, trimmed and case-folded as a message is before it is compared.

@@ -146,6 +146,14 @@ pub(super) fn validate(
             format!("{:?} must end in .pdf", inv.filename),
         );
     }
+    if let Some(name) = &raw.credit_note.filename {
+        if let Err(m) = placeholders::validate(name) {
+            err("credit_note.filename", m);
+        }
+        if !name.to_ascii_lowercase().ends_with(".pdf") {
+            err("credit_note.filename", format!("{name:?} must end in .pdf"));
+        }
+    }
     match (&inv.fetch_url, inv.source) {
         (Some(u), _) => {
             if let Err(m) = placeholders::validate(u) {
@@ -316,6 +324,11 @@ pub(super) fn validate(
             .unwrap_or_else(|| raw.platform.default_tolerance()),
         credit_note: super::CreditNotes {
             number_format: raw.credit_note.number_format(raw.invoice.reset),
+            filename: raw
+                .credit_note
+                .filename
+                .clone()
+                .unwrap_or_else(|| "{invoice.number}.pdf".to_owned()),
         },
         invoice: raw.invoice,
         rules,
@@ -447,6 +460,26 @@ mod tests {
             (
                 "[credit_note]\nprefix = \"AV\"",
                 "credit_note.prefix",
+                "unknown field",
+            ),
+            (
+                "[credit_note]\nfilename = \"Avoir-{invoice.number}.txt\"",
+                "credit_note.filename",
+                "must end in .pdf",
+            ),
+            (
+                "[credit_note]\nfilename = \"Avoir-{invoice.numero}.pdf\"",
+                "credit_note.filename",
+                "invoice.numero",
+            ),
+            (
+                "[invoice]\ncountry_rules = \"DE\"",
+                "invoice.country_rules",
+                "unknown variant",
+            ),
+            (
+                "[invoice.seller_ids]\nsirett = \"1\"",
+                "invoice.seller_ids.sirett",
                 "unknown field",
             ),
         ] {

@@ -198,6 +198,9 @@ pub struct CreditNoteSection {
     /// As written; unset, [`CreditNoteSection::number_format`] picks the default.
     #[serde(rename = "number_format")]
     pub number_format_written: Option<NumberFormat>,
+    /// The credit note's file name as the customer sees it; unset: its number (`AV-000001.pdf`),
+    /// not `invoice.filename`, which names an invoice.
+    pub filename: Option<String>,
 }
 
 impl CreditNoteSection {
@@ -753,6 +756,7 @@ mod numbering_tests {
         );
         let written = CreditNoteSection {
             number_format_written: Some(NumberFormat::parse("CN{seq}").unwrap()),
+            filename: None,
         };
         assert_eq!(
             written.number_format(NumberReset::Yearly).render(4, at),

@@ -52,7 +52,11 @@ pub(super) async fn invoice(
         if pdf.is_ok() { "ok" } else { "failed" },
     );
     let pdf = pdf?;
-    let filename = filename(store, order, &number);
+    let filename = if is_credit_note(store, job) {
+        credit_note_filename(store, order, &number)
+    } else {
+        filename(store, order, &number)
+    };
     steps.pdf_sha256 = Some(hex::encode(sha2::Sha256::digest(&pdf)));
     steps.pdf_bytes = Some(pdf.len() as u64);
     Ok((filename, pdf))
@@ -333,6 +337,15 @@ pub async fn pdf(
 pub fn filename(store: &Store, order: &Order, number: &str) -> String {
     placeholders::render(
         &store.invoice.filename,
+        &context(store, order, Some(number)),
+        placeholders::file_name_part,
+    )
+}
+
+/// A credit note's file name (`credit_note.filename`, `{invoice.number}` its own number).
+pub fn credit_note_filename(store: &Store, order: &Order, number: &str) -> String {
+    placeholders::render(
+        &store.credit_note.filename,
         &context(store, order, Some(number)),
         placeholders::file_name_part,
     )

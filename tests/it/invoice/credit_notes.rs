@@ -105,6 +105,18 @@ async fn a_refund_sends_a_credit_note_of_its_own_series_referring_to_the_invoice
         params[1], "AV-000001",
         "{{invoice.number}} is the credit note's"
     );
+    // Named as a credit note (`credit_note.filename`, default its number), not as the invoice.
+    let uploads = p
+        .sandbox
+        .control
+        .calls_to("/api/v2/whatsapp/media")
+        .await
+        .unwrap();
+    let names: Vec<_> = uploads
+        .iter()
+        .filter_map(|c| c.file.as_ref()?.filename.clone())
+        .collect();
+    assert_eq!(names, ["Invoice-FA-2026-0042.pdf", "AV-000001.pdf"]);
     let squashed: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
     for needle in [
         "AVOIR",
