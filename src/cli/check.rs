@@ -210,6 +210,14 @@ pub fn print_runbook(registry: &StoreRegistry, out: &mut impl Write) -> std::io:
                     store.id
                 )?;
             }
+            if store.invoice.facturx && ids.vat.trim().is_empty() && tax_id.trim().is_empty() {
+                writeln!(
+                    out,
+                    "warning: {}: invoice.facturx: no VAT number (invoice.seller_ids.vat or \
+                     invoice.seller_tax_id): invoices are sent without their Factur-X XML",
+                    store.id
+                )?;
+            }
         }
     }
     Ok(())

@@ -176,7 +176,7 @@ template_id = 1289
     std::fs::write(
         dir.path().join("fr-shop.toml"),
         bad.replace("default_country = \"TN\"", "default_country = \"FR\"")
-            .replace("seller_tax_id = \"1234567/A/M/000\"", ""),
+            .replace("seller_tax_id = \"1234567/A/M/000\"", "facturx = true"),
     )
     .unwrap();
     let registry = StoreRegistry::load_dir(dir.path()).unwrap_or_else(|e| panic!("{e:?}"));
@@ -189,6 +189,7 @@ template_id = 1289
         "warning: fr-shop: FR invoice rules: invoice.seller_ids.siren (or siret)",
         "warning: fr-shop: FR invoice rules: invoice.seller_ids.legal_form",
         "warning: fr-shop: FR invoice rules: invoice.seller_ids.vat",
+        "warning: fr-shop: invoice.facturx: no VAT number",
     ] {
         assert!(out.contains(needle), "{needle:?} missing from:\n{out}");
     }
