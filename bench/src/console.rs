@@ -134,6 +134,7 @@ fn rule(template_id: u64) -> NotifyRule {
     NotifyRule {
         on: EventKind::OrderPaid,
         template_id,
+        template_ids: Default::default(),
         body_params: vec!["{customer.first_name}".into(), "{order.number}".into()],
         attach_invoice: true,
         buttons: vec![],

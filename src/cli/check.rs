@@ -202,7 +202,9 @@ pub fn print_runbook(registry: &StoreRegistry, out: &mut impl Write) -> std::io:
             let rules = crate::invoice::country_rules(store);
             let ids = &store.invoice.seller_ids;
             let tax_id = &store.invoice.seller_tax_id;
-            for missing in crate::invoice::totals::missing_for_rules(rules, ids, tax_id) {
+            let said_by_zatca = rules == crate::stores::profile::legal::CountryRules::Sa;
+            let missing = crate::invoice::totals::missing_for_rules(rules, ids, tax_id);
+            for missing in missing.into_iter().filter(|_| !said_by_zatca) {
                 let rules = rules.as_str();
                 writeln!(
                     out,

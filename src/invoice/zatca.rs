@@ -77,7 +77,7 @@ impl Fields {
             .ok_or(ZatcaError::NoTimestamp)?;
         Ok(Self {
             seller_name: required(&store.invoice.seller_name, "seller_name")?,
-            vat_number: required(&store.invoice.seller_tax_id, "seller_tax_id")?,
+            vat_number: required(vat_number(store), "seller_ids.vat")?,
             timestamp: utc_timestamp(when)?,
             total: sar(order.total),
             vat_total: sar(order.tax_total),
@@ -192,10 +192,20 @@ pub fn for_document(
     }))
 }
 
-/// Whether the store's invoices follow Saudi Arabia's rules. Until the profile carries
-/// `invoice.country_rules`, its default: the seller's country.
+/// Whether the store's invoices follow Saudi Arabia's rules (`invoice.country_rules`, by
+/// default the seller's country's).
 pub fn zatca_applies(store: &Store) -> bool {
-    store.default_country.eq_ignore_ascii_case("SA")
+    super::country_rules(store) == crate::stores::profile::legal::CountryRules::Sa
+}
+
+/// The seller's VAT number: `invoice.seller_ids.vat`, else `invoice.seller_tax_id`.
+fn vat_number(store: &Store) -> &str {
+    let vat = store.invoice.seller_ids.vat.as_str();
+    if vat.trim().is_empty() {
+        &store.invoice.seller_tax_id
+    } else {
+        vat
+    }
 }
 
 /// What `shopbip check` says of a store whose invoices carry the QR code: the settings it needs
@@ -205,16 +215,16 @@ pub fn problems(store: &Store) -> Vec<String> {
         return Vec::new();
     }
     let mut out = Vec::new();
-    let vat = store.invoice.seller_tax_id.trim();
+    let vat = vat_number(store).trim();
     if vat.is_empty() {
         out.push(
-            "invoice.seller_tax_id is not set: a Saudi simplified tax invoice's QR code needs the \
+            "invoice.seller_ids.vat (or invoice.seller_tax_id) is not set: a Saudi simplified tax invoice's QR code needs the \
              seller's VAT number (15 digits, starting and ending with 3); invoices will fail until it is"
                 .to_owned(),
         );
     } else if !valid_vat_number(vat) {
         out.push(format!(
-            "invoice.seller_tax_id {vat:?} is not a Saudi VAT number (15 digits, starting and \
+            "invoice.seller_ids.vat (or invoice.seller_tax_id) {vat:?} is not a Saudi VAT number (15 digits, starting and \
              ending with 3)"
         ));
     }
@@ -241,8 +251,8 @@ pub fn with_stand_ins(store: &Store) -> Store {
     if unusable(&store.invoice.seller_name) {
         store.invoice.seller_name = "Seller".to_owned();
     }
-    if unusable(&store.invoice.seller_tax_id) {
-        store.invoice.seller_tax_id = "300000000000003".to_owned();
+    if unusable(vat_number(&store)) {
+        store.invoice.seller_ids.vat = "300000000000003".to_owned();
     }
     store
 }

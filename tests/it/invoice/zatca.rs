@@ -226,7 +226,7 @@ fn a_saudi_store_without_its_vat_number_is_warned_of_and_its_invoice_refused() {
     let store = sa_store(dir.path(), "en", "");
     let err = render_for_store(&store, &sar_order(), "INV-1").unwrap_err();
     assert!(matches!(err, InvoiceError::Zatca(_)), "{err}");
-    assert!(err.to_string().contains("invoice.seller_tax_id"), "{err}");
+    assert!(err.to_string().contains("invoice.seller_ids.vat"), "{err}");
 
     let out = Command::new(env!("CARGO_BIN_EXE_shopbip"))
         .arg("check")
@@ -236,7 +236,7 @@ fn a_saudi_store_without_its_vat_number_is_warned_of_and_its_invoice_refused() {
     let all =
         String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
     assert!(
-        all.contains("warning: acme: invoice.seller_tax_id is not set"),
+        all.contains("warning: acme: invoice.seller_ids.vat (or invoice.seller_tax_id) is not set"),
         "{all}"
     );
     // A warning: the store still loads.
@@ -265,7 +265,7 @@ fn a_saudi_store_without_its_vat_number_is_warned_of_and_its_invoice_refused() {
     let (code, all) = check();
     assert_eq!(code, Some(0), "{all}");
     assert!(
-        all.contains("warning: acme: invoice.seller_tax_id"),
+        all.contains("warning: acme: invoice.seller_ids.vat (or invoice.seller_tax_id)"),
         "{all}"
     );
     // A broken template is still reported as one.
@@ -287,7 +287,7 @@ fn a_saudi_store_without_its_vat_number_is_warned_of_and_its_invoice_refused() {
     let all = String::from_utf8_lossy(&out.stdout).to_string();
     assert!(
         all.contains(
-            "warning: acme: invoice.seller_tax_id \"123456789012345\" is not a Saudi VAT number"
+            "warning: acme: invoice.seller_ids.vat (or invoice.seller_tax_id) \"123456789012345\" is not a Saudi VAT number"
         ),
         "{all}"
     );
