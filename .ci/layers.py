@@ -13,7 +13,7 @@ LAYERS = {
     0: ["clock", "net", "outbound", "telemetry", "metrics", "order", "phone"],
     1: ["platforms", "buzzbip"],
     2: ["stores", "invoice", "jobs", "sandbox"],
-    3: ["worker", "http", "settings"],
+    3: ["worker", "http", "settings", "ingest", "reconcile"],
     4: ["app", "serve", "demo", "check", "cli"],
 }
 FLOOR = {m: f for f, ms in LAYERS.items() for m in ms}

@@ -46,6 +46,7 @@ pub struct Application {
     after_send: Vec<JoinHandle<()>>,
     reloader: JoinHandle<()>,
     deps: Arc<Deps>,
+    sweeper: crate::reconcile::Sweeper,
     worker_settings: WorkerSettings,
 }
 
@@ -82,6 +83,15 @@ impl Application {
         let events_wake = app.events_wake();
         let server = tokio::spawn(app.run_until_stopped());
         let deps = Arc::new(Deps::new(settings, jobs.clone(), stores.clone()));
+        let sweeper = crate::reconcile::Sweeper {
+            queue: jobs.clone(),
+            reads: jobs.clone(),
+            sweeps: jobs.clone(),
+            stores: stores.clone(),
+            client: deps.api_client.clone(),
+            owner: crate::reconcile::Sweeper::new_owner(),
+            retry: settings.worker.retry_policy(),
+        };
         let (shutdown, rx) = watch::channel(false);
         let workers = tokio::spawn(worker::run(deps.clone(), settings.worker.clone(), rx));
         let reaper = tokio::spawn(jobs::run_reaper(jobs.clone(), REAP_EVERY));
@@ -103,6 +113,7 @@ impl Application {
                     AFTER_SEND_EVERY,
                     shutdown.subscribe(),
                 )),
+                tokio::spawn(crate::reconcile::run(sweeper.clone(), shutdown.subscribe())),
             ]
         } else {
             Vec::new()
@@ -119,6 +130,7 @@ impl Application {
             after_send,
             reloader,
             deps,
+            sweeper,
             worker_settings: settings.worker.clone(),
         })
     }
@@ -143,6 +155,27 @@ impl Application {
     /// workers).
     pub async fn process_buzzbip_events(&self) -> anyhow::Result<usize> {
         worker::buzzbip_events::process_due(&self.deps).await
+    }
+
+    /// Runs one reconciliation sweep of `store_id` now (tests, without workers; the loop runs
+    /// them with workers).
+    pub async fn reconcile_now(
+        &self,
+        store_id: &str,
+        options: &crate::reconcile::SweepOptions,
+    ) -> anyhow::Result<crate::reconcile::SweepReport> {
+        let store = self
+            .stores
+            .load()
+            .get(store_id)
+            .cloned()
+            .ok_or_else(|| anyhow::anyhow!("no store {store_id:?}"))?;
+        Ok(crate::reconcile::sweep_store(&self.sweeper, &store, options).await?)
+    }
+
+    /// The reconciliation loop's parts, for a test that drives it.
+    pub fn sweeper(&self) -> &crate::reconcile::Sweeper {
+        &self.sweeper
     }
 
     /// Graceful stop: no new webhooks, jobs in flight finish (or go back to the queue).

@@ -20,6 +20,9 @@ pub const MESSAGE_STATUS: &str = "shopbip_message_status_total";
 pub const TIME_TO_DELIVERED: &str = "shopbip_message_time_to_delivered_seconds";
 pub const BUZZBIP_EVENTS: &str = "shopbip_buzzbip_events_total";
 pub const WRITEBACKS: &str = "shopbip_writebacks_total";
+pub const RECONCILE_RECOVERED: &str = "shopbip_reconcile_recovered_total";
+pub const RECONCILE_SWEEPS: &str = "shopbip_reconcile_sweeps_total";
+pub const WEBHOOK_SUBSCRIPTION_OK: &str = "shopbip_webhook_subscription_ok";
 
 /// Installs the recorder on first call (later calls, e.g. several apps in one test process,
 /// share it) and returns the handle that renders the exposition text.
@@ -91,5 +94,17 @@ fn describe() {
     describe_counter!(
         BUZZBIP_EVENTS,
         "Events Buzzbip posted, by store and outcome (stored, duplicate, bad_signature, unknown_store, bad_body, store_error)"
+    );
+    describe_counter!(
+        RECONCILE_RECOVERED,
+        "Orders a reconciliation sweep found that no webhook had brought, by store"
+    );
+    describe_counter!(
+        RECONCILE_SWEEPS,
+        "Reconciliation sweeps by store and outcome (done, failed, lost_lease)"
+    );
+    describe_gauge!(
+        WEBHOOK_SUBSCRIPTION_OK,
+        "1 while the shop's platform shows our webhook subscription active, 0 when it is disabled, paused or missing, by store"
     );
 }

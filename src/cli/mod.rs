@@ -8,6 +8,7 @@ mod invoice;
 mod jobs;
 mod migrate;
 mod optout;
+mod reconcile;
 mod sandbox;
 mod serve;
 mod test_send;
@@ -113,6 +114,20 @@ pub enum Command {
     Optout {
         #[command(subcommand)]
         action: OptoutAction,
+    },
+    /// Runs one reconciliation sweep of a store now: lists the orders its shop changed (since
+    /// the store's watermark, or `--since`) through the shop's API and stores those no
+    /// webhook brought, so they are sent once. Prints what it found.
+    Reconcile {
+        #[arg(long, value_name = "ID")]
+        store: String,
+        /// List orders changed since this time (RFC 3339, e.g. 2026-11-01T00:00:00Z) instead
+        /// of since the store's watermark.
+        #[arg(long, value_name = "TIME")]
+        since: Option<String>,
+        /// Print what was found and what would be sent; store nothing.
+        #[arg(long)]
+        dry_run: bool,
     },
     /// Copies a SQLite job store (events, jobs, invoice numbers) into an empty PostgreSQL
     /// database, to move to several replicas. Stop shopbip first.
@@ -239,6 +254,18 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         } => invoice::command(&settings, &store, &order, &out, png.then_some(scale)),
         Command::Jobs { action } => jobs::command(&settings, action).await,
         Command::Optout { action } => optout::command(&settings, action).await,
+        Command::Reconcile {
+            store,
+            since,
+            dry_run,
+        } => {
+            let args = reconcile::Args {
+                store,
+                since,
+                dry_run,
+            };
+            reconcile::command(&settings, &args).await
+        }
         Command::MigrateSqliteToPostgres { from, to } => migrate::command(&from, &to).await,
         Command::Demo => demo::run().await,
         Command::Console {

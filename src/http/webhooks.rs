@@ -12,7 +12,8 @@ use tokio::sync::Semaphore;
 
 use super::AppState;
 use super::error::IngestError;
-use crate::jobs::{IngestOutcome, NewEvent};
+use crate::ingest::Prepared;
+use crate::jobs::IngestOutcome;
 use crate::platforms::{Headers, Parsed, Verified};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -128,7 +129,7 @@ async fn handle(
         Verified::Signed => {}
         Verified::Ping => return Ok(Taken::Ping),
     }
-    let mut event = match platform.parse(&headers, body) {
+    let event = match platform.parse(&headers, body) {
         Ok(Parsed::Event(event)) => *event,
         Ok(Parsed::Ignored { topic, reason }) => {
             return Ok(Taken::Ignored(
@@ -137,36 +138,17 @@ async fn handle(
         }
         Err(e) => return Err(IngestError::BadBody(e.to_string())),
     };
-    event.order.check_amounts().map_err(IngestError::BadBody)?;
-    store.complete_order(&mut event.order);
-    let meta_keys = &store.invoice.number_meta_keys;
-    if !meta_keys.is_empty()
-        && let Some(number) = platform.invoice_number(body, meta_keys)
-    {
-        event.order.invoice_number = Some(number);
-    }
-    let rules = store.rules_matching(&event.kinds, &event.order);
-    *order_id = Some(event.order.id.clone());
-    if rules.is_empty() {
-        let events: Vec<&str> = event.kinds.iter().map(|k| k.as_str()).collect();
-        return Ok(Taken::Ignored(json!({
-            "status": "ignored",
-            "event": events.join(","),
-            "reason": if store.rules.iter().any(|r| event.kinds.contains(&r.on)) {
-                "no [[notify]] rule for this event and this order's payment"
-            } else {
-                "no [[notify]] rule for this event"
-            },
-        })));
-    }
-    let new = NewEvent {
-        store_id: store.id.to_string(),
-        platform: store.platform.to_string(),
-        kind: event.kind(),
-        delivery_key: event.delivery_key,
-        topic: event.topic,
-        order: event.order,
-        rules,
+    let id = event.order.id.clone();
+    let new = match crate::ingest::prepare(store, event, Some(body)) {
+        Err(reason) => return Err(IngestError::BadBody(reason)),
+        Ok(Prepared::Ignored(answer)) => {
+            *order_id = Some(id);
+            return Ok(Taken::Ignored(answer));
+        }
+        Ok(Prepared::Store(new)) => {
+            *order_id = Some(id);
+            *new
+        }
     };
     match state.queue.ingest(new).await {
         Ok(IngestOutcome::DuplicateDelivery) => Ok(Taken::Duplicate),

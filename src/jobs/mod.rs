@@ -18,6 +18,7 @@ pub mod retry;
 mod sessions;
 mod sql;
 pub mod sqlite;
+pub mod sweeps;
 
 use std::fmt;
 use std::str::FromStr;
@@ -38,6 +39,7 @@ pub use queue::{JobQueue, run_reaper};
 pub use reads::JobReads;
 pub use retry::RetryPolicy;
 pub use sessions::{SessionRecord, Sessions};
+pub use sweeps::{SweepEnd, SweepRecord, Sweeps};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -250,6 +252,7 @@ pub trait JobStore:
     + Deliveries
     + OptOuts
     + BuzzbipEvents
+    + Sweeps
 {
     /// The send-slot ledger every process on this database shares, where the backend has one
     /// (PostgreSQL); `None`: the pacer paces in-process.

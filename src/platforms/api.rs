@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use super::{bigcommerce, shopify, shopware, woocommerce};
+use super::{bigcommerce, shopify, shopware, stripe, woocommerce};
 use crate::order::Order;
 
 /// What a store's platform section gave for its API calls (see [`super::profile`]).
@@ -15,6 +15,8 @@ pub enum ApiAccess {
     Woocommerce(woocommerce::profile::Api),
     Shopify(shopify::profile::Api),
     Shopware(shopware::profile::Api),
+    /// Read-only: the sweep's event listing and the webhook endpoint check (issue 20).
+    Stripe(stripe::profile::Api),
 }
 
 impl ApiAccess {
@@ -25,7 +27,14 @@ impl ApiAccess {
             ApiAccess::Woocommerce(_) => super::Platform::Woocommerce,
             ApiAccess::Shopify(_) => super::Platform::Shopify,
             ApiAccess::Shopware(_) => super::Platform::Shopware,
+            ApiAccess::Stripe(_) => super::Platform::Stripe,
         }
+    }
+
+    /// Whether message outcomes are written back to the shop's orders with this access
+    /// (Stripe's key is for the sweep only: an invoice has no note to add to).
+    pub fn writes_back(&self) -> bool {
+        !matches!(self, ApiAccess::Stripe(_))
     }
 }
 

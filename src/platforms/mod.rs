@@ -11,6 +11,8 @@ mod fields;
 mod lenient;
 #[cfg(not(fuzzing))]
 pub mod profile;
+#[cfg(not(fuzzing))]
+pub mod reconcile;
 pub mod shopify;
 pub mod shopware;
 pub mod signature;

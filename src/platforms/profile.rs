@@ -6,7 +6,7 @@
 
 use super::Platform;
 use super::api::ApiAccess;
-use super::{bigcommerce, shopify, shopware, woocommerce};
+use super::{bigcommerce, shopify, shopware, stripe, woocommerce};
 
 /// The platform sections of one profile, as written, with the store's `base_uri` (the API base
 /// of platforms whose API lives on the shop itself).
@@ -17,6 +17,7 @@ pub struct Sections<'a> {
     pub woocommerce: Option<&'a woocommerce::profile::Section>,
     pub shopify: Option<&'a shopify::profile::Section>,
     pub shopware: Option<&'a shopware::profile::Section>,
+    pub stripe: Option<&'a stripe::profile::Section>,
 }
 
 impl Sections<'_> {
@@ -35,6 +36,7 @@ impl Sections<'_> {
             ),
             ("shopify", Platform::Shopify, self.shopify.is_some()),
             ("shopware", Platform::Shopware, self.shopware.is_some()),
+            ("stripe", Platform::Stripe, self.stripe.is_some()),
         ]
         .into_iter()
         .filter_map(|(key, owner, present)| present.then_some((key, owner)))
@@ -72,7 +74,8 @@ pub fn validate(
             shopware::profile::validate(sections.shopware, sections.base_uri, err)
                 .map(ApiAccess::Shopware)
         }
-        Platform::Stripe | Platform::Standard => None,
+        Platform::Stripe => stripe::profile::validate(sections.stripe, err).map(ApiAccess::Stripe),
+        Platform::Standard => None,
     }
 }
 
@@ -102,6 +105,7 @@ mod tests {
             shopify: Some(&shopify),
             shopware: Some(&shopware),
             bigcommerce: None,
+            stripe: None,
         };
         for (platform, own) in [
             (Platform::Woocommerce, "woocommerce"),

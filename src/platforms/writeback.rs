@@ -43,8 +43,7 @@ pub enum WriteBackError {
 }
 
 /// Records `note` on order `order_id` of the store whose API access is `access`. Ok(false):
-/// this platform has no write-back (none of the accesses today: Stripe and Standard Webhooks
-/// stores have no `ApiAccess`). `client` must not follow redirects
+/// this platform has no write-back (Stripe's access is the sweep's only). `client` must not follow redirects
 /// (`platforms::api::client`); its timeouts bound every call.
 pub async fn write_back(
     client: &reqwest::Client,
@@ -61,6 +60,7 @@ pub async fn write_back(
         ApiAccess::Bigcommerce(api) => {
             bigcommerce::api::write_back(client, api, order_id, note).await
         }
+        ApiAccess::Stripe(_) => return Ok(false),
     }
     .map(|()| true)
 }

@@ -82,6 +82,8 @@ pub struct Store {
     /// `[woocommerce]`, `[shopify]`, `[shopware]`): always set for a platform that fetches the
     /// order (`Platform::fetches_order`); where set, message outcomes are written back.
     pub api: Option<ApiAccess>,
+    /// `[reconcile]`, resolved (off without the section).
+    pub reconcile: profile::reconcile::Reconcile,
 }
 
 /// The credit notes of a store (`[credit_note]`): their series' format, its default

@@ -110,7 +110,15 @@ pub(super) fn validate(
             woocommerce: raw.woocommerce.as_ref(),
             shopify: raw.shopify.as_ref(),
             shopware: raw.shopware.as_ref(),
+            stripe: raw.stripe.as_ref(),
         },
+        &mut err,
+    );
+    let reconcile = super::profile::reconcile::validate(
+        raw.reconcile.as_ref(),
+        raw.platform,
+        api.as_ref(),
+        raw.webhook.secrets.first(),
         &mut err,
     );
     match buzzbip::parse_base_url(&raw.buzzbip.base_url) {
@@ -336,6 +344,7 @@ pub(super) fn validate(
         buzzbip_webhook_secret: raw.buzzbip.webhook_secret,
         optout,
         api,
+        reconcile,
     })
 }
 

@@ -22,6 +22,7 @@ mod logs;
 mod migrate;
 mod pipeline;
 mod platforms;
+mod reconcile;
 mod replicas;
 mod sandbox;
 mod test_send;

@@ -6,6 +6,7 @@ mod delivery_loop;
 mod pacing;
 mod queue;
 mod sessions;
+mod sweeps;
 
 use std::sync::Arc;
 use std::time::Duration;

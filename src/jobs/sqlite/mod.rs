@@ -12,6 +12,7 @@ mod delivery_loop;
 mod files;
 mod queue;
 mod sessions;
+mod sweeps;
 mod syncer;
 #[cfg(test)]
 mod tests;

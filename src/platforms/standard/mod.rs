@@ -5,6 +5,8 @@
 //! `plugin-config/README.md` and `plugin-config/canonical-order.schema.json`.
 
 mod payload;
+#[cfg(not(fuzzing))]
+pub mod reconcile;
 
 use std::time::Duration;
 

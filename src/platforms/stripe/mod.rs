@@ -4,6 +4,10 @@
 //! The invoice is the order; its PDF is Stripe's own (`invoice_pdf`).
 
 mod payload;
+#[cfg(not(fuzzing))]
+pub mod profile;
+#[cfg(not(fuzzing))]
+pub mod reconcile;
 
 use std::time::Duration;
 

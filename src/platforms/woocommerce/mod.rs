@@ -7,6 +7,8 @@ pub mod api;
 mod payload;
 #[cfg(not(fuzzing))]
 pub mod profile;
+#[cfg(not(fuzzing))]
+pub mod reconcile;
 
 use std::time::Duration;
 

@@ -6,6 +6,7 @@
 mod env;
 pub mod languages;
 pub mod legal;
+pub mod reconcile;
 mod toml_errors;
 
 use std::collections::BTreeMap;
@@ -53,6 +54,10 @@ pub struct ProfileFile {
     pub shopify: Option<crate::platforms::shopify::profile::Section>,
     /// The integration a `shopware` store's outcomes are written back to its orders with.
     pub shopware: Option<crate::platforms::shopware::profile::Section>,
+    /// The API key a `stripe` store's sweep lists Stripe's events with.
+    pub stripe: Option<crate::platforms::stripe::profile::Section>,
+    /// The sweep of orders whose webhook never came (issue 20).
+    pub reconcile: Option<reconcile::ReconcileSection>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -594,7 +599,9 @@ fn template_ids<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<String, u64>
 }
 
 /// Numbers may be written `${ENV}`, which interpolation turns into a string.
-fn opt_number_or_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+pub(super) fn opt_number_or_string<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Option<u64>, D::Error> {
     number_or_string(d).map(Some)
 }
 

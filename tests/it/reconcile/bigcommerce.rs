@@ -1,0 +1,1 @@
+//! Reconciliation of bigcommerce stores: see `super`.

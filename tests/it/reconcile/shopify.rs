@@ -1,0 +1,1 @@
+//! Reconciliation of shopify stores: see `super`.

@@ -1,0 +1,1 @@
+//! Reconciliation of shopware stores: see `super`.

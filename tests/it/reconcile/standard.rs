@@ -1,0 +1,1 @@
+//! Reconciliation of standard stores: see `super`.

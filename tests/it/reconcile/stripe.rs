@@ -1,0 +1,1 @@
+//! Reconciliation of stripe stores: see `super`.

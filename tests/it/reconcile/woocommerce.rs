@@ -1,0 +1,1 @@
+//! Reconciliation of woocommerce stores: see `super`.
