@@ -49,6 +49,8 @@ pub struct AppState {
     pub optouts: Arc<dyn crate::jobs::OptOuts>,
     /// Documents' numbers, looked up (never taken) when the console renders one again.
     pub invoice_numbers: Arc<dyn crate::jobs::InvoiceNumbers>,
+    /// The reconciliation sweeps' state, shown per store by the admin API.
+    pub sweeps: Arc<dyn crate::jobs::Sweeps>,
 }
 
 impl AppState {
@@ -109,6 +111,7 @@ impl Server {
             console: console::ConsoleState::new(settings.console.clone(), jobs.clone()),
             buzzbip_events: jobs.clone(),
             optouts: jobs.clone(),
+            sweeps: jobs.clone(),
             invoice_numbers: jobs,
             events_wake: events_wake.clone(),
         });

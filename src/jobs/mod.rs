@@ -140,7 +140,13 @@ pub struct Job {
     pub delivery: Delivery,
     /// The outcome recorded on the shop's order.
     pub writeback: WriteBack,
+    /// A reconciliation sweep made it: no webhook had brought its event.
+    pub recovered: bool,
 }
+
+/// The delivery key of an event a reconciliation sweep stored starts with this
+/// (`reconcile:{order id}:{change time}`): its jobs are the recovered ones.
+pub const RECOVERED_KEY_PREFIX: &str = "reconcile:";
 
 /// A sent message's fate, as the delivery lookups and Buzzbip's events told it.
 #[derive(Debug, Clone, Default, PartialEq)]

@@ -17,7 +17,7 @@ macro_rules! job_select {
          j.attempts, j.max_attempts, j.run_at, j.locked_by, j.locked_until, j.last_error, \
          j.steps_json, j.replays, j.created_at, j.updated_at, e.order_json, \
          j.delivery_state, j.delivery_at, j.delivery_poll_at, j.delivery_polls, j.delivery_json, \
-         j.writeback_at, j.writeback_json \
+         j.writeback_at, j.writeback_json, e.delivery_key \
          FROM jobs j JOIN events e ON e.id = j.event_id"
     };
 }
@@ -178,6 +178,7 @@ pub(crate) struct JobRow {
     delivery_json: String,
     writeback_at: Option<i64>,
     writeback_json: String,
+    delivery_key: String,
 }
 
 impl TryFrom<JobRow> for Job {
@@ -188,6 +189,7 @@ impl TryFrom<JobRow> for Job {
             |what: &str, e: &dyn std::fmt::Display| StoreError::Corrupt(format!("{what}: {e}"));
         Ok(Job {
             id: r.id,
+            recovered: r.delivery_key.starts_with(super::RECOVERED_KEY_PREFIX),
             event_id: r.event_id,
             store_id: r.store_id,
             order_id: r.order_id,

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use crate::clock::now_ms;
 use crate::ingest::{Prepared, prepare};
-use crate::jobs::{IngestOutcome, JobFilter, SweepEnd};
+use crate::jobs::{IngestOutcome, JobFilter, RECOVERED_KEY_PREFIX, SweepEnd};
 use crate::platforms::reconcile::{ApiError, Found, SweepAccess, list_changed};
 use crate::stores::Store;
 
@@ -27,9 +27,6 @@ pub const MAX_PAGES: u32 = 500;
 /// [`PAGE_TRIES`] times per page; a longer wait ends the sweep until its retry.
 const WAIT_IN_SWEEP: Duration = Duration::from_secs(30);
 const PAGE_TRIES: u32 = 4;
-/// The delivery key of an event a sweep stored starts with this: the admin API and the console
-/// show its jobs as recovered.
-pub const RECOVERED_KEY_PREFIX: &str = "reconcile:";
 
 #[derive(Debug, Clone, Default)]
 pub struct SweepOptions {

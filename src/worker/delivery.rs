@@ -350,6 +350,7 @@ mod tests {
                 raw_json: "{}".into(),
             },
             writeback: Default::default(),
+            recovered: false,
         }
     }
 

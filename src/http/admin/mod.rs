@@ -82,7 +82,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 #[openapi(
     info(title = "shopbip admin API", description = "Jobs and stores of a shopbip deployment. Every route needs `Authorization: Bearer <admin.token>` (the scheme in any case); phone numbers are masked. Every error is JSON `{\"error\": \"…\"}`. Times are RFC 3339 UTC strings with milliseconds under `…_at`, with the epoch milliseconds beside them under `…_at_ms`. With `admin.token` empty the admin API does not exist: every path answers 404."),
     paths(openapi, list_stores, optouts::list, optouts::add, optouts::remove, list_jobs, get_job, replay_job),
-    components(schemas(StoreView, JobPage, JobSummary, JobDetail, DeliveryView, MessageStatusView, OrderView, PaymentView, ReplayAnswer, ErrorAnswer, optouts::OptOutView, optouts::OptOutRequest, optouts::OptOutAnswer)),
+    components(schemas(StoreView, ReconcileView, JobPage, JobSummary, JobDetail, DeliveryView, MessageStatusView, OrderView, PaymentView, ReplayAnswer, ErrorAnswer, optouts::OptOutView, optouts::OptOutRequest, optouts::OptOutAnswer)),
     modifiers(&BearerAuth)
 )]
 pub struct ApiDoc;
@@ -115,6 +115,49 @@ pub struct StoreView {
     pub jobs: BTreeMap<String, u64>,
     /// Webhooks refused for their signature since this process started.
     pub failed_signatures: u64,
+    /// The reconciliation sweep (`[reconcile]`) and the shop's webhook subscription.
+    pub reconcile: ReconcileView,
+}
+
+/// A store's reconciliation sweep and what its platform says of our webhook subscription.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReconcileView {
+    /// `[reconcile] enabled`.
+    pub enabled: bool,
+    /// Every order changed before this has been listed and stored (RFC 3339); absent: never
+    /// swept.
+    pub watermark_at: Option<String>,
+    pub watermark_at_ms: Option<i64>,
+    /// When the last sweep ended (RFC 3339).
+    pub last_sweep_at: Option<String>,
+    pub last_sweep_at_ms: Option<i64>,
+    /// Why the last sweep stopped short; absent when it listed everything.
+    pub last_error: Option<String>,
+    /// When the next sweep is due (RFC 3339).
+    pub next_sweep_at: Option<String>,
+    /// Orders the sweeps found that no webhook had brought, in all.
+    pub recovered: i64,
+    /// Whether the shop's platform shows our webhook subscription active; absent: not
+    /// checked (or the platform cannot tell).
+    pub webhook_subscription_ok: Option<bool>,
+    /// What was found, with the fix when it is not ok.
+    pub webhook_subscription: Option<String>,
+}
+
+fn reconcile_view(enabled: bool, r: Option<crate::jobs::SweepRecord>) -> ReconcileView {
+    let r = r.unwrap_or_default();
+    ReconcileView {
+        enabled,
+        watermark_at: r.watermark.map(view::rfc3339_ms),
+        watermark_at_ms: r.watermark,
+        last_sweep_at: r.last_finished_at.map(view::rfc3339_ms),
+        last_sweep_at_ms: r.last_finished_at,
+        last_error: r.last_error,
+        next_sweep_at: (enabled && r.next_at > 0).then(|| view::rfc3339_ms(r.next_at)),
+        recovered: r.recovered_total,
+        webhook_subscription_ok: r.subscription_ok.map(|ok| ok == 1),
+        webhook_subscription: r.subscription_detail,
+    }
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -212,12 +255,19 @@ async fn list_stores(state: web::Data<AppState>) -> HttpResponse {
         Err(e) => return db_error(e),
     };
     let failures = state.signature_failures();
-    let stores: Vec<StoreView> = state
-        .stores
-        .load()
+    let registry = state.stores.load();
+    let mut sweeps = std::collections::HashMap::new();
+    for s in registry.iter() {
+        match state.sweeps.sweep_record(s.id.as_str()).await {
+            Ok(r) => sweeps.insert(s.id.to_string(), r),
+            Err(e) => return db_error(e),
+        };
+    }
+    let stores: Vec<StoreView> = registry
         .iter()
         .map(|s| {
             let st = stats.get(s.id.as_str()).cloned().unwrap_or_default();
+            let sweep = sweeps.remove(s.id.as_str()).flatten();
             StoreView {
                 id: s.id.to_string(),
                 platform: s.platform.to_string(),
@@ -228,6 +278,7 @@ async fn list_stores(state: web::Data<AppState>) -> HttpResponse {
                 last_send_at_ms: st.last_send_at,
                 jobs: st.jobs,
                 failed_signatures: failures.get(s.id.as_str()).copied().unwrap_or(0),
+                reconcile: reconcile_view(s.reconcile.enabled, sweep),
             }
         })
         .collect();

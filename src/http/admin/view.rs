@@ -42,6 +42,9 @@ pub struct JobSummary {
     /// What became of the message once sent: accepted, sent, delivered, read, failed or
     /// unknown; absent before a send.
     pub message_state: Option<String>,
+    /// A reconciliation sweep found the order through the shop's API: no webhook had brought
+    /// this event (`[reconcile]`).
+    pub recovered: bool,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -99,7 +102,8 @@ pub struct DeliveryView {
     pub platform: String,
     /// The platform's own topic (`order.updated`, `orders/paid`).
     pub topic: String,
-    /// What deduplicates the delivery (the platform's delivery or event id).
+    /// What deduplicates the delivery (the platform's delivery or event id; for an order a
+    /// reconciliation sweep found, `reconcile:{order id}:{change time in ms}`).
     pub delivery_key: String,
     /// When shopbip received it (RFC 3339).
     pub received_at: String,
@@ -156,6 +160,7 @@ pub fn summary(job: &Job) -> JobSummary {
         run_at: rfc3339_ms(job.run_at),
         run_at_ms: job.run_at,
         message_state: job.delivery.state.clone(),
+        recovered: job.recovered,
     }
 }
 
