@@ -189,10 +189,26 @@ pub fn print_runbook(registry: &StoreRegistry, out: &mut impl Write) -> std::io:
                 .to_owned()
         };
         let writeback = match &store.api {
-            Some(api) => format!("write-back to {}", api.platform()),
+            Some(api) if api.writes_back() => format!("write-back to {}", api.platform()),
+            Some(_) => "no write-back".to_owned(),
             None => "no write-back".to_owned(),
         };
         writeln!(out, "after the send: {}  {events}; {writeback}", store.id)?;
+        let sweep = &store.reconcile;
+        if sweep.enabled {
+            writeln!(
+                out,
+                "reconcile: {}  a sweep every {} min (first one {} h back){}",
+                store.id,
+                sweep.every.as_secs() / 60,
+                sweep.lookback.as_secs() / 3600,
+                if sweep.reactivate {
+                    "; a disabled webhook is set back to active"
+                } else {
+                    ""
+                }
+            )?;
+        }
         for problem in crate::invoice::zatca::problems(store) {
             writeln!(out, "warning: {}: {problem}", store.id)?;
         }
@@ -275,6 +291,50 @@ pub async fn run_online(
                 failed += 1;
                 writeln!(out, "online: {id:<width$}  FAIL  {reason}")?;
             }
+        }
+    }
+    failed += webhook_subscriptions(stores, out).await?;
+    Ok(failed)
+}
+
+/// For each store whose platform can tell (WooCommerce, Shopify, Stripe, with API access):
+/// whether the shop still delivers its webhooks to us. Only looks: a disabled WooCommerce
+/// webhook is set back to active by the sweep (`reconcile.reactivate`), never by a check.
+/// Returns how many are not delivering.
+async fn webhook_subscriptions(stores: &[&Store], out: &mut impl Write) -> std::io::Result<usize> {
+    let client =
+        crate::platforms::api::client(crate::invoice::fetch::FetchOptions::default().timeout);
+    let budget = std::time::Duration::from_secs(60);
+    let checks = stores.iter().map(|store| {
+        let client = client.clone();
+        async move {
+            let access = store.reconcile.access.as_ref()?;
+            let asked = crate::platforms::reconcile::subscription(
+                &client,
+                access,
+                store.id.as_str(),
+                false,
+            );
+            Some(match tokio::time::timeout(budget, asked).await {
+                Ok(Ok(found)) => found.map(|f| (f.ok, f.detail)),
+                Ok(Err(e)) => Some((false, format!("could not ask the shop: {e}"))),
+                Err(_) => Some((false, "the shop's API did not answer in time".to_owned())),
+            })
+            .flatten()
+        }
+    });
+    let verdicts = futures_util::future::join_all(checks).await;
+    let mut failed = 0;
+    for (store, verdict) in stores.iter().zip(verdicts) {
+        let Some((ok, detail)) = verdict else {
+            continue;
+        };
+        let id = store.id.as_str();
+        if ok {
+            writeln!(out, "webhooks: {id}  OK    {detail}")?;
+        } else {
+            failed += 1;
+            writeln!(out, "webhooks: {id}  FAIL  {detail}")?;
         }
     }
     Ok(failed)

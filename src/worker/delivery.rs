@@ -184,7 +184,7 @@ pub fn writes_back(deps: &Deps, job: &Job) -> bool {
     deps.stores
         .load()
         .get(&job.store_id)
-        .is_some_and(|s| s.api.is_some())
+        .is_some_and(|s| s.api.as_ref().is_some_and(|a| a.writes_back()))
 }
 
 /// One due lookup: ask Buzzbip, record what it said.
