@@ -7,6 +7,7 @@ mod shopify;
 mod shopware;
 mod standard;
 mod stripe;
+mod sweeps;
 mod woocommerce;
 
 use std::sync::{Arc, Mutex};
