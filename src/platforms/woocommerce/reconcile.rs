@@ -1,28 +1,448 @@
-//! The sweep's listing for woocommerce (issue 20): see `platforms::reconcile`.
+//! The sweep's listing for WooCommerce (issue 20): `GET /wp-json/wc/v3/orders` changed after a
+//! time, oldest change first, page by page; and the shop's own view of our webhooks
+//! (`GET /wp-json/wc/v3/webhooks`), a disabled one set back to active when the store allows it.
+//! See `platforms::reconcile`.
 
-use super::super::reconcile::{ApiError, Page, Subscription};
+use secrecy::ExposeSecret;
+use serde_json::Value;
+use serde_json::value::RawValue;
+use url::Url;
+
+use super::super::reconcile::{ApiError, Found, Page, Subscription, is_our_delivery_url};
+use super::super::writeback::{Answer, Fixes, endpoint, one_line, send};
+use super::super::{Headers, Parsed, WebhookPlatform, unix_rfc3339};
 use super::profile::Api;
+use super::{TOPIC, WooCommerce};
+use crate::clock::parse_datetime_ms;
 
-/// The page `cursor` of the orders changed at or after `since` (Unix ms).
+const FIXES: Fixes = Fixes {
+    platform: "WooCommerce",
+    auth: "WooCommerce refused the API keys: check woocommerce.consumer_key / consumer_secret (Read permission lists orders; Read/Write is needed to reactivate a webhook)",
+    base_key: "woocommerce.api_base_url (or base_uri)",
+    reset_ms_header: None,
+};
+
+/// WooCommerce's largest page.
+pub const PER_PAGE: usize = 100;
+/// Webhooks listed at most (pages of [`PER_PAGE`]): a shop has a handful.
+const MAX_WEBHOOK_PAGES: u64 = 20;
+
+/// The page `cursor` (a page number, `None`: 1) of the orders changed at or after `since`
+/// (Unix ms), oldest change first.
 pub async fn list_changed(
-    _client: &reqwest::Client,
-    _api: &Api,
-    _since: i64,
-    _cursor: Option<&str>,
+    client: &reqwest::Client,
+    api: &Api,
+    since: i64,
+    cursor: Option<&str>,
 ) -> Result<Page, ApiError> {
-    Err(ApiError::Permanent(
-        "woocommerce: reconciliation is not built yet".into(),
-    ))
+    let page = page_number(cursor)?;
+    let mut url = endpoint(&api.base_url, &["wp-json", "wc", "v3", "orders"], &FIXES)?;
+    url.query_pairs_mut()
+        .append_pair("modified_after", &gmt_param(since))
+        .append_pair("dates_are_gmt", "true")
+        .append_pair("orderby", "modified")
+        .append_pair("order", "asc")
+        .append_pair("per_page", &PER_PAGE.to_string())
+        .append_pair("page", &page.to_string())
+        .append_pair("status", "any");
+    let answer = get(client, api, &url).await?;
+    let items = list(&answer, &url)?;
+    let mut listed = orders_page(&items);
+    listed.next = next_page(page, total_pages(&answer), items.len()).map(|n| n.to_string());
+    Ok(listed)
 }
 
-/// Our webhooks' status in the shop; a disabled one set back to active when `reactivate`.
+/// Our webhooks' status in the shop; disabled or paused ones set back to active when
+/// `reactivate`.
 pub async fn subscription(
-    _client: &reqwest::Client,
-    _api: &Api,
-    _store_id: &str,
-    _reactivate: bool,
+    client: &reqwest::Client,
+    api: &Api,
+    store_id: &str,
+    reactivate: bool,
 ) -> Result<Subscription, ApiError> {
-    Err(ApiError::Permanent(
-        "woocommerce: webhook health is not built yet".into(),
-    ))
+    let mut ours = Vec::new();
+    let mut page = 1;
+    loop {
+        let mut url = endpoint(&api.base_url, &["wp-json", "wc", "v3", "webhooks"], &FIXES)?;
+        url.query_pairs_mut()
+            .append_pair("per_page", &PER_PAGE.to_string())
+            .append_pair("page", &page.to_string());
+        let answer = get(client, api, &url).await?;
+        let items = list(&answer, &url)?;
+        for raw in &items {
+            if let Ok(hook) = serde_json::from_str::<Value>(raw.get())
+                && let Some(hook) = Webhook::of(&hook)
+                && is_our_delivery_url(&hook.delivery_url, store_id)
+            {
+                ours.push(hook);
+            }
+        }
+        match next_page(page, total_pages(&answer), items.len()) {
+            Some(next) if next <= MAX_WEBHOOK_PAGES => page = next,
+            _ => break,
+        }
+    }
+    let mut reactivated = Vec::new();
+    let mut failed = Vec::new();
+    if reactivate {
+        for hook in ours.iter_mut().filter(|h| h.stopped()) {
+            match set_active(client, api, &hook.id).await {
+                Ok(()) => {
+                    reactivated.push(hook.label());
+                    hook.status = "active".into();
+                }
+                Err(e) => failed.push(format!("{}: {e}", hook.label())),
+            }
+        }
+    }
+    Ok(health(store_id, &ours, &reactivated, &failed))
+}
+
+/// One webhook of the shop, as much of it as the check needs (never its secret).
+#[derive(Debug, Clone)]
+struct Webhook {
+    id: String,
+    name: String,
+    topic: String,
+    status: String,
+    delivery_url: String,
+}
+
+impl Webhook {
+    fn of(v: &Value) -> Option<Webhook> {
+        let text = |k: &str| v.get(k).and_then(Value::as_str).map(|s| one_line(s, 80));
+        let id = match v.get("id")? {
+            Value::Number(n) => n.to_string(),
+            Value::String(s) if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) => s.clone(),
+            _ => return None,
+        };
+        Some(Webhook {
+            id,
+            name: text("name").unwrap_or_default(),
+            topic: text("topic").unwrap_or_default(),
+            status: text("status").unwrap_or_default().to_ascii_lowercase(),
+            delivery_url: v.get("delivery_url")?.as_str()?.to_owned(),
+        })
+    }
+
+    /// WooCommerce's `paused` and `disabled` (after repeated failed deliveries).
+    fn stopped(&self) -> bool {
+        matches!(self.status.as_str(), "paused" | "disabled")
+    }
+
+    fn label(&self) -> String {
+        let topic = if self.topic.is_empty() {
+            String::new()
+        } else {
+            format!(", topic {}", self.topic)
+        };
+        format!("webhook {} {:?}{topic}", self.id, self.name)
+    }
+}
+
+/// What the check says of `ours` (after any reactivation).
+fn health(
+    store_id: &str,
+    ours: &[Webhook],
+    reactivated: &[String],
+    failed: &[String],
+) -> Subscription {
+    const WHERE: &str = "WooCommerce → Settings → Advanced → Webhooks";
+    if ours.is_empty() {
+        return Subscription {
+            ok: false,
+            detail: format!(
+                "no webhook of the shop delivers to /webhooks/{store_id}: add one under {WHERE} (status Active, topic \"Order updated\", and one for \"Order created\" if a rule uses order.created; delivery URL: shopbip's public address followed by /webhooks/{store_id}; secret: one of the store's webhook.secrets)"
+            ),
+            reactivated: false,
+        };
+    }
+    let ok = ours.iter().any(|h| h.status == "active");
+    let states: Vec<String> = ours
+        .iter()
+        .map(|h| format!("{} is {}", h.label(), h.status))
+        .collect();
+    let mut detail = format!("/webhooks/{store_id}: {}", states.join("; "));
+    if !reactivated.is_empty() {
+        detail.push_str(&format!(
+            "; set back to active (reconcile.reactivate): {}",
+            reactivated.join(", ")
+        ));
+    }
+    if !failed.is_empty() {
+        detail.push_str(&format!(
+            "; could not set back to active: {}",
+            failed.join("; ")
+        ));
+    }
+    if ours.iter().any(Webhook::stopped) {
+        detail.push_str(&format!(
+            "; fix: set its status to Active under {WHERE} (WooCommerce stops a webhook after repeated failed deliveries), or set reconcile.reactivate = true (API keys with Read/Write)"
+        ));
+    }
+    Subscription {
+        ok,
+        detail,
+        reactivated: !reactivated.is_empty(),
+    }
+}
+
+async fn set_active(client: &reqwest::Client, api: &Api, id: &str) -> Result<(), ApiError> {
+    let url = endpoint(
+        &api.base_url,
+        &["wp-json", "wc", "v3", "webhooks", id],
+        &FIXES,
+    )?;
+    let request = client
+        .put(url.clone())
+        .basic_auth(
+            api.consumer_key.expose_secret(),
+            Some(api.consumer_secret.expose_secret()),
+        )
+        .header(reqwest::header::ACCEPT, "application/json")
+        .json(&serde_json::json!({ "status": "active" }));
+    send(request, &url, &FIXES).await.map(|_| ())
+}
+
+async fn get(client: &reqwest::Client, api: &Api, url: &Url) -> Result<Answer, ApiError> {
+    let request = client
+        .get(url.clone())
+        .basic_auth(
+            api.consumer_key.expose_secret(),
+            Some(api.consumer_secret.expose_secret()),
+        )
+        .header(reqwest::header::ACCEPT, "application/json");
+    send(request, url, &FIXES).await
+}
+
+/// The answer's JSON array, each element as its exact bytes.
+fn list(answer: &Answer, url: &Url) -> Result<Vec<Box<RawValue>>, ApiError> {
+    if answer.body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Vec::new());
+    }
+    serde_json::from_slice(&answer.body).map_err(|_| {
+        ApiError::Permanent(format!(
+            "WooCommerce: the answer of {} is not a JSON list; check {}",
+            crate::net::display_url(url.as_str()),
+            FIXES.base_key
+        ))
+    })
+}
+
+fn total_pages(answer: &Answer) -> Option<u64> {
+    answer
+        .headers
+        .get("x-wp-totalpages")?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+}
+
+/// The page after `page`: while below the total WooCommerce gave, or without it, after a
+/// full page.
+fn next_page(page: u64, total: Option<u64>, listed: usize) -> Option<u64> {
+    let more = match total {
+        Some(total) => page < total,
+        None => listed >= PER_PAGE,
+    };
+    more.then(|| page + 1)
+}
+
+fn page_number(cursor: Option<&str>) -> Result<u64, ApiError> {
+    match cursor {
+        None => Ok(1),
+        Some(c) => c
+            .trim()
+            .parse::<u64>()
+            .ok()
+            .filter(|n| *n >= 1)
+            .ok_or_else(|| {
+                ApiError::Permanent(format!(
+                    "WooCommerce: {:?} is not a page number",
+                    one_line(c, 40)
+                ))
+            }),
+    }
+}
+
+/// `since` as WooCommerce reads `modified_after` with `dates_are_gmt=true`: UTC, no offset,
+/// whole seconds (rounded down, so nothing changed within that second is left out).
+fn gmt_param(since_ms: i64) -> String {
+    let t = unix_rfc3339(since_ms.div_euclid(1000));
+    t.strip_suffix('Z').map(str::to_owned).unwrap_or(t)
+}
+
+/// The listed orders, each through the webhook's own parse as an `order.updated` delivery.
+fn orders_page(items: &[Box<RawValue>]) -> Page {
+    let headers = Headers::new([(TOPIC.to_owned(), "order.updated".to_owned())]);
+    let mut page = Page::default();
+    for (n, raw) in items.iter().enumerate() {
+        let Ok(Value::Object(order)) = serde_json::from_str::<Value>(raw.get()) else {
+            page.skipped.push((
+                format!("#{}", n + 1),
+                "a listed element that is not an order object".into(),
+            ));
+            continue;
+        };
+        let id = match order.get("id") {
+            Some(Value::Number(n)) => n.to_string(),
+            Some(Value::String(s)) => one_line(s, 40),
+            _ => format!("#{}", n + 1),
+        };
+        let text = |k: &str| order.get(k).and_then(Value::as_str);
+        let changed_at = text("date_modified_gmt")
+            .or_else(|| text("date_modified"))
+            .and_then(parse_datetime_ms);
+        page.newest_change = page.newest_change.max(changed_at);
+        if text("status") == Some("checkout-draft") {
+            page.skipped
+                .push((id, "a checkout draft: not an order yet".into()));
+            continue;
+        }
+        let body = raw.get().as_bytes();
+        match WooCommerce.parse(&headers, body) {
+            Ok(Parsed::Event(event)) => page.found.push(Found {
+                event: *event,
+                body: Some(body.to_vec()),
+                // Without a time the order still counts; its delivery key is then the sweep's.
+                changed_at: changed_at.unwrap_or_default(),
+            }),
+            Ok(Parsed::Ignored { reason, .. }) => page.skipped.push((id, reason)),
+            Err(e) => page.skipped.push((id, format!("could not be read: {e}"))),
+        }
+    }
+    page
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::order::EventKind;
+
+    fn raw(items: &str) -> Vec<Box<RawValue>> {
+        serde_json::from_str(items).unwrap()
+    }
+
+    #[test]
+    fn listed_orders_mean_what_their_order_updated_webhook_would() {
+        let page = orders_page(&raw(r#"[
+            {"id":727,"status":"processing","date_paid_gmt":"2026-11-20T09:00:00","date_modified_gmt":"2026-11-20T09:00:05","meta_data":[{"key":"wf_invoice_number","value":"WF-1"}]},
+            {"id":728,"status":"pending","date_modified_gmt":"2026-11-20T09:10:00"},
+            {"id":729,"status":"checkout-draft","date_modified_gmt":"2026-11-20T09:20:00"},
+            {"id":730,"status":"completed","date_modified":"2026-11-20T09:30:00"},
+            "not an order",
+            {"id":731,"line_items":"x","date_modified_gmt":"bad"}]"#));
+        let found: Vec<(&str, &[EventKind], i64)> = page
+            .found
+            .iter()
+            .map(|f| (f.event.order.id.as_str(), &f.event.kinds[..], f.changed_at))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                ("727", &[EventKind::OrderPaid][..], 1_795_165_205_000),
+                ("730", &[EventKind::OrderFulfilled][..], 1_795_167_000_000),
+            ]
+        );
+        // The body is the element's own bytes, for invoice number meta keys.
+        let body = String::from_utf8(page.found[0].body.clone().unwrap()).unwrap();
+        assert!(
+            body.starts_with(r#"{"id":727,"#) && body.contains("WF-1"),
+            "{body}"
+        );
+        let skipped: Vec<&str> = page.skipped.iter().map(|(id, _)| id.as_str()).collect();
+        assert_eq!(skipped, ["728", "729", "#5", "731"], "{:?}", page.skipped);
+        assert!(page.skipped[1].1.contains("checkout draft"));
+        // Skipped orders' times count too.
+        assert_eq!(page.newest_change, Some(1_795_167_000_000));
+    }
+
+    #[test]
+    fn pages_follow_the_total_header_or_else_a_full_page() {
+        assert_eq!(next_page(1, Some(3), 2), Some(2));
+        assert_eq!(next_page(3, Some(3), 100), None);
+        assert_eq!(next_page(1, Some(0), 0), None);
+        assert_eq!(next_page(4, None, PER_PAGE), Some(5));
+        assert_eq!(next_page(4, None, PER_PAGE - 1), None);
+        assert_eq!(page_number(None), Ok(1));
+        assert_eq!(page_number(Some("7")), Ok(7));
+        for bad in ["0", "x", "-1"] {
+            assert!(
+                matches!(page_number(Some(bad)), Err(ApiError::Permanent(_))),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn modified_after_is_utc_without_offset_in_whole_seconds() {
+        assert_eq!(gmt_param(1_795_165_205_999), "2026-11-20T09:00:05");
+        assert_eq!(
+            parse_datetime_ms(&gmt_param(1_795_165_205_000)),
+            Some(1_795_165_205_000)
+        );
+    }
+
+    fn hook(id: u32, status: &str, url: &str) -> Webhook {
+        Webhook::of(&serde_json::json!({
+            "id": id, "name": "Order updated", "topic": "order.updated", "status": status,
+            "delivery_url": url, "secret": "wc-secret-never-shown"
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn health_names_our_webhook_its_status_and_the_fix_never_its_secret() {
+        let none = health("acme", &[], &[], &[]);
+        assert!(!none.ok && !none.reactivated);
+        assert!(
+            none.detail.contains("/webhooks/acme") && none.detail.contains("Advanced → Webhooks"),
+            "{}",
+            none.detail
+        );
+        let disabled = health(
+            "acme",
+            &[hook(12, "disabled", "https://h.test/webhooks/acme")],
+            &[],
+            &[],
+        );
+        assert!(!disabled.ok);
+        assert!(
+            disabled.detail.contains("webhook 12 \"Order updated\"")
+                && disabled.detail.contains("is disabled")
+                && disabled.detail.contains("reconcile.reactivate"),
+            "{}",
+            disabled.detail
+        );
+        assert!(
+            !disabled.detail.contains("wc-secret"),
+            "{}",
+            disabled.detail
+        );
+        let one_active = health(
+            "acme",
+            &[
+                hook(12, "paused", "https://h.test/webhooks/acme"),
+                hook(13, "active", "https://h.test/webhooks/acme"),
+            ],
+            &[],
+            &[],
+        );
+        assert!(one_active.ok, "{}", one_active.detail);
+        let back = health(
+            "acme",
+            &[hook(12, "active", "https://h.test/webhooks/acme")],
+            &["webhook 12".into()],
+            &[],
+        );
+        assert!(back.ok && back.reactivated, "{back:?}");
+        assert!(
+            back.detail.contains("set back to active"),
+            "{}",
+            back.detail
+        );
+        assert!(Webhook::of(&serde_json::json!({"id": "x", "delivery_url": "u"})).is_none());
+    }
 }

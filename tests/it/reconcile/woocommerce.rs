@@ -1,1 +1,363 @@
-//! Reconciliation of woocommerce stores: see `super`.
+//! Reconciliation of WooCommerce stores: see `super`. The stand-in lists REST v3 orders made
+//! from the corpus's order 727 (WooCommerce's webhook body is that very order), two a page
+//! with `X-WP-TotalPages`, only those modified after `modified_after`, rate-limits page 2
+//! once and answers page 3 slowly; and lists the shop's webhooks for the health check.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use super::{Reply, Seen, StandIn, job_keys, stand_in, sweep};
+use crate::common::app::{TestApp, WOO_SECRET, start_with, woo_profile};
+use crate::common::sign::{fixture, woo_headers};
+
+const STORE: &str = "acme-woo";
+const PAID_727: &str = "real/woocommerce/docs_order_727_paid_update.body";
+const PAGE: usize = 2;
+const ORDERS: &str = "/wp-json/wc/v3/orders";
+
+/// Corpus order 727 as order `id`, modified `ago_secs` ago, paid unless `status` says
+/// otherwise, with a phone WhatsApp can reach.
+fn order(id: u64, ago_secs: i64, status: &str) -> Value {
+    let mut o: Value = serde_json::from_slice(&fixture(PAID_727)).unwrap();
+    o["id"] = id.into();
+    o["number"] = id.to_string().into();
+    o["status"] = status.into();
+    if status == "pending" {
+        o["date_paid"] = Value::Null;
+        o["date_paid_gmt"] = Value::Null;
+    }
+    o["billing"]["phone"] = "+216 96 816 277".into();
+    let modified = shopbip::platforms::unix_rfc3339(shopbip::clock::now_ms() / 1000 - ago_secs);
+    o["date_modified_gmt"] = modified.trim_end_matches('Z').into();
+    o
+}
+
+/// The WooCommerce API stand-in over `orders` (oldest change first).
+fn woo_api(orders: Vec<Value>) -> StandIn {
+    let limited = Arc::new(Mutex::new(false));
+    stand_in(move |seen: &Seen| {
+        if seen.path != ORDERS {
+            return Reply::status(404);
+        }
+        let after = seen.param("modified_after").unwrap_or_default();
+        // WooCommerce's own comparison: GMT text, strictly after.
+        let listed: Vec<&Value> = orders
+            .iter()
+            .filter(|o| o["date_modified_gmt"].as_str().unwrap_or_default() > after.as_str())
+            .collect();
+        let page: usize = seen.param("page").and_then(|p| p.parse().ok()).unwrap_or(1);
+        if page == 2 && !std::mem::replace(&mut *limited.lock().unwrap(), true) {
+            return Reply::status(429).header("Retry-After", "1");
+        }
+        let total = listed.len().div_ceil(PAGE);
+        let items: Vec<&Value> = listed
+            .iter()
+            .skip((page - 1) * PAGE)
+            .take(PAGE)
+            .copied()
+            .collect();
+        let reply = Reply::json(json!(items))
+            .header("X-WP-Total", &listed.len().to_string())
+            .header("X-WP-TotalPages", &total.to_string());
+        if page == 3 {
+            reply.after(Duration::from_millis(1500))
+        } else {
+            reply
+        }
+    })
+}
+
+async fn woo_store(api: &StandIn) -> TestApp {
+    let base = api.base.clone();
+    start_with(
+        move |dir, url| {
+            let profile = woo_profile(url)
+                + &format!(
+                    "[woocommerce]\nconsumer_key = \"ck_test\"\nconsumer_secret = \"cs_test\"\napi_base_url = \"{base}\"\n[reconcile]\nenabled = true\n"
+                );
+            std::fs::write(dir.join(format!("{STORE}.toml")), profile).unwrap();
+        },
+        |settings| settings.worker.concurrency = 0,
+    )
+    .await
+}
+
+/// The order numbers the sandbox accepted a send for, sorted.
+async fn sent(app: &TestApp) -> Vec<String> {
+    app.service.run_pending_jobs().await.unwrap();
+    let mut numbers: Vec<String> = app
+        .sandbox
+        .accepted_sends(1)
+        .await
+        .into_iter()
+        .map(|(n, _)| n)
+        .collect();
+    numbers.sort();
+    numbers
+}
+
+fn paid_orders() -> Vec<Value> {
+    vec![
+        order(9001, 3600, "processing"),
+        order(9002, 3000, "pending"),
+        order(9003, 2400, "processing"),
+        order(9004, 1800, "completed"),
+        order(9005, 1200, "processing"),
+        order(9006, 600, "on-hold"),
+    ]
+}
+
+#[tokio::test]
+async fn an_order_whose_webhook_never_came_gets_one_message_after_one_sweep() {
+    let api = woo_api(paid_orders());
+    let app = woo_store(&api).await;
+    let report = sweep(&app, STORE).await;
+    assert_eq!(report.error, None, "{report:?}");
+    assert_eq!(report.pages, 3, "{report:?}");
+    assert_eq!(report.recovered(), 5, "{report:?}");
+    let skipped: Vec<&str> = report
+        .orders
+        .iter()
+        .filter(|o| matches!(o.outcome, shopbip::reconcile::Outcome::Skipped(_)))
+        .map(|o| o.order_id.as_str())
+        .collect();
+    assert_eq!(skipped, ["9002"], "unpaid: no event");
+    assert_eq!(sent(&app).await, ["9001", "9003", "9004", "9005", "9006"]);
+    let keys = job_keys(&app, STORE).await;
+    assert!(
+        keys.contains(&("9004".into(), "order.paid".into())),
+        "{keys:?}"
+    );
+
+    // What the stand-in was asked: page 2 twice (the 429 waited out), Basic auth, GMT times.
+    let calls = api.calls(ORDERS);
+    let pages: Vec<String> = calls.iter().map(|s| s.param("page").unwrap()).collect();
+    assert_eq!(pages, ["1", "2", "2", "3"]);
+    let auth = format!(
+        "Basic {}",
+        base64::Engine::encode(
+            &base64::engine::general_purpose::STANDARD,
+            "ck_test:cs_test"
+        )
+    );
+    let since = shopbip::clock::now_ms() - 48 * 3600 * 1000;
+    for call in &calls {
+        assert_eq!(call.header("authorization"), Some(auth.as_str()));
+        assert_eq!(call.param("dates_are_gmt").as_deref(), Some("true"));
+        assert_eq!(call.param("orderby").as_deref(), Some("modified"));
+        assert_eq!(call.param("order").as_deref(), Some("asc"));
+        assert_eq!(call.param("status").as_deref(), Some("any"));
+        let after = call.param("modified_after").unwrap();
+        assert!(!after.ends_with('Z') && !after.contains('+'), "{after}");
+        let at = shopbip::clock::parse_datetime_ms(&after).unwrap();
+        assert!(
+            (at - since).abs() < 60_000,
+            "the first sweep looks back 48 h: {after}"
+        );
+    }
+    let newest =
+        shopbip::clock::parse_datetime_ms(paid_orders()[5]["date_modified_gmt"].as_str().unwrap());
+    assert_eq!(report.watermark, newest);
+
+    // A second sweep lists from the watermark and finds nothing new.
+    let again = sweep(&app, STORE).await;
+    assert_eq!(
+        (again.recovered(), again.error.clone()),
+        (0, None),
+        "{again:?}"
+    );
+    assert_eq!(sent(&app).await.len(), 5);
+    let last = api.calls(ORDERS).pop().unwrap();
+    let at = shopbip::clock::parse_datetime_ms(&last.param("modified_after").unwrap()).unwrap();
+    assert_eq!(Some(at), newest.map(|n| n - 5 * 60 * 1000));
+}
+
+#[tokio::test]
+async fn an_order_its_webhook_brought_gets_nothing_from_the_sweep() {
+    let orders = paid_orders();
+    let api = woo_api(orders.clone());
+    let app = woo_store(&api).await;
+    let body = serde_json::to_vec(&orders[2]).unwrap();
+    let answer = app
+        .post(
+            STORE,
+            &woo_headers(WOO_SECRET, "order.updated", &body, "w1"),
+            body,
+        )
+        .await;
+    assert_eq!(answer.status(), 200);
+    assert_eq!(sent(&app).await, ["9003"]);
+
+    let report = sweep(&app, STORE).await;
+    assert_eq!(report.error, None, "{report:?}");
+    let handled: Vec<&str> = report
+        .orders
+        .iter()
+        .filter(|o| o.outcome == shopbip::reconcile::Outcome::AlreadyHandled)
+        .map(|o| o.order_id.as_str())
+        .collect();
+    assert_eq!(handled, ["9003"]);
+    assert_eq!(sent(&app).await, ["9001", "9003", "9004", "9005", "9006"]);
+}
+
+#[tokio::test]
+async fn a_webhook_arriving_after_the_sweep_found_its_order_makes_nothing() {
+    let orders = paid_orders();
+    let api = woo_api(orders.clone());
+    let app = woo_store(&api).await;
+    let report = sweep(&app, STORE).await;
+    assert_eq!(report.recovered(), 5, "{report:?}");
+    assert_eq!(sent(&app).await.len(), 5);
+
+    let body = serde_json::to_vec(&orders[4]).unwrap();
+    let answer: Value = app
+        .post(
+            STORE,
+            &woo_headers(WOO_SECRET, "order.updated", &body, "late"),
+            body,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(answer["status"], "accepted", "{answer}");
+    assert_eq!(answer["jobs_created"], 0, "{answer}");
+    assert_eq!(answer["jobs_existing"], 1, "{answer}");
+    let sends = sent(&app).await;
+    assert_eq!(
+        sends.iter().filter(|n| *n == "9005").count(),
+        1,
+        "{sends:?}"
+    );
+    assert_eq!(sends.len(), 5);
+}
+
+const HOOKS: &str = "/wp-json/wc/v3/webhooks";
+
+/// The shop's webhooks: 12 delivers to `woo-health`, 13 to `woo-health-fix`, both disabled
+/// by WooCommerce; 14 is another service's, active. A PUT sets the status it carries.
+fn webhooks_api() -> StandIn {
+    let hooks = Arc::new(Mutex::new(vec![
+        json!({"id": 12, "name": "Orders to WhatsApp", "status": "disabled", "topic": "order.updated",
+               "delivery_url": "https://hooks.acme.test/webhooks/woo-health", "secret": "wh-secret-12"}),
+        json!({"id": 13, "name": "Orders to WhatsApp", "status": "disabled", "topic": "order.updated",
+               "delivery_url": "https://hooks.acme.test/webhooks/woo-health-fix", "secret": "wh-secret-13"}),
+        json!({"id": 14, "name": "ERP", "status": "active", "topic": "order.updated",
+               "delivery_url": "https://erp.acme.test/webhooks/woo-health", "secret": "wh-secret-14"}),
+    ]));
+    stand_in(move |seen: &Seen| {
+        let mut hooks = hooks.lock().unwrap();
+        match (seen.method.as_str(), seen.path.strip_prefix(HOOKS)) {
+            ("GET", Some("")) => Reply::json(json!(*hooks)).header("X-WP-TotalPages", "1"),
+            ("PUT", Some(id)) => {
+                let id: u64 = id.trim_start_matches('/').parse().unwrap_or(0);
+                match hooks.iter_mut().find(|h| h["id"] == id) {
+                    Some(hook) => {
+                        hook["status"] = seen.json()["status"].clone();
+                        Reply::json(hook.clone())
+                    }
+                    None => Reply::status(404),
+                }
+            }
+            _ => Reply::status(404),
+        }
+    })
+}
+
+fn gauge(text: &str, store: &str) -> Option<f64> {
+    let series = format!("shopbip_webhook_subscription_ok{{store=\"{store}\"}}");
+    text.lines()
+        .filter_map(|l| l.rsplit_once(' '))
+        .find(|(name, _)| *name == series)
+        .and_then(|(_, v)| v.parse().ok())
+}
+
+#[tokio::test]
+async fn a_disabled_woocommerce_webhook_is_reported_and_when_allowed_reactivated() {
+    let api = webhooks_api();
+    let base = api.base.clone();
+    let app = start_with(
+        move |dir, url| {
+            for (store, reactivate) in [("woo-health", false), ("woo-health-fix", true)] {
+                let profile = woo_profile(url)
+                    + &format!(
+                        "[woocommerce]\nconsumer_key = \"ck_test\"\nconsumer_secret = \"cs_test\"\napi_base_url = \"{base}\"\n[reconcile]\nenabled = true\nreactivate = {reactivate}\n"
+                    );
+                std::fs::write(dir.join(format!("{store}.toml")), profile).unwrap();
+            }
+        },
+        |settings| settings.worker.concurrency = 0,
+    )
+    .await;
+    let sweeper = app.service.sweeper();
+    let check = async |store: &str| {
+        let store = sweeper.stores.load().get(store).cloned().unwrap();
+        let found = shopbip::reconcile::check_subscription(&sweeper.client, &store)
+            .await
+            .unwrap()
+            .expect("WooCommerce tells");
+        shopbip::reconcile::record_subscription(sweeper, &store, &found).await;
+        found
+    };
+
+    let reported = check("woo-health").await;
+    assert!(!reported.ok && !reported.reactivated, "{reported:?}");
+    for needle in [
+        "webhook 12",
+        "disabled",
+        "Advanced → Webhooks",
+        "reconcile.reactivate",
+    ] {
+        assert!(
+            reported.detail.contains(needle),
+            "{needle}: {}",
+            reported.detail
+        );
+    }
+    assert!(
+        !reported.detail.contains("wh-secret"),
+        "{}",
+        reported.detail
+    );
+    assert!(
+        api.requests().iter().all(|s| s.method == "GET"),
+        "nothing changed in the shop"
+    );
+
+    let fixed = check("woo-health-fix").await;
+    assert!(fixed.ok && fixed.reactivated, "{fixed:?}");
+    assert!(
+        fixed.detail.contains("set back to active"),
+        "{}",
+        fixed.detail
+    );
+    let puts: Vec<Seen> = api
+        .requests()
+        .into_iter()
+        .filter(|s| s.method == "PUT")
+        .collect();
+    assert_eq!(puts.len(), 1, "{puts:?}");
+    assert_eq!(puts[0].path, format!("{HOOKS}/13"));
+    assert_eq!(puts[0].json(), json!({"status": "active"}));
+    assert!(
+        puts[0]
+            .header("authorization")
+            .is_some_and(|a| a.starts_with("Basic "))
+    );
+
+    // The store left as it was is still reported; the reactivated one now reads active.
+    assert!(!check("woo-health").await.ok);
+    let again = check("woo-health-fix").await;
+    assert!(again.ok && !again.reactivated, "{again:?}");
+
+    let metrics = app
+        .admin(reqwest::Method::GET, "/metrics")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(gauge(&metrics, "woo-health"), Some(0.0), "{metrics}");
+    assert_eq!(gauge(&metrics, "woo-health-fix"), Some(1.0), "{metrics}");
+}
