@@ -1,16 +1,539 @@
-//! The sweep's listing for shopware (issue 20): see `platforms::reconcile`.
+//! The sweep's listing for Shopware 6 (issue 20): `POST /api/search/order` with the
+//! integration's bearer token, each order entity wrapped in the webhook envelope of the event
+//! its state stands for and parsed by the webhook's own code. See `platforms::reconcile`.
+//!
+//! Shopware leaves `updatedAt` null on an order never written since it was placed, and a
+//! range filter on `updatedAt` never matches null: such orders (a placed order whose webhook
+//! was lost is one) are listed first, by `createdAt`, then the updated ones by `updatedAt`.
+//! The cursor says which listing and page (`a:2:…`, `b:1:…`) and carries the newest creation
+//! time of the first: the watermark does not move during the first listing (the second may
+//! hold older changes), then moves with each page of the second, to the first's newest on
+//! the last page.
 
-use super::super::reconcile::{ApiError, Page};
-use super::profile::Api;
+use std::time::{Duration, Instant};
+
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::{Value, json};
+use url::Url;
+
+use super::super::reconcile::{ApiError, Found, Page};
+use super::super::writeback::{Fixes, classify, endpoint, send, send_raw};
+use super::super::{Headers, Parsed, WebhookPlatform, unix_rfc3339};
+use super::Shopware;
+use super::profile::{Api, Token};
+use crate::clock::parse_datetime_ms;
+
+const FIXES: Fixes = Fixes {
+    platform: "Shopware",
+    auth: "Shopware refused the order search: check shopware.client_id / client_secret and that the integration may read orders, their customers, addresses, line items, transactions and deliveries (administrator, or a role with those read permissions)",
+    base_key: "shopware.api_base_url (or base_uri)",
+    reset_ms_header: None,
+};
+
+const TOKEN_FIXES: Fixes = Fixes {
+    platform: "Shopware",
+    auth: "Shopware refused the integration's credentials: check shopware.client_id / client_secret (Settings → System → Integrations)",
+    base_key: "shopware.api_base_url (or base_uri)",
+    reset_ms_header: None,
+};
+
+pub const PER_PAGE: u64 = 100;
+/// As the write-back's token (`api.rs`): renewed this long before it expires.
+const EXPIRY_MARGIN: Duration = Duration::from_secs(30);
+const DEFAULT_LIFETIME: Duration = Duration::from_secs(600);
+
+/// Where a listing is: which of the two, its page, and the newest creation time the first
+/// listed (Unix ms).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cursor {
+    /// Still listing the never-updated orders.
+    pub unchanged: bool,
+    pub page: u64,
+    pub newest_created: Option<i64>,
+}
+
+impl Cursor {
+    const FIRST: Cursor = Cursor {
+        unchanged: true,
+        page: 1,
+        newest_created: None,
+    };
+
+    pub fn parse(cursor: Option<&str>) -> Result<Cursor, ApiError> {
+        let Some(text) = cursor else {
+            return Ok(Cursor::FIRST);
+        };
+        let bad = || ApiError::Permanent(format!("Shopware: {text:?} is not a listing cursor"));
+        let mut parts = text.split(':');
+        let unchanged = match parts.next() {
+            Some("a") => true,
+            Some("b") => false,
+            _ => return Err(bad()),
+        };
+        let page = parts
+            .next()
+            .and_then(|p| p.parse::<u64>().ok())
+            .filter(|p| (1..=100_000).contains(p))
+            .ok_or_else(bad)?;
+        let newest_created = match parts.next() {
+            Some("") | None => None,
+            Some(ms) => Some(ms.parse::<i64>().map_err(|_| bad())?),
+        };
+        Ok(Cursor {
+            unchanged,
+            page,
+            newest_created,
+        })
+    }
+
+    pub fn text(&self) -> String {
+        format!(
+            "{}:{}:{}",
+            if self.unchanged { "a" } else { "b" },
+            self.page,
+            self.newest_created
+                .map(|m| m.to_string())
+                .unwrap_or_default()
+        )
+    }
+}
 
 /// The page `cursor` of the orders changed at or after `since` (Unix ms).
 pub async fn list_changed(
-    _client: &reqwest::Client,
-    _api: &Api,
-    _since: i64,
-    _cursor: Option<&str>,
+    client: &reqwest::Client,
+    api: &Api,
+    since: i64,
+    cursor: Option<&str>,
 ) -> Result<Page, ApiError> {
-    Err(ApiError::Permanent(
-        "shopware: reconciliation is not built yet".into(),
-    ))
+    let at = Cursor::parse(cursor)?;
+    let url = endpoint(&api.base_url, &["api", "search", "order"], &FIXES)?;
+    let answer = search(client, api, &url, &criteria(since, &at)).await?;
+    let Some(orders) = answer["data"].as_array() else {
+        return Err(ApiError::Permanent(
+            "Shopware: the order search answered without data; check shopware.api_base_url (or base_uri)".into(),
+        ));
+    };
+    let mut page = Page::default();
+    let mut newest_created = at.newest_created;
+    for entity in orders {
+        let changed_at = changed_at(entity);
+        if at.unchanged {
+            newest_created = newest_created.max(changed_at);
+        } else {
+            page.newest_change = page.newest_change.max(changed_at);
+        }
+        take(entity, changed_at, since, &mut page);
+    }
+    let total = answer["total"].as_u64().unwrap_or(0);
+    let more = !orders.is_empty() && at.page * PER_PAGE < total;
+    page.next = match (more, at.unchanged) {
+        (true, _) => Some(Cursor {
+            page: at.page + 1,
+            newest_created,
+            ..at
+        }),
+        (false, true) => Some(Cursor {
+            unchanged: false,
+            page: 1,
+            newest_created,
+        }),
+        (false, false) => None,
+    }
+    .map(|c| c.text());
+    if page.next.is_none() {
+        page.newest_change = page.newest_change.max(newest_created);
+    }
+    Ok(page)
+}
+
+/// The search body: one of the two listings (see the module), oldest first, with the
+/// associations the webhook's order entity carries and the adapter reads.
+pub fn criteria(since: i64, at: &Cursor) -> Value {
+    let since = storage_time(since);
+    let (filter, sort_field) = if at.unchanged {
+        (
+            json!([
+                { "type": "equals", "field": "updatedAt", "value": null },
+                { "type": "range", "field": "createdAt", "parameters": { "gte": since } },
+            ]),
+            "createdAt",
+        )
+    } else {
+        (
+            json!([{ "type": "range", "field": "updatedAt", "parameters": { "gte": since } }]),
+            "updatedAt",
+        )
+    };
+    let place = json!({ "associations": { "country": {}, "countryState": {} } });
+    json!({
+        "page": at.page,
+        "limit": PER_PAGE,
+        "filter": filter,
+        "sort": [{ "field": sort_field, "order": "ASC" }, { "field": "id", "order": "ASC" }],
+        "total-count-mode": 1,
+        "associations": {
+            "stateMachineState": {},
+            "orderCustomer": {},
+            "currency": {},
+            "language": { "associations": { "locale": {} } },
+            "billingAddress": place.clone(),
+            "addresses": place.clone(),
+            "lineItems": {},
+            // The adapter takes the last transaction not cancelled or failed: listed in the
+            // order they were made, as a webhook's are.
+            "transactions": {
+                "sort": [{ "field": "createdAt", "order": "ASC" }],
+                "associations": { "stateMachineState": {}, "paymentMethod": {} },
+            },
+            "deliveries": {
+                "associations": { "stateMachineState": {}, "shippingOrderAddress": place },
+            },
+        },
+    })
+}
+
+/// `2026-11-25 10:00:00.000`: the form Shopware stores its times in (UTC), which MySQL
+/// compares with `updated_at` without reading a `T` or a `Z`.
+pub fn storage_time(ms: i64) -> String {
+    let text = unix_rfc3339(ms.div_euclid(1000));
+    format!(
+        "{}.{:03}",
+        text.trim_end_matches('Z').replace('T', " "),
+        ms.rem_euclid(1000)
+    )
+}
+
+/// `updatedAt`, or `createdAt` on an order never updated.
+fn changed_at(entity: &Value) -> Option<i64> {
+    let time = |k: &str| entity[k].as_str().and_then(parse_datetime_ms);
+    time("updatedAt").or_else(|| time("createdAt"))
+}
+
+/// Adds one order entity to `page`: found, or skipped with why.
+fn take(entity: &Value, changed_at: Option<i64>, since: i64, page: &mut Page) {
+    let id = entity["id"].as_str().unwrap_or("?").to_owned();
+    let Some(changed_at) = changed_at else {
+        page.skipped
+            .push((id, "no updatedAt or createdAt in the listing".into()));
+        return;
+    };
+    let Some(event) = event_name(entity, since) else {
+        page.skipped.push((
+            id,
+            "an open, unpaid order placed before the window: its state is no event".into(),
+        ));
+        return;
+    };
+    let body = envelope(entity, event, changed_at);
+    match Shopware.parse(&Headers::default(), &body) {
+        Ok(Parsed::Event(event)) => page.found.push(Found {
+            event: *event,
+            body: Some(body),
+            changed_at,
+        }),
+        Ok(Parsed::Ignored { reason, .. }) => page.skipped.push((id, reason)),
+        Err(e) => page.skipped.push((id, e.to_string())),
+    }
+}
+
+/// The webhook body of `event` carrying `entity`, as Shopware sends it.
+fn envelope(entity: &Value, event: &str, changed_at: i64) -> Vec<u8> {
+    let id = entity["id"].as_str().unwrap_or_default();
+    serde_json::to_vec(&json!({
+        "data": { "event": event, "payload": { "order": entity } },
+        "source": { "eventId": format!("reconcile-{id}-{changed_at}") },
+        "timestamp": changed_at.div_euclid(1000),
+    }))
+    .unwrap_or_default()
+}
+
+/// The webhook event the order's state stands for: cancelled, refunded or shipped as it is
+/// now; an order placed since the window's start is `checkout.order.placed` (with
+/// `order.paid` when already paid, as that webhook gives), so a lost placement is recovered
+/// even unpaid; an older paid one is its payment. `None`: an open, unpaid order placed
+/// before the window.
+pub fn event_name(entity: &Value, since: i64) -> Option<&'static str> {
+    let payment = transaction_state(entity);
+    if state(entity) == "cancelled" {
+        return Some("state_enter.order.state.cancelled");
+    }
+    if payment == "refunded" {
+        return Some("state_enter.order_transaction.state.refunded");
+    }
+    let deliveries = entity["deliveries"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    if deliveries.iter().any(|d| state(d) == "shipped") {
+        return Some("state_enter.order_delivery.state.shipped");
+    }
+    let placed = ["orderDateTime", "createdAt"]
+        .iter()
+        .find_map(|k| entity[*k].as_str().and_then(parse_datetime_ms));
+    if placed.is_some_and(|p| p >= since) {
+        return Some("checkout.order.placed");
+    }
+    (payment == "paid").then_some("state_enter.order_transaction.state.paid")
+}
+
+/// An entity's `stateMachineState.technicalName` (`open`, `paid`, `shipped`, …).
+fn state(v: &Value) -> &str {
+    v["stateMachineState"]["technicalName"]
+        .as_str()
+        .unwrap_or("")
+}
+
+/// The state of the transaction that counts, chosen as the adapter's `payment` chooses: the
+/// last not cancelled or failed, else the last.
+fn transaction_state(entity: &Value) -> &str {
+    let list = entity["transactions"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    list.iter()
+        .rev()
+        .find(|t| !matches!(state(t), "cancelled" | "failed"))
+        .or_else(|| list.last())
+        .map(state)
+        .unwrap_or("")
+}
+
+/// One search call with the integration's token; a token refused once is renewed once.
+async fn search(
+    client: &reqwest::Client,
+    api: &Api,
+    url: &Url,
+    body: &Value,
+) -> Result<Value, ApiError> {
+    let mut retried = false;
+    loop {
+        let token = token(client, api).await?;
+        let answer = send_raw(
+            client
+                .post(url.clone())
+                .bearer_auth(token.expose_secret())
+                // Else the Admin API answers in JSON:API, entities under `attributes`.
+                .header(reqwest::header::ACCEPT, "application/json")
+                .json(body),
+            url,
+            &FIXES,
+        )
+        .await?;
+        if answer.status == reqwest::StatusCode::UNAUTHORIZED && !retried {
+            retried = true;
+            forget(api, &token).await;
+            continue;
+        }
+        return classify(answer, url, &FIXES)?.json(&FIXES, url);
+    }
+}
+
+/// The token the write-back shares (`api.token`), or a new one: the same call as
+/// `api.rs`'s, whose function is private to it.
+async fn token(client: &reqwest::Client, api: &Api) -> Result<SecretString, ApiError> {
+    let mut cached = api.token.0.lock().await;
+    if let Some(t) = cached.as_ref()
+        && t.expires > Instant::now()
+    {
+        return Ok(t.value.clone());
+    }
+    let url = endpoint(&api.base_url, &["api", "oauth", "token"], &TOKEN_FIXES)?;
+    let answer = send(
+        client
+            .post(url.clone())
+            .header(reqwest::header::ACCEPT, "application/json")
+            .json(&json!({
+                "grant_type": "client_credentials",
+                "client_id": api.client_id,
+                "client_secret": api.client_secret.expose_secret(),
+            })),
+        &url,
+        &TOKEN_FIXES,
+    )
+    .await?;
+    let body = answer.json(&TOKEN_FIXES, &url)?;
+    let Some(value) = body["access_token"].as_str().filter(|t| !t.is_empty()) else {
+        return Err(ApiError::Permanent(
+            "Shopware: the token answer holds no access_token; check shopware.api_base_url (or base_uri)".into(),
+        ));
+    };
+    let lifetime = body["expires_in"]
+        .as_u64()
+        .map(Duration::from_secs)
+        .unwrap_or(DEFAULT_LIFETIME)
+        .min(Duration::from_secs(24 * 3600));
+    let value = SecretString::from(value);
+    *cached = Some(Token {
+        value: value.clone(),
+        expires: Instant::now() + lifetime.saturating_sub(EXPIRY_MARGIN),
+    });
+    Ok(value)
+}
+
+async fn forget(api: &Api, failed: &SecretString) {
+    let mut cached = api.token.0.lock().await;
+    if cached
+        .as_ref()
+        .is_some_and(|t| t.value.expose_secret() == failed.expose_secret())
+    {
+        *cached = None;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixture_order(name: &str) -> Value {
+        let path = format!(
+            "{}/tests/fixtures/real/shopware/{name}.body",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let body: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+        body["data"]["payload"]["order"].clone()
+    }
+
+    fn set_state(v: &mut Value, state: &str) {
+        v["stateMachineState"] = json!({ "technicalName": state });
+    }
+
+    #[test]
+    fn the_cursor_says_listing_page_and_newest_creation() {
+        assert_eq!(Cursor::parse(None).unwrap(), Cursor::FIRST);
+        let c = Cursor {
+            unchanged: false,
+            page: 3,
+            newest_created: Some(1_764_064_800_123),
+        };
+        assert_eq!(c.text(), "b:3:1764064800123");
+        assert_eq!(Cursor::parse(Some(&c.text())).unwrap(), c);
+        assert_eq!(Cursor::parse(Some("a:2:")).unwrap().newest_created, None);
+        for bad in ["", "c:1:", "a:0:", "a:x:", "b:1:y"] {
+            assert!(
+                matches!(Cursor::parse(Some(bad)), Err(ApiError::Permanent(_))),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn times_are_sent_as_shopware_stores_them() {
+        assert_eq!(storage_time(1_764_064_800_007), "2025-11-25 10:00:00.007");
+        let first = criteria(1_764_064_800_000, &Cursor::FIRST);
+        assert_eq!(first["filter"][0]["field"], "updatedAt");
+        assert_eq!(first["filter"][0]["value"], Value::Null);
+        assert_eq!(
+            first["filter"][1]["parameters"]["gte"],
+            "2025-11-25 10:00:00.000"
+        );
+        assert_eq!(first["sort"][0]["field"], "createdAt");
+        let updated = criteria(
+            0,
+            &Cursor {
+                unchanged: false,
+                page: 2,
+                newest_created: None,
+            },
+        );
+        assert_eq!(updated["filter"][0]["field"], "updatedAt");
+        assert_eq!(updated["sort"][0]["field"], "updatedAt");
+        assert_eq!(
+            (updated["page"].as_u64(), updated["limit"].as_u64()),
+            (Some(2), Some(100))
+        );
+        assert_eq!(updated["total-count-mode"], 1);
+        for association in [
+            "orderCustomer",
+            "lineItems",
+            "transactions",
+            "deliveries",
+            "billingAddress",
+            "currency",
+            "language",
+        ] {
+            assert!(
+                updated["associations"][association].is_object(),
+                "{association}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_event_is_the_one_the_orders_state_stands_for() {
+        let placed = fixture_order("appsdk_order_10077_placed");
+        let created = parse_datetime_ms("2023-05-04T13:36:26.557+00:00").unwrap();
+        assert_eq!(event_name(&placed, created), Some("checkout.order.placed"));
+        // Placed before the window, still open and unpaid: nothing to say.
+        assert_eq!(event_name(&placed, created + 1), None);
+        let mut paid = placed.clone();
+        set_state(&mut paid["transactions"][0], "paid");
+        assert_eq!(
+            event_name(&paid, created + 1),
+            Some("state_enter.order_transaction.state.paid")
+        );
+        let mut shipped = paid.clone();
+        set_state(&mut shipped["deliveries"][0], "shipped");
+        assert_eq!(
+            event_name(&shipped, 0),
+            Some("state_enter.order_delivery.state.shipped")
+        );
+        let mut refunded = placed.clone();
+        set_state(&mut refunded["transactions"][0], "refunded");
+        assert_eq!(
+            event_name(&refunded, 0),
+            Some("state_enter.order_transaction.state.refunded")
+        );
+        let mut cancelled = shipped.clone();
+        set_state(&mut cancelled, "cancelled");
+        assert_eq!(
+            event_name(&cancelled, 0),
+            Some("state_enter.order.state.cancelled")
+        );
+    }
+
+    #[test]
+    fn a_listed_order_becomes_the_webhooks_event() {
+        use crate::order::EventKind::*;
+        let mut order = fixture_order("appsdk_order_10077_placed");
+        let created = parse_datetime_ms("2023-05-04T13:36:26.566+00:00").unwrap();
+        let mut page = Page::default();
+        take(&order, changed_at(&order), created - 1000, &mut page);
+        assert_eq!(page.found.len(), 1, "{:?}", page.skipped);
+        let found = &page.found[0];
+        assert_eq!(found.changed_at, created, "createdAt when never updated");
+        assert_eq!(found.event.kinds, [OrderCreated]);
+        assert_eq!(found.event.order.number, "10077");
+        assert_eq!(found.event.order.total.to_string(), "395.01");
+        // Paid since, and updated: a placement in the window is created and paid.
+        set_state(&mut order["transactions"][0], "paid");
+        order["updatedAt"] = json!("2023-05-05T08:00:00.000+00:00");
+        let mut page = Page::default();
+        take(&order, changed_at(&order), created - 1000, &mut page);
+        assert_eq!(page.found[0].event.kinds, [OrderCreated, OrderPaid]);
+        assert_eq!(
+            page.found[0].changed_at,
+            parse_datetime_ms("2023-05-05T08:00:00Z").unwrap()
+        );
+        let mut page = Page::default();
+        take(&order, changed_at(&order), created + 1000, &mut page);
+        assert_eq!(page.found[0].event.kinds, [OrderPaid]);
+        // Unreadable or stateless: skipped with why, never a panic.
+        let mut page = Page::default();
+        take(&json!({"id": "x"}), None, 0, &mut page);
+        take(
+            &json!({"id": 5, "createdAt": "2023-05-04T13:36:26Z"}),
+            Some(1),
+            i64::MAX / 2,
+            &mut page,
+        );
+        // Placed in the window but its id unreadable: the parse's own refusal.
+        take(
+            &json!({"id": {}, "createdAt": "2023-05-04T13:36:26Z"}),
+            Some(1),
+            0,
+            &mut page,
+        );
+        assert_eq!(page.found.len(), 0);
+        assert_eq!(page.skipped.len(), 3, "{:?}", page.skipped);
+    }
 }
