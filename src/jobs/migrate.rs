@@ -32,6 +32,7 @@ pub struct Copied {
     pub invoice_numbers: u64,
     pub buzzbip_events: u64,
     pub optouts: u64,
+    pub sweeps: u64,
 }
 
 pub async fn sqlite_to_postgres(from: &str, to: &str) -> anyhow::Result<Copied> {
@@ -126,6 +127,7 @@ pub async fn sqlite_to_postgres(from: &str, to: &str) -> anyhow::Result<Copied> 
         )
         .await?,
         optouts: copy_optouts(&source, &mut tx).await?,
+        sweeps: copy_sweeps(&source, &mut tx).await?,
     };
     // The console's search keys, as migration postgres/0005 computes them for older jobs (the
     // SQLite file may predate its own columns for them).
@@ -189,6 +191,36 @@ async fn copy_table(
             copied += 1;
         }
     }
+}
+
+/// The sweeps' watermarks and what they found, so the first sweep on PostgreSQL goes on from
+/// where SQLite's left off; leases are not copied (shopbip is stopped: no sweep runs).
+async fn copy_sweeps(
+    source: &sqlx::SqlitePool,
+    tx: &mut sqlx::PgConnection,
+) -> anyhow::Result<u64> {
+    let rows = sqlx::query(
+        "SELECT store_id, watermark, next_at, last_finished_at, last_error, listed_total, \
+         recovered_total FROM sweeps",
+    )
+    .fetch_all(source)
+    .await?;
+    for r in &rows {
+        sqlx::query(
+            "INSERT INTO sweeps (store_id, watermark, next_at, last_finished_at, last_error, \
+             listed_total, recovered_total) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(r.try_get::<String, _>(0)?)
+        .bind(r.try_get::<Option<i64>, _>(1)?)
+        .bind(r.try_get::<i64, _>(2)?)
+        .bind(r.try_get::<Option<i64>, _>(3)?)
+        .bind(r.try_get::<Option<String>, _>(4)?)
+        .bind(r.try_get::<i64, _>(5)?)
+        .bind(r.try_get::<i64, _>(6)?)
+        .execute(&mut *tx)
+        .await?;
+    }
+    Ok(rows.len() as u64)
 }
 
 /// The opt-out lists, whole (a table without a rowid to page by, and lists are short).

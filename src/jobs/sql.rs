@@ -239,7 +239,7 @@ pub(crate) fn to_json<T: serde::Serialize>(value: &T) -> Result<String, StoreErr
 mod tests {
     use super::*;
 
-    const SHARED: [&str; 22] = [
+    const SHARED: [&str; 28] = [
         CLAIM_SQLITE,
         CLAIM_POSTGRES,
         JOB_SELECT,
@@ -262,6 +262,12 @@ mod tests {
         STORE_COUNTS_SQLITE,
         STORE_COUNTS_POSTGRES,
         FOLD_COUNTS,
+        crate::jobs::sweeps::ENSURE,
+        crate::jobs::sweeps::CLAIM,
+        crate::jobs::sweeps::ADVANCE,
+        crate::jobs::sweeps::FINISH,
+        crate::jobs::sweeps::SUBSCRIPTION,
+        crate::jobs::sweeps::READ,
     ];
 
     /// Positional binding (the SQLite writer) reads `$N` as the N-th value only when `$N`

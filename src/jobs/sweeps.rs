@@ -86,24 +86,29 @@ pub trait Sweeps: Send + Sync {
     async fn sweep_record(&self, store_id: &str) -> Result<Option<SweepRecord>, StoreError>;
 }
 
+// Each statement numbers its parameters in the order they first appear: the SQLite writer
+// binds by position (see `sql.rs`).
 pub(crate) const ENSURE: &str =
     "INSERT INTO sweeps (store_id) VALUES ($1) ON CONFLICT (store_id) DO NOTHING";
 
-/// `$5` is 1 for a sweep that waits for its turn, 0 for one asked for now.
-pub(crate) const CLAIM: &str = "UPDATE sweeps SET lease_owner = $2, lease_until = $3, \
-     last_started_at = $4 WHERE store_id = $1 AND ($5 = 0 OR next_at <= $4) \
-     AND (lease_until IS NULL OR lease_until <= $4) RETURNING COALESCE(watermark, -1)";
+/// owner, lease until, now, store, and 1 for a sweep that waits for its turn (0: asked now).
+pub(crate) const CLAIM: &str = "UPDATE sweeps SET lease_owner = $1, lease_until = $2, \
+     last_started_at = $3 WHERE store_id = $4 AND ($5 = 0 OR next_at <= $3) \
+     AND (lease_until IS NULL OR lease_until <= $3) RETURNING COALESCE(watermark, -1)";
 
+/// watermark, lease until, store, owner.
 pub(crate) const ADVANCE: &str = "UPDATE sweeps SET watermark = CASE WHEN watermark IS NULL \
-     OR watermark < $3 THEN $3 ELSE watermark END, lease_until = $4 \
-     WHERE store_id = $1 AND lease_owner = $2";
+     OR watermark < $1 THEN $1 ELSE watermark END, lease_until = $2 \
+     WHERE store_id = $3 AND lease_owner = $4";
 
+/// next, finished, error, listed, recovered, store, owner.
 pub(crate) const FINISH: &str = "UPDATE sweeps SET lease_owner = NULL, lease_until = NULL, \
-     next_at = $3, last_finished_at = $4, last_error = $5, listed_total = listed_total + $6, \
-     recovered_total = recovered_total + $7 WHERE store_id = $1 AND lease_owner = $2";
+     next_at = $1, last_finished_at = $2, last_error = $3, listed_total = listed_total + $4, \
+     recovered_total = recovered_total + $5 WHERE store_id = $6 AND lease_owner = $7";
 
-pub(crate) const SUBSCRIPTION: &str = "UPDATE sweeps SET subscription_ok = $2, \
-     subscription_detail = $3, subscription_at = $4 WHERE store_id = $1";
+/// ok, detail, at, store.
+pub(crate) const SUBSCRIPTION: &str = "UPDATE sweeps SET subscription_ok = $1, \
+     subscription_detail = $2, subscription_at = $3 WHERE store_id = $4";
 
 pub(crate) const READ: &str = "SELECT store_id, watermark, lease_owner, lease_until, next_at, \
      last_started_at, last_finished_at, last_error, listed_total, recovered_total, \

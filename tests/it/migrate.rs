@@ -5,7 +5,7 @@ use crate::common;
 use std::process::Command;
 use std::time::Duration;
 
-use shopbip::jobs::{JobFilter, JobState, NewEvent, RetryPolicy};
+use shopbip::jobs::{JobFilter, JobState, NewEvent, RetryPolicy, Sweeps};
 use shopbip::order::{EventKind, Order};
 use shopbip::stores::NotifyRule;
 
@@ -62,6 +62,21 @@ async fn migrate_sqlite_to_postgres_keeps_pending_jobs_and_invoice_numbers() {
             .await
             .unwrap()
     );
+    // A store swept up to 5000 (ms): the sweeps on PostgreSQL go on from there.
+    let lease = Duration::from_secs(60);
+    assert_eq!(
+        sqlite
+            .claim_sweep("acme", "o", 1000, lease, false)
+            .await
+            .unwrap(),
+        Some(None)
+    );
+    assert!(
+        sqlite
+            .advance_sweep("acme", "o", 5000, 61_000)
+            .await
+            .unwrap()
+    );
     sqlite.close().await;
 
     let to = common::db::fresh_url(dir.path()).await;
@@ -73,7 +88,7 @@ async fn migrate_sqlite_to_postgres_keeps_pending_jobs_and_invoice_numbers() {
         String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{text}");
     assert!(
-        text.contains("copied 5 events, 5 jobs, 2 invoice numbers, 0 Buzzbip events, 1 opt-outs"),
+        text.contains("copied 5 events, 5 jobs, 2 invoice numbers, 0 Buzzbip events, 1 opt-outs, 1 sweep watermarks"),
         "{text}"
     );
 
@@ -105,6 +120,9 @@ async fn migrate_sqlite_to_postgres_keeps_pending_jobs_and_invoice_numbers() {
     assert_eq!(sent.delivery.state.as_deref(), Some("accepted"));
     assert!(sent.delivery.poll_at.is_some());
     assert!(pg.is_opted_out("acme", "+21696816277").await.unwrap());
+    let sweep = pg.sweep_record("acme").await.unwrap().unwrap();
+    assert_eq!(sweep.watermark, Some(5000));
+    assert_eq!(sweep.lease_owner, None, "no lease comes along");
     assert_eq!(
         pg.invoice_number("acme", "2").await.unwrap(),
         2,

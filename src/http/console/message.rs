@@ -155,6 +155,7 @@ fn timeline(lang: Lang, job: &Job, event: Option<&EventRecord>) -> Markup {
         ol.timeline {
             (item(true, W::StepWebhook, Some(received), None, html! {
                 @if let Some(e) = event { (e.platform) " · " code { (e.topic) } }
+                @if job.recovered { br; strong.recovered { (t(lang, W::Recovered)) } }
             }))
             (item(to.is_some(), W::StepPhone, None, None, html! {
                 @if let Some(to) = &to { (to) }

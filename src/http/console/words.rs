@@ -93,6 +93,7 @@ pub enum W {
     Timeline,
     To,
     Topic,
+    Recovered,
     UploadBad,
     UploadMissing,
     UploadOrder,
@@ -188,6 +189,9 @@ pub(super) fn en(w: W) -> &'static str {
         Timeline => "Timeline",
         To => "To",
         Topic => "Topic",
+        Recovered => {
+            "Recovered: no webhook brought this order; the reconciliation sweep found it through the shop's API"
+        }
         UploadBad => "The upload is not a readable form.",
         UploadMissing => "No order file was sent.",
         UploadOrder => "Or upload an order (JSON, as the platform sends it)",
@@ -286,6 +290,9 @@ pub(super) fn fr(w: W) -> &'static str {
         Timeline => "Chronologie",
         To => "Au",
         Topic => "Sujet",
+        Recovered => {
+            "Rattrapée : aucun webhook n’a apporté cette commande ; le rapprochement l’a trouvée par l’API de la boutique"
+        }
         UploadBad => "L’envoi n’est pas un formulaire lisible.",
         UploadMissing => "Aucun fichier de commande n’a été envoyé.",
         UploadOrder => "Ou importez une commande (JSON, tel que la plateforme l’envoie)",
@@ -380,6 +387,9 @@ pub(super) fn ar(w: W) -> &'static str {
         Timeline => "التسلسل الزمني",
         To => "إلى",
         Topic => "الموضوع",
+        Recovered => {
+            "مُستردّ: لم يصل أي webhook بهذا الطلب؛ وجدته المطابقة الدورية عبر واجهة برمجة المتجر"
+        }
         UploadBad => "الملف المرفوع ليس نموذجًا مقروءًا.",
         UploadMissing => "لم يُرسل أي ملف طلب.",
         UploadOrder => "أو ارفع طلبًا (JSON كما ترسله المنصة)",

@@ -26,10 +26,10 @@ impl Sweeps for PgStore {
             .execute(&self.pool)
             .await?;
         let raw: Option<i64> = sqlx::query_scalar(CLAIM)
-            .bind(store_id)
             .bind(owner)
             .bind(now + lease.as_millis() as i64)
             .bind(now)
+            .bind(store_id)
             .bind(i64::from(due_only))
             .fetch_optional(&self.pool)
             .await?;
@@ -44,10 +44,10 @@ impl Sweeps for PgStore {
         lease_until: i64,
     ) -> Result<bool, StoreError> {
         let done = sqlx::query(ADVANCE)
-            .bind(store_id)
-            .bind(owner)
             .bind(watermark)
             .bind(lease_until)
+            .bind(store_id)
+            .bind(owner)
             .execute(&self.pool)
             .await?;
         Ok(done.rows_affected() > 0)
@@ -60,13 +60,13 @@ impl Sweeps for PgStore {
         end: &SweepEnd,
     ) -> Result<bool, StoreError> {
         let done = sqlx::query(FINISH)
-            .bind(store_id)
-            .bind(owner)
             .bind(end.next_at)
             .bind(end.finished_at)
             .bind(end.error.as_deref())
             .bind(end.listed)
             .bind(end.recovered)
+            .bind(store_id)
+            .bind(owner)
             .execute(&self.pool)
             .await?;
         Ok(done.rows_affected() > 0)
@@ -84,10 +84,10 @@ impl Sweeps for PgStore {
             .execute(&self.pool)
             .await?;
         sqlx::query(SUBSCRIPTION)
-            .bind(store_id)
             .bind(i64::from(ok))
             .bind(detail)
             .bind(now)
+            .bind(store_id)
             .execute(&self.pool)
             .await?;
         Ok(())

@@ -33,10 +33,10 @@ impl Sweeps for SqliteStore {
             .update_returning(
                 CLAIM,
                 vec![
-                    Arg::Text(store_id.to_owned()),
                     Arg::Text(owner.to_owned()),
                     Arg::Int(now + lease.as_millis() as i64),
                     Arg::Int(now),
+                    Arg::Text(store_id.to_owned()),
                     Arg::Int(i64::from(due_only)),
                 ],
             )
@@ -55,10 +55,10 @@ impl Sweeps for SqliteStore {
             .update(
                 ADVANCE,
                 vec![
-                    Arg::Text(store_id.to_owned()),
-                    Arg::Text(owner.to_owned()),
                     Arg::Int(watermark),
                     Arg::Int(lease_until),
+                    Arg::Text(store_id.to_owned()),
+                    Arg::Text(owner.to_owned()),
                 ],
             )
             .await?;
@@ -75,13 +75,13 @@ impl Sweeps for SqliteStore {
             .update(
                 FINISH,
                 vec![
-                    Arg::Text(store_id.to_owned()),
-                    Arg::Text(owner.to_owned()),
                     Arg::Int(end.next_at),
                     Arg::Int(end.finished_at),
                     Arg::OptText(end.error.clone()),
                     Arg::Int(end.listed),
                     Arg::Int(end.recovered),
+                    Arg::Text(store_id.to_owned()),
+                    Arg::Text(owner.to_owned()),
                 ],
             )
             .await?;
@@ -99,10 +99,10 @@ impl Sweeps for SqliteStore {
         self.update(
             SUBSCRIPTION,
             vec![
-                Arg::Text(store_id.to_owned()),
                 Arg::Int(i64::from(ok)),
                 Arg::Text(detail.to_owned()),
                 Arg::Int(now),
+                Arg::Text(store_id.to_owned()),
             ],
         )
         .await

@@ -20,8 +20,8 @@ const STORE: &str = "acme-woo";
 /// A paid order of the real corpus (WooCommerce's own documentation order), as order `id`,
 /// last changed at `changed` (Unix seconds).
 pub fn woo_order(id: u64, changed: i64) -> Value {
-    let body = std::fs::read("tests/fixtures/real/woocommerce/docs_order_727_paid_update.body")
-        .unwrap();
+    let body =
+        std::fs::read("tests/fixtures/real/woocommerce/docs_order_727_paid_update.body").unwrap();
     let mut order: Value = serde_json::from_slice(&body).unwrap();
     order["id"] = id.into();
     order["number"] = id.to_string().into();
@@ -57,8 +57,7 @@ pub fn woo_api(shop: Arc<Mutex<Shop>>) -> StandIn {
             .orders
             .iter()
             .filter(|o| {
-                shopbip::clock::parse_datetime_ms(o["date_modified_gmt"].as_str().unwrap())
-                    .unwrap()
+                shopbip::clock::parse_datetime_ms(o["date_modified_gmt"].as_str().unwrap()).unwrap()
                     > after
             })
             .collect();
@@ -133,11 +132,17 @@ async fn a_dry_run_lists_what_it_would_send_and_stores_nothing() {
     .await;
     assert_eq!(report.would_send(), 3, "{report:?}");
     assert_eq!(report.pages, 2);
-    assert!(matches!(&report.orders[0].outcome, Outcome::WouldSend { rules } if rules[0].contains("order.paid")));
+    assert!(
+        matches!(&report.orders[0].outcome, Outcome::WouldSend { rules } if rules[0].contains("order.paid"))
+    );
     assert_eq!(p.count("events").await, 0);
     assert_eq!(p.count("jobs").await, 0);
     assert_eq!(
-        common::db::scalar(&p.db_url, "SELECT COUNT(*) FROM sweeps WHERE watermark IS NOT NULL").await,
+        common::db::scalar(
+            &p.db_url,
+            "SELECT COUNT(*) FROM sweeps WHERE watermark IS NOT NULL"
+        )
+        .await,
         0,
         "a dry run moves no watermark"
     );
@@ -168,7 +173,12 @@ async fn recovered_orders_are_counted_and_shown_as_recovered() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|j| (j["order_id"].as_str().unwrap(), j["recovered"].as_bool().unwrap()))
+        .map(|j| {
+            (
+                j["order_id"].as_str().unwrap(),
+                j["recovered"].as_bool().unwrap(),
+            )
+        })
         .collect();
     assert_eq!(recovered, [("7002", true), ("7001", false)]);
     let stores: Value = p
@@ -207,7 +217,10 @@ async fn recovered_orders_are_counted_and_shown_as_recovered() {
 /// Builds the service again on `p`'s database and stores, as a restart would.
 async fn restart(p: TestApp) -> (Application, tempfile::TempDir, String) {
     let TestApp {
-        service, dir, db_url, ..
+        service,
+        dir,
+        db_url,
+        ..
     } = p;
     service.stop().await;
     let mut settings =
@@ -232,7 +245,11 @@ async fn the_watermark_survives_a_restart() {
         .as_str()
         .map(|t| shopbip::clock::parse_datetime_ms(t).unwrap())
         .unwrap();
-    assert_eq!(watermark(&p.db_url).await, newest, "the newest change listed");
+    assert_eq!(
+        watermark(&p.db_url).await,
+        newest,
+        "the newest change listed"
+    );
     let first_after = api.calls("/orders")[0].param("modified_after").unwrap();
     let (service, _dir, db) = restart(p).await;
     // One more order changed while shopbip was down.
@@ -253,7 +270,10 @@ async fn the_watermark_survives_a_restart() {
         newest - 5 * 60 * 1000,
         "resumed from the watermark (less the overlap), not {first_after} again"
     );
-    assert_eq!(common::db::scalar(&db, "SELECT COUNT(*) FROM jobs").await, 4);
+    assert_eq!(
+        common::db::scalar(&db, "SELECT COUNT(*) FROM jobs").await,
+        4
+    );
     service.stop().await;
 }
 
@@ -266,7 +286,10 @@ async fn a_sweep_killed_in_the_middle_loses_nothing_and_sends_nothing_twice() {
     let api = woo_api(shop.clone());
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(dir.path().join("plugin-config")).unwrap();
-    profile(&api.base)(&dir.path().join("plugin-config"), &sandbox.handle.base_url());
+    profile(&api.base)(
+        &dir.path().join("plugin-config"),
+        &sandbox.handle.base_url(),
+    );
     let db = common::db::fresh_url(dir.path()).await;
     let port = common::serve::free_port();
     let mut first = common::serve::serve(dir.path(), port, &db, 50);
@@ -292,7 +315,10 @@ async fn a_sweep_killed_in_the_middle_loses_nothing_and_sends_nothing_twice() {
         if done == 6 {
             break;
         }
-        assert!(Instant::now() < deadline, "not every order sent: {done} done");
+        assert!(
+            Instant::now() < deadline,
+            "not every order sent: {done} done"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let resumed = api
@@ -358,4 +384,68 @@ async fn two_replicas_on_postgres_run_one_sweep_between_them() {
     assert_eq!(first_pages, 1, "one listing between the two");
     assert_eq!(job_keys(&p, STORE).await.len(), 4);
     other.stop().await;
+}
+
+/// `shopbip reconcile` as an operator runs it, configured by environment.
+fn reconcile_cli(dir: &Path, db: &str, args: &[&str]) -> (bool, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_shopbip"))
+        .arg("reconcile")
+        .args(args)
+        .env("SHOPBIP__STORES__DIR", dir.join("plugin-config"))
+        .env("SHOPBIP__DATABASE__URL", db)
+        .env("SHOPBIP__LOG__LEVEL", "warn")
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr),
+    )
+}
+
+#[tokio::test]
+async fn the_reconcile_command_prints_what_it_found_and_a_dry_run_stores_nothing() {
+    let shop = shop_of(3, 2);
+    let api = woo_api(shop.clone());
+    let p = start_with(profile(&api.base), |s| s.worker.concurrency = 0).await;
+    let dir = p.dir.path();
+    let (ok, text) = reconcile_cli(dir, &p.db_url, &["--store", STORE, "--dry-run"]);
+    assert!(ok, "{text}");
+    assert!(text.contains("(dry run: nothing stored)"), "{text}");
+    assert!(
+        text.contains("order 7001 [order.paid]: would send: order.paid"),
+        "{text}"
+    );
+    assert!(text.contains("3 order(s) listed: 3 would send"), "{text}");
+    assert_eq!(p.count("events").await, 0);
+
+    let (ok, text) = reconcile_cli(
+        dir,
+        &p.db_url,
+        &["--store", STORE, "--since", "2020-01-01T00:00:00Z"],
+    );
+    assert!(ok, "{text}");
+    assert!(text.contains("3 order(s) listed: 3 recovered"), "{text}");
+    assert!(text.contains("watermark: "), "{text}");
+    let asked = api
+        .calls("/orders")
+        .last()
+        .unwrap()
+        .param("modified_after")
+        .unwrap();
+    assert!(
+        asked.starts_with("2020-01-01T00:00:00"),
+        "--since is what is asked: {asked}"
+    );
+    assert_eq!(p.count("jobs").await, 3);
+    // Again: the same orders, already handled.
+    let (ok, text) = reconcile_cli(dir, &p.db_url, &["--store", STORE]);
+    assert!(ok, "{text}");
+    assert!(text.contains("0 recovered, 3 already handled"), "{text}");
+
+    let (ok, text) = reconcile_cli(dir, &p.db_url, &["--store", STORE, "--since", "yesterday"]);
+    assert!(!ok);
+    assert!(
+        text.contains("--since \"yesterday\" is not an RFC 3339 time"),
+        "{text}"
+    );
 }
