@@ -1,1 +1,295 @@
-//! Reconciliation of bigcommerce stores: see `super`.
+//! Reconciliation of BigCommerce stores: see `super`. The stand-in serves the v2 API from the
+//! corpus's documented answers (`real/bigcommerce/_api_examples.json`): the listing, sorted by
+//! `date_modified`, `limit` a page, only orders modified at or after `min_date_modified`
+//! (253 orders: two pages, most of them awaiting payment), rate-limiting page 2 once and
+//! answering page 1 slowly; and each order with its products and shipping addresses, which
+//! the worker fetches before sending, as for a webhook.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, UNIX_EPOCH};
+
+use serde_json::{Value, json};
+use shopbip::platforms::standard_webhooks::KeyForm;
+use shopbip::reconcile::Outcome;
+
+use super::{Reply, Seen, StandIn, job_keys, stand_in, sweep};
+use crate::common::app::{TestApp, start_with};
+use crate::common::sign::fixture;
+use crate::platforms::{now, profile, rule, standard_webhooks_headers};
+
+const STORE: &str = "bc-sweep";
+const HASH: &str = "k7xq2m9p4a";
+const TOKEN: &str = "bc-api-token-sweep";
+const CLIENT_SECRET: &str = "bc-client-secret-sweep";
+const STATUS_PAID: &str = "real/bigcommerce/docs_order_247_status_awaiting_fulfillment.body";
+
+fn examples() -> Value {
+    serde_json::from_slice(&fixture("real/bigcommerce/_api_examples.json")).unwrap()
+}
+
+/// `ms` as the v2 API writes dates: `Tue, 20 Nov 2012 00:00:00 +0000`.
+fn v2_date(ms: i64) -> String {
+    let at = UNIX_EPOCH + Duration::from_millis(ms as u64);
+    httpdate::fmt_http_date(at).replace(" GMT", " +0000")
+}
+
+/// The documented "Multiple Items" order as order `id` in status `status_id`, modified at
+/// `modified` (Unix ms), with a phone WhatsApp can reach.
+fn order(id: u64, status_id: i64, modified: i64) -> (i64, Value) {
+    let mut o = examples()["order:Multiple Items"].clone();
+    o["id"] = id.into();
+    o["status_id"] = status_id.into();
+    o["date_modified"] = v2_date(modified).into();
+    o["billing_address"]["phone"] = "+61 412 345 678".into();
+    (modified, o)
+}
+
+/// 501 paid, 502 awaiting payment, 503 completed, 247 more awaiting payment, then 504 paid,
+/// 505 shipped, 506 paid: oldest change first.
+fn orders() -> Vec<(i64, Value)> {
+    let start = shopbip::clock::now_ms() - 3 * 3600 * 1000;
+    let at = |n: i64| start + n * 10_000;
+    let mut all = vec![
+        order(501, 11, at(0)),
+        order(502, 7, at(1)),
+        order(503, 10, at(2)),
+    ];
+    all.extend((0..247).map(|n| order(1000 + n as u64, 7, at(3 + n))));
+    all.extend([
+        order(504, 11, at(300)),
+        order(505, 2, at(301)),
+        order(506, 11, at(302)),
+    ]);
+    all
+}
+
+fn bigcommerce_api(orders: Vec<(i64, Value)>) -> StandIn {
+    let examples = examples();
+    let by_id: HashMap<String, Value> = orders
+        .iter()
+        .map(|(_, o)| (o["id"].to_string(), o.clone()))
+        .collect();
+    let listing = format!("/stores/{HASH}/v2/orders");
+    let limited = Arc::new(Mutex::new(false));
+    stand_in(move |seen: &Seen| {
+        if seen.header("x-auth-token") != Some(TOKEN) {
+            return Reply::status(401);
+        }
+        if seen.path == listing {
+            let since = seen
+                .param("min_date_modified")
+                .and_then(|d| shopbip::clock::parse_datetime_ms(&d))
+                .unwrap_or(0);
+            let page: usize = seen.param("page").and_then(|p| p.parse().ok()).unwrap_or(1);
+            let limit: usize = seen
+                .param("limit")
+                .and_then(|p| p.parse().ok())
+                .unwrap_or(50);
+            if page == 2 && !std::mem::replace(&mut *limited.lock().unwrap(), true) {
+                return Reply::status(429).header("Retry-After", "1");
+            }
+            let items: Vec<&Value> = orders
+                .iter()
+                .filter(|(at, _)| *at >= since)
+                .map(|(_, o)| o)
+                .skip((page - 1) * limit)
+                .take(limit)
+                .collect();
+            if items.is_empty() {
+                // BigCommerce's answer to an empty listing.
+                return Reply {
+                    status: 204,
+                    headers: Vec::new(),
+                    body: Vec::new(),
+                    delay: Duration::ZERO,
+                };
+            }
+            let reply = Reply::json(json!(items));
+            return if page == 1 {
+                reply.after(Duration::from_millis(1500))
+            } else {
+                reply
+            };
+        }
+        let Some(rest) = seen.path.strip_prefix(&format!("{listing}/")) else {
+            return Reply::status(404);
+        };
+        let (id, sub) = rest.split_once('/').unwrap_or((rest, ""));
+        match (by_id.get(id), sub) {
+            (Some(o), "") => Reply::json(o.clone()),
+            (Some(_), "products") => Reply::json(examples["products:response"].clone()),
+            (Some(_), "shipping_addresses") => {
+                Reply::json(examples["shipping_addresses:response"].clone())
+            }
+            _ => Reply::status(404),
+        }
+    })
+}
+
+async fn bigcommerce_store(api: &StandIn) -> TestApp {
+    let base = api.base.clone();
+    start_with(
+        move |dir, url| {
+            let extra = format!(
+                "[bigcommerce]\nstore_hash = \"{HASH}\"\naccess_token = \"{TOKEN}\"\napi_base_url = \"{base}\"\n[reconcile]\nenabled = true\n"
+            ) + &rule("order.paid", 1290, &["{order.number}"], false);
+            let profile = profile("bigcommerce", &[CLIENT_SECRET], url, &extra);
+            std::fs::write(dir.join(format!("{STORE}.toml")), profile).unwrap();
+        },
+        |settings| settings.worker.concurrency = 0,
+    )
+    .await
+}
+
+/// The order numbers the sandbox accepted a send for, sorted, once the queued jobs ran.
+async fn sent(app: &TestApp) -> Vec<String> {
+    app.service.run_pending_jobs().await.unwrap();
+    let mut numbers: Vec<String> = app
+        .sandbox
+        .accepted_sends(0)
+        .await
+        .into_iter()
+        .map(|(n, _)| n)
+        .collect();
+    numbers.sort();
+    numbers
+}
+
+/// The corpus's signed `store/order/statusUpdated` (to Awaiting Fulfillment) for order `id`.
+async fn post_paid(app: &TestApp, id: u64, delivery: &str) -> Value {
+    let mut body: Value = serde_json::from_slice(&fixture(STATUS_PAID)).unwrap();
+    body["data"]["id"] = id.into();
+    let body = serde_json::to_vec(&body).unwrap();
+    let headers =
+        standard_webhooks_headers(CLIENT_SECRET, KeyForm::RawOrWhsec, delivery, now(), &body);
+    let answer = app.post(STORE, &headers, body).await;
+    assert_eq!(answer.status(), 200);
+    answer.json().await.unwrap()
+}
+
+fn outcomes(report: &shopbip::reconcile::SweepReport, f: impl Fn(&Outcome) -> bool) -> Vec<&str> {
+    report
+        .orders
+        .iter()
+        .filter(|o| f(&o.outcome))
+        .map(|o| o.order_id.as_str())
+        .collect()
+}
+
+#[tokio::test]
+async fn an_order_whose_webhook_never_came_gets_one_message_after_one_sweep() {
+    let listed = orders();
+    let api = bigcommerce_api(listed.clone());
+    let app = bigcommerce_store(&api).await;
+    let report = sweep(&app, STORE).await;
+    assert_eq!(
+        (report.error.clone(), report.pages),
+        (None, 2),
+        "{report:?}"
+    );
+    let recovered = outcomes(&report, |o| matches!(o, Outcome::Recovered { .. }));
+    assert_eq!(recovered, ["501", "503", "504", "506"]);
+    let skipped = outcomes(&report, |o| matches!(o, Outcome::Skipped(_)));
+    assert_eq!(
+        skipped.len(),
+        249,
+        "502, the 247 awaiting payment and 505 (shipped: no rule)"
+    );
+    assert!(skipped.contains(&"505"));
+    assert_eq!(
+        job_keys(&app, STORE).await,
+        [
+            ("501".into(), "order.paid".into()),
+            ("503".into(), "order.paid".into()),
+            ("504".into(), "order.paid".into()),
+            ("506".into(), "order.paid".into()),
+        ]
+    );
+    let sends = sent(&app).await;
+    let jobs: Vec<_> = app
+        .jobs()
+        .await
+        .into_iter()
+        .map(|j| (j.order_id, j.state, j.last_error))
+        .collect();
+    assert_eq!(sends, ["501", "503", "504", "506"], "{jobs:?}");
+    assert_eq!(
+        report.watermark,
+        listed.last().map(|(at, _)| at / 1000 * 1000)
+    );
+
+    // What the stand-in was asked: page 2 twice (the 429 waited out), the token, the order.
+    let calls = api.calls(&format!("/stores/{HASH}/v2/orders"));
+    let pages: Vec<String> = calls.iter().map(|s| s.param("page").unwrap()).collect();
+    assert_eq!(pages, ["1", "2", "2"]);
+    let since = shopbip::clock::now_ms() - 48 * 3600 * 1000;
+    for call in &calls {
+        assert_eq!(call.param("sort").as_deref(), Some("date_modified:asc"));
+        assert_eq!(call.param("limit").as_deref(), Some("250"));
+        let at = shopbip::clock::parse_datetime_ms(&call.param("min_date_modified").unwrap());
+        assert!(at.is_some_and(|at| (at - since).abs() < 60_000), "{call:?}");
+    }
+    // The worker fetched each order it sent, as for a webhook.
+    assert_eq!(api.calls("/v2/orders/504/products").len(), 1);
+
+    // A second sweep lists from the watermark (five minutes back) and sends nothing more.
+    let again = sweep(&app, STORE).await;
+    assert_eq!(
+        (again.recovered(), again.error.clone()),
+        (0, None),
+        "{again:?}"
+    );
+    assert_eq!(
+        outcomes(&again, |o| *o == Outcome::AlreadyHandled),
+        ["504", "506"]
+    );
+    assert_eq!(sent(&app).await.len(), 4);
+}
+
+#[tokio::test]
+async fn an_order_its_webhook_brought_gets_nothing_from_the_sweep() {
+    let api = bigcommerce_api(orders());
+    let app = bigcommerce_store(&api).await;
+    let answer = post_paid(&app, 504, "bc-w1").await;
+    assert_eq!(answer["jobs_created"], 1, "{answer}");
+    assert_eq!(sent(&app).await, ["504"]);
+
+    let report = sweep(&app, STORE).await;
+    assert_eq!(report.error, None, "{report:?}");
+    assert_eq!(
+        outcomes(&report, |o| *o == Outcome::AlreadyHandled),
+        ["504"]
+    );
+    assert_eq!(sent(&app).await, ["501", "503", "504", "506"]);
+}
+
+#[tokio::test]
+async fn a_webhook_arriving_after_the_sweep_found_its_order_makes_nothing() {
+    let api = bigcommerce_api(orders());
+    let app = bigcommerce_store(&api).await;
+    assert_eq!(sweep(&app, STORE).await.recovered(), 4);
+    assert_eq!(sent(&app).await.len(), 4);
+
+    let answer = post_paid(&app, 506, "bc-late").await;
+    assert_eq!(answer["status"], "accepted", "{answer}");
+    assert_eq!(answer["jobs_created"], 0, "{answer}");
+    assert_eq!(answer["jobs_existing"], 1, "{answer}");
+    let sends = sent(&app).await;
+    assert_eq!(sends.iter().filter(|n| *n == "506").count(), 1, "{sends:?}");
+    assert_eq!(sends.len(), 4);
+}
+
+#[tokio::test]
+async fn an_empty_listing_is_a_204_and_ends_the_sweep() {
+    let api = bigcommerce_api(Vec::new());
+    let app = bigcommerce_store(&api).await;
+    let report = sweep(&app, STORE).await;
+    assert_eq!(
+        (report.error.clone(), report.pages),
+        (None, 1),
+        "{report:?}"
+    );
+    assert!(report.orders.is_empty());
+    assert_eq!(report.watermark, None);
+}

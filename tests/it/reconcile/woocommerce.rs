@@ -111,7 +111,8 @@ fn paid_orders() -> Vec<Value> {
 
 #[tokio::test]
 async fn an_order_whose_webhook_never_came_gets_one_message_after_one_sweep() {
-    let api = woo_api(paid_orders());
+    let orders = paid_orders();
+    let api = woo_api(orders.clone());
     let app = woo_store(&api).await;
     let report = sweep(&app, STORE).await;
     assert_eq!(report.error, None, "{report:?}");
@@ -158,7 +159,7 @@ async fn an_order_whose_webhook_never_came_gets_one_message_after_one_sweep() {
         );
     }
     let newest =
-        shopbip::clock::parse_datetime_ms(paid_orders()[5]["date_modified_gmt"].as_str().unwrap());
+        shopbip::clock::parse_datetime_ms(orders[5]["date_modified_gmt"].as_str().unwrap());
     assert_eq!(report.watermark, newest);
 
     // A second sweep lists from the watermark and finds nothing new.
@@ -245,7 +246,7 @@ fn webhooks_api() -> StandIn {
         json!({"id": 13, "name": "Orders to WhatsApp", "status": "disabled", "topic": "order.updated",
                "delivery_url": "https://hooks.acme.test/webhooks/woo-health-fix", "secret": "wh-secret-13"}),
         json!({"id": 14, "name": "ERP", "status": "active", "topic": "order.updated",
-               "delivery_url": "https://erp.acme.test/webhooks/woo-health", "secret": "wh-secret-14"}),
+               "delivery_url": "https://erp.acme.test/hooks/woo-health", "secret": "wh-secret-14"}),
     ]));
     stand_in(move |seen: &Seen| {
         let mut hooks = hooks.lock().unwrap();
