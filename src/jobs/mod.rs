@@ -145,7 +145,7 @@ pub struct Job {
 }
 
 /// The delivery key of an event a reconciliation sweep stored starts with this
-/// (`reconcile:{order id}:{change time}`): its jobs are the recovered ones.
+/// (`reconcile:{order id}:{topic}:{change time}`): its jobs are the recovered ones.
 pub const RECOVERED_KEY_PREFIX: &str = "reconcile:";
 
 /// A sent message's fate, as the delivery lookups and Buzzbip's events told it.

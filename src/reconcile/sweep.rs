@@ -307,9 +307,13 @@ async fn take(
         events: event.kinds.iter().map(|k| k.as_str().to_owned()).collect(),
         outcome: Outcome::AlreadyHandled,
     };
-    // The same change of the same order is one delivery: a sweep that lists it again (the
-    // overlap, a resumed sweep) stores nothing new.
-    event.delivery_key = format!("{RECOVERED_KEY_PREFIX}{order_id}:{}", found.changed_at);
+    // The same change of the same order under the same topic is one delivery: a sweep that
+    // lists it again (the overlap, a resumed sweep) stores nothing new. The topic keeps two
+    // events of one change apart (a Stripe invoice finalized and paid in the same second).
+    event.delivery_key = format!(
+        "{RECOVERED_KEY_PREFIX}{order_id}:{}:{}",
+        event.topic, found.changed_at
+    );
     event.topic = format!("reconcile {}", event.topic);
     let new = match prepare(store, event, found.body.as_deref()) {
         Err(reason) => {

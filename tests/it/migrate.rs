@@ -5,7 +5,7 @@ use crate::common;
 use std::process::Command;
 use std::time::Duration;
 
-use shopbip::jobs::{JobFilter, JobState, NewEvent, RetryPolicy, Sweeps};
+use shopbip::jobs::{JobFilter, JobState, NewEvent, RetryPolicy};
 use shopbip::order::{EventKind, Order};
 use shopbip::stores::NotifyRule;
 

@@ -103,7 +103,7 @@ pub struct DeliveryView {
     /// The platform's own topic (`order.updated`, `orders/paid`).
     pub topic: String,
     /// What deduplicates the delivery (the platform's delivery or event id; for an order a
-    /// reconciliation sweep found, `reconcile:{order id}:{change time in ms}`).
+    /// reconciliation sweep found, `reconcile:{order id}:{topic}:{change time in ms}`).
     pub delivery_key: String,
     /// When shopbip received it (RFC 3339).
     pub received_at: String,

@@ -41,16 +41,21 @@ pub struct Shop {
     pub per_page: usize,
     /// Page number → a wait before answering it.
     pub slow: Option<(usize, Duration)>,
+    /// What `GET /wp-json/wc/v3/webhooks` lists.
+    pub webhooks: Vec<Value>,
 }
 
 /// WooCommerce's `GET /wp-json/wc/v3/orders` over `shop`: `modified_after` (GMT), oldest
 /// change first, `X-WP-TotalPages`.
 pub fn woo_api(shop: Arc<Mutex<Shop>>) -> StandIn {
     stand_in(move |req: &Seen| {
+        let shop = shop.lock().unwrap();
+        if req.path.ends_with("/wp-json/wc/v3/webhooks") && req.method == "GET" {
+            return Reply::json(Value::from(shop.webhooks.clone())).header("X-WP-TotalPages", "1");
+        }
         if !req.path.ends_with("/wp-json/wc/v3/orders") {
             return Reply::status(404);
         }
-        let shop = shop.lock().unwrap();
         let after = req
             .param("modified_after")
             .and_then(|t| shopbip::clock::parse_datetime_ms(&t))
@@ -107,6 +112,7 @@ fn shop_of(n: u64, per_page: usize) -> Arc<Mutex<Shop>> {
             .collect(),
         per_page,
         slow: None,
+        webhooks: Vec::new(),
     }))
 }
 
@@ -450,4 +456,45 @@ async fn the_reconcile_command_prints_what_it_found_and_a_dry_run_stores_nothing
         text.contains("--since \"yesterday\" is not an RFC 3339 time"),
         "{text}"
     );
+}
+
+#[tokio::test]
+async fn check_online_reports_a_webhook_the_shop_disabled_and_does_not_touch_it() {
+    let shop = shop_of(1, 10);
+    shop.lock().unwrap().webhooks = vec![serde_json::json!({
+        "id": 12, "name": "Order updated", "status": "disabled", "topic": "order.updated",
+        "delivery_url": format!("https://hooks.acme.test/webhooks/{STORE}"),
+        "secret": "must-not-be-printed"
+    })];
+    let api = woo_api(shop.clone());
+    let p = start_with(profile(&api.base), |s| s.worker.concurrency = 0).await;
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_shopbip"))
+        .args(["check", "--online"])
+        .env("SHOPBIP__STORES__DIR", p.dir.path().join("plugin-config"))
+        .env("SHOPBIP__LOG__LEVEL", "warn")
+        .output()
+        .unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success(),
+        "a shop not delivering fails the check: {text}"
+    );
+    assert!(text.contains(&format!("webhooks: {STORE}  FAIL")), "{text}");
+    assert!(text.contains("disabled"), "{text}");
+    assert!(!text.contains("must-not-be-printed"), "{text}");
+    assert!(
+        api.requests().iter().all(|r| r.method == "GET"),
+        "a check only looks, even with reconcile.reactivate"
+    );
+    // Active again: the check passes.
+    shop.lock().unwrap().webhooks[0]["status"] = "active".into();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_shopbip"))
+        .args(["check", "--online"])
+        .env("SHOPBIP__STORES__DIR", p.dir.path().join("plugin-config"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains(&format!("webhooks: {STORE}  OK")), "{text}");
 }
