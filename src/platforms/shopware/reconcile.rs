@@ -37,7 +37,9 @@ const TOKEN_FIXES: Fixes = Fixes {
     reset_ms_header: None,
 };
 
-pub const PER_PAGE: u64 = 100;
+/// Orders per page: with [`includes`] an order is a few KB, a hundred lines some 50 KB more;
+/// fifty stay well under the answer bound (1 MiB) unless most of them are that long.
+pub const PER_PAGE: u64 = 50;
 /// As the write-back's token (`api.rs`): renewed this long before it expires.
 const EXPIRY_MARGIN: Duration = Duration::from_secs(30);
 const DEFAULT_LIFETIME: Duration = Duration::from_secs(600);
@@ -171,6 +173,7 @@ pub fn criteria(since: i64, at: &Cursor) -> Value {
         "filter": filter,
         "sort": [{ "field": sort_field, "order": "ASC" }, { "field": "id", "order": "ASC" }],
         "total-count-mode": 1,
+        "includes": includes(),
         "associations": {
             "stateMachineState": {},
             "orderCustomer": {},
@@ -189,6 +192,45 @@ pub fn criteria(since: i64, at: &Cursor) -> Value {
                 "associations": { "stateMachineState": {}, "shippingOrderAddress": place },
             },
         },
+    })
+}
+
+/// Only the fields the adapter reads (`payload.rs`), by entity: a serialised order with its
+/// associations is some 25 KB, and a page must stay under the answer bound (1 MiB). Objects
+/// of kinds not named here (the price, its taxes, a line's payload) come whole.
+fn includes() -> Value {
+    let address = json!([
+        "id",
+        "firstName",
+        "lastName",
+        "company",
+        "street",
+        "additionalAddressLine1",
+        "city",
+        "zipcode",
+        "phoneNumber",
+        "countryState",
+        "country"
+    ]);
+    json!({
+        "order": [
+            "id", "orderNumber", "deepLinkCode", "orderDateTime", "createdAt", "updatedAt",
+            "amountTotal", "amountNet", "positionPrice", "shippingTotal", "taxStatus", "price",
+            "billingAddressId", "currency", "stateMachineState", "orderCustomer",
+            "billingAddress", "addresses", "deliveries", "lineItems", "transactions", "language"
+        ],
+        "order_customer": ["firstName", "lastName", "email"],
+        "order_address": address,
+        "country": ["iso"],
+        "country_state": ["shortCode"],
+        "currency": ["isoCode"],
+        "language": ["locale", "translationCode"],
+        "locale": ["code"],
+        "order_line_item": ["type", "label", "quantity", "unitPrice", "totalPrice", "payload"],
+        "order_transaction": ["createdAt", "stateMachineState", "paymentMethod"],
+        "state_machine_state": ["technicalName"],
+        "payment_method": ["handlerIdentifier", "distinguishableName", "name", "technicalName"],
+        "order_delivery": ["shippingOrderAddress", "stateMachineState"],
     })
 }
 
@@ -439,7 +481,7 @@ mod tests {
         assert_eq!(updated["sort"][0]["field"], "updatedAt");
         assert_eq!(
             (updated["page"].as_u64(), updated["limit"].as_u64()),
-            (Some(2), Some(100))
+            (Some(2), Some(PER_PAGE))
         );
         assert_eq!(updated["total-count-mode"], 1);
         for association in [
@@ -455,6 +497,49 @@ mod tests {
                 updated["associations"][association].is_object(),
                 "{association}"
             );
+        }
+    }
+
+    /// What Shopware answers with `includes`: objects of a named `apiAlias` keep only the
+    /// fields named.
+    fn included(v: &Value, includes: &Value) -> Value {
+        match v {
+            Value::Array(list) => list.iter().map(|i| included(i, includes)).collect(),
+            Value::Object(map) => {
+                let keep = map
+                    .get("apiAlias")
+                    .and_then(Value::as_str)
+                    .and_then(|alias| includes[alias].as_array());
+                map.iter()
+                    .filter(|(k, _)| {
+                        *k == "apiAlias" || keep.is_none_or(|f| f.iter().any(|f| f == *k))
+                    })
+                    .map(|(k, v)| (k.clone(), included(v, includes)))
+                    .collect()
+            }
+            other => other.clone(),
+        }
+    }
+
+    #[test]
+    fn the_fields_asked_for_are_all_the_adapter_reads() {
+        for name in ["appsdk_order_10077_placed", "appsdk_order_refunded"] {
+            let whole = fixture_order(name);
+            let trimmed = included(&whole, &includes());
+            let size = |v: &Value| serde_json::to_vec(v).unwrap().len();
+            assert!(
+                size(&trimmed) < 6000 && size(&trimmed) < size(&whole),
+                "{name}: {}",
+                size(&trimmed)
+            );
+            let parse = |v: &Value| {
+                Shopware
+                    .parse_order(&serde_json::to_vec(v).unwrap())
+                    .unwrap()
+            };
+            assert_eq!(parse(&trimmed), parse(&whole), "{name}");
+            assert_eq!(event_name(&trimmed, 0), event_name(&whole, 0));
+            assert_eq!(changed_at(&trimmed), changed_at(&whole));
         }
     }
 
