@@ -98,12 +98,18 @@ async fn sent(app: &TestApp) -> Vec<String> {
     numbers
 }
 
+/// Three pages of two; the second over 1 MiB (a plugin's bulky meta on 9004).
 fn paid_orders() -> Vec<Value> {
+    let mut bulky = order(9004, 1800, "completed");
+    bulky["meta_data"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"id": 1, "key": "_plugin_log", "value": "x".repeat(1_200_000)}));
     vec![
         order(9001, 3600, "processing"),
         order(9002, 3000, "pending"),
         order(9003, 2400, "processing"),
-        order(9004, 1800, "completed"),
+        bulky,
         order(9005, 1200, "processing"),
         order(9006, 600, "on-hold"),
     ]
