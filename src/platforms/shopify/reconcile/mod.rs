@@ -36,6 +36,8 @@ const FIXES: Fixes = Fixes {
 /// with more lines has the rest fetched on its own ([`more_lines`]).
 pub const ORDERS_PER_PAGE: usize = 10;
 const LINES_PER_ORDER: usize = 25;
+// About 3 points a line, plus the order's own objects: under Shopify's 1000.
+const _: () = assert!(ORDERS_PER_PAGE * (LINES_PER_ORDER * 3 + 20) < 1000);
 /// Lines fetched for one order at most (pages of 100): past this its invoice would be wrong,
 /// so the order is skipped rather than sent short.
 const MAX_LINES: usize = 1000;
