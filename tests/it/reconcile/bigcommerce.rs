@@ -293,3 +293,29 @@ async fn an_empty_listing_is_a_204_and_ends_the_sweep() {
     assert!(report.orders.is_empty());
     assert_eq!(report.watermark, None);
 }
+
+#[tokio::test]
+async fn a_refused_token_ends_the_sweep_with_the_fix_and_never_the_token() {
+    let api = bigcommerce_api(orders());
+    let base = api.base.clone();
+    let app = start_with(
+        move |dir, url| {
+            let extra = format!(
+                "[bigcommerce]\nstore_hash = \"{HASH}\"\naccess_token = \"not-the-token\"\napi_base_url = \"{base}\"\n[reconcile]\nenabled = true\n"
+            ) + &rule("order.paid", 1290, &["{order.number}"], false);
+            let profile = profile("bigcommerce", &[CLIENT_SECRET], url, &extra);
+            std::fs::write(dir.join(format!("{STORE}.toml")), profile).unwrap();
+        },
+        |settings| settings.worker.concurrency = 0,
+    )
+    .await;
+    let report = sweep(&app, STORE).await;
+    let error = report.error.clone().unwrap_or_default();
+    assert!(
+        error.contains("bigcommerce.access_token") && error.contains("401"),
+        "{error}"
+    );
+    assert!(!error.contains("not-the-token"), "{error}");
+    assert_eq!((report.pages, report.watermark), (0, None));
+    assert!(job_keys(&app, STORE).await.is_empty());
+}

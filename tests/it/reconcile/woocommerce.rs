@@ -368,3 +368,36 @@ async fn a_disabled_woocommerce_webhook_is_reported_and_when_allowed_reactivated
     assert_eq!(gauge(&metrics, "woo-health"), Some(0.0), "{metrics}");
     assert_eq!(gauge(&metrics, "woo-health-fix"), Some(1.0), "{metrics}");
 }
+
+#[tokio::test]
+async fn refused_keys_end_the_sweep_with_the_fix_and_never_the_keys() {
+    let api = stand_in(|_: &Seen| {
+        Reply {
+        status: 401,
+        headers: vec![("content-type".into(), "application/json".into())],
+        body: br#"{"code":"woocommerce_rest_cannot_view","message":"Sorry, you cannot list resources.","data":{"status":401}}"#.to_vec(),
+        delay: Duration::ZERO,
+    }
+    });
+    let app = woo_store(&api).await;
+    let report = sweep(&app, STORE).await;
+    let error = report.error.clone().unwrap_or_default();
+    assert!(
+        error.contains("woocommerce.consumer_key") && error.contains("cannot list resources"),
+        "{error}"
+    );
+    assert!(
+        !error.contains("ck_test") && !error.contains("cs_test"),
+        "{error}"
+    );
+    assert_eq!(
+        (report.pages, report.watermark, report.retry_after),
+        (0, None, None)
+    );
+    assert_eq!(
+        api.calls(ORDERS).len(),
+        1,
+        "a refusal is not retried in the sweep"
+    );
+    assert!(job_keys(&app, STORE).await.is_empty());
+}
