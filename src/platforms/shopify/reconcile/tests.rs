@@ -29,7 +29,6 @@ fn the_query_asks_what_the_adapter_reads_within_shopifys_cost_limit() {
     ] {
         assert!(q.contains(field), "{field}");
     }
-
 }
 
 #[test]
