@@ -499,3 +499,45 @@ async fn a_token_without_the_orders_scope_stops_the_sweep_with_the_scope_to_add(
         "permanent: not retried in the sweep"
     );
 }
+
+/// An order with more lines than the listing asks per order has the rest fetched on its own:
+/// its event carries every line.
+#[tokio::test]
+async fn an_order_with_more_lines_than_a_listing_gives_is_read_whole() {
+    let mut rest = paid(2998557704341, 1030);
+    let line = rest["line_items"][0].clone();
+    rest["line_items"] = Value::Array(vec![line.clone(); 27]);
+    let mut whole = node(&rest, &ago(600), &ago(600));
+    let lines = whole["lineItems"]["nodes"].as_array().unwrap().clone();
+    whole["lineItems"] = json!({ "pageInfo": { "hasNextPage": true, "endCursor": "line-25" },
+        "nodes": lines[..25] });
+    let rest_lines = lines[25..].to_vec();
+    let api = stand_in(move |seen: &Seen| {
+        let body = seen.json();
+        if body["query"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("order(id: $id)")
+        {
+            assert_eq!(body["variables"]["id"], "gid://shopify/Order/2998557704341");
+            assert_eq!(body["variables"]["after"], "line-25");
+            return Reply::json(json!({ "data": { "order": { "lineItems": {
+                "pageInfo": { "hasNextPage": false, "endCursor": "line-27" }, "nodes": rest_lines } } } }));
+        }
+        Reply::json(json!({ "data": { "orders": {
+            "pageInfo": { "hasNextPage": false, "endCursor": "cursor-1" }, "nodes": [whole] } } }))
+    });
+    let app = shopify_store(&api, &[STORE]).await;
+    let sweeper = app.service.sweeper();
+    let store = sweeper.stores.load().get(STORE).cloned().unwrap();
+    let access = store.reconcile.access.as_ref().unwrap();
+    let since = shopbip::clock::now_ms() - 3600 * 1000;
+    let page = shopbip::platforms::reconcile::list_changed(&sweeper.client, access, since, None)
+        .await
+        .unwrap();
+    assert_eq!((page.found.len(), page.next.clone()), (1, None), "{page:?}");
+    let order = &page.found[0].event.order;
+    assert_eq!(order.lines.len(), 27);
+    assert_eq!(order.subtotal.to_string(), "1213.65", "27 × 44.95");
+    assert_eq!(api.calls(GRAPHQL).len(), 2);
+}
