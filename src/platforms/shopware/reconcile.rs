@@ -37,9 +37,11 @@ const TOKEN_FIXES: Fixes = Fixes {
     reset_ms_header: None,
 };
 
-/// Orders per page: with [`includes`] an order is a few KB, a hundred lines some 50 KB more;
-/// fifty stay well under the answer bound (1 MiB) unless most of them are that long.
-pub const PER_PAGE: u64 = 50;
+/// Orders per page: with [`includes`] an order is a few KB, but a line's `payload` comes
+/// whole, so a page of long orders can pass the answer bound (1 MiB): the page is then asked
+/// again half as long ([`Cursor::halved`]), down to one order. A power of two, so each half
+/// starts on a page boundary.
+pub const PER_PAGE: u64 = 64;
 /// As the write-back's token (`api.rs`): renewed this long before it expires.
 const EXPIRY_MARGIN: Duration = Duration::from_secs(30);
 const DEFAULT_LIFETIME: Duration = Duration::from_secs(600);
@@ -52,6 +54,8 @@ pub struct Cursor {
     pub unchanged: bool,
     pub page: u64,
     pub newest_created: Option<i64>,
+    /// Orders per page: [`PER_PAGE`], less once a page was too big.
+    pub limit: u64,
 }
 
 impl Cursor {
@@ -59,6 +63,7 @@ impl Cursor {
         unchanged: true,
         page: 1,
         newest_created: None,
+        limit: PER_PAGE,
     };
 
     pub fn parse(cursor: Option<&str>) -> Result<Cursor, ApiError> {
@@ -81,21 +86,41 @@ impl Cursor {
             Some("") | None => None,
             Some(ms) => Some(ms.parse::<i64>().map_err(|_| bad())?),
         };
+        let limit = match parts.next() {
+            None => PER_PAGE,
+            Some(l) => l
+                .parse::<u64>()
+                .ok()
+                .filter(|l| (1..=PER_PAGE).contains(l) && l.is_power_of_two())
+                .ok_or_else(bad)?,
+        };
         Ok(Cursor {
             unchanged,
             page,
             newest_created,
+            limit,
+        })
+    }
+
+    /// The same place with pages half as long; `None` at one order a page.
+    pub fn halved(&self) -> Option<Cursor> {
+        let limit = self.limit / 2;
+        (limit >= 1).then(|| Cursor {
+            page: (self.page - 1) * 2 + 1,
+            limit,
+            ..*self
         })
     }
 
     pub fn text(&self) -> String {
         format!(
-            "{}:{}:{}",
+            "{}:{}:{}:{}",
             if self.unchanged { "a" } else { "b" },
             self.page,
             self.newest_created
                 .map(|m| m.to_string())
-                .unwrap_or_default()
+                .unwrap_or_default(),
+            self.limit
         )
     }
 }
@@ -107,9 +132,24 @@ pub async fn list_changed(
     since: i64,
     cursor: Option<&str>,
 ) -> Result<Page, ApiError> {
-    let at = Cursor::parse(cursor)?;
+    let mut at = Cursor::parse(cursor)?;
     let url = endpoint(&api.base_url, &["api", "search", "order"], &FIXES)?;
-    let answer = search(client, api, &url, &criteria(since, &at)).await?;
+    let answer = loop {
+        match search(client, api, &url, &criteria(since, &at)).await {
+            // The bound's refusal (`writeback::send_raw`) says only this, in words.
+            Err(ApiError::Permanent(why)) if why.contains(" bytes") && why.contains("is over") => {
+                match at.halved() {
+                    Some(half) => at = half,
+                    None => {
+                        return Err(ApiError::Permanent(format!(
+                            "{why}: one order alone is too big to list"
+                        )));
+                    }
+                }
+            }
+            other => break other?,
+        }
+    };
     let Some(orders) = answer["data"].as_array() else {
         return Err(ApiError::Permanent(
             "Shopware: the order search answered without data; check shopware.api_base_url (or base_uri)".into(),
@@ -127,7 +167,7 @@ pub async fn list_changed(
         take(entity, changed_at, since, &mut page);
     }
     let total = answer["total"].as_u64().unwrap_or(0);
-    let more = !orders.is_empty() && at.page * PER_PAGE < total;
+    let more = !orders.is_empty() && at.page * at.limit < total;
     page.next = match (more, at.unchanged) {
         (true, _) => Some(Cursor {
             page: at.page + 1,
@@ -138,6 +178,7 @@ pub async fn list_changed(
             unchanged: false,
             page: 1,
             newest_created,
+            limit: at.limit,
         }),
         (false, false) => None,
     }
@@ -169,7 +210,7 @@ pub fn criteria(since: i64, at: &Cursor) -> Value {
     let place = json!({ "associations": { "country": {}, "countryState": {} } });
     json!({
         "page": at.page,
-        "limit": PER_PAGE,
+        "limit": at.limit,
         "filter": filter,
         "sort": [{ "field": sort_field, "order": "ASC" }, { "field": "id", "order": "ASC" }],
         "total-count-mode": 1,
@@ -446,16 +487,36 @@ mod tests {
             unchanged: false,
             page: 3,
             newest_created: Some(1_764_064_800_123),
+            limit: 32,
         };
-        assert_eq!(c.text(), "b:3:1764064800123");
+        assert_eq!(c.text(), "b:3:1764064800123:32");
         assert_eq!(Cursor::parse(Some(&c.text())).unwrap(), c);
         assert_eq!(Cursor::parse(Some("a:2:")).unwrap().newest_created, None);
-        for bad in ["", "c:1:", "a:0:", "a:x:", "b:1:y"] {
+        assert_eq!(Cursor::parse(Some("a:2:")).unwrap().limit, PER_PAGE);
+        for bad in [
+            "", "c:1:", "a:0:", "a:x:", "b:1:y", "a:1::0", "a:1::3", "a:1::128",
+        ] {
             assert!(
                 matches!(Cursor::parse(Some(bad)), Err(ApiError::Permanent(_))),
                 "{bad}"
             );
         }
+    }
+
+    #[test]
+    fn a_page_asked_again_half_as_long_starts_at_the_same_order() {
+        let third = Cursor {
+            page: 3,
+            ..Cursor::FIRST
+        };
+        let half = third.halved().unwrap();
+        assert_eq!((half.page, half.limit), (5, PER_PAGE / 2));
+        assert_eq!((half.page - 1) * half.limit, (third.page - 1) * third.limit);
+        let mut c = Cursor::FIRST;
+        while let Some(h) = c.halved() {
+            c = h;
+        }
+        assert_eq!((c.page, c.limit), (1, 1));
     }
 
     #[test]
@@ -474,7 +535,7 @@ mod tests {
             &Cursor {
                 unchanged: false,
                 page: 2,
-                newest_created: None,
+                ..Cursor::FIRST
             },
         );
         assert_eq!(updated["filter"][0]["field"], "updatedAt");

@@ -2,8 +2,9 @@
 //! token, and `POST /api/search/order` over order entities made from the corpus's webhook
 //! payloads (order 10077, the refunded order 10000), honouring the body's filter (never
 //! updated and created since, or updated since), sort, `page` and `limit`, with `total`. The
-//! updated orders fill two pages (fifty old open orders an admin touched, then the rest);
-//! their first page is slow and their second answered once with a 429.
+//! updated orders are answered past the 1 MiB bound at 64 a page (asked again at 32), then
+//! fill two pages (32 old open orders an admin touched, then the rest); their first page is
+//! slow and their second answered once with a 429.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -27,7 +28,7 @@ const REFUNDED: &str = "real/shopware/appsdk_order_refunded.body";
 const ON_CREATED: u64 = 1290;
 const ON_PAID: u64 = 1289;
 /// Old open orders touched in the window: no event, but they fill the first page.
-const TOUCHED: usize = 50;
+const TOUCHED: usize = 32;
 
 fn now_ms() -> i64 {
     shopbip::clock::now_ms()
@@ -158,6 +159,10 @@ fn shopware_api(orders: Vec<Value>) -> StandIn {
         matching.sort_by_key(|o| time(&o[field]));
         let page = criteria["page"].as_u64().unwrap() as usize;
         let limit = criteria["limit"].as_u64().unwrap() as usize;
+        if !never_updated && limit == 64 {
+            let padding = "x".repeat(1024 * 1024);
+            return Reply::json(json!({ "total": matching.len(), "data": [], "padding": padding }));
+        }
         if !never_updated && page == 2 && !std::mem::replace(&mut *limited.lock().unwrap(), true) {
             return Reply::status(429).header("Retry-After", "1");
         }
@@ -283,27 +288,29 @@ async fn an_order_whose_webhook_never_came_gets_one_message_after_one_sweep() {
     let id_10080 = format!("{:032x}", 10080);
     assert!(keys.contains(&(id_10080, "order.paid".into())), "{keys:?}");
 
-    // Asked: one token; the never-updated orders, then the updated ones in two pages (the
-    // second twice: the 429 waited out), each from the window's start.
+    // Asked: one token; the never-updated orders, then the updated ones: too big at 64, then
+    // two pages of 32 (the second twice: the 429 waited out), each from the window's start.
     assert_eq!(api.calls(TOKEN).len(), 1);
     let calls: Vec<Value> = api.calls(SEARCH).iter().map(Seen::json).collect();
-    let asked: Vec<(String, u64)> = calls
+    let asked: Vec<(String, u64, u64)> = calls
         .iter()
         .map(|c| {
             (
                 c["sort"][0]["field"].as_str().unwrap().to_owned(),
                 c["page"].as_u64().unwrap(),
+                c["limit"].as_u64().unwrap(),
             )
         })
         .collect();
-    let asked: Vec<(&str, u64)> = asked.iter().map(|(f, p)| (f.as_str(), *p)).collect();
+    let asked: Vec<(&str, u64, u64)> = asked.iter().map(|(f, p, l)| (f.as_str(), *p, *l)).collect();
     assert_eq!(
         asked,
         [
-            ("createdAt", 1),
-            ("updatedAt", 1),
-            ("updatedAt", 2),
-            ("updatedAt", 2)
+            ("createdAt", 1, 64),
+            ("updatedAt", 1, 64),
+            ("updatedAt", 1, 32),
+            ("updatedAt", 2, 32),
+            ("updatedAt", 2, 32)
         ]
     );
     let since = now_ms() - 48 * 3600 * 1000;
