@@ -249,8 +249,8 @@ fn judge(subscriptions: &Value, store_id: &str) -> Subscription {
              Shopify deletes a subscription whose deliveries keep failing: re-create it for \
              orders/create and orders/paid (in the app, or under Settings → Notifications → \
              Webhooks) pointing to https://<shopbip's address>/webhooks/{store_id}. Webhooks \
-             made under Settings → Notifications are not shown to the app's API: if yours is \
-             there, this check cannot see it.",
+             made under Settings → Notifications, or declared in an app's shopify.app.toml, are \
+             not shown to the app's API: if yours is one of those, this check cannot see it.",
             all.len(),
             if all.len() == 1 { "" } else { "s" }
         ),
