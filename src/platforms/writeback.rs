@@ -204,7 +204,12 @@ pub(super) fn appended(existing: &str, text: &str) -> Option<String> {
 // ---- The HTTP plumbing the platforms' clients share. ----
 
 /// Bigger answers are not a write-back's: refused rather than held in memory.
-const MAX_ANSWER_BYTES: usize = 1024 * 1024;
+pub(super) const MAX_ANSWER_BYTES: usize = 1024 * 1024;
+
+/// A listing page is bigger than a write-back's answer: 250 BigCommerce orders, or 100
+/// WooCommerce orders with their plugins' meta, pass 1 MiB, and a page refused for its size
+/// would stop every sweep of the store at the same place.
+pub(super) const MAX_PAGE_BYTES: usize = 16 * 1024 * 1024;
 
 /// A rate limit's wait is honoured up to this; past it the caller's own schedule decides.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(6 * 3600);
@@ -277,7 +282,7 @@ pub(super) async fn send(
     url: &Url,
     fixes: &Fixes,
 ) -> Result<Answer, WriteBackError> {
-    classify(send_raw(request, url, fixes).await?, url, fixes)
+    Ok(send_bounded(request, url, fixes, MAX_ANSWER_BYTES).await?)
 }
 
 /// Sends `request` (to `url`) and reads its answer, bounded, whatever its status: only no
@@ -287,6 +292,59 @@ pub(super) async fn send_raw(
     url: &Url,
     fixes: &Fixes,
 ) -> Result<Answer, WriteBackError> {
+    Ok(send_raw_bounded(request, url, fixes, MAX_ANSWER_BYTES).await?)
+}
+
+/// [`send`] with answers bounded at `max_bytes`: a listing's page is bigger than a
+/// write-back's answer.
+pub(super) async fn send_bounded(
+    request: reqwest::RequestBuilder,
+    url: &Url,
+    fixes: &Fixes,
+    max_bytes: usize,
+) -> Result<Answer, Bounded> {
+    Ok(classify(
+        send_raw_bounded(request, url, fixes, max_bytes).await?,
+        url,
+        fixes,
+    )?)
+}
+
+/// A call of [`send_bounded`] or [`send_raw_bounded`] that failed. `?` turns it into a
+/// [`WriteBackError`] (an oversized answer a permanent one) where the caller cannot ask for
+/// less.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum Bounded {
+    /// A successful answer longer than the bound: asking for fewer items may pass. `reason`
+    /// names the platform, the URL without query and the bound.
+    TooLarge {
+        reason: String,
+    },
+    Failed(WriteBackError),
+}
+
+impl From<WriteBackError> for Bounded {
+    fn from(e: WriteBackError) -> Bounded {
+        Bounded::Failed(e)
+    }
+}
+
+impl From<Bounded> for WriteBackError {
+    fn from(e: Bounded) -> WriteBackError {
+        match e {
+            Bounded::TooLarge { reason } => WriteBackError::Permanent(reason),
+            Bounded::Failed(e) => e,
+        }
+    }
+}
+
+/// [`send_raw`] with answers bounded at `max_bytes`.
+pub(super) async fn send_raw_bounded(
+    request: reqwest::RequestBuilder,
+    url: &Url,
+    fixes: &Fixes,
+    max_bytes: usize,
+) -> Result<Answer, Bounded> {
     let transient = |reason: &str| WriteBackError::Transient {
         reason: format!(
             "{}: {reason} ({})",
@@ -307,23 +365,23 @@ pub(super) async fn send_raw(
     let mut body = Vec::new();
     loop {
         match response.chunk().await {
-            Ok(Some(chunk)) => {
-                if body.len() + chunk.len() > MAX_ANSWER_BYTES {
-                    if status.is_success() {
-                        return Err(WriteBackError::Permanent(format!(
-                            "{}: the answer of {} is over {MAX_ANSWER_BYTES} bytes",
+            Ok(Some(chunk)) if body.len() + chunk.len() > max_bytes => {
+                if status.is_success() {
+                    return Err(Bounded::TooLarge {
+                        reason: format!(
+                            "{}: the answer of {} is over {max_bytes} bytes",
                             fixes.platform,
                             display_url(url.as_str())
-                        )));
-                    }
-                    // An error's body is only for its message: what arrived is enough.
-                    break;
+                        ),
+                    });
                 }
-                body.extend_from_slice(&chunk);
+                // An error's body is only for its message: what arrived is enough.
+                break;
             }
+            Ok(Some(chunk)) => body.extend_from_slice(&chunk),
             Ok(None) => break,
             Err(_) if status.is_success() => {
-                return Err(transient("the connection broke while reading"));
+                return Err(transient("the connection broke while reading").into());
             }
             Err(_) => break,
         }
@@ -589,6 +647,64 @@ mod tests {
             wait > Duration::from_secs(100) && wait <= Duration::from_secs(120),
             "{wait:?}"
         );
+    }
+
+    /// A loopback server answering every connection with `status` and `len` bytes of body.
+    async fn answering(status: u16, len: usize) -> Url {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let at = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                let mut request = [0u8; 4096];
+                let _ = socket.read(&mut request).await;
+                let head = format!(
+                    "HTTP/1.1 {status} X\r\ncontent-length: {len}\r\nconnection: close\r\n\r\n"
+                );
+                let _ = socket.write_all(head.as_bytes()).await;
+                let _ = socket.write_all(&vec![b' '; len]).await;
+            }
+        });
+        Url::parse(&format!("http://{at}/orders?page=2")).unwrap()
+    }
+
+    #[tokio::test]
+    async fn an_oversized_success_is_told_apart_and_an_errors_body_cut() {
+        let fixes = Fixes {
+            platform: "X",
+            auth: "",
+            base_key: "x.api_base_url",
+            reset_ms_header: None,
+        };
+        let client = super::super::api::client(Duration::from_secs(5));
+        let big = answering(200, 3000).await;
+        let err = send_raw_bounded(client.get(big.clone()), &big, &fixes, 1000)
+            .await
+            .err()
+            .unwrap();
+        let Bounded::TooLarge { reason } = &err else {
+            panic!("{err:?}")
+        };
+        let reason = reason.clone();
+        assert!(reason.contains("over 1000 bytes"), "{reason}");
+        assert!(!reason.contains("page=2"), "no query shown: {reason}");
+        // Through `?` into the write-back's error: permanent, the same words.
+        assert_eq!(WriteBackError::from(err), WriteBackError::Permanent(reason));
+        let whole = send_bounded(client.get(big.clone()), &big, &fixes, 4000)
+            .await
+            .unwrap();
+        assert_eq!(whole.body.len(), 3000);
+        // An error's body is only read for its message: cut, never refused for its size.
+        let failing = answering(503, 3000).await;
+        let answer = send_raw_bounded(client.get(failing.clone()), &failing, &fixes, 1000)
+            .await
+            .unwrap();
+        assert_eq!(answer.status, StatusCode::SERVICE_UNAVAILABLE);
+        assert!(answer.body.len() <= 1000);
+        assert!(matches!(
+            send_bounded(client.get(failing.clone()), &failing, &fixes, 1000).await,
+            Err(Bounded::Failed(WriteBackError::Transient { .. }))
+        ));
     }
 
     #[test]

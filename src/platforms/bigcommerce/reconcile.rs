@@ -12,11 +12,10 @@ use reqwest::StatusCode;
 use reqwest::header::HeaderValue;
 use secrecy::ExposeSecret;
 use serde_json::{Value, json};
-use url::Url;
 
 use super::super::reconcile::{ApiError, Found, Page};
 use super::super::standard_webhooks as sw;
-use super::super::writeback::{Answer, Fixes, classify, endpoint, one_line};
+use super::super::writeback::{Fixes, MAX_PAGE_BYTES, endpoint, one_line, send_bounded};
 use super::super::{Headers, Parsed, WebhookPlatform, unix_rfc3339};
 use super::BigCommerce;
 use super::profile::Api;
@@ -62,7 +61,7 @@ pub async fn list_changed(
         .get(url.clone())
         .header("X-Auth-Token", token)
         .header(reqwest::header::ACCEPT, "application/json");
-    let answer = send_page(request, &url, &FIXES).await?;
+    let answer = send_bounded(request, &url, &FIXES, MAX_PAGE_BYTES).await?;
     // BigCommerce answers an empty listing with 204 and no body.
     if answer.status == StatusCode::NO_CONTENT {
         return Ok(Page::default());
@@ -81,64 +80,6 @@ pub async fn list_changed(
     let mut listed = orders_page(&items);
     listed.next = (items.len() >= LIMIT).then(|| (page + 1).to_string());
     Ok(listed)
-}
-
-/// A listing page is bigger than the write-back's answers `writeback::send` bounds at 1 MiB:
-/// 250 BigCommerce orders, or 100 WooCommerce orders with their plugins' meta, pass it, and a
-/// page refused for its size would stop every sweep of the store at the same place.
-pub(in crate::platforms) const MAX_PAGE_BYTES: usize = 16 * 1024 * 1024;
-
-/// `writeback::send` with [`MAX_PAGE_BYTES`]: the answer read, bounded, and classed by
-/// `writeback::classify`.
-pub(in crate::platforms) async fn send_page(
-    request: reqwest::RequestBuilder,
-    url: &Url,
-    fixes: &Fixes,
-) -> Result<Answer, ApiError> {
-    let shown = crate::net::display_url(url.as_str());
-    let transient = |reason: &str| ApiError::Transient {
-        reason: format!("{}: {reason} ({shown})", fixes.platform),
-        retry_after: None,
-    };
-    let mut response = request.send().await.map_err(|e| {
-        transient(if e.is_timeout() {
-            "timed out"
-        } else {
-            "could not connect"
-        })
-    })?;
-    let status = response.status();
-    let headers = response.headers().clone();
-    let mut body = Vec::new();
-    loop {
-        match response.chunk().await {
-            Ok(Some(chunk)) if body.len() + chunk.len() > MAX_PAGE_BYTES => {
-                if status.is_success() {
-                    return Err(ApiError::Permanent(format!(
-                        "{}: the answer of {shown} is over {MAX_PAGE_BYTES} bytes",
-                        fixes.platform
-                    )));
-                }
-                // An error's body is only for its message: what arrived is enough.
-                break;
-            }
-            Ok(Some(chunk)) => body.extend_from_slice(&chunk),
-            Ok(None) => break,
-            Err(_) if status.is_success() => {
-                return Err(transient("the connection broke while reading"));
-            }
-            Err(_) => break,
-        }
-    }
-    classify(
-        Answer {
-            status,
-            headers,
-            body,
-        },
-        url,
-        fixes,
-    )
 }
 
 fn page_number(cursor: Option<&str>) -> Result<u64, ApiError> {

@@ -17,7 +17,9 @@ use serde_json::{Value, json};
 use url::Url;
 
 use super::super::reconcile::{ApiError, Found, Page};
-use super::super::writeback::{Fixes, classify, endpoint, send, send_raw};
+use super::super::writeback::{
+    Bounded, Fixes, MAX_ANSWER_BYTES, classify, endpoint, send, send_raw_bounded,
+};
 use super::super::{Headers, Parsed, WebhookPlatform, unix_rfc3339};
 use super::Shopware;
 use super::profile::{Api, Token};
@@ -136,17 +138,14 @@ pub async fn list_changed(
     let url = endpoint(&api.base_url, &["api", "search", "order"], &FIXES)?;
     let answer = loop {
         match search(client, api, &url, &criteria(since, &at)).await {
-            // The bound's refusal (`writeback::send_raw`) says only this, in words.
-            Err(ApiError::Permanent(why)) if why.contains(" bytes") && why.contains("is over") => {
-                match at.halved() {
-                    Some(half) => at = half,
-                    None => {
-                        return Err(ApiError::Permanent(format!(
-                            "{why}: one order alone is too big to list"
-                        )));
-                    }
+            Err(Bounded::TooLarge { reason }) => match at.halved() {
+                Some(half) => at = half,
+                None => {
+                    return Err(ApiError::Permanent(format!(
+                        "{reason}: one order alone is too big to list"
+                    )));
                 }
-            }
+            },
             other => break other?,
         }
     };
@@ -387,11 +386,11 @@ async fn search(
     api: &Api,
     url: &Url,
     body: &Value,
-) -> Result<Value, ApiError> {
+) -> Result<Value, Bounded> {
     let mut retried = false;
     loop {
         let token = token(client, api).await?;
-        let answer = send_raw(
+        let answer = send_raw_bounded(
             client
                 .post(url.clone())
                 .bearer_auth(token.expose_secret())
@@ -400,6 +399,7 @@ async fn search(
                 .json(body),
             url,
             &FIXES,
+            MAX_ANSWER_BYTES,
         )
         .await?;
         if answer.status == reqwest::StatusCode::UNAUTHORIZED && !retried {
@@ -407,7 +407,7 @@ async fn search(
             forget(api, &token).await;
             continue;
         }
-        return classify(answer, url, &FIXES)?.json(&FIXES, url);
+        return Ok(classify(answer, url, &FIXES)?.json(&FIXES, url)?);
     }
 }
 

@@ -8,9 +8,10 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 use url::Url;
 
-use super::super::bigcommerce::reconcile::send_page;
 use super::super::reconcile::{ApiError, Found, Page, Subscription, is_our_delivery_url};
-use super::super::writeback::{Answer, Fixes, endpoint, one_line, send};
+use super::super::writeback::{
+    Answer, Fixes, MAX_PAGE_BYTES, endpoint, one_line, send, send_bounded,
+};
 use super::super::{Headers, Parsed, WebhookPlatform, unix_rfc3339};
 use super::profile::Api;
 use super::{TOPIC, WooCommerce};
@@ -213,7 +214,7 @@ async fn get(client: &reqwest::Client, api: &Api, url: &Url) -> Result<Answer, A
             Some(api.consumer_secret.expose_secret()),
         )
         .header(reqwest::header::ACCEPT, "application/json");
-    send_page(request, url, &FIXES).await
+    Ok(send_bounded(request, url, &FIXES, MAX_PAGE_BYTES).await?)
 }
 
 /// The answer's JSON array, each element as its exact bytes.
