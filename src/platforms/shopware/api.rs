@@ -21,7 +21,7 @@ use crate::platforms::writeback::{
     Fixes, Note, WriteBackError, classify, endpoint, send, send_raw,
 };
 
-const TOKEN_FIXES: Fixes = Fixes {
+pub(super) const TOKEN_FIXES: Fixes = Fixes {
     platform: "Shopware",
     auth: "Shopware refused the integration's credentials: check shopware.client_id / client_secret (Settings → System → Integrations)",
     base_key: "shopware.api_base_url (or base_uri)",
@@ -37,10 +37,10 @@ const FIXES: Fixes = Fixes {
 
 /// A token is renewed this long before Shopware says it expires: a request started just
 /// before the end would otherwise meet a 401.
-const EXPIRY_MARGIN: Duration = Duration::from_secs(30);
+pub(super) const EXPIRY_MARGIN: Duration = Duration::from_secs(30);
 
 /// Shopware's lifetime of an integration's token, when its answer does not say.
-const DEFAULT_LIFETIME: Duration = Duration::from_secs(600);
+pub(super) const DEFAULT_LIFETIME: Duration = Duration::from_secs(600);
 
 /// Tags order `order_id` with `note.tag`. Shopware orders have no note shopbip may add to:
 /// `note.text` is not used.
@@ -87,8 +87,11 @@ pub async fn write_back(
     }
 }
 
-/// The cached token, or a new one.
-async fn token(client: &reqwest::Client, api: &Api) -> Result<SecretString, WriteBackError> {
+/// The cached token, or a new one; shared by the write-back and the sweep (`api.token`).
+pub(super) async fn token(
+    client: &reqwest::Client,
+    api: &Api,
+) -> Result<SecretString, WriteBackError> {
     let mut cached = api.token.0.lock().await;
     if let Some(t) = cached.as_ref()
         && t.expires > Instant::now()
@@ -129,7 +132,7 @@ async fn token(client: &reqwest::Client, api: &Api) -> Result<SecretString, Writ
 }
 
 /// Drops `failed` from the cache, unless another write-back already replaced it.
-async fn forget(api: &Api, failed: &SecretString) {
+pub(super) async fn forget(api: &Api, failed: &SecretString) {
     let mut cached = api.token.0.lock().await;
     if cached
         .as_ref()
