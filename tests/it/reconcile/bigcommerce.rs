@@ -6,15 +6,18 @@
 //! the worker fetches before sending, as for a webhook.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, UNIX_EPOCH};
 
 use serde_json::{Value, json};
 use shopbip::platforms::standard_webhooks::KeyForm;
 use shopbip::reconcile::Outcome;
 
-use super::{Reply, Seen, StandIn, job_keys, stand_in, sweep};
-use crate::common::app::{TestApp, start_with};
+use super::{
+    Once, Reply, Seen, StandIn, api_access, assert_48h_back, assert_made_nothing, assert_refused,
+    ids_where, job_keys, post_webhook, sent_numbers, stand_in, start_store, sweep,
+    sweep_again_changes_nothing, sweep_waiting,
+};
+use crate::common::app::TestApp;
 use crate::common::sign::fixture;
 use crate::platforms::{now, profile, rule, standard_webhooks_headers};
 
@@ -71,7 +74,7 @@ fn bigcommerce_api(orders: Vec<(i64, Value)>) -> StandIn {
         .map(|(_, o)| (o["id"].to_string(), o.clone()))
         .collect();
     let listing = format!("/stores/{HASH}/v2/orders");
-    let limited = Arc::new(Mutex::new(false));
+    let limited = Once::default();
     stand_in(move |seen: &Seen| {
         if seen.header("x-auth-token") != Some(TOKEN) {
             return Reply::status(401);
@@ -86,8 +89,8 @@ fn bigcommerce_api(orders: Vec<(i64, Value)>) -> StandIn {
                 .param("limit")
                 .and_then(|p| p.parse().ok())
                 .unwrap_or(50);
-            if page == 2 && !std::mem::replace(&mut *limited.lock().unwrap(), true) {
-                return Reply::status(429).header("Retry-After", "1");
+            if page == 2 && limited.first() {
+                return Reply::too_many_requests();
             }
             let items: Vec<&Value> = orders
                 .iter()
@@ -99,18 +102,11 @@ fn bigcommerce_api(orders: Vec<(i64, Value)>) -> StandIn {
             if items.is_empty() {
                 // BigCommerce's answer to an empty listing.
                 return Reply {
-                    status: 204,
-                    headers: Vec::new(),
                     body: Vec::new(),
-                    delay: Duration::ZERO,
+                    ..Reply::status(204)
                 };
             }
-            let reply = Reply::json(json!(items));
-            return if page == 1 {
-                reply.after(Duration::from_millis(1500))
-            } else {
-                reply
-            };
+            return Reply::json(json!(items)).slow_when(page == 1);
         }
         let Some(rest) = seen.path.strip_prefix(&format!("{listing}/")) else {
             return Reply::status(404);
@@ -127,33 +123,24 @@ fn bigcommerce_api(orders: Vec<(i64, Value)>) -> StandIn {
     })
 }
 
-async fn bigcommerce_store(api: &StandIn) -> TestApp {
-    let base = api.base.clone();
-    start_with(
-        move |dir, url| {
-            let extra = format!(
-                "[bigcommerce]\nstore_hash = \"{HASH}\"\naccess_token = \"{TOKEN}\"\napi_base_url = \"{base}\"\n[reconcile]\nenabled = true\n"
-            ) + &rule("order.paid", 1290, &["{order.number}"], false);
-            let profile = profile("bigcommerce", &[CLIENT_SECRET], url, &extra);
-            std::fs::write(dir.join(format!("{STORE}.toml")), profile).unwrap();
-        },
-        |settings| settings.worker.concurrency = 0,
-    )
+/// A store whose API access uses `token`.
+async fn bigcommerce_store_with(api: &StandIn, token: &str) -> TestApp {
+    let keys = [("store_hash", HASH), ("access_token", token)];
+    start_store(STORE, |url| {
+        let extra = api_access("bigcommerce", &keys, &api.base)
+            + &rule("order.paid", 1290, &["{order.number}"], false);
+        profile("bigcommerce", &[CLIENT_SECRET], url, &extra)
+    })
     .await
 }
 
-/// The order numbers the sandbox accepted a send for, sorted, once the queued jobs ran.
+async fn bigcommerce_store(api: &StandIn) -> TestApp {
+    bigcommerce_store_with(api, TOKEN).await
+}
+
+/// The order numbers sent, sorted.
 async fn sent(app: &TestApp) -> Vec<String> {
-    app.service.run_pending_jobs().await.unwrap();
-    let mut numbers: Vec<String> = app
-        .sandbox
-        .accepted_sends(0)
-        .await
-        .into_iter()
-        .map(|(n, _)| n)
-        .collect();
-    numbers.sort();
-    numbers
+    sent_numbers(app, 0).await
 }
 
 /// The corpus's signed `store/order/statusUpdated` (to Awaiting Fulfillment) for order `id`.
@@ -163,18 +150,7 @@ async fn post_paid(app: &TestApp, id: u64, delivery: &str) -> Value {
     let body = serde_json::to_vec(&body).unwrap();
     let headers =
         standard_webhooks_headers(CLIENT_SECRET, KeyForm::RawOrWhsec, delivery, now(), &body);
-    let answer = app.post(STORE, &headers, body).await;
-    assert_eq!(answer.status(), 200);
-    answer.json().await.unwrap()
-}
-
-fn outcomes(report: &shopbip::reconcile::SweepReport, f: impl Fn(&Outcome) -> bool) -> Vec<&str> {
-    report
-        .orders
-        .iter()
-        .filter(|o| f(&o.outcome))
-        .map(|o| o.order_id.as_str())
-        .collect()
+    post_webhook(app, STORE, &headers, body).await
 }
 
 #[tokio::test]
@@ -182,15 +158,15 @@ async fn an_order_whose_webhook_never_came_gets_one_message_after_one_sweep() {
     let listed = orders();
     let api = bigcommerce_api(listed.clone());
     let app = bigcommerce_store(&api).await;
-    let report = sweep(&app, STORE).await;
+    let report = sweep_waiting(&app, STORE).await;
     assert_eq!(
         (report.error.clone(), report.pages),
         (None, 2),
         "{report:?}"
     );
-    let recovered = outcomes(&report, |o| matches!(o, Outcome::Recovered { .. }));
+    let recovered = ids_where(&report, |o| matches!(o, Outcome::Recovered { .. }));
     assert_eq!(recovered, ["501", "503", "504", "506"]);
-    let skipped = outcomes(&report, |o| matches!(o, Outcome::Skipped(_)));
+    let skipped = ids_where(&report, |o| matches!(o, Outcome::Skipped(_)));
     assert_eq!(
         skipped.len(),
         249,
@@ -223,25 +199,19 @@ async fn an_order_whose_webhook_never_came_gets_one_message_after_one_sweep() {
     let calls = api.calls(&format!("/stores/{HASH}/v2/orders"));
     let pages: Vec<String> = calls.iter().map(|s| s.param("page").unwrap()).collect();
     assert_eq!(pages, ["1", "2", "2"]);
-    let since = shopbip::clock::now_ms() - 48 * 3600 * 1000;
     for call in &calls {
         assert_eq!(call.param("sort").as_deref(), Some("date_modified:asc"));
         assert_eq!(call.param("limit").as_deref(), Some("250"));
-        let at = shopbip::clock::parse_datetime_ms(&call.param("min_date_modified").unwrap());
-        assert!(at.is_some_and(|at| (at - since).abs() < 60_000), "{call:?}");
+        let since = call.param("min_date_modified").unwrap();
+        assert_48h_back(shopbip::clock::parse_datetime_ms(&since).unwrap(), &since);
     }
     // The worker fetched each order it sent, as for a webhook.
     assert_eq!(api.calls("/v2/orders/504/products").len(), 1);
 
     // A second sweep lists from the watermark (five minutes back) and sends nothing more.
-    let again = sweep(&app, STORE).await;
+    let again = sweep_again_changes_nothing(&app, STORE).await;
     assert_eq!(
-        (again.recovered(), again.error.clone()),
-        (0, None),
-        "{again:?}"
-    );
-    assert_eq!(
-        outcomes(&again, |o| *o == Outcome::AlreadyHandled),
+        ids_where(&again, |o| *o == Outcome::AlreadyHandled),
         ["504", "506"]
     );
     assert_eq!(sent(&app).await.len(), 4);
@@ -258,7 +228,7 @@ async fn an_order_its_webhook_brought_gets_nothing_from_the_sweep() {
     let report = sweep(&app, STORE).await;
     assert_eq!(report.error, None, "{report:?}");
     assert_eq!(
-        outcomes(&report, |o| *o == Outcome::AlreadyHandled),
+        ids_where(&report, |o| *o == Outcome::AlreadyHandled),
         ["504"]
     );
     assert_eq!(sent(&app).await, ["501", "503", "504", "506"]);
@@ -271,10 +241,7 @@ async fn a_webhook_arriving_after_the_sweep_found_its_order_makes_nothing() {
     assert_eq!(sweep(&app, STORE).await.recovered(), 4);
     assert_eq!(sent(&app).await.len(), 4);
 
-    let answer = post_paid(&app, 506, "bc-late").await;
-    assert_eq!(answer["status"], "accepted", "{answer}");
-    assert_eq!(answer["jobs_created"], 0, "{answer}");
-    assert_eq!(answer["jobs_existing"], 1, "{answer}");
+    assert_made_nothing(&post_paid(&app, 506, "bc-late").await, 1);
     let sends = sent(&app).await;
     assert_eq!(sends.iter().filter(|n| *n == "506").count(), 1, "{sends:?}");
     assert_eq!(sends.len(), 4);
@@ -297,25 +264,8 @@ async fn an_empty_listing_is_a_204_and_ends_the_sweep() {
 #[tokio::test]
 async fn a_refused_token_ends_the_sweep_with_the_fix_and_never_the_token() {
     let api = bigcommerce_api(orders());
-    let base = api.base.clone();
-    let app = start_with(
-        move |dir, url| {
-            let extra = format!(
-                "[bigcommerce]\nstore_hash = \"{HASH}\"\naccess_token = \"not-the-token\"\napi_base_url = \"{base}\"\n[reconcile]\nenabled = true\n"
-            ) + &rule("order.paid", 1290, &["{order.number}"], false);
-            let profile = profile("bigcommerce", &[CLIENT_SECRET], url, &extra);
-            std::fs::write(dir.join(format!("{STORE}.toml")), profile).unwrap();
-        },
-        |settings| settings.worker.concurrency = 0,
-    )
-    .await;
+    let app = bigcommerce_store_with(&api, "not-the-token").await;
     let report = sweep(&app, STORE).await;
-    let error = report.error.clone().unwrap_or_default();
-    assert!(
-        error.contains("bigcommerce.access_token") && error.contains("401"),
-        "{error}"
-    );
-    assert!(!error.contains("not-the-token"), "{error}");
-    assert_eq!((report.pages, report.watermark), (0, None));
-    assert!(job_keys(&app, STORE).await.is_empty());
+    let fix = ["bigcommerce.access_token", "401"];
+    assert_refused(&app, &report, &fix, &["not-the-token"]).await;
 }

@@ -10,12 +10,14 @@ mod stripe;
 mod sweeps;
 mod woocommerce;
 
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use shopbip::reconcile::{SweepOptions, SweepReport};
+use serde_json::{Value, json};
+use shopbip::reconcile::{Outcome, SweepOptions, SweepReport};
 
-use crate::common::app::TestApp;
+use crate::common::app::{TestApp, start_with};
 
 /// A request the stand-in received.
 #[derive(Debug, Clone)]
@@ -86,6 +88,44 @@ impl Reply {
     pub fn after(mut self, delay: Duration) -> Reply {
         self.delay = delay;
         self
+    }
+
+    /// Rate-limited, to be asked again in a second.
+    pub fn too_many_requests() -> Reply {
+        Reply::status(429).header("Retry-After", "1")
+    }
+
+    /// This answer, 1.5 s late when `slow` (a slow page the sweep must wait for).
+    pub fn slow_when(self, slow: bool) -> Reply {
+        if slow { self.after(SLOW_PAGE) } else { self }
+    }
+}
+
+/// How late a slow page answers.
+pub const SLOW_PAGE: Duration = Duration::from_millis(1500);
+
+/// A fault a stand-in gives once: `first()` is true on its first call only.
+#[derive(Default)]
+pub struct Once(AtomicBool);
+
+impl Once {
+    pub fn first(&self) -> bool {
+        !self.0.swap(true, Ordering::SeqCst)
+    }
+}
+
+/// A page that answers its first request with a 429 (`Retry-After: 1`), its second slowly,
+/// then normally.
+#[derive(Default)]
+pub struct LimitedThenSlow(AtomicUsize);
+
+impl LimitedThenSlow {
+    pub fn answer(&self, reply: Reply) -> Reply {
+        match self.0.fetch_add(1, Ordering::SeqCst) {
+            0 => Reply::too_many_requests(),
+            1 => reply.after(SLOW_PAGE),
+            _ => reply,
+        }
     }
 }
 
@@ -187,4 +227,184 @@ pub async fn job_keys(app: &TestApp, store: &str) -> Vec<(String, String)> {
         .collect();
     keys.sort();
     keys
+}
+
+/// A service with workers off (the test runs the jobs) and the store profiles `profiles`
+/// gives, as (store id, profile), for the sandbox's URL.
+pub async fn start_stores(profiles: impl FnOnce(&str) -> Vec<(String, String)>) -> TestApp {
+    start_with(
+        move |dir, url| {
+            for (store, profile) in profiles(url) {
+                std::fs::write(dir.join(format!("{store}.toml")), profile).unwrap();
+            }
+        },
+        |settings| settings.worker.concurrency = 0,
+    )
+    .await
+}
+
+/// `start_stores` with the one store `store`.
+pub async fn start_store(store: &str, profile: impl FnOnce(&str) -> String) -> TestApp {
+    let store = store.to_owned();
+    start_stores(move |url| vec![(store, profile(url))]).await
+}
+
+/// Profile lines giving the sweep the `platform` API at the stand-in's `base` with `keys`,
+/// and turning the sweep on (`[reconcile]` comes last: a test may add its keys).
+pub fn api_access(platform: &str, keys: &[(&str, &str)], base: &str) -> String {
+    let mut lines = format!("[{platform}]\n");
+    for (key, value) in keys {
+        lines += &format!("{key} = \"{value}\"\n");
+    }
+    lines + &format!("api_base_url = \"{base}\"\n[reconcile]\nenabled = true\n")
+}
+
+/// Posts a signed webhook to `store`: it must be taken (200). Its JSON answer.
+pub async fn post_webhook(
+    app: &TestApp,
+    store: &str,
+    headers: &[(&str, String)],
+    body: Vec<u8>,
+) -> Value {
+    let answer = app.post(store, headers, body).await;
+    let status = answer.status();
+    let text = answer.text().await.unwrap();
+    assert_eq!(status, 200, "{text}");
+    serde_json::from_str(&text).unwrap()
+}
+
+/// A webhook's answer when the sweep had already made its `existing` jobs: nothing new.
+pub fn assert_made_nothing(answer: &Value, existing: u64) {
+    assert_eq!(
+        (
+            answer["status"].as_str(),
+            &answer["jobs_created"],
+            &answer["jobs_existing"]
+        ),
+        (Some("accepted"), &json!(0), &json!(existing)),
+        "{answer}"
+    );
+}
+
+/// Once the queued jobs ran, every template send as (template, body parameters), sorted;
+/// each must have been accepted by the sandbox.
+pub async fn sends(app: &TestApp) -> Vec<(u64, Vec<String>)> {
+    app.service.run_pending_jobs().await.unwrap();
+    let calls = app
+        .sandbox
+        .control
+        .calls_to("/api/v2/whatsapp/templates")
+        .await
+        .unwrap();
+    let mut sends: Vec<(u64, Vec<String>)> = calls
+        .into_iter()
+        .map(|call| {
+            assert_eq!(call.status, 200, "a refused send: {call:?}");
+            let template = call.path.split('/').nth(5).unwrap().parse().unwrap();
+            let params = call.json.unwrap()["body_params"]
+                .as_array()
+                .unwrap()
+                .clone();
+            let params = params.iter().map(|p| p.as_str().unwrap().to_owned());
+            (template, params.collect())
+        })
+        .collect();
+    sends.sort();
+    sends
+}
+
+/// Body parameter `param` (where the store's rules put the order number) of every send, sorted.
+pub async fn sent_numbers(app: &TestApp, param: usize) -> Vec<String> {
+    let mut numbers: Vec<String> = sends(app)
+        .await
+        .into_iter()
+        .map(|(_, params)| params[param].clone())
+        .collect();
+    numbers.sort();
+    numbers
+}
+
+/// Every send as (template, its last body parameter: the order number), sorted.
+pub async fn sent_per_template(app: &TestApp) -> Vec<(u64, String)> {
+    let sends = sends(app).await.into_iter();
+    let mut sends: Vec<(u64, String)> = sends
+        .map(|(t, params)| (t, params.last().unwrap().clone()))
+        .collect();
+    sends.sort();
+    sends
+}
+
+/// The first body parameter of every send with `template`, sorted.
+pub async fn sent_with(app: &TestApp, template: u64) -> Vec<String> {
+    let sends = sends(app).await.into_iter();
+    sends
+        .filter(|(t, _)| *t == template)
+        .map(|(_, params)| params[0].clone())
+        .collect()
+}
+
+/// A first sweep of `store`, which must wait out a 429's second and a slow page within
+/// itself.
+pub async fn sweep_waiting(app: &TestApp, store: &str) -> SweepReport {
+    let started = Instant::now();
+    let report = sweep(app, store).await;
+    let took = started.elapsed();
+    assert!(
+        took >= Duration::from_secs(1) + SLOW_PAGE,
+        "{took:?}: {report:?}"
+    );
+    report
+}
+
+/// Sweeps `store` again: no error, nothing recovered, the store's jobs as they were. The report.
+pub async fn sweep_again_changes_nothing(app: &TestApp, store: &str) -> SweepReport {
+    let jobs = job_keys(app, store).await;
+    let again = sweep(app, store).await;
+    assert_eq!(
+        (again.recovered(), again.error.clone()),
+        (0, None),
+        "{again:?}"
+    );
+    assert_eq!(job_keys(app, store).await, jobs, "a second sweep made jobs");
+    again
+}
+
+/// A sweep ended by a refusal: its error names each of `fix` and shows none of `secrets`; no
+/// page, no watermark, no job.
+pub async fn assert_refused(app: &TestApp, report: &SweepReport, fix: &[&str], secrets: &[&str]) {
+    let error = report.error.clone().unwrap_or_default();
+    for needle in fix {
+        assert!(error.contains(needle), "{needle}: {report:?}");
+    }
+    for secret in secrets {
+        assert!(!error.contains(secret), "{error}");
+    }
+    assert_eq!((report.pages, report.watermark), (0, None), "{report:?}");
+    assert!(job_keys(app, &report.store_id).await.is_empty());
+}
+
+/// The ids of the swept orders whose outcome passes `f`, in listing order.
+pub fn ids_where(report: &SweepReport, f: impl Fn(&Outcome) -> bool) -> Vec<&str> {
+    let orders = report.orders.iter().filter(|o| f(&o.outcome));
+    orders.map(|o| o.order_id.as_str()).collect()
+}
+
+/// Each swept order as (id, outcome), in listing order.
+pub fn outcomes(report: &SweepReport) -> Vec<(&str, &Outcome)> {
+    let orders = report.orders.iter();
+    orders.map(|o| (o.order_id.as_str(), &o.outcome)).collect()
+}
+
+/// The outcome of the swept order `id`; it must have been listed.
+pub fn outcome_of<'a>(report: &'a SweepReport, id: &str) -> &'a Outcome {
+    let order = report.orders.iter().find(|o| o.order_id == id);
+    &order
+        .unwrap_or_else(|| panic!("{id} not listed: {report:?}"))
+        .outcome
+}
+
+/// `at` (Unix ms) is where a first sweep starts: 48 hours back.
+pub fn assert_48h_back(at: i64, shown: &str) {
+    let since = shopbip::clock::now_ms() - 48 * 3600 * 1000;
+    assert!((at - since).abs() < 60_000, "48 h back: {shown}");
 }

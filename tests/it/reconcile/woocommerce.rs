@@ -4,18 +4,23 @@
 //! once and answers page 3 slowly; and lists the shop's webhooks for the health check.
 
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use serde_json::{Value, json};
+use shopbip::reconcile::Outcome;
 
-use super::{Reply, Seen, StandIn, job_keys, stand_in, sweep};
-use crate::common::app::{TestApp, WOO_SECRET, start_with, woo_profile};
+use super::{
+    Once, Reply, Seen, StandIn, api_access, assert_48h_back, assert_made_nothing, assert_refused,
+    ids_where, job_keys, post_webhook, sent_numbers, stand_in, start_store, start_stores, sweep,
+    sweep_again_changes_nothing, sweep_waiting,
+};
+use crate::common::app::{TestApp, WOO_SECRET, woo_profile};
 use crate::common::sign::{fixture, woo_headers};
 
 const STORE: &str = "acme-woo";
 const PAID_727: &str = "real/woocommerce/docs_order_727_paid_update.body";
 const PAGE: usize = 2;
 const ORDERS: &str = "/wp-json/wc/v3/orders";
+const KEYS: &[(&str, &str)] = &[("consumer_key", "ck_test"), ("consumer_secret", "cs_test")];
 
 /// Corpus order 727 as order `id`, modified `ago_secs` ago, paid unless `status` says
 /// otherwise, with a phone WhatsApp can reach.
@@ -36,7 +41,7 @@ fn order(id: u64, ago_secs: i64, status: &str) -> Value {
 
 /// The WooCommerce API stand-in over `orders` (oldest change first).
 fn woo_api(orders: Vec<Value>) -> StandIn {
-    let limited = Arc::new(Mutex::new(false));
+    let limited = Once::default();
     stand_in(move |seen: &Seen| {
         if seen.path != ORDERS {
             return Reply::status(404);
@@ -48,8 +53,8 @@ fn woo_api(orders: Vec<Value>) -> StandIn {
             .filter(|o| o["date_modified_gmt"].as_str().unwrap_or_default() > after.as_str())
             .collect();
         let page: usize = seen.param("page").and_then(|p| p.parse().ok()).unwrap_or(1);
-        if page == 2 && !std::mem::replace(&mut *limited.lock().unwrap(), true) {
-            return Reply::status(429).header("Retry-After", "1");
+        if page == 2 && limited.first() {
+            return Reply::too_many_requests();
         }
         let total = listed.len().div_ceil(PAGE);
         let items: Vec<&Value> = listed
@@ -58,44 +63,30 @@ fn woo_api(orders: Vec<Value>) -> StandIn {
             .take(PAGE)
             .copied()
             .collect();
-        let reply = Reply::json(json!(items))
+        Reply::json(json!(items))
             .header("X-WP-Total", &listed.len().to_string())
-            .header("X-WP-TotalPages", &total.to_string());
-        if page == 3 {
-            reply.after(Duration::from_millis(1500))
-        } else {
-            reply
-        }
+            .header("X-WP-TotalPages", &total.to_string())
+            .slow_when(page == 3)
     })
 }
 
 async fn woo_store(api: &StandIn) -> TestApp {
-    let base = api.base.clone();
-    start_with(
-        move |dir, url| {
-            let profile = woo_profile(url)
-                + &format!(
-                    "[woocommerce]\nconsumer_key = \"ck_test\"\nconsumer_secret = \"cs_test\"\napi_base_url = \"{base}\"\n[reconcile]\nenabled = true\n"
-                );
-            std::fs::write(dir.join(format!("{STORE}.toml")), profile).unwrap();
-        },
-        |settings| settings.worker.concurrency = 0,
-    )
+    start_store(STORE, |url| {
+        woo_profile(url) + &api_access("woocommerce", KEYS, &api.base)
+    })
     .await
 }
 
-/// The order numbers the sandbox accepted a send for, sorted.
+/// The order numbers sent (`woo_profile`'s rule has it second), sorted.
 async fn sent(app: &TestApp) -> Vec<String> {
-    app.service.run_pending_jobs().await.unwrap();
-    let mut numbers: Vec<String> = app
-        .sandbox
-        .accepted_sends(1)
-        .await
-        .into_iter()
-        .map(|(n, _)| n)
-        .collect();
-    numbers.sort();
-    numbers
+    sent_numbers(app, 1).await
+}
+
+/// The signed `order.updated` webhook carrying `order`: the service's answer.
+async fn post(app: &TestApp, order: &Value, delivery: &str) -> Value {
+    let body = serde_json::to_vec(order).unwrap();
+    let headers = woo_headers(WOO_SECRET, "order.updated", &body, delivery);
+    post_webhook(app, STORE, &headers, body).await
 }
 
 /// Three pages of two; the second over 1 MiB (a plugin's bulky meta on 9004).
@@ -120,16 +111,11 @@ async fn an_order_whose_webhook_never_came_gets_one_message_after_one_sweep() {
     let orders = paid_orders();
     let api = woo_api(orders.clone());
     let app = woo_store(&api).await;
-    let report = sweep(&app, STORE).await;
+    let report = sweep_waiting(&app, STORE).await;
     assert_eq!(report.error, None, "{report:?}");
     assert_eq!(report.pages, 3, "{report:?}");
     assert_eq!(report.recovered(), 5, "{report:?}");
-    let skipped: Vec<&str> = report
-        .orders
-        .iter()
-        .filter(|o| matches!(o.outcome, shopbip::reconcile::Outcome::Skipped(_)))
-        .map(|o| o.order_id.as_str())
-        .collect();
+    let skipped = ids_where(&report, |o| matches!(o, Outcome::Skipped(_)));
     assert_eq!(skipped, ["9002"], "unpaid: no event");
     assert_eq!(sent(&app).await, ["9001", "9003", "9004", "9005", "9006"]);
     let keys = job_keys(&app, STORE).await;
@@ -149,7 +135,6 @@ async fn an_order_whose_webhook_never_came_gets_one_message_after_one_sweep() {
             "ck_test:cs_test"
         )
     );
-    let since = shopbip::clock::now_ms() - 48 * 3600 * 1000;
     for call in &calls {
         assert_eq!(call.header("authorization"), Some(auth.as_str()));
         assert_eq!(call.param("dates_are_gmt").as_deref(), Some("true"));
@@ -158,23 +143,14 @@ async fn an_order_whose_webhook_never_came_gets_one_message_after_one_sweep() {
         assert_eq!(call.param("status").as_deref(), Some("any"));
         let after = call.param("modified_after").unwrap();
         assert!(!after.ends_with('Z') && !after.contains('+'), "{after}");
-        let at = shopbip::clock::parse_datetime_ms(&after).unwrap();
-        assert!(
-            (at - since).abs() < 60_000,
-            "the first sweep looks back 48 h: {after}"
-        );
+        assert_48h_back(shopbip::clock::parse_datetime_ms(&after).unwrap(), &after);
     }
     let newest =
         shopbip::clock::parse_datetime_ms(orders[5]["date_modified_gmt"].as_str().unwrap());
     assert_eq!(report.watermark, newest);
 
     // A second sweep lists from the watermark and finds nothing new.
-    let again = sweep(&app, STORE).await;
-    assert_eq!(
-        (again.recovered(), again.error.clone()),
-        (0, None),
-        "{again:?}"
-    );
+    sweep_again_changes_nothing(&app, STORE).await;
     assert_eq!(sent(&app).await.len(), 5);
     let last = api.calls(ORDERS).pop().unwrap();
     let at = shopbip::clock::parse_datetime_ms(&last.param("modified_after").unwrap()).unwrap();
@@ -186,25 +162,13 @@ async fn an_order_its_webhook_brought_gets_nothing_from_the_sweep() {
     let orders = paid_orders();
     let api = woo_api(orders.clone());
     let app = woo_store(&api).await;
-    let body = serde_json::to_vec(&orders[2]).unwrap();
-    let answer = app
-        .post(
-            STORE,
-            &woo_headers(WOO_SECRET, "order.updated", &body, "w1"),
-            body,
-        )
-        .await;
-    assert_eq!(answer.status(), 200);
+    let answer = post(&app, &orders[2], "w1").await;
+    assert_eq!(answer["jobs_created"], 1, "{answer}");
     assert_eq!(sent(&app).await, ["9003"]);
 
     let report = sweep(&app, STORE).await;
     assert_eq!(report.error, None, "{report:?}");
-    let handled: Vec<&str> = report
-        .orders
-        .iter()
-        .filter(|o| o.outcome == shopbip::reconcile::Outcome::AlreadyHandled)
-        .map(|o| o.order_id.as_str())
-        .collect();
+    let handled = ids_where(&report, |o| *o == Outcome::AlreadyHandled);
     assert_eq!(handled, ["9003"]);
     assert_eq!(sent(&app).await, ["9001", "9003", "9004", "9005", "9006"]);
 }
@@ -218,20 +182,7 @@ async fn a_webhook_arriving_after_the_sweep_found_its_order_makes_nothing() {
     assert_eq!(report.recovered(), 5, "{report:?}");
     assert_eq!(sent(&app).await.len(), 5);
 
-    let body = serde_json::to_vec(&orders[4]).unwrap();
-    let answer: Value = app
-        .post(
-            STORE,
-            &woo_headers(WOO_SECRET, "order.updated", &body, "late"),
-            body,
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(answer["status"], "accepted", "{answer}");
-    assert_eq!(answer["jobs_created"], 0, "{answer}");
-    assert_eq!(answer["jobs_existing"], 1, "{answer}");
+    assert_made_nothing(&post(&app, &orders[4], "late").await, 1);
     let sends = sent(&app).await;
     assert_eq!(
         sends.iter().filter(|n| *n == "9005").count(),
@@ -284,19 +235,15 @@ fn gauge(text: &str, store: &str) -> Option<f64> {
 #[tokio::test]
 async fn a_disabled_woocommerce_webhook_is_reported_and_when_allowed_reactivated() {
     let api = webhooks_api();
-    let base = api.base.clone();
-    let app = start_with(
-        move |dir, url| {
-            for (store, reactivate) in [("woo-health", false), ("woo-health-fix", true)] {
-                let profile = woo_profile(url)
-                    + &format!(
-                        "[woocommerce]\nconsumer_key = \"ck_test\"\nconsumer_secret = \"cs_test\"\napi_base_url = \"{base}\"\n[reconcile]\nenabled = true\nreactivate = {reactivate}\n"
-                    );
-                std::fs::write(dir.join(format!("{store}.toml")), profile).unwrap();
-            }
-        },
-        |settings| settings.worker.concurrency = 0,
-    )
+    let app = start_stores(|url| {
+        [("woo-health", false), ("woo-health-fix", true)]
+            .map(|(store, reactivate)| {
+                let access = api_access("woocommerce", KEYS, &api.base);
+                let profile = woo_profile(url) + &access + &format!("reactivate = {reactivate}\n");
+                (store.to_owned(), profile)
+            })
+            .into()
+    })
     .await;
     let sweeper = app.service.sweeper();
     let check = async |store: &str| {
@@ -371,33 +318,19 @@ async fn a_disabled_woocommerce_webhook_is_reported_and_when_allowed_reactivated
 
 #[tokio::test]
 async fn refused_keys_end_the_sweep_with_the_fix_and_never_the_keys() {
-    let api = stand_in(|_: &Seen| {
-        Reply {
+    let api = stand_in(|_: &Seen| Reply {
         status: 401,
-        headers: vec![("content-type".into(), "application/json".into())],
-        body: br#"{"code":"woocommerce_rest_cannot_view","message":"Sorry, you cannot list resources.","data":{"status":401}}"#.to_vec(),
-        delay: Duration::ZERO,
-    }
+        ..Reply::json(json!({"code": "woocommerce_rest_cannot_view",
+            "message": "Sorry, you cannot list resources.", "data": {"status": 401}}))
     });
     let app = woo_store(&api).await;
     let report = sweep(&app, STORE).await;
-    let error = report.error.clone().unwrap_or_default();
-    assert!(
-        error.contains("woocommerce.consumer_key") && error.contains("cannot list resources"),
-        "{error}"
-    );
-    assert!(
-        !error.contains("ck_test") && !error.contains("cs_test"),
-        "{error}"
-    );
-    assert_eq!(
-        (report.pages, report.watermark, report.retry_after),
-        (0, None, None)
-    );
+    let fix = ["woocommerce.consumer_key", "cannot list resources"];
+    assert_refused(&app, &report, &fix, &["ck_test", "cs_test"]).await;
+    assert_eq!(report.retry_after, None);
     assert_eq!(
         api.calls(ORDERS).len(),
         1,
         "a refusal is not retried in the sweep"
     );
-    assert!(job_keys(&app, STORE).await.is_empty());
 }
