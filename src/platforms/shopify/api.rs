@@ -29,7 +29,7 @@ const TAG_ONLY: &str = "mutation($id: ID!, $tags: [String!]!) { \
     tagsAdd(id: $id, tags: $tags) { userErrors { field message } } }";
 
 /// A throttled query is retried no sooner than this, whatever the cost extension says.
-const MIN_THROTTLE_WAIT: Duration = Duration::from_secs(1);
+pub(super) const MIN_THROTTLE_WAIT: Duration = Duration::from_secs(1);
 
 /// Tags order `order_id` with `note.tag` and appends `note.text` to its note (not again when
 /// the note already holds it, as after a retry whose answer was lost).
@@ -46,11 +46,7 @@ pub async fn write_back(
             order_id.chars().take(40).collect::<String>()
         )));
     }
-    let url = endpoint(
-        &api.base_url,
-        &["admin", "api", &api.api_version, "graphql.json"],
-        &FIXES,
-    )?;
+    let url = graphql_url(api)?;
     let gid = format!("gid://shopify/Order/{order_id}");
     let data = graphql(client, api, &url, NOTE_QUERY, json!({ "id": gid })).await?;
     let order = &data["order"];
@@ -93,6 +89,54 @@ pub async fn write_back(
     Ok(())
 }
 
+/// The Admin API's GraphQL endpoint of the store's API version.
+pub(super) fn graphql_url(api: &Api) -> Result<Url, WriteBackError> {
+    endpoint(
+        &api.base_url,
+        &["admin", "api", &api.api_version, "graphql.json"],
+        &FIXES,
+    )
+}
+
+/// The POST of `query` with `variables` and the store's Admin token (`X-Shopify-Access-Token`,
+/// marked sensitive: kept out of reqwest's and hyper's debug output).
+pub(super) fn graphql_request(
+    client: &reqwest::Client,
+    api: &Api,
+    url: &Url,
+    query: &str,
+    variables: Value,
+) -> Result<reqwest::RequestBuilder, WriteBackError> {
+    let mut token = HeaderValue::from_str(api.admin_token.expose_secret()).map_err(|_| {
+        WriteBackError::Permanent(
+            "Shopify: shopify.admin_token is not usable as an HTTP header value".into(),
+        )
+    })?;
+    token.set_sensitive(true);
+    Ok(client
+        .post(url.clone())
+        .header("X-Shopify-Access-Token", token)
+        .header(reqwest::header::ACCEPT, "application/json")
+        .json(&json!({ "query": query, "variables": variables })))
+}
+
+/// The answer's top-level GraphQL `errors`; `None` when there are none.
+pub(super) fn error_list(body: &Value) -> Option<Vec<Value>> {
+    match &body["errors"] {
+        Value::Null => None,
+        Value::Array(list) if list.is_empty() => None,
+        Value::Array(list) => Some(list.clone()),
+        other => Some(vec![json!({ "message": other })]),
+    }
+}
+
+/// Whether one of `errors` has the extension code `code` (`THROTTLED`, `ACCESS_DENIED`).
+pub(super) fn has_code(errors: &[Value], code: &str) -> bool {
+    errors
+        .iter()
+        .any(|e| e["extensions"]["code"].as_str() == Some(code))
+}
+
 /// One GraphQL call; its `data`. Top-level `errors` are failures: `THROTTLED` transient (after
 /// the wait the cost extension implies), the rest permanent.
 async fn graphql(
@@ -102,33 +146,11 @@ async fn graphql(
     query: &str,
     variables: Value,
 ) -> Result<Value, WriteBackError> {
-    let mut token = HeaderValue::from_str(api.admin_token.expose_secret()).map_err(|_| {
-        WriteBackError::Permanent(
-            "Shopify: shopify.admin_token is not usable as an HTTP header value".into(),
-        )
-    })?;
-    // Kept out of reqwest's and hyper's debug output.
-    token.set_sensitive(true);
-    let answer = send(
-        client
-            .post(url.clone())
-            .header("X-Shopify-Access-Token", token)
-            .header(reqwest::header::ACCEPT, "application/json")
-            .json(&json!({ "query": query, "variables": variables })),
-        url,
-        &FIXES,
-    )
-    .await?;
+    let request = graphql_request(client, api, url, query, variables)?;
+    let answer = send(request, url, &FIXES).await?;
     let mut body = answer.json(&FIXES, url)?;
-    if let Some(errors) = body.get("errors").filter(|e| !e.is_null()) {
-        let list = match errors {
-            Value::Array(list) => list.clone(),
-            other => vec![json!({ "message": other })],
-        };
-        let code = |c: &str| {
-            list.iter()
-                .any(|e| e["extensions"]["code"].as_str() == Some(c))
-        };
+    if let Some(list) = error_list(&body) {
+        let code = |c: &str| has_code(&list, c);
         if code("THROTTLED") {
             return Err(WriteBackError::Transient {
                 reason: "Shopify: throttled (the Admin API's query cost budget is spent)".into(),
@@ -155,23 +177,26 @@ async fn graphql(
     }
 }
 
-/// When enough of the query cost budget is back: what the query needs beyond what is left,
-/// at the restore rate (`extensions.cost`).
-fn throttle_wait(body: &Value) -> Duration {
+/// The wait before the budget holds `requestedQueryCost` again, from `extensions.cost`:
+/// what the query needs beyond what is left, at the restore rate; `None` when it does not say.
+pub(super) fn cost_wait(body: &Value) -> Option<Duration> {
     let cost = &body["extensions"]["cost"];
     let status = &cost["throttleStatus"];
-    let wait = (|| {
-        let needed =
-            cost["requestedQueryCost"].as_f64()? - status["currentlyAvailable"].as_f64()?;
-        let rate = status["restoreRate"].as_f64()?;
-        let secs = (needed / rate).ceil();
-        (secs.is_finite() && rate > 0.0).then(|| Duration::from_secs_f64(secs.clamp(0.0, 3600.0)))
-    })();
-    wait.unwrap_or(MIN_THROTTLE_WAIT).max(MIN_THROTTLE_WAIT)
+    let needed = cost["requestedQueryCost"].as_f64()? - status["currentlyAvailable"].as_f64()?;
+    let rate = status["restoreRate"].as_f64()?;
+    let secs = (needed / rate).ceil();
+    (rate > 0.0 && secs.is_finite()).then(|| Duration::from_secs_f64(secs.clamp(0.0, 3600.0)))
 }
 
-/// The `message`s of GraphQL errors or user errors, on one line.
-fn messages(errors: &[Value]) -> String {
+/// When a throttled query may be tried again: [`cost_wait`], at least [`MIN_THROTTLE_WAIT`].
+pub(super) fn throttle_wait(body: &Value) -> Duration {
+    cost_wait(body)
+        .unwrap_or(MIN_THROTTLE_WAIT)
+        .max(MIN_THROTTLE_WAIT)
+}
+
+/// The `message`s of GraphQL errors or user errors, on one line, phones masked.
+pub(super) fn messages(errors: &[Value]) -> String {
     let text: Vec<String> = errors
         .iter()
         .take(5)
@@ -196,5 +221,19 @@ mod tests {
         let zero = json!({ "extensions": { "cost": { "requestedQueryCost": 100,
             "throttleStatus": { "currentlyAvailable": 0, "restoreRate": 0 } } } });
         assert_eq!(throttle_wait(&zero), MIN_THROTTLE_WAIT);
+    }
+
+    #[test]
+    fn graphql_errors_are_read_in_either_shape() {
+        assert_eq!(error_list(&json!({ "data": {} })), None);
+        assert_eq!(error_list(&json!({ "errors": [] })), None);
+        let text = error_list(&json!({ "errors": "Invalid API key" })).unwrap();
+        assert_eq!(messages(&text), "Invalid API key");
+        let list = error_list(&json!({ "errors": [
+            { "message": "Throttled", "extensions": { "code": "THROTTLED" } },
+            { "message": "call +216 96 816 277" } ] }))
+        .unwrap();
+        assert!(has_code(&list, "THROTTLED") && !has_code(&list, "ACCESS_DENIED"));
+        assert_eq!(messages(&list), "Throttled; call +216•••••277");
     }
 }

@@ -11,14 +11,16 @@ mod convert;
 
 use std::time::Duration;
 
-use reqwest::header::HeaderValue;
-use secrecy::ExposeSecret;
 use serde_json::{Value, json};
 use url::Url;
 
 use super::super::reconcile::{ApiError, Found, Page, Subscription, is_our_delivery_url};
-use super::super::writeback::{Fixes, classify, endpoint, one_line, retry_after, send_raw};
+use super::super::writeback::{Fixes, classify, retry_after, send_raw};
 use super::super::{Headers, Parsed, WebhookPlatform, unix_rfc3339};
+use super::api::{
+    MIN_THROTTLE_WAIT, cost_wait, error_list, graphql_request, graphql_url, has_code, messages,
+    throttle_wait,
+};
 use super::profile::Api;
 use super::{Shopify, TOPIC};
 use crate::clock::parse_datetime_ms;
@@ -44,7 +46,6 @@ const MAX_LINES: usize = 1000;
 /// Waited at most within the listing for the budget to refill before the next page; a longer
 /// wait is the next call's `THROTTLED` (transient, waited by the sweep).
 pub const MAX_PAGE_WAIT: Duration = Duration::from_secs(10);
-const MIN_THROTTLE_WAIT: Duration = Duration::from_secs(1);
 
 const ADDRESS: &str = "name firstName lastName company address1 address2 city provinceCode province zip countryCodeV2 phone";
 const MONEY: &str = "shopMoney { amount currencyCode }";
@@ -267,14 +268,6 @@ fn topic_name(graphql: &str) -> String {
     }
 }
 
-fn graphql_url(api: &Api) -> Result<Url, ApiError> {
-    endpoint(
-        &api.base_url,
-        &["admin", "api", &api.api_version, "graphql.json"],
-        &FIXES,
-    )
-}
-
 /// One GraphQL call; the whole answer (`data` and `extensions`). Throttling (`THROTTLED`,
 /// or HTTP 429) is transient with its wait; other `errors` permanent with their message.
 async fn graphql(
@@ -284,26 +277,12 @@ async fn graphql(
     query: &str,
     variables: Value,
 ) -> Result<Value, ApiError> {
-    let mut token = HeaderValue::from_str(api.admin_token.expose_secret()).map_err(|_| {
-        ApiError::Permanent(
-            "Shopify: shopify.admin_token is not usable as an HTTP header value".into(),
-        )
-    })?;
-    token.set_sensitive(true);
-    let answer = send_raw(
-        client
-            .post(url.clone())
-            .header("X-Shopify-Access-Token", token)
-            .header(reqwest::header::ACCEPT, "application/json")
-            .json(&json!({ "query": query, "variables": variables })),
-        url,
-        &FIXES,
-    )
-    .await?;
+    let request = graphql_request(client, api, url, query, variables)?;
+    let answer = send_raw(request, url, &FIXES).await?;
     if answer.status == reqwest::StatusCode::TOO_MANY_REQUESTS {
         let body: Value = serde_json::from_slice(&answer.body).unwrap_or_default();
         let wait = retry_after(&answer.headers, None)
-            .or_else(|| throttle_wait(&body))
+            .or_else(|| cost_wait(&body))
             .unwrap_or(MIN_THROTTLE_WAIT)
             .max(MIN_THROTTLE_WAIT);
         return Err(throttled("HTTP 429", wait));
@@ -321,30 +300,14 @@ async fn graphql(
 
 /// The answer's top-level `errors`, classed.
 fn errors(body: &Value) -> Result<(), ApiError> {
-    let list: Vec<Value> = match &body["errors"] {
-        Value::Null => return Ok(()),
-        Value::Array(list) if list.is_empty() => return Ok(()),
-        Value::Array(list) => list.clone(),
-        other => vec![json!({ "message": other })],
+    let Some(list) = error_list(body) else {
+        return Ok(());
     };
-    let code = |c: &str| {
-        list.iter()
-            .any(|e| e["extensions"]["code"].as_str() == Some(c))
-    };
+    let code = |c: &str| has_code(&list, c);
     if code("THROTTLED") {
-        let wait = throttle_wait(body).unwrap_or(MIN_THROTTLE_WAIT);
-        return Err(throttled("THROTTLED", wait.max(MIN_THROTTLE_WAIT)));
+        return Err(throttled("THROTTLED", throttle_wait(body)));
     }
-    let text: Vec<String> = list
-        .iter()
-        .take(5)
-        .map(|e| {
-            e["message"]
-                .as_str()
-                .map_or_else(|| e.to_string(), str::to_owned)
-        })
-        .collect();
-    let said = crate::telemetry::redact_phones(&one_line(&text.join("; "), 300));
+    let said = messages(&list);
     let access = code("ACCESS_DENIED") || said.contains("access denied") || said.contains("scope");
     Err(ApiError::Permanent(if access {
         format!(
@@ -365,20 +328,9 @@ fn throttled(what: &str, wait: Duration) -> ApiError {
     }
 }
 
-/// The wait before the budget holds `requestedQueryCost` again, from `extensions.cost`:
-/// what the query needs beyond what is left, at the restore rate; `None` when it does not say.
-fn throttle_wait(body: &Value) -> Option<Duration> {
-    let cost = &body["extensions"]["cost"];
-    let status = &cost["throttleStatus"];
-    let needed = cost["requestedQueryCost"].as_f64()? - status["currentlyAvailable"].as_f64()?;
-    let rate = status["restoreRate"].as_f64()?;
-    let secs = (needed / rate).ceil();
-    (rate > 0.0 && secs.is_finite()).then(|| Duration::from_secs_f64(secs.clamp(0.0, 3600.0)))
-}
-
 /// After a page: the wait before the next page's query fits the budget, when it does not now.
 fn budget_wait(body: &Value) -> Option<Duration> {
-    throttle_wait(body).filter(|w| !w.is_zero())
+    cost_wait(body).filter(|w| !w.is_zero())
 }
 
 #[cfg(test)]
