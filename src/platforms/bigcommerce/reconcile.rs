@@ -12,10 +12,11 @@ use reqwest::StatusCode;
 use reqwest::header::HeaderValue;
 use secrecy::ExposeSecret;
 use serde_json::{Value, json};
+use url::Url;
 
 use super::super::reconcile::{ApiError, Found, Page};
 use super::super::standard_webhooks as sw;
-use super::super::writeback::{Fixes, MAX_PAGE_BYTES, endpoint, one_line, send_bounded};
+use super::super::writeback::{Fixes, MAX_PAGE_BYTES, Window, endpoint, one_line, send_bounded};
 use super::super::{Headers, Parsed, WebhookPlatform, unix_rfc3339};
 use super::BigCommerce;
 use super::profile::Api;
@@ -31,25 +32,16 @@ const FIXES: Fixes = Fixes {
 /// The v2 API's largest page.
 pub const LIMIT: usize = 250;
 
-/// The page `cursor` (a page number, `None`: 1) of the orders modified at or after `since`
-/// (Unix ms), oldest change first.
+/// The page `cursor` (a [`Window`]; `None`: the first from `since`) of the orders modified at
+/// or after `since` (Unix ms), oldest change first.
 pub async fn list_changed(
     client: &reqwest::Client,
     api: &Api,
     since: i64,
     cursor: Option<&str>,
 ) -> Result<Page, ApiError> {
-    let page = page_number(cursor)?;
-    let mut url = endpoint(
-        &api.api_base_url,
-        &["stores", &api.store_hash, "v2", "orders"],
-        &FIXES,
-    )?;
-    url.query_pairs_mut()
-        .append_pair("min_date_modified", &unix_rfc3339(since.div_euclid(1000)))
-        .append_pair("sort", "date_modified:asc")
-        .append_pair("page", &page.to_string())
-        .append_pair("limit", &LIMIT.to_string());
+    let window = Window::parse(cursor, since, &FIXES)?;
+    let url = orders_url(api, &window)?;
     let mut token = HeaderValue::from_str(api.access_token.expose_secret()).map_err(|_| {
         ApiError::Permanent(
             "BigCommerce: bigcommerce.access_token is not usable as an HTTP header value".into(),
@@ -77,31 +69,30 @@ pub async fn list_changed(
             )));
         }
     };
-    let mut listed = orders_page(&items);
-    listed.next = (items.len() >= LIMIT).then(|| (page + 1).to_string());
-    Ok(listed)
+    Ok(orders_page(&items, &window, items.len() >= LIMIT))
 }
 
-fn page_number(cursor: Option<&str>) -> Result<u64, ApiError> {
-    match cursor {
-        None => Ok(1),
-        Some(c) => c
-            .trim()
-            .parse::<u64>()
-            .ok()
-            .filter(|n| *n >= 1)
-            .ok_or_else(|| {
-                ApiError::Permanent(format!(
-                    "BigCommerce: {:?} is not a page number",
-                    one_line(c, 40)
-                ))
-            }),
-    }
+/// The listing of `window`: `min_date_modified` is inclusive, so it names the window's first
+/// second.
+fn orders_url(api: &Api, window: &Window) -> Result<Url, ApiError> {
+    let mut url = endpoint(
+        &api.api_base_url,
+        &["stores", &api.store_hash, "v2", "orders"],
+        &FIXES,
+    )?;
+    url.query_pairs_mut()
+        .append_pair("min_date_modified", &unix_rfc3339(window.from))
+        .append_pair("sort", "date_modified:asc")
+        .append_pair("page", &window.page.to_string())
+        .append_pair("limit", &LIMIT.to_string());
+    Ok(url)
 }
 
-/// The listed v2 orders, each as the status webhook its current status would have sent.
-fn orders_page(items: &[Value]) -> Page {
+/// The v2 orders listed on `window`'s page, each as the status webhook its current status
+/// would have sent (but those the page before listed); `more`: BigCommerce has more.
+fn orders_page(items: &[Value], window: &Window, more: bool) -> Page {
     let mut page = Page::default();
+    let mut changes = Vec::with_capacity(items.len());
     for (n, order) in items.iter().enumerate() {
         let shown = || format!("#{}", n + 1);
         let Some(order) = order.as_object() else {
@@ -132,6 +123,10 @@ fn orders_page(items: &[Value]) -> Page {
             .and_then(Value::as_str)
             .and_then(date_ms);
         page.newest_change = page.newest_change.max(changed_at);
+        changes.push((id.clone(), changed_at));
+        if window.listed_before(&id, changed_at) {
+            continue;
+        }
         let status = order.get("status_id").and_then(|s| match s {
             Value::Number(n) => n.as_i64(),
             Value::String(s) => s.trim().parse().ok(),
@@ -153,6 +148,7 @@ fn orders_page(items: &[Value]) -> Page {
             Err(e) => page.skipped.push((id, format!("could not be read: {e}"))),
         }
     }
+    page.next = window.next(&changes, more).map(|w| w.text());
     page
 }
 
@@ -247,7 +243,8 @@ mod tests {
             7
         ]))
         .unwrap();
-        let page = orders_page(&items);
+        let first = Window::parse(None, 0, &FIXES).unwrap();
+        let page = orders_page(&items, &first, false);
         let found: Vec<(&str, &[EventKind], i64)> = page
             .found
             .iter()
@@ -270,12 +267,74 @@ mod tests {
     }
 
     #[test]
-    fn cursors_are_page_numbers() {
-        assert_eq!(page_number(None), Ok(1));
-        assert_eq!(page_number(Some("3")), Ok(3));
-        for bad in ["0", "", "p2"] {
+    fn the_orders_of_the_boundary_second_already_listed_are_left_out() {
+        let items: Vec<Value> = serde_json::from_value(json!([
+            {"id": 247, "status_id": 11, "date_modified": "Tue, 20 Nov 2012 00:00:00 +0000"},
+            {"id": 248, "status_id": 7, "date_modified": "Tue, 20 Nov 2012 00:00:00 +0000"},
+            {"id": 249, "status_id": 11, "date_modified": "Tue, 20 Nov 2012 00:10:00 +0000"}
+        ]))
+        .unwrap();
+        let boundary = Window::parse(Some("1353369600:1:247,248"), 0, &FIXES).unwrap();
+        let page = orders_page(&items, &boundary, true);
+        let found: Vec<&str> = page
+            .found
+            .iter()
+            .map(|f| f.event.order.id.as_str())
+            .collect();
+        assert_eq!(found, ["249"]);
+        assert!(page.skipped.is_empty(), "{:?}", page.skipped);
+        assert_eq!(page.next.as_deref(), Some("1353370200:1:249"));
+    }
+
+    #[test]
+    fn a_window_is_asked_from_its_first_second() {
+        let api = Api {
+            store_hash: "abc".into(),
+            access_token: secrecy::SecretString::from("t"),
+            api_base_url: "https://api.bigcommerce.com".into(),
+        };
+        let query = |w: &Window| -> Vec<(String, String)> {
+            orders_url(&api, w)
+                .unwrap()
+                .query_pairs()
+                .into_owned()
+                .collect()
+        };
+        let first = Window::parse(None, 1_353_369_600_999, &FIXES).unwrap();
+        let q = query(&first);
+        assert_eq!(
+            q[0],
+            ("min_date_modified".into(), "2012-11-20T00:00:00Z".into())
+        );
+        assert_eq!(q[2], ("page".into(), "1".into()));
+        // A page whose newest change is 00:10:00: page 1 of what changed from then on.
+        let next = first
+            .next(&[("1".into(), Some(1_353_370_200_000))], true)
+            .unwrap();
+        let q = query(&next);
+        assert_eq!(
+            (q[0].1.as_str(), q[2].1.as_str()),
+            ("2012-11-20T00:10:00Z", "1")
+        );
+        // More than a page modified in that second: page 2 of the same window.
+        let bulk = next
+            .next(&[("1".into(), Some(1_353_370_200_000))], true)
+            .unwrap();
+        let q = query(&bulk);
+        assert_eq!(
+            (q[0].1.as_str(), q[2].1.as_str()),
+            ("2012-11-20T00:10:00Z", "2")
+        );
+        assert_eq!(
+            bulk.next(&[("1".into(), Some(1_353_370_200_000))], false),
+            None
+        );
+        for bad in ["0", "", "p2", "5:0"] {
             assert!(
-                matches!(page_number(Some(bad)), Err(ApiError::Permanent(_))),
+                matches!(
+                    Window::parse(Some(bad), 0, &FIXES),
+                    Err(ApiError::Permanent(_))
+                ),
                 "{bad}"
             );
         }

@@ -10,7 +10,7 @@ use url::Url;
 
 use super::super::reconcile::{ApiError, Found, Page, Subscription, is_our_delivery_url};
 use super::super::writeback::{
-    Answer, Fixes, MAX_PAGE_BYTES, endpoint, one_line, send, send_bounded,
+    Answer, Fixes, MAX_PAGE_BYTES, Window, endpoint, one_line, send, send_bounded,
 };
 use super::super::{Headers, Parsed, WebhookPlatform, unix_rfc3339};
 use super::profile::Api;
@@ -29,29 +29,35 @@ pub const PER_PAGE: usize = 100;
 /// Webhooks listed at most (pages of [`PER_PAGE`]): a shop has a handful.
 const MAX_WEBHOOK_PAGES: u64 = 20;
 
-/// The page `cursor` (a page number, `None`: 1) of the orders changed at or after `since`
-/// (Unix ms), oldest change first.
+/// The page `cursor` (a [`Window`]; `None`: the first from `since`) of the orders changed at
+/// or after `since` (Unix ms), oldest change first.
 pub async fn list_changed(
     client: &reqwest::Client,
     api: &Api,
     since: i64,
     cursor: Option<&str>,
 ) -> Result<Page, ApiError> {
-    let page = page_number(cursor)?;
-    let mut url = endpoint(&api.base_url, &["wp-json", "wc", "v3", "orders"], &FIXES)?;
+    let window = Window::parse(cursor, since, &FIXES)?;
+    let url = orders_url(&api.base_url, &window)?;
+    let answer = get(client, api, &url).await?;
+    let items = list(&answer, &url)?;
+    let more = next_page(window.page, total_pages(&answer), items.len()).is_some();
+    Ok(orders_page(&items, &window, more))
+}
+
+/// The listing of `window`: `modified_after` is strict, so it names the second before the
+/// window's first.
+fn orders_url(base: &str, window: &Window) -> Result<Url, ApiError> {
+    let mut url = endpoint(base, &["wp-json", "wc", "v3", "orders"], &FIXES)?;
     url.query_pairs_mut()
-        .append_pair("modified_after", &gmt_param(since))
+        .append_pair("modified_after", &gmt_param((window.from - 1) * 1000))
         .append_pair("dates_are_gmt", "true")
         .append_pair("orderby", "modified")
         .append_pair("order", "asc")
         .append_pair("per_page", &PER_PAGE.to_string())
-        .append_pair("page", &page.to_string())
+        .append_pair("page", &window.page.to_string())
         .append_pair("status", "any");
-    let answer = get(client, api, &url).await?;
-    let items = list(&answer, &url)?;
-    let mut listed = orders_page(&items);
-    listed.next = next_page(page, total_pages(&answer), items.len()).map(|n| n.to_string());
-    Ok(listed)
+    Ok(url)
 }
 
 /// Our webhooks' status in the shop; disabled or paused ones set back to active when
@@ -252,23 +258,6 @@ fn next_page(page: u64, total: Option<u64>, listed: usize) -> Option<u64> {
     more.then(|| page + 1)
 }
 
-fn page_number(cursor: Option<&str>) -> Result<u64, ApiError> {
-    match cursor {
-        None => Ok(1),
-        Some(c) => c
-            .trim()
-            .parse::<u64>()
-            .ok()
-            .filter(|n| *n >= 1)
-            .ok_or_else(|| {
-                ApiError::Permanent(format!(
-                    "WooCommerce: {:?} is not a page number",
-                    one_line(c, 40)
-                ))
-            }),
-    }
-}
-
 /// `since` as WooCommerce reads `modified_after` with `dates_are_gmt=true`: UTC, no offset,
 /// whole seconds (rounded down, so nothing changed within that second is left out).
 fn gmt_param(since_ms: i64) -> String {
@@ -276,10 +265,12 @@ fn gmt_param(since_ms: i64) -> String {
     t.strip_suffix('Z').map(str::to_owned).unwrap_or(t)
 }
 
-/// The listed orders, each through the webhook's own parse as an `order.updated` delivery.
-fn orders_page(items: &[Box<RawValue>]) -> Page {
+/// The orders listed on `window`'s page, each through the webhook's own parse as an
+/// `order.updated` delivery (but those the page before listed); `more`: WooCommerce has more.
+fn orders_page(items: &[Box<RawValue>], window: &Window, more: bool) -> Page {
     let headers = Headers::new([(TOPIC.to_owned(), "order.updated".to_owned())]);
     let mut page = Page::default();
+    let mut changes = Vec::with_capacity(items.len());
     for (n, raw) in items.iter().enumerate() {
         let Ok(Value::Object(order)) = serde_json::from_str::<Value>(raw.get()) else {
             page.skipped.push((
@@ -298,6 +289,10 @@ fn orders_page(items: &[Box<RawValue>]) -> Page {
             .or_else(|| text("date_modified"))
             .and_then(parse_datetime_ms);
         page.newest_change = page.newest_change.max(changed_at);
+        changes.push((id.clone(), changed_at));
+        if window.listed_before(&id, changed_at) {
+            continue;
+        }
         if text("status") == Some("checkout-draft") {
             page.skipped
                 .push((id, "a checkout draft: not an order yet".into()));
@@ -315,6 +310,7 @@ fn orders_page(items: &[Box<RawValue>]) -> Page {
             Err(e) => page.skipped.push((id, format!("could not be read: {e}"))),
         }
     }
+    page.next = window.next(&changes, more).map(|w| w.text());
     page
 }
 
@@ -327,15 +323,23 @@ mod tests {
         serde_json::from_str(items).unwrap()
     }
 
+    fn first() -> Window {
+        Window::parse(None, 0, &FIXES).unwrap()
+    }
+
     #[test]
     fn listed_orders_mean_what_their_order_updated_webhook_would() {
-        let page = orders_page(&raw(r#"[
+        let page = orders_page(
+            &raw(r#"[
             {"id":727,"status":"processing","date_paid_gmt":"2026-11-20T09:00:00","date_modified_gmt":"2026-11-20T09:00:05","meta_data":[{"key":"wf_invoice_number","value":"WF-1"}]},
             {"id":728,"status":"pending","date_modified_gmt":"2026-11-20T09:10:00"},
             {"id":729,"status":"checkout-draft","date_modified_gmt":"2026-11-20T09:20:00"},
             {"id":730,"status":"completed","date_modified":"2026-11-20T09:30:00"},
             "not an order",
-            {"id":731,"line_items":"x","date_modified_gmt":"bad"}]"#));
+            {"id":731,"line_items":"x","date_modified_gmt":"bad"}]"#),
+            &first(),
+            false,
+        );
         let found: Vec<(&str, &[EventKind], i64)> = page
             .found
             .iter()
@@ -362,20 +366,76 @@ mod tests {
     }
 
     #[test]
+    fn the_orders_of_the_boundary_second_already_listed_are_left_out() {
+        let items = raw(r#"[
+            {"id":727,"status":"processing","date_paid_gmt":"2026-11-20T09:00:00","date_modified_gmt":"2026-11-20T09:00:05"},
+            {"id":728,"status":"pending","date_modified_gmt":"2026-11-20T09:00:05"},
+            {"id":729,"status":"processing","date_paid_gmt":"2026-11-20T09:00:00","date_modified_gmt":"2026-11-20T09:00:05"},
+            {"id":730,"status":"completed","date_modified_gmt":"2026-11-20T09:30:00"}]"#);
+        let page = orders_page(&items, &first(), true);
+        assert_eq!(page.found.len(), 3);
+        let next = Window::parse(page.next.as_deref(), 0, &FIXES).unwrap();
+        assert_eq!((next.from, next.page), (1_795_167_000, 1));
+        assert_eq!(next.listed, ["730"]);
+        // The page before listed 727 and 728 at 09:00:05; 729 of that second it did not.
+        let boundary = Window::parse(Some("1795165205:1:727,728"), 0, &FIXES).unwrap();
+        let page = orders_page(&items, &boundary, false);
+        let found: Vec<&str> = page
+            .found
+            .iter()
+            .map(|f| f.event.order.id.as_str())
+            .collect();
+        assert_eq!(found, ["729", "730"]);
+        assert!(page.skipped.is_empty(), "{:?}", page.skipped);
+        assert_eq!(page.newest_change, Some(1_795_167_000_000));
+        assert_eq!(page.next, None, "the last page");
+    }
+
+    #[test]
     fn pages_follow_the_total_header_or_else_a_full_page() {
         assert_eq!(next_page(1, Some(3), 2), Some(2));
         assert_eq!(next_page(3, Some(3), 100), None);
         assert_eq!(next_page(1, Some(0), 0), None);
         assert_eq!(next_page(4, None, PER_PAGE), Some(5));
         assert_eq!(next_page(4, None, PER_PAGE - 1), None);
-        assert_eq!(page_number(None), Ok(1));
-        assert_eq!(page_number(Some("7")), Ok(7));
-        for bad in ["0", "x", "-1"] {
-            assert!(
-                matches!(page_number(Some(bad)), Err(ApiError::Permanent(_))),
-                "{bad}"
-            );
-        }
+    }
+
+    #[test]
+    fn a_window_is_asked_from_the_second_before_its_first() {
+        let first = Window::parse(None, 1_795_165_205_999, &FIXES).unwrap();
+        let url = orders_url("https://shop.test/", &first).unwrap();
+        let q: std::collections::HashMap<_, _> = url.query_pairs().into_owned().collect();
+        assert_eq!(q["modified_after"], "2026-11-20T09:00:04");
+        assert_eq!(q["page"], "1");
+        assert_eq!(q["per_page"], PER_PAGE.to_string());
+        assert_eq!(
+            (q["orderby"].as_str(), q["order"].as_str()),
+            ("modified", "asc")
+        );
+        // A page whose newest change is 09:10:00: page 1 of what changed from then on.
+        let next = first
+            .next(&[("1".into(), Some(1_795_165_800_000))], true)
+            .unwrap();
+        let url = orders_url("https://shop.test/", &next).unwrap();
+        let q: std::collections::HashMap<_, _> = url.query_pairs().into_owned().collect();
+        assert_eq!(
+            (q["modified_after"].as_str(), q["page"].as_str()),
+            ("2026-11-20T09:09:59", "1")
+        );
+        // A bulk edit filling the page within that second: page 2 of the same window.
+        let bulk = next
+            .next(&[("1".into(), Some(1_795_165_800_900))], true)
+            .unwrap();
+        let url = orders_url("https://shop.test/", &bulk).unwrap();
+        let q: std::collections::HashMap<_, _> = url.query_pairs().into_owned().collect();
+        assert_eq!(
+            (q["modified_after"].as_str(), q["page"].as_str()),
+            ("2026-11-20T09:09:59", "2")
+        );
+        assert!(matches!(
+            Window::parse(Some("7"), 0, &FIXES),
+            Err(ApiError::Permanent(_))
+        ));
     }
 
     #[test]
