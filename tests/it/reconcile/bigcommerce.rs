@@ -138,11 +138,6 @@ async fn bigcommerce_store(api: &StandIn) -> TestApp {
     bigcommerce_store_with(api, TOKEN).await
 }
 
-/// The order numbers sent, sorted.
-async fn sent(app: &TestApp) -> Vec<String> {
-    sent_numbers(app, 0).await
-}
-
 /// The corpus's signed `store/order/statusUpdated` (to Awaiting Fulfillment) for order `id`.
 async fn post_paid(app: &TestApp, id: u64, delivery: &str) -> Value {
     let mut body: Value = serde_json::from_slice(&fixture(STATUS_PAID)).unwrap();
@@ -182,7 +177,7 @@ async fn an_order_whose_webhook_never_came_gets_one_message_after_one_sweep() {
             ("506".into(), "order.paid".into()),
         ]
     );
-    let sends = sent(&app).await;
+    let sends = sent_numbers(&app).await;
     let jobs: Vec<_> = app
         .jobs()
         .await
@@ -214,7 +209,7 @@ async fn an_order_whose_webhook_never_came_gets_one_message_after_one_sweep() {
         ids_where(&again, |o| *o == Outcome::AlreadyHandled),
         ["504", "506"]
     );
-    assert_eq!(sent(&app).await.len(), 4);
+    assert_eq!(sent_numbers(&app).await.len(), 4);
 }
 
 #[tokio::test]
@@ -223,7 +218,7 @@ async fn an_order_its_webhook_brought_gets_nothing_from_the_sweep() {
     let app = bigcommerce_store(&api).await;
     let answer = post_paid(&app, 504, "bc-w1").await;
     assert_eq!(answer["jobs_created"], 1, "{answer}");
-    assert_eq!(sent(&app).await, ["504"]);
+    assert_eq!(sent_numbers(&app).await, ["504"]);
 
     let report = sweep(&app, STORE).await;
     assert_eq!(report.error, None, "{report:?}");
@@ -231,7 +226,7 @@ async fn an_order_its_webhook_brought_gets_nothing_from_the_sweep() {
         ids_where(&report, |o| *o == Outcome::AlreadyHandled),
         ["504"]
     );
-    assert_eq!(sent(&app).await, ["501", "503", "504", "506"]);
+    assert_eq!(sent_numbers(&app).await, ["501", "503", "504", "506"]);
 }
 
 #[tokio::test]
@@ -239,10 +234,10 @@ async fn a_webhook_arriving_after_the_sweep_found_its_order_makes_nothing() {
     let api = bigcommerce_api(orders());
     let app = bigcommerce_store(&api).await;
     assert_eq!(sweep(&app, STORE).await.recovered(), 4);
-    assert_eq!(sent(&app).await.len(), 4);
+    assert_eq!(sent_numbers(&app).await.len(), 4);
 
     assert_made_nothing(&post_paid(&app, 506, "bc-late").await, 1);
-    let sends = sent(&app).await;
+    let sends = sent_numbers(&app).await;
     assert_eq!(sends.iter().filter(|n| *n == "506").count(), 1, "{sends:?}");
     assert_eq!(sends.len(), 4);
 }

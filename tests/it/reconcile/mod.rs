@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use serde_json::{Value, json};
+use serde_json::Value;
 use shopbip::reconcile::{Outcome, SweepOptions, SweepReport};
 
 use crate::common::app::{TestApp, start_with};
@@ -275,72 +275,49 @@ pub async fn post_webhook(
 
 /// A webhook's answer when the sweep had already made its `existing` jobs: nothing new.
 pub fn assert_made_nothing(answer: &Value, existing: u64) {
-    assert_eq!(
-        (
-            answer["status"].as_str(),
-            &answer["jobs_created"],
-            &answer["jobs_existing"]
-        ),
-        (Some("accepted"), &json!(0), &json!(existing)),
-        "{answer}"
+    let jobs = |key: &str| answer[key].as_u64();
+    let got = (
+        answer["status"].as_str(),
+        jobs("jobs_created"),
+        jobs("jobs_existing"),
     );
+    assert_eq!(got, (Some("accepted"), Some(0), Some(existing)), "{answer}");
 }
 
-/// Once the queued jobs ran, every template send as (template, body parameters), sorted;
-/// each must have been accepted by the sandbox.
-pub async fn sends(app: &TestApp) -> Vec<(u64, Vec<String>)> {
+/// Once the queued jobs ran, every send as (template, its last body parameter: the order
+/// number in every rule here), sorted; the sandbox must have accepted each.
+pub async fn sent_per_template(app: &TestApp) -> Vec<(u64, String)> {
     app.service.run_pending_jobs().await.unwrap();
-    let calls = app
-        .sandbox
-        .control
-        .calls_to("/api/v2/whatsapp/templates")
+    let calls = app.sandbox.control.calls_to("/api/v2/whatsapp/templates");
+    let mut sends: Vec<(u64, String)> = calls
         .await
-        .unwrap();
-    let mut sends: Vec<(u64, Vec<String>)> = calls
+        .unwrap()
         .into_iter()
         .map(|call| {
             assert_eq!(call.status, 200, "a refused send: {call:?}");
             let template = call.path.split('/').nth(5).unwrap().parse().unwrap();
-            let params = call.json.unwrap()["body_params"]
-                .as_array()
-                .unwrap()
-                .clone();
-            let params = params.iter().map(|p| p.as_str().unwrap().to_owned());
-            (template, params.collect())
+            let params = &call.json.as_ref().unwrap()["body_params"];
+            let last = params.as_array().unwrap().last().unwrap();
+            (template, last.as_str().unwrap().to_owned())
         })
         .collect();
     sends.sort();
     sends
 }
 
-/// Body parameter `param` (where the store's rules put the order number) of every send, sorted.
-pub async fn sent_numbers(app: &TestApp, param: usize) -> Vec<String> {
-    let mut numbers: Vec<String> = sends(app)
-        .await
-        .into_iter()
-        .map(|(_, params)| params[param].clone())
-        .collect();
+/// The order numbers of every send, sorted.
+pub async fn sent_numbers(app: &TestApp) -> Vec<String> {
+    let sends = sent_per_template(app).await;
+    let mut numbers: Vec<String> = sends.into_iter().map(|(_, n)| n).collect();
     numbers.sort();
     numbers
 }
 
-/// Every send as (template, its last body parameter: the order number), sorted.
-pub async fn sent_per_template(app: &TestApp) -> Vec<(u64, String)> {
-    let sends = sends(app).await.into_iter();
-    let mut sends: Vec<(u64, String)> = sends
-        .map(|(t, params)| (t, params.last().unwrap().clone()))
-        .collect();
-    sends.sort();
-    sends
-}
-
-/// The first body parameter of every send with `template`, sorted.
+/// The order numbers of every send with `template`, sorted.
 pub async fn sent_with(app: &TestApp, template: u64) -> Vec<String> {
-    let sends = sends(app).await.into_iter();
-    sends
-        .filter(|(t, _)| *t == template)
-        .map(|(_, params)| params[0].clone())
-        .collect()
+    let sends = sent_per_template(app).await.into_iter();
+    let with = sends.filter(|(t, _)| *t == template);
+    with.map(|(_, n)| n).collect()
 }
 
 /// A first sweep of `store`, which must wait out a 429's second and a slow page within
@@ -348,11 +325,8 @@ pub async fn sent_with(app: &TestApp, template: u64) -> Vec<String> {
 pub async fn sweep_waiting(app: &TestApp, store: &str) -> SweepReport {
     let started = Instant::now();
     let report = sweep(app, store).await;
-    let took = started.elapsed();
-    assert!(
-        took >= Duration::from_secs(1) + SLOW_PAGE,
-        "{took:?}: {report:?}"
-    );
+    let (took, least) = (started.elapsed(), Duration::from_secs(1) + SLOW_PAGE);
+    assert!(took >= least, "{took:?}: {report:?}");
     report
 }
 
@@ -360,13 +334,29 @@ pub async fn sweep_waiting(app: &TestApp, store: &str) -> SweepReport {
 pub async fn sweep_again_changes_nothing(app: &TestApp, store: &str) -> SweepReport {
     let jobs = job_keys(app, store).await;
     let again = sweep(app, store).await;
-    assert_eq!(
-        (again.recovered(), again.error.clone()),
-        (0, None),
-        "{again:?}"
-    );
+    let got = (again.recovered(), again.error.clone());
+    assert_eq!(got, (0, None), "{again:?}");
     assert_eq!(job_keys(app, store).await, jobs, "a second sweep made jobs");
     again
+}
+
+/// A sweep after webhooks brought the orders `handled`: no error, those already handled,
+/// `recovered` others recovered; then the sends are `all`, one per order and event.
+pub async fn sweep_after_webhooks(
+    app: &TestApp,
+    store: &str,
+    handled: &[&str],
+    recovered: usize,
+    all: Vec<(u64, String)>,
+) {
+    let report = sweep(app, store).await;
+    assert_eq!(report.error, None, "{report:?}");
+    for id in handled {
+        assert_eq!(outcome_of(&report, id), &Outcome::AlreadyHandled, "{id}");
+    }
+    assert_eq!(report.recovered(), recovered, "{report:?}");
+    let sends = sent_per_template(app).await;
+    assert_eq!(sends, all, "one message per order and event");
 }
 
 /// A sweep ended by a refusal: its error names each of `fix` and shows none of `secrets`; no

@@ -11,8 +11,12 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use shopbip::reconcile::Outcome;
 
-use super::{Reply, Seen, StandIn, job_keys, stand_in, sweep};
-use crate::common::app::{SHOPIFY_SECRET, TestApp, shopify_profile, start_with};
+use super::{
+    Once, Reply, Seen, StandIn, api_access, assert_48h_back, assert_made_nothing, assert_refused,
+    job_keys, outcome_of, post_webhook, sent_per_template, stand_in, start_stores, sweep,
+    sweep_after_webhooks, sweep_again_changes_nothing, sweep_waiting,
+};
+use crate::common::app::{SHOPIFY_SECRET, TestApp, shopify_profile};
 use crate::common::sign::{fixture, shopify_headers};
 
 const STORE: &str = "atlas-shopify";
@@ -147,8 +151,8 @@ fn cost(requested: u32, available: u32, rate: u32) -> Value {
 fn shopify_api(orders: Vec<Listed>, subscriptions: Value) -> Api {
     let arrivals: Arc<Mutex<Vec<Instant>>> = Arc::default();
     let seen_at = arrivals.clone();
-    let limited = Arc::new(Mutex::new(false));
-    let throttled = Arc::new(Mutex::new(false));
+    let limited = Once::default();
+    let throttled = Once::default();
     let stand_in = stand_in(move |seen: &Seen| {
         if seen.path != GRAPHQL || seen.header("x-shopify-access-token") != Some("shpat_test") {
             return Reply::status(401);
@@ -176,10 +180,10 @@ fn shopify_api(orders: Vec<Listed>, subscriptions: Value) -> Api {
             None => 1,
             Some(c) => c.strip_prefix("cursor-").unwrap().parse::<usize>().unwrap() + 1,
         };
-        if page == 2 && !std::mem::replace(&mut *limited.lock().unwrap(), true) {
-            return Reply::status(429).header("Retry-After", "1");
+        if page == 2 && limited.first() {
+            return Reply::too_many_requests();
         }
-        if page == 3 && !std::mem::replace(&mut *throttled.lock().unwrap(), true) {
+        if page == 3 && throttled.first() {
             return Reply::json(json!({
                 "errors": [{ "message": "Throttled", "extensions": { "code": "THROTTLED" } }],
                 "extensions": cost(100, 50, 50),
@@ -198,18 +202,14 @@ fn shopify_api(orders: Vec<Listed>, subscriptions: Value) -> Api {
         } else {
             cost(100, 1000, 50)
         };
-        let reply = Reply::json(json!({
+        Reply::json(json!({
             "data": { "orders": {
                 "pageInfo": { "hasNextPage": more, "endCursor": format!("cursor-{page}") },
                 "nodes": nodes,
             } },
             "extensions": extensions,
-        }));
-        if page == 3 {
-            reply.after(Duration::from_millis(1500))
-        } else {
-            reply
-        }
+        }))
+        .slow_when(page == 3)
     });
     Api { stand_in, arrivals }
 }
@@ -224,45 +224,17 @@ fn hooks(urls: &[(&str, &str)]) -> Value {
     json!({ "edges": edges })
 }
 
-async fn shopify_store(api: &StandIn, stores: &[&'static str]) -> TestApp {
-    let base = api.base.clone();
-    let stores = stores.to_vec();
-    start_with(
-        move |dir, url| {
-            for store in stores {
-                let profile = shopify_profile(url)
-                    + &format!(
-                        "[shopify]\nshop_domain = \"atlas-argan.myshopify.com\"\nadmin_token = \"shpat_test\"\napi_base_url = \"{base}\"\n[reconcile]\nenabled = true\n"
-                    );
-                std::fs::write(dir.join(format!("{store}.toml")), profile).unwrap();
-            }
-        },
-        |settings| settings.worker.concurrency = 0,
-    )
+async fn shopify_store(api: &StandIn, stores: &[&str]) -> TestApp {
+    let keys = [
+        ("shop_domain", "atlas-argan.myshopify.com"),
+        ("admin_token", "shpat_test"),
+    ];
+    start_stores(|url| {
+        let profile = shopify_profile(url) + &api_access("shopify", &keys, &api.base);
+        let stores = stores.iter();
+        stores.map(|s| (s.to_string(), profile.clone())).collect()
+    })
     .await
-}
-
-/// Every send the sandbox accepted, as (template, order number: the last parameter of both
-/// rules), sorted.
-async fn sent(app: &TestApp) -> Vec<(u64, String)> {
-    app.service.run_pending_jobs().await.unwrap();
-    let mut sends: Vec<(u64, String)> = app
-        .sandbox
-        .control
-        .calls_to("/api/v2/whatsapp/templates")
-        .await
-        .unwrap()
-        .into_iter()
-        .filter(|call| call.status == 200)
-        .map(|call| {
-            let template = call.path.split('/').nth(5).unwrap().parse().unwrap();
-            let params = call.json.unwrap()["body_params"].clone();
-            let last = params.as_array().unwrap().last().unwrap().clone();
-            (template, last.as_str().unwrap().to_owned())
-        })
-        .collect();
-    sends.sort();
-    sends
 }
 
 fn all_sent() -> Vec<(u64, String)> {
@@ -279,24 +251,8 @@ fn all_sent() -> Vec<(u64, String)> {
 
 async fn post(app: &TestApp, topic: &str, rest: &Value, id: &str) -> Value {
     let body = serde_json::to_vec(rest).unwrap();
-    let answer = app
-        .post(
-            STORE,
-            &shopify_headers(SHOPIFY_SECRET, topic, &body, id),
-            body,
-        )
-        .await;
-    assert_eq!(answer.status(), 200);
-    answer.json().await.unwrap()
-}
-
-fn outcome_of<'a>(report: &'a shopbip::reconcile::SweepReport, id: &str) -> &'a Outcome {
-    &report
-        .orders
-        .iter()
-        .find(|o| o.order_id == id)
-        .unwrap_or_else(|| panic!("{id} not listed: {report:?}"))
-        .outcome
+    let headers = shopify_headers(SHOPIFY_SECRET, topic, &body, id);
+    post_webhook(app, STORE, &headers, body).await
 }
 
 #[tokio::test]
@@ -304,7 +260,7 @@ async fn an_order_whose_webhook_never_came_gets_one_message_after_one_sweep() {
     let orders = orders();
     let api = shopify_api(orders.clone(), hooks(&[]));
     let app = shopify_store(&api.stand_in, &[STORE]).await;
-    let report = sweep(&app, STORE).await;
+    let report = sweep_waiting(&app, STORE).await;
     assert_eq!(report.error, None, "{report:?}");
     assert_eq!(report.pages, 3, "{report:?}");
     assert_eq!(report.recovered(), 4, "{report:?}");
@@ -316,7 +272,7 @@ async fn an_order_whose_webhook_never_came_gets_one_message_after_one_sweep() {
         "cancelled: no rule"
     );
     assert!(!report.orders.iter().any(|o| o.order_id == "2998557704343"));
-    assert_eq!(sent(&app).await, all_sent());
+    assert_eq!(sent_per_template(&app).await, all_sent());
     let keys = job_keys(&app, STORE).await;
     assert!(keys.contains(&("2998557704341".into(), "order.paid".into())));
     assert!(
@@ -341,7 +297,6 @@ async fn an_order_whose_webhook_never_came_gets_one_message_after_one_sweep() {
             json!("cursor-2")
         ]
     );
-    let since = shopbip::clock::now_ms() - 48 * 3600 * 1000;
     for call in &calls {
         assert!(
             call["query"]
@@ -355,7 +310,7 @@ async fn an_order_whose_webhook_never_came_gets_one_message_after_one_sweep() {
             .and_then(|s| s.strip_suffix('\''))
             .and_then(shopbip::clock::parse_datetime_ms)
             .unwrap();
-        assert!((at - since).abs() < 60_000, "48 h back: {search}");
+        assert_48h_back(at, search);
     }
     // Page 1 left too little budget: page 2 was asked once it had refilled (1 s).
     let arrivals = api.arrivals.lock().unwrap().clone();
@@ -365,14 +320,9 @@ async fn an_order_whose_webhook_never_came_gets_one_message_after_one_sweep() {
     assert_eq!(report.watermark, newest);
 
     // A second sweep lists from the watermark and sends nothing more.
-    let again = sweep(&app, STORE).await;
-    assert_eq!(
-        (again.recovered(), again.error.clone()),
-        (0, None),
-        "{again:?}"
-    );
+    let again = sweep_again_changes_nothing(&app, STORE).await;
     assert_eq!(again.already_handled(), 1, "{again:?}");
-    assert_eq!(sent(&app).await, all_sent());
+    assert_eq!(sent_per_template(&app).await, all_sent());
     let last = api.stand_in.calls(GRAPHQL).pop().unwrap().json();
     let search = last["variables"]["query"].as_str().unwrap().to_owned();
     assert_eq!(
@@ -391,7 +341,7 @@ async fn an_order_its_webhook_brought_gets_nothing_from_the_sweep() {
     let app = shopify_store(&api.stand_in, &[STORE]).await;
     post(&app, "orders/create", &orders[1].rest, "w-create").await;
     post(&app, "orders/paid", &orders[0].rest, "w-paid").await;
-    let before = sent(&app).await;
+    let before = sent_per_template(&app).await;
     assert_eq!(
         before,
         [
@@ -400,17 +350,8 @@ async fn an_order_its_webhook_brought_gets_nothing_from_the_sweep() {
         ]
     );
 
-    let report = sweep(&app, STORE).await;
-    assert_eq!(report.error, None, "{report:?}");
-    for id in ["1234567891011", "2998557704341"] {
-        assert_eq!(outcome_of(&report, id), &Outcome::AlreadyHandled, "{id}");
-    }
-    assert_eq!(report.recovered(), 2, "{report:?}");
-    assert_eq!(
-        sent(&app).await,
-        all_sent(),
-        "one message per order and event"
-    );
+    let handled = ["1234567891011", "2998557704341"];
+    sweep_after_webhooks(&app, STORE, &handled, 2, all_sent()).await;
 }
 
 #[tokio::test]
@@ -420,15 +361,15 @@ async fn a_webhook_arriving_after_the_sweep_found_its_order_makes_nothing() {
     let app = shopify_store(&api.stand_in, &[STORE]).await;
     let report = sweep(&app, STORE).await;
     assert_eq!(report.recovered(), 4, "{report:?}");
-    assert_eq!(sent(&app).await, all_sent());
+    assert_eq!(sent_per_template(&app).await, all_sent());
 
     let late = post(&app, "orders/create", &orders[1].rest, "w-late-create").await;
-    assert_eq!(late["jobs_created"], 0, "{late}");
+    assert_made_nothing(&late, 1);
     let late = post(&app, "orders/paid", &orders[0].rest, "w-late-paid").await;
-    assert_eq!(late["jobs_created"], 0, "{late}");
+    assert_made_nothing(&late, 1);
     let late = post(&app, "orders/create", &orders[4].rest, "w-late-1031").await;
-    assert_eq!(late["jobs_created"], 0, "{late}");
-    assert_eq!(sent(&app).await, all_sent());
+    assert_made_nothing(&late, 2);
+    assert_eq!(sent_per_template(&app).await, all_sent());
 }
 
 #[tokio::test]
@@ -489,10 +430,8 @@ async fn a_token_without_the_orders_scope_stops_the_sweep_with_the_scope_to_add(
     });
     let app = shopify_store(&api, &[STORE]).await;
     let report = sweep(&app, STORE).await;
-    let error = report.error.clone().unwrap_or_default();
-    assert!(error.contains("read_orders scope"), "{report:?}");
-    assert!(!error.contains("shpat_test"));
-    assert_eq!((report.pages, report.retry_after), (0, None));
+    assert_refused(&app, &report, &["read_orders scope"], &["shpat_test"]).await;
+    assert_eq!(report.retry_after, None);
     assert_eq!(
         api.calls(GRAPHQL).len(),
         1,

@@ -6,15 +6,16 @@
 //! fill two pages (32 old open orders an admin touched, then the rest); their first page is
 //! slow and their second answered once with a 429.
 
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
-
 use serde_json::{Value, json};
 use shopbip::platforms::signature::hmac_sha256;
 use shopbip::reconcile::Outcome;
 
-use super::{Reply, Seen, StandIn, job_keys, stand_in, sweep};
-use crate::common::app::{TestApp, start_with};
+use super::{
+    Once, Reply, Seen, StandIn, api_access, assert_48h_back, assert_made_nothing, assert_refused,
+    ids_where, job_keys, post_webhook, sent_per_template, stand_in, start_store, sweep,
+    sweep_after_webhooks, sweep_again_changes_nothing, sweep_waiting,
+};
+use crate::common::app::TestApp;
 use crate::common::sign::fixture;
 use crate::platforms::{profile, rule};
 
@@ -43,6 +44,11 @@ fn payload_order(path: &str) -> Value {
     body["data"]["payload"]["order"].clone()
 }
 
+/// The entity id of order `number`.
+fn id(number: u64) -> String {
+    format!("{number:032x}")
+}
+
 fn set_state(v: &mut Value, state: &str) {
     v["stateMachineState"] = json!({ "technicalName": state });
 }
@@ -58,7 +64,7 @@ fn order(
     delivery: &str,
 ) -> Value {
     let mut o = payload_order(PLACED);
-    o["id"] = format!("{number:032x}").into();
+    o["id"] = id(number).into();
     o["orderNumber"] = number.to_string().into();
     o["createdAt"] = ago(created_ago).into();
     o["orderDateTime"] = ago(created_ago).into();
@@ -124,7 +130,7 @@ fn included(v: &Value, includes: &Value) -> Value {
 }
 
 fn shopware_api(orders: Vec<Value>) -> StandIn {
-    let limited = Arc::new(Mutex::new(false));
+    let limited = Once::default();
     stand_in(move |seen: &Seen| {
         if seen.path == TOKEN {
             let creds = seen.json();
@@ -163,8 +169,8 @@ fn shopware_api(orders: Vec<Value>) -> StandIn {
             let padding = "x".repeat(1024 * 1024);
             return Reply::json(json!({ "total": matching.len(), "data": [], "padding": padding }));
         }
-        if !never_updated && page == 2 && !std::mem::replace(&mut *limited.lock().unwrap(), true) {
-            return Reply::status(429).header("Retry-After", "1");
+        if !never_updated && page == 2 && limited.first() {
+            return Reply::too_many_requests();
         }
         let data: Vec<Value> = matching
             .iter()
@@ -172,52 +178,28 @@ fn shopware_api(orders: Vec<Value>) -> StandIn {
             .take(limit)
             .map(|o| included(o, &criteria["includes"]))
             .collect();
-        let reply =
-            Reply::json(json!({ "total": matching.len(), "data": data, "aggregations": [] }));
-        if !never_updated && page == 1 {
-            reply.after(Duration::from_millis(1500))
-        } else {
-            reply
-        }
+        Reply::json(json!({ "total": matching.len(), "data": data, "aggregations": [] }))
+            .slow_when(!never_updated && page == 1)
     })
 }
 
 async fn shopware_store(api: &StandIn) -> TestApp {
-    let base = api.base.clone();
-    start_with(
-        move |dir, url| {
-            let extra = format!(
-                "[shopware]\nclient_id = \"SWIA-TEST\"\nclient_secret = \"sw-test-secret\"\napi_base_url = \"{base}\"\n[reconcile]\nenabled = true\n"
-            ) + &rule("order.created", ON_CREATED, &["{order.number}"], false)
-                + &rule("order.paid", ON_PAID, &["{customer.first_name}", "{order.number}"], true);
-            std::fs::write(dir.join(format!("{STORE}.toml")), profile("shopware", &[SECRET], url, &extra))
-                .unwrap();
-        },
-        |settings| settings.worker.concurrency = 0,
-    )
+    let keys = [
+        ("client_id", "SWIA-TEST"),
+        ("client_secret", "sw-test-secret"),
+    ];
+    start_store(STORE, |url| {
+        let extra = api_access("shopware", &keys, &api.base)
+            + &rule("order.created", ON_CREATED, &["{order.number}"], false)
+            + &rule(
+                "order.paid",
+                ON_PAID,
+                &["{customer.first_name}", "{order.number}"],
+                true,
+            );
+        profile("shopware", &[SECRET], url, &extra)
+    })
     .await
-}
-
-/// Every send the sandbox accepted, as (template, order number), sorted.
-async fn sent(app: &TestApp) -> Vec<(u64, String)> {
-    app.service.run_pending_jobs().await.unwrap();
-    let mut sends: Vec<(u64, String)> = app
-        .sandbox
-        .control
-        .calls_to("/api/v2/whatsapp/templates")
-        .await
-        .unwrap()
-        .into_iter()
-        .filter(|call| call.status == 200)
-        .map(|call| {
-            let template = call.path.split('/').nth(5).unwrap().parse().unwrap();
-            let params = call.json.unwrap()["body_params"].clone();
-            let last = params.as_array().unwrap().last().unwrap().clone();
-            (template, last.as_str().unwrap().to_owned())
-        })
-        .collect();
-    sends.sort();
-    sends
 }
 
 fn all_sent() -> Vec<(u64, String)> {
@@ -244,20 +226,7 @@ async fn post(app: &TestApp, event: &str, order: &Value, event_id: &str) -> Valu
     body["timestamp"] = (now_ms() / 1000).into();
     let body = serde_json::to_vec(&body).unwrap();
     let signature = hex::encode(hmac_sha256(SECRET.as_bytes(), &[&body]));
-    let answer = app
-        .post(STORE, &[("shopware-shop-signature", signature)], body)
-        .await;
-    assert_eq!(answer.status(), 200);
-    answer.json().await.unwrap()
-}
-
-fn outcome_of<'a>(report: &'a shopbip::reconcile::SweepReport, number: &str) -> &'a Outcome {
-    &report
-        .orders
-        .iter()
-        .find(|o| o.name == number)
-        .unwrap_or_else(|| panic!("{number} not found: {report:?}"))
-        .outcome
+    post_webhook(app, STORE, &[("shopware-shop-signature", signature)], body).await
 }
 
 #[tokio::test]
@@ -265,17 +234,13 @@ async fn an_order_whose_webhook_never_came_gets_one_message_after_one_sweep() {
     let orders = orders();
     let api = shopware_api(orders.clone());
     let app = shopware_store(&api).await;
-    let report = sweep(&app, STORE).await;
+    let report = sweep_waiting(&app, STORE).await;
     assert_eq!(report.error, None, "{report:?}");
     assert_eq!(report.pages, 3, "{report:?}");
     assert_eq!(report.recovered(), 4, "{report:?}");
-    let skipped = report
-        .orders
-        .iter()
-        .filter(|o| matches!(o.outcome, Outcome::Skipped(_)))
-        .count();
+    let skipped = ids_where(&report, |o| matches!(o, Outcome::Skipped(_)));
     assert_eq!(
-        skipped,
+        skipped.len(),
         TOUCHED + 1,
         "old open orders and the refund: no rule"
     );
@@ -283,10 +248,9 @@ async fn an_order_whose_webhook_never_came_gets_one_message_after_one_sweep() {
         !report.orders.iter().any(|o| o.name == "10081"),
         "changed before the window"
     );
-    assert_eq!(sent(&app).await, all_sent());
+    assert_eq!(sent_per_template(&app).await, all_sent());
     let keys = job_keys(&app, STORE).await;
-    let id_10080 = format!("{:032x}", 10080);
-    assert!(keys.contains(&(id_10080, "order.paid".into())), "{keys:?}");
+    assert!(keys.contains(&(id(10080), "order.paid".into())), "{keys:?}");
 
     // Asked: one token; the never-updated orders, then the updated ones: too big at 64, then
     // two pages of 32 (the second twice: the 429 waited out), each from the window's start.
@@ -313,11 +277,9 @@ async fn an_order_whose_webhook_never_came_gets_one_message_after_one_sweep() {
             ("updatedAt", 2, 32)
         ]
     );
-    let since = now_ms() - 48 * 3600 * 1000;
     for call in &calls {
         let gte = call["filter"].as_array().unwrap().last().unwrap()["parameters"]["gte"].clone();
-        let at = time(&gte).unwrap();
-        assert!((at - since).abs() < 60_000, "48 h back: {gte}");
+        assert_48h_back(time(&gte).unwrap(), &gte.to_string());
         assert_eq!(call["total-count-mode"], 1);
         assert!(call["associations"]["transactions"].is_object());
     }
@@ -325,14 +287,9 @@ async fn an_order_whose_webhook_never_came_gets_one_message_after_one_sweep() {
     assert_eq!(report.watermark, newest);
 
     // A second sweep lists from the watermark and sends nothing more.
-    let again = sweep(&app, STORE).await;
-    assert_eq!(
-        (again.recovered(), again.error.clone()),
-        (0, None),
-        "{again:?}"
-    );
+    let again = sweep_again_changes_nothing(&app, STORE).await;
     assert_eq!(again.already_handled(), 1, "{again:?}");
-    assert_eq!(sent(&app).await, all_sent());
+    assert_eq!(sent_per_template(&app).await, all_sent());
     let last = api.calls(SEARCH).pop().unwrap().json();
     let gte = time(&last["filter"][0]["parameters"]["gte"]);
     assert_eq!(gte, newest.map(|n| n - 5 * 60 * 1000));
@@ -353,23 +310,16 @@ async fn an_order_its_webhook_brought_gets_nothing_from_the_sweep() {
     )
     .await;
     assert_eq!(
-        sent(&app).await,
+        sent_per_template(&app).await,
         [
             (ON_PAID, "10079".to_owned()),
             (ON_CREATED, "10077".to_owned())
         ]
     );
 
-    let report = sweep(&app, STORE).await;
-    assert_eq!(report.error, None, "{report:?}");
-    assert_eq!(outcome_of(&report, "10077"), &Outcome::AlreadyHandled);
-    assert_eq!(outcome_of(&report, "10079"), &Outcome::AlreadyHandled);
-    assert_eq!(report.recovered(), 2, "{report:?}");
-    assert_eq!(
-        sent(&app).await,
-        all_sent(),
-        "one message per order and event"
-    );
+    let (placed, paid) = (id(10077), id(10079));
+    let handled = [placed.as_str(), paid.as_str()];
+    sweep_after_webhooks(&app, STORE, &handled, 2, all_sent()).await;
 }
 
 #[tokio::test]
@@ -379,12 +329,12 @@ async fn a_webhook_arriving_after_the_sweep_found_its_order_makes_nothing() {
     let app = shopware_store(&api).await;
     let report = sweep(&app, STORE).await;
     assert_eq!(report.recovered(), 4, "{report:?}");
-    assert_eq!(sent(&app).await, all_sent());
+    assert_eq!(sent_per_template(&app).await, all_sent());
 
     let late = post(&app, "checkout.order.placed", &orders[0], "ev-late-placed").await;
-    assert_eq!(late["jobs_created"], 0, "{late}");
+    assert_made_nothing(&late, 1);
     let late = post(&app, "checkout.order.placed", &orders[1], "ev-late-10078").await;
-    assert_eq!(late["jobs_created"], 0, "{late}");
+    assert_made_nothing(&late, 2);
     let late = post(
         &app,
         "state_enter.order_transaction.state.paid",
@@ -392,8 +342,8 @@ async fn a_webhook_arriving_after_the_sweep_found_its_order_makes_nothing() {
         "ev-late-paid",
     )
     .await;
-    assert_eq!(late["jobs_created"], 0, "{late}");
-    assert_eq!(sent(&app).await, all_sent());
+    assert_made_nothing(&late, 1);
+    assert_eq!(sent_per_template(&app).await, all_sent());
 }
 
 #[tokio::test]
@@ -401,9 +351,6 @@ async fn refused_credentials_stop_the_sweep_with_the_fix() {
     let api = stand_in(|_: &Seen| Reply::status(401));
     let app = shopware_store(&api).await;
     let report = sweep(&app, STORE).await;
-    let error = report.error.clone().unwrap_or_default();
-    assert!(error.contains("client_id"), "{report:?}");
-    assert!(!error.contains("sw-test-secret"), "{error}");
-    assert_eq!(report.pages, 0);
+    assert_refused(&app, &report, &["client_id"], &["sw-test-secret"]).await;
     assert!(api.calls(SEARCH).is_empty());
 }

@@ -3,7 +3,6 @@
 //! (`plugin-config/README.md`, "Reconciliation endpoint of a standard store"), and pages with
 //! `next_cursor`. See `super`.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use secrecy::SecretString;
@@ -12,15 +11,20 @@ use shopbip::platforms::standard_webhooks::{self as sw, KeyForm};
 use shopbip::platforms::unix_rfc3339;
 use shopbip::reconcile::Outcome;
 
-use super::{Reply, Seen, StandIn, job_keys, stand_in, sweep};
-use crate::common::app::{TestApp, start_with};
+use super::{
+    LimitedThenSlow, Reply, Seen, StandIn, assert_made_nothing, assert_refused, ids_where,
+    outcomes, post_webhook, sent_with, stand_in, start_store, sweep, sweep_again_changes_nothing,
+    sweep_waiting,
+};
+use crate::common::app::TestApp;
 use crate::common::sign::fixture;
-use crate::platforms::{now, post, profile, rule, standard_webhooks_headers};
+use crate::platforms::{now, profile, rule, standard_webhooks_headers};
 
 const STORE: &str = "sweep-standard";
 /// The Standard Webhooks spec's example secret.
 const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
-const TEMPLATE: u64 = 1289;
+/// The sandbox's text-only template of one parameter.
+const TEMPLATE: u64 = 1290;
 
 /// Order `PS-SW-{n}` numbered `SW-{n}`, paid, as a delivery's body (`{"type", "data"}`).
 fn delivery(n: u32) -> Value {
@@ -66,7 +70,7 @@ fn verified(seen: &Seen) -> bool {
 /// requests get 401. `faults`: page 2 is first refused with a 429 (`Retry-After: 1`), then
 /// answered slowly.
 fn shop(pages: Vec<Vec<Value>>, faults: bool) -> StandIn {
-    let page_two_calls = AtomicUsize::new(0);
+    let page_two = LimitedThenSlow::default();
     stand_in(move |seen| {
         if seen.path != "/orders" {
             return Reply::status(404);
@@ -85,18 +89,15 @@ fn shop(pages: Vec<Vec<Value>>, faults: bool) -> StandIn {
             },
         };
         let next = (index + 1 < pages.len()).then(|| format!("p{}", index + 1));
-        let mut reply = Reply::json(json!({
+        let reply = Reply::json(json!({
             "orders": pages.get(index).cloned().unwrap_or_default(),
             "next_cursor": next,
         }));
         if faults && index == 1 {
-            match page_two_calls.fetch_add(1, Ordering::SeqCst) {
-                0 => return Reply::status(429).header("Retry-After", "1"),
-                1 => reply = reply.after(Duration::from_millis(1500)),
-                _ => {}
-            }
+            page_two.answer(reply)
+        } else {
+            reply
         }
-        reply
     })
 }
 
@@ -106,47 +107,33 @@ async fn standard_store(shop: &StandIn, secret: &str) -> TestApp {
         shop.base,
         rule("order.paid", TEMPLATE, &["{order.number}"], false),
     );
-    let secret = secret.to_owned();
-    start_with(
-        move |dir, url| {
-            std::fs::write(
-                dir.join(format!("{STORE}.toml")),
-                profile("standard", &[secret.as_str()], url, &extra),
-            )
-            .unwrap();
-        },
-        |settings| settings.worker.concurrency = 0,
-    )
-    .await
+    start_store(STORE, |url| profile("standard", &[secret], url, &extra)).await
 }
 
-/// The order numbers sent, sorted.
-async fn sent(app: &TestApp) -> Vec<String> {
-    let calls = app
-        .sandbox
-        .control
-        .calls_to(&format!("/api/v2/whatsapp/templates/{TEMPLATE}/send"))
-        .await
-        .unwrap();
-    let mut numbers: Vec<String> = calls
-        .iter()
-        .map(|c| c.json.as_ref().unwrap()["body_params"][0].to_string())
-        .collect();
-    numbers.sort();
-    numbers
+fn numbered(numbers: &[u32]) -> Vec<String> {
+    numbers.iter().map(|n| format!("SW-{n}")).collect()
 }
 
-fn quoted(numbers: &[u32]) -> Vec<String> {
-    numbers.iter().map(|n| format!("\"SW-{n}\"")).collect()
-}
-
+/// What the service answers the signed delivery of order `n`.
 async fn deliver(app: &TestApp, n: u32) -> Value {
     let body = serde_json::to_vec(&delivery(n)).unwrap();
     let headers =
         standard_webhooks_headers(SECRET, KeyForm::Whsec, &format!("msg_{n}"), now(), &body);
-    let (status, answer) = post(app, STORE, &headers, body).await;
-    assert_eq!(status, 200, "{answer}");
-    answer
+    post_webhook(app, STORE, &headers, body).await
+}
+
+/// Orders 1 and 2, a page each, changed ten minutes ago; no faults.
+async fn orders_one_and_two() -> (StandIn, TestApp) {
+    let t = now() - 600;
+    let api = shop(
+        vec![
+            vec![element(delivery(1), t + 10)],
+            vec![element(delivery(2), t + 20)],
+        ],
+        false,
+    );
+    let app = standard_store(&api, SECRET).await;
+    (api, app)
 }
 
 #[tokio::test]
@@ -165,18 +152,11 @@ async fn a_standard_order_no_webhook_brought_is_sent_once_by_the_sweep() {
     );
     let app = standard_store(&api, SECRET).await;
     let before = shopbip::clock::now_ms();
-    let report = sweep(&app, STORE).await;
-    let took = before.abs_diff(shopbip::clock::now_ms());
+    let report = sweep_waiting(&app, STORE).await;
     assert_eq!(report.error, None, "{report:?}");
     assert_eq!((report.pages, report.recovered()), (2, 4), "{report:?}");
-    let skipped: Vec<&str> = report
-        .orders
-        .iter()
-        .filter(|o| matches!(o.outcome, Outcome::Skipped(_)))
-        .map(|o| o.order_id.as_str())
-        .collect();
+    let skipped = ids_where(&report, |o| matches!(o, Outcome::Skipped(_)));
     assert_eq!(skipped, ["1f81eb52-5198-4599-803e-771906343485"]);
-    assert!(took >= 2500, "{took} ms");
     assert_eq!(report.watermark, Some((t + 40) * 1000));
 
     let calls = api.calls("/orders");
@@ -205,77 +185,39 @@ async fn a_standard_order_no_webhook_brought_is_sent_once_by_the_sweep() {
             .all(|c| c.param("since").as_deref() == Some(since.as_str()))
     );
 
-    app.service.run_pending_jobs().await.unwrap();
-    assert_eq!(sent(&app).await, quoted(&[1, 2, 3, 4]));
+    assert_eq!(sent_with(&app, TEMPLATE).await, numbered(&[1, 2, 3, 4]));
 
-    let jobs = job_keys(&app, STORE).await;
-    let again = sweep(&app, STORE).await;
-    assert_eq!(again.error, None);
-    assert_eq!((again.recovered(), again.already_handled()), (0, 4));
-    assert_eq!(job_keys(&app, STORE).await, jobs);
-    app.service.run_pending_jobs().await.unwrap();
-    assert_eq!(sent(&app).await.len(), 4);
+    let again = sweep_again_changes_nothing(&app, STORE).await;
+    assert_eq!(again.already_handled(), 4, "{again:?}");
+    assert_eq!(sent_with(&app, TEMPLATE).await.len(), 4);
 }
 
 #[tokio::test]
 async fn a_standard_order_its_webhook_brought_gets_nothing_from_the_sweep() {
-    let t = now() - 600;
-    let api = shop(
-        vec![
-            vec![element(delivery(1), t + 10)],
-            vec![element(delivery(2), t + 20)],
-        ],
-        false,
-    );
-    let app = standard_store(&api, SECRET).await;
+    let (_api, app) = orders_one_and_two().await;
     assert_eq!(deliver(&app, 1).await["jobs_created"], 1);
-    app.service.run_pending_jobs().await.unwrap();
-    assert_eq!(sent(&app).await, quoted(&[1]));
+    assert_eq!(sent_with(&app, TEMPLATE).await, numbered(&[1]));
 
     let report = sweep(&app, STORE).await;
     assert_eq!((report.error.as_deref(), report.pages), (None, 2));
-    let outcomes: Vec<(&str, &Outcome)> = report
-        .orders
-        .iter()
-        .map(|o| (o.order_id.as_str(), &o.outcome))
-        .collect();
     assert_eq!(
-        outcomes,
+        outcomes(&report),
         [
             ("PS-SW-1", &Outcome::AlreadyHandled),
             ("PS-SW-2", &Outcome::Recovered { jobs: 1 }),
         ]
     );
-    app.service.run_pending_jobs().await.unwrap();
-    assert_eq!(sent(&app).await, quoted(&[1, 2]));
+    assert_eq!(sent_with(&app, TEMPLATE).await, numbered(&[1, 2]));
 }
 
 #[tokio::test]
 async fn a_standard_webhook_after_the_sweep_found_its_order_makes_nothing() {
-    let t = now() - 600;
-    let api = shop(
-        vec![
-            vec![element(delivery(1), t + 10)],
-            vec![element(delivery(2), t + 20)],
-        ],
-        false,
-    );
-    let app = standard_store(&api, SECRET).await;
+    let (_api, app) = orders_one_and_two().await;
     let report = sweep(&app, STORE).await;
     assert_eq!((report.pages, report.recovered()), (2, 2), "{report:?}");
 
-    let answer = deliver(&app, 1).await;
-    assert_eq!(
-        (
-            answer["status"].as_str(),
-            &answer["jobs_created"],
-            &answer["jobs_existing"]
-        ),
-        (Some("accepted"), &json!(0), &json!(1)),
-        "{answer}"
-    );
-    app.service.run_pending_jobs().await.unwrap();
-    assert_eq!(sent(&app).await, quoted(&[1, 2]));
+    assert_made_nothing(&deliver(&app, 1).await, 1);
+    assert_eq!(sent_with(&app, TEMPLATE).await, numbered(&[1, 2]));
 }
 
 #[tokio::test]
@@ -284,13 +226,8 @@ async fn a_sweep_signed_with_another_secret_is_refused_and_names_the_fix() {
     // Another valid secret than the one the shop checks with.
     let app = standard_store(&api, "whsec_YW5vdGhlci1zZWNyZXQta2V5").await;
     let report = sweep(&app, STORE).await;
-    let error = report.error.clone().unwrap_or_default();
-    assert!(error.contains("HTTP 401"), "{error}");
-    assert!(error.contains("webhook.secrets"), "{error}");
-    assert!(error.contains("plugin-config/README.md"), "{error}");
-    assert!(!error.contains("YW5vdGhlci1zZWNyZXQta2V5"), "{error}");
-    assert_eq!((report.pages, report.watermark), (0, None));
-    assert!(job_keys(&app, STORE).await.is_empty());
+    let fix = ["HTTP 401", "webhook.secrets", "plugin-config/README.md"];
+    assert_refused(&app, &report, &fix, &["YW5vdGhlci1zZWNyZXQta2V5"]).await;
     // Refused, not waited on: a permanent error is not retried within the sweep.
     assert_eq!(api.calls("/orders").len(), 1);
 }

@@ -3,7 +3,7 @@
 //! `starting_after`; and the webhook endpoint check. See `super`.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
@@ -12,15 +12,21 @@ use shopbip::platforms::reconcile::{SweepAccess, subscription};
 use shopbip::platforms::stripe::{profile::Api, sign};
 use shopbip::reconcile::Outcome;
 
-use super::{Reply, StandIn, job_keys, stand_in, sweep};
-use crate::common::app::{TestApp, start_with};
-use crate::platforms::{now, post, profile, rule};
+use super::{
+    LimitedThenSlow, Reply, StandIn, api_access, assert_made_nothing, assert_refused, job_keys,
+    outcomes, post_webhook, sent_with, stand_in, start_store, sweep, sweep_again_changes_nothing,
+    sweep_waiting,
+};
+use crate::common::app::TestApp;
+use crate::platforms::{now, profile, rule};
 
 const STORE: &str = "sweep-stripe";
 const SECRET: &str = "whsec_stripe_sweep_2026";
 const KEY: &str = "rk_test_1";
 const PAID_TEMPLATE: u64 = 1290;
+/// The sandbox's template with the invoice as document.
 const FINALIZED_TEMPLATE: u64 = 1289;
+const INVOICE_PDF: &str = "/invoice.pdf";
 
 /// A corpus event: the Nomami invoice (a phone, a Brazilian address) as Stripe sent it.
 fn corpus(name: &str) -> Value {
@@ -50,20 +56,32 @@ fn body(e: &Value) -> Vec<u8> {
     serde_json::to_vec(e).unwrap()
 }
 
+/// Stripe's refusal of a key.
+fn invalid_key() -> Reply {
+    Reply {
+        status: 401,
+        ..Reply::json(json!({"error": {
+            "message": format!("Invalid API Key provided: {KEY}"),
+            "type": "invalid_request_error"
+        }}))
+    }
+}
+
 /// Stripe's API: `pages` of events (each newest first), the next one after the last id of
 /// the one before. `faults`: page 2 is first refused with a 429 (`Retry-After: 1`), then
-/// answered slowly.
+/// answered slowly. The invoices' PDFs (the finalized rule attaches them) are served here.
 fn stripe_api(pages: Vec<Vec<Value>>, faults: bool) -> StandIn {
-    let page_two_calls = AtomicUsize::new(0);
+    let page_two = LimitedThenSlow::default();
     stand_in(move |seen| {
-        if seen.header("authorization") != Some(&format!("Bearer {KEY}")) {
+        if seen.path == INVOICE_PDF {
             return Reply {
-                status: 401,
-                ..Reply::json(json!({"error": {
-                    "message": format!("Invalid API Key provided: {KEY}"),
-                    "type": "invalid_request_error"
-                }}))
+                headers: vec![("content-type".into(), "application/pdf".into())],
+                body: shopbip::cli::demo::placeholder_pdf("Stripe invoice"),
+                ..Reply::status(200)
             };
+        }
+        if seen.header("authorization") != Some(&format!("Bearer {KEY}")) {
+            return invalid_key();
         }
         if seen.path != "/v1/events" {
             return Reply::status(404);
@@ -78,80 +96,49 @@ fn stripe_api(pages: Vec<Vec<Value>>, faults: bool) -> StandIn {
                 None => return Reply::status(400),
             },
         };
-        let mut reply = Reply::json(json!({
+        let mut events = pages.get(index).cloned().unwrap_or_default();
+        let pdf = format!(
+            "http://{}{INVOICE_PDF}",
+            seen.header("host").unwrap_or_default()
+        );
+        for e in &mut events {
+            e["data"]["object"]["invoice_pdf"] = pdf.as_str().into();
+        }
+        let reply = Reply::json(json!({
             "object": "list",
             "url": "/v1/events",
             "has_more": index + 1 < pages.len(),
-            "data": pages.get(index).cloned().unwrap_or_default(),
+            "data": events,
         }));
         if faults && index == 1 {
-            match page_two_calls.fetch_add(1, Ordering::SeqCst) {
-                0 => return Reply::status(429).header("Retry-After", "1"),
-                1 => reply = reply.after(Duration::from_millis(1500)),
-                _ => {}
-            }
+            page_two.answer(reply)
+        } else {
+            reply
         }
-        reply
     })
 }
 
 async fn stripe_store(api: &StandIn) -> TestApp {
-    let extra = format!(
-        "[stripe]\nsecret_key = \"{KEY}\"\napi_base_url = \"{}\"\n[reconcile]\nenabled = true\n{}{}",
-        api.base,
-        rule("invoice.paid", PAID_TEMPLATE, &["{invoice.number}"], false),
-        rule(
+    let extra = api_access("stripe", &[("secret_key", KEY)], &api.base)
+        + &rule("invoice.paid", PAID_TEMPLATE, &["{invoice.number}"], false)
+        + &rule(
             "invoice.created",
             FINALIZED_TEMPLATE,
-            &["{invoice.number}"],
-            false
-        ),
-    );
-    start_with(
-        move |dir, url| {
-            std::fs::write(
-                dir.join(format!("{STORE}.toml")),
-                profile("stripe", &[SECRET], url, &extra),
-            )
-            .unwrap();
-        },
-        |settings| settings.worker.concurrency = 0,
-    )
-    .await
+            &["{customer.first_name}", "{invoice.number}"],
+            true,
+        );
+    start_store(STORE, |url| profile("stripe", &[SECRET], url, &extra)).await
 }
 
-/// The invoice numbers sent with `template`, sorted.
-async fn sent(app: &TestApp, template: u64) -> Vec<String> {
-    let calls = app
-        .sandbox
-        .control
-        .calls_to(&format!("/api/v2/whatsapp/templates/{template}/send"))
-        .await
-        .unwrap();
-    let mut numbers: Vec<String> = calls
-        .iter()
-        .map(|c| c.json.as_ref().unwrap()["body_params"][0].to_string())
-        .collect();
-    numbers.sort();
-    numbers
+fn numbered(numbers: &[u32]) -> Vec<String> {
+    numbers.iter().map(|n| format!("SW-{n}")).collect()
 }
 
-fn quoted(numbers: &[u32]) -> Vec<String> {
-    numbers.iter().map(|n| format!("\"SW-{n}\"")).collect()
-}
-
-/// What `post` gives for the signed webhook of `e`.
+/// What the service answers the signed webhook of `e`.
 async fn deliver(app: &TestApp, e: &Value) -> Value {
     let b = body(e);
-    let (status, answer) = post(
-        app,
-        STORE,
-        &[("Stripe-Signature", sign(SECRET, now(), &b))],
-        b,
-    )
-    .await;
-    assert_eq!(status, 200, "{answer}");
-    answer
+    let headers = [("Stripe-Signature", sign(SECRET, now(), &b))];
+    post_webhook(app, STORE, &headers, b).await
 }
 
 #[tokio::test]
@@ -172,12 +159,10 @@ async fn a_stripe_invoice_no_webhook_brought_is_sent_once_by_the_sweep() {
     );
     let app = stripe_store(&api).await;
     let before = shopbip::clock::now_ms();
-    let report = sweep(&app, STORE).await;
-    let took = before.abs_diff(shopbip::clock::now_ms());
+    // The 429's second and the slow page are waited out within the sweep.
+    let report = sweep_waiting(&app, STORE).await;
     assert_eq!(report.error, None, "{report:?}");
     assert_eq!((report.pages, report.recovered()), (2, 6), "{report:?}");
-    // The 429's second and the slow page were waited out within the sweep.
-    assert!(took >= 2500, "{took} ms");
     // Newest first: the watermark is page 1's newest, set once the last page is stored.
     assert_eq!(report.watermark, Some((t + 50) * 1000));
 
@@ -204,18 +189,16 @@ async fn a_stripe_invoice_no_webhook_brought_is_sent_once_by_the_sweep() {
         "{gte}"
     );
 
-    app.service.run_pending_jobs().await.unwrap();
-    assert_eq!(sent(&app, PAID_TEMPLATE).await, quoted(&[1, 2, 3, 4, 5]));
-    assert_eq!(sent(&app, FINALIZED_TEMPLATE).await, quoted(&[3]));
+    assert_eq!(
+        sent_with(&app, PAID_TEMPLATE).await,
+        numbered(&[1, 2, 3, 4, 5])
+    );
+    assert_eq!(sent_with(&app, FINALIZED_TEMPLATE).await, numbered(&[3]));
 
-    let jobs = job_keys(&app, STORE).await;
-    let again = sweep(&app, STORE).await;
-    assert_eq!(again.error, None);
-    assert_eq!((again.recovered(), again.already_handled()), (0, 6));
-    assert_eq!(job_keys(&app, STORE).await, jobs);
-    app.service.run_pending_jobs().await.unwrap();
-    assert_eq!(sent(&app, PAID_TEMPLATE).await.len(), 5);
-    assert_eq!(sent(&app, FINALIZED_TEMPLATE).await.len(), 1);
+    let again = sweep_again_changes_nothing(&app, STORE).await;
+    assert_eq!(again.already_handled(), 6, "{again:?}");
+    assert_eq!(sent_with(&app, PAID_TEMPLATE).await.len(), 5);
+    assert_eq!(sent_with(&app, FINALIZED_TEMPLATE).await.len(), 1);
 }
 
 #[tokio::test]
@@ -230,26 +213,19 @@ async fn a_stripe_invoice_its_webhook_brought_gets_nothing_from_the_sweep() {
     let app = stripe_store(&api).await;
     let answer = deliver(&app, &one).await;
     assert_eq!(answer["jobs_created"], 1, "{answer}");
-    app.service.run_pending_jobs().await.unwrap();
-    assert_eq!(sent(&app, PAID_TEMPLATE).await, quoted(&[1]));
+    assert_eq!(sent_with(&app, PAID_TEMPLATE).await, numbered(&[1]));
 
     let report = sweep(&app, STORE).await;
     assert_eq!((report.error.as_deref(), report.pages), (None, 2));
-    let handled: Vec<(&str, &Outcome)> = report
-        .orders
-        .iter()
-        .map(|o| (o.order_id.as_str(), &o.outcome))
-        .collect();
     assert_eq!(
-        handled,
+        outcomes(&report),
         [
             ("in_sweep_3", &Outcome::Recovered { jobs: 1 }),
             ("in_sweep_2", &Outcome::Recovered { jobs: 1 }),
             ("in_sweep_1", &Outcome::AlreadyHandled),
         ]
     );
-    app.service.run_pending_jobs().await.unwrap();
-    assert_eq!(sent(&app, PAID_TEMPLATE).await, quoted(&[1, 2, 3]));
+    assert_eq!(sent_with(&app, PAID_TEMPLATE).await, numbered(&[1, 2, 3]));
 }
 
 #[tokio::test]
@@ -264,18 +240,8 @@ async fn a_stripe_webhook_after_the_sweep_found_its_invoice_makes_nothing() {
     let report = sweep(&app, STORE).await;
     assert_eq!((report.pages, report.recovered()), (2, 2), "{report:?}");
 
-    let answer = deliver(&app, &one).await;
-    assert_eq!(
-        (
-            answer["status"].as_str(),
-            &answer["jobs_created"],
-            &answer["jobs_existing"]
-        ),
-        (Some("accepted"), &json!(0), &json!(1)),
-        "{answer}"
-    );
-    app.service.run_pending_jobs().await.unwrap();
-    assert_eq!(sent(&app, PAID_TEMPLATE).await, quoted(&[1, 2]));
+    assert_made_nothing(&deliver(&app, &one).await, 1);
+    assert_eq!(sent_with(&app, PAID_TEMPLATE).await, numbered(&[1, 2]));
     assert_eq!(
         job_keys(&app, STORE).await,
         [
@@ -287,21 +253,11 @@ async fn a_stripe_webhook_after_the_sweep_found_its_invoice_makes_nothing() {
 
 #[tokio::test]
 async fn a_refused_stripe_key_ends_the_sweep_with_stripe_s_words_and_the_fix() {
-    let api = stand_in(|_| Reply {
-        status: 401,
-        ..Reply::json(json!({"error": {
-            "message": format!("Invalid API Key provided: {KEY}"),
-            "type": "invalid_request_error"
-        }}))
-    });
+    let api = stand_in(|_| invalid_key());
     let app = stripe_store(&api).await;
     let report = sweep(&app, STORE).await;
-    let error = report.error.clone().unwrap_or_default();
-    assert!(error.contains("stripe.secret_key"), "{error}");
-    assert!(error.contains("Invalid API Key provided"), "{error}");
-    assert!(!error.contains(KEY), "{error}");
-    assert_eq!((report.pages, report.watermark), (0, None));
-    assert!(job_keys(&app, STORE).await.is_empty());
+    let fix = ["stripe.secret_key", "Invalid API Key provided"];
+    assert_refused(&app, &report, &fix, &[KEY]).await;
 }
 
 #[tokio::test]
