@@ -40,7 +40,8 @@ pub async fn list_changed(
     since: i64,
     cursor: Option<&str>,
 ) -> Result<Page, ApiError> {
-    let window = Window::parse(cursor, since, &FIXES)?;
+    // `min_date_modified` is inclusive: `since`'s second is the first listed.
+    let window = Window::parse(cursor, since.div_euclid(1000), &FIXES)?;
     let url = orders_url(api, &window)?;
     let mut token = HeaderValue::from_str(api.access_token.expose_secret()).map_err(|_| {
         ApiError::Permanent(
@@ -300,7 +301,7 @@ mod tests {
                 .into_owned()
                 .collect()
         };
-        let first = Window::parse(None, 1_353_369_600_999, &FIXES).unwrap();
+        let first = Window::parse(None, 1_353_369_600, &FIXES).unwrap();
         let q = query(&first);
         assert_eq!(
             q[0],

@@ -21,16 +21,16 @@ pub(in crate::platforms) struct Window {
 }
 
 impl Window {
-    /// `cursor` as [`Window::text`] wrote it; `None`: page 1 from `since` (Unix ms, rounded
-    /// down to its second, so nothing changed within it is left out).
+    /// `cursor` as [`Window::text`] wrote it; `None`: page 1 from second `first` (Unix
+    /// seconds).
     pub fn parse(
         cursor: Option<&str>,
-        since: i64,
+        first: i64,
         fixes: &Fixes,
     ) -> Result<Window, WriteBackError> {
         let Some(text) = cursor else {
             return Ok(Window {
-                from: since.div_euclid(1000),
+                from: first,
                 page: 1,
                 listed: Vec::new(),
             });
@@ -149,7 +149,7 @@ mod tests {
 
     #[test]
     fn the_window_moves_to_each_pages_newest_change() {
-        let first = Window::parse(None, 1_000_999, &X).unwrap();
+        let first = Window::parse(None, 1000, &X).unwrap();
         assert_eq!(first, window(1000, 1, &[]));
         // A page ending at 1010.5 s: page 1 of the window from 1010 s, naming the orders of
         // that second already listed.
@@ -209,7 +209,7 @@ mod tests {
         orders.extend((10..=16).map(|n| (n, 1_020_000 + n as i64)));
         orders.push((17, 1_030_000));
         let mut seen = Vec::new();
-        let mut w = Window::parse(None, 1_000_000, &X).unwrap();
+        let mut w = Window::parse(None, 1000, &X).unwrap();
         let mut pages = 0;
         loop {
             let (page, more) = listed(&orders, &w, 3);

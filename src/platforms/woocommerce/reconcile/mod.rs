@@ -37,12 +37,18 @@ pub async fn list_changed(
     since: i64,
     cursor: Option<&str>,
 ) -> Result<Page, ApiError> {
-    let window = Window::parse(cursor, since, &FIXES)?;
+    let window = Window::parse(cursor, first_second(since), &FIXES)?;
     let url = orders_url(&api.base_url, &window)?;
     let answer = get(client, api, &url).await?;
     let items = list(&answer, &url)?;
     let more = next_page(window.page, total_pages(&answer), items.len()).is_some();
     Ok(orders_page(&items, &window, more))
+}
+
+/// The first second a sweep from `since` (Unix ms) lists: `modified_after` is strict and
+/// names `since`'s second (the sweep's own overlap covers that second).
+fn first_second(since: i64) -> i64 {
+    since.div_euclid(1000) + 1
 }
 
 /// The listing of `window`: `modified_after` is strict, so it names the second before the
