@@ -264,3 +264,76 @@ async fn a_refused_token_ends_the_sweep_with_the_fix_and_never_the_token() {
     let fix = ["bigcommerce.access_token", "401"];
     assert_refused(&app, &report, &fix, &["not-the-token"]).await;
 }
+
+/// The page shift of listings by page number: order 601 (first of page 1) is paid again
+/// between the first page and the next, so it moves to the end and every later order shifts
+/// back one place. Asked by page number, 602 (the first of page 2, 250 a page) would never be
+/// listed; the moving window lists it, and each paid order is sent once.
+#[tokio::test]
+async fn an_order_changed_between_two_pages_shifts_no_order_out_of_the_sweep() {
+    let start = shopbip::clock::now_ms() - 3 * 3600 * 1000;
+    let at = move |n: i64| start + n * 10_000;
+    // 601 paid, 249 awaiting payment, then 602 and 603 paid: oldest change first.
+    let mut all = vec![order(601, 11, at(0))];
+    all.extend((0..249).map(|n| order(2000 + n as u64, 7, at(1 + n))));
+    all.extend([order(602, 11, at(250)), order(603, 11, at(251))]);
+    let shop = std::sync::Arc::new(std::sync::Mutex::new(all));
+    let examples = examples();
+    let listing = format!("/stores/{HASH}/v2/orders");
+    let state = shop.clone();
+    let api = stand_in(move |seen: &Seen| {
+        let mut orders = state.lock().unwrap();
+        if seen.path == listing {
+            let since = seen
+                .param("min_date_modified")
+                .and_then(|d| shopbip::clock::parse_datetime_ms(&d))
+                .unwrap_or(0);
+            let page: usize = seen.param("page").and_then(|p| p.parse().ok()).unwrap_or(1);
+            let limit: usize = seen
+                .param("limit")
+                .and_then(|p| p.parse().ok())
+                .unwrap_or(50);
+            let mut listed: Vec<&(i64, Value)> =
+                orders.iter().filter(|(at, _)| *at >= since).collect();
+            listed.sort_by_key(|(at, _)| *at);
+            let items: Vec<Value> = listed
+                .into_iter()
+                .skip((page - 1) * limit)
+                .take(limit)
+                .map(|(_, o)| o.clone())
+                .collect();
+            if orders[0].1["id"] == 601 && orders[0].0 == at(0) {
+                // The first page is answered; 601 changes now (shipped, still paid).
+                orders[0] = order(601, 11, shopbip::clock::now_ms());
+            }
+            return Reply::json(json!(items));
+        }
+        let Some(rest) = seen.path.strip_prefix(&format!("{listing}/")) else {
+            return Reply::status(404);
+        };
+        let (id, sub) = rest.split_once('/').unwrap_or((rest, ""));
+        let found = orders
+            .iter()
+            .find(|(_, o)| o["id"].as_u64() == id.parse().ok());
+        match (found, sub) {
+            (Some((_, o)), "") => Reply::json(o.clone()),
+            (Some(_), "products") => Reply::json(examples["products:response"].clone()),
+            (Some(_), "shipping_addresses") => {
+                Reply::json(examples["shipping_addresses:response"].clone())
+            }
+            _ => Reply::status(404),
+        }
+    });
+    let app = bigcommerce_store(&api).await;
+    let report = sweep(&app, STORE).await;
+    assert_eq!(report.error, None, "{report:?}");
+    let recovered = ids_where(&report, |o| matches!(o, Outcome::Recovered { .. }));
+    assert_eq!(recovered, ["601", "602", "603"], "{report:?}");
+    assert_eq!(sent_numbers(&app).await, ["601", "602", "603"]);
+    let pages: Vec<String> = api
+        .calls(&format!("/stores/{HASH}/v2/orders"))
+        .iter()
+        .map(|s| s.param("page").unwrap())
+        .collect();
+    assert!(pages.iter().all(|p| p == "1"), "{pages:?}");
+}

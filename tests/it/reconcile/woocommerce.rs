@@ -335,3 +335,69 @@ async fn refused_keys_end_the_sweep_with_the_fix_and_never_the_keys() {
         "a refusal is not retried in the sweep"
     );
 }
+
+/// The page shift of listings by page number: order 9101 (first of page 1) is paid again
+/// between the first page and the next, so it moves to the end and every later order shifts
+/// back one place. Asked by page number, 9103 (the first of page 2) would never be listed;
+/// the moving window lists everything, and each order is sent once.
+#[tokio::test]
+async fn an_order_changed_between_two_pages_shifts_no_order_out_of_the_sweep() {
+    let shop: Arc<Mutex<Vec<Value>>> = Arc::new(Mutex::new(
+        (0..6)
+            .map(|n| order(9101 + n, 3600 - n as i64 * 600, "processing"))
+            .collect(),
+    ));
+    let listing = shop.clone();
+    let api = stand_in(move |seen: &Seen| {
+        if seen.path != ORDERS {
+            return Reply::status(404);
+        }
+        let mut orders = listing.lock().unwrap();
+        let after = seen.param("modified_after").unwrap_or_default();
+        let mut listed: Vec<Value> = orders
+            .iter()
+            .filter(|o| o["date_modified_gmt"].as_str().unwrap_or_default() > after.as_str())
+            .cloned()
+            .collect();
+        listed.sort_by_key(|o| {
+            o["date_modified_gmt"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        });
+        let page: usize = seen.param("page").and_then(|p| p.parse().ok()).unwrap_or(1);
+        let total = listed.len().div_ceil(PAGE);
+        let items: Vec<Value> = listed
+            .into_iter()
+            .skip((page - 1) * PAGE)
+            .take(PAGE)
+            .collect();
+        if orders[0]["status"] == "processing" {
+            // The first page is answered; 9101 is then completed: changed now.
+            orders[0] = order(9101, 0, "completed");
+        }
+        Reply::json(json!(items)).header("X-WP-TotalPages", &total.to_string())
+    });
+    let app = woo_store(&api).await;
+    let report = sweep(&app, STORE).await;
+    assert_eq!(report.error, None, "{report:?}");
+    let recovered = ids_where(&report, |o| matches!(o, Outcome::Recovered { .. }));
+    for id in 9101..=9106 {
+        assert!(
+            recovered.contains(&id.to_string().as_str()),
+            "{id} listed: {report:?}"
+        );
+    }
+    assert_eq!(
+        sent_numbers(&app).await,
+        ["9101", "9102", "9103", "9104", "9105", "9106"]
+    );
+    // Page 1 of a window moved on each time, never page 2 of a shifted list.
+    let calls = api.calls(ORDERS);
+    let asked: Vec<(String, String)> = calls
+        .iter()
+        .map(|s| (s.param("modified_after").unwrap(), s.param("page").unwrap()))
+        .collect();
+    assert!(asked.iter().all(|(_, page)| page == "1"), "{asked:?}");
+    assert!(asked.windows(2).all(|w| w[0].0 < w[1].0), "{asked:?}");
+}
