@@ -75,11 +75,14 @@ fn bigcommerce_api(orders: Vec<(i64, Value)>) -> StandIn {
         .collect();
     let listing = format!("/stores/{HASH}/v2/orders");
     let limited = Once::default();
+    let calls = std::sync::atomic::AtomicUsize::new(0);
     stand_in(move |seen: &Seen| {
         if seen.header("x-auth-token") != Some(TOKEN) {
             return Reply::status(401);
         }
         if seen.path == listing {
+            // Keyed on the call, not the page: the sweep asks page 1 of a window that moves.
+            let call = calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
             let since = seen
                 .param("min_date_modified")
                 .and_then(|d| shopbip::clock::parse_datetime_ms(&d))
@@ -89,7 +92,7 @@ fn bigcommerce_api(orders: Vec<(i64, Value)>) -> StandIn {
                 .param("limit")
                 .and_then(|p| p.parse().ok())
                 .unwrap_or(50);
-            if page == 2 && limited.first() {
+            if call == 2 && limited.first() {
                 return Reply::too_many_requests();
             }
             let items: Vec<&Value> = orders
@@ -106,7 +109,7 @@ fn bigcommerce_api(orders: Vec<(i64, Value)>) -> StandIn {
                     ..Reply::status(204)
                 };
             }
-            return Reply::json(json!(items)).slow_when(page == 1);
+            return Reply::json(json!(items)).slow_when(call == 1);
         }
         let Some(rest) = seen.path.strip_prefix(&format!("{listing}/")) else {
             return Reply::status(404);
@@ -190,15 +193,21 @@ async fn an_order_whose_webhook_never_came_gets_one_message_after_one_sweep() {
         listed.last().map(|(at, _)| at / 1000 * 1000)
     );
 
-    // What the stand-in was asked: page 2 twice (the 429 waited out), the token, the order.
+    // What the stand-in was asked: page 1 of a window moving forward, the rate-limited call
+    // asked again, the first 48 h back.
     let calls = api.calls(&format!("/stores/{HASH}/v2/orders"));
     let pages: Vec<String> = calls.iter().map(|s| s.param("page").unwrap()).collect();
-    assert_eq!(pages, ["1", "2", "2"]);
+    assert_eq!(pages, ["1", "1", "1"]);
+    let since: Vec<i64> = calls
+        .iter()
+        .map(|c| shopbip::clock::parse_datetime_ms(&c.param("min_date_modified").unwrap()).unwrap())
+        .collect();
+    assert!(since[0] < since[1] && since[1] == since[2], "{since:?}");
+    let first = calls[0].param("min_date_modified").unwrap();
+    assert_48h_back(since[0], &first);
     for call in &calls {
         assert_eq!(call.param("sort").as_deref(), Some("date_modified:asc"));
         assert_eq!(call.param("limit").as_deref(), Some("250"));
-        let since = call.param("min_date_modified").unwrap();
-        assert_48h_back(shopbip::clock::parse_datetime_ms(&since).unwrap(), &since);
     }
     // The worker fetched each order it sent, as for a webhook.
     assert_eq!(api.calls("/v2/orders/504/products").len(), 1);

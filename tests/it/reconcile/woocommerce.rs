@@ -42,10 +42,13 @@ fn order(id: u64, ago_secs: i64, status: &str) -> Value {
 /// The WooCommerce API stand-in over `orders` (oldest change first).
 fn woo_api(orders: Vec<Value>) -> StandIn {
     let limited = Once::default();
+    let calls = std::sync::atomic::AtomicUsize::new(0);
     stand_in(move |seen: &Seen| {
         if seen.path != ORDERS {
             return Reply::status(404);
         }
+        // Keyed on the call, not the page: the sweep asks page 1 of a window that moves.
+        let call = calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
         let after = seen.param("modified_after").unwrap_or_default();
         // WooCommerce's own comparison: GMT text, strictly after.
         let listed: Vec<&Value> = orders
@@ -53,7 +56,7 @@ fn woo_api(orders: Vec<Value>) -> StandIn {
             .filter(|o| o["date_modified_gmt"].as_str().unwrap_or_default() > after.as_str())
             .collect();
         let page: usize = seen.param("page").and_then(|p| p.parse().ok()).unwrap_or(1);
-        if page == 2 && limited.first() {
+        if call == 2 && limited.first() {
             return Reply::too_many_requests();
         }
         let total = listed.len().div_ceil(PAGE);
@@ -66,7 +69,7 @@ fn woo_api(orders: Vec<Value>) -> StandIn {
         Reply::json(json!(items))
             .header("X-WP-Total", &listed.len().to_string())
             .header("X-WP-TotalPages", &total.to_string())
-            .slow_when(page == 3)
+            .slow_when(call == 4)
     })
 }
 
@@ -108,7 +111,8 @@ async fn an_order_whose_webhook_never_came_gets_one_message_after_one_sweep() {
     let app = woo_store(&api).await;
     let report = sweep_waiting(&app, STORE).await;
     assert_eq!(report.error, None, "{report:?}");
-    assert_eq!(report.pages, 3, "{report:?}");
+    // Each page after the first re-lists its window's boundary order (left out by the cursor).
+    assert_eq!(report.pages, 5, "{report:?}");
     assert_eq!(report.recovered(), 5, "{report:?}");
     let skipped = ids_where(&report, |o| matches!(o, Outcome::Skipped(_)));
     assert_eq!(skipped, ["9002"], "unpaid: no event");
@@ -122,10 +126,22 @@ async fn an_order_whose_webhook_never_came_gets_one_message_after_one_sweep() {
         "{keys:?}"
     );
 
-    // What the stand-in was asked: page 2 twice (the 429 waited out), Basic auth, GMT times.
+    // What the stand-in was asked: page 1 of a window moving forward, the rate-limited call
+    // asked again (six calls for five pages), Basic auth, GMT times, the first 48 h back.
     let calls = api.calls(ORDERS);
     let pages: Vec<String> = calls.iter().map(|s| s.param("page").unwrap()).collect();
-    assert_eq!(pages, ["1", "2", "2", "3"]);
+    assert_eq!(pages, ["1"; 6]);
+    let afters: Vec<String> = calls
+        .iter()
+        .map(|s| s.param("modified_after").unwrap())
+        .collect();
+    assert!(afters.windows(2).all(|w| w[0] <= w[1]), "{afters:?}");
+    assert_eq!(
+        afters[1], afters[2],
+        "the 429 waited out, the same call again"
+    );
+    let first = &afters[0];
+    assert_48h_back(shopbip::clock::parse_datetime_ms(first).unwrap(), first);
     let auth = format!(
         "Basic {}",
         base64::Engine::encode(
@@ -141,7 +157,6 @@ async fn an_order_whose_webhook_never_came_gets_one_message_after_one_sweep() {
         assert_eq!(call.param("status").as_deref(), Some("any"));
         let after = call.param("modified_after").unwrap();
         assert!(!after.ends_with('Z') && !after.contains('+'), "{after}");
-        assert_48h_back(shopbip::clock::parse_datetime_ms(&after).unwrap(), &after);
     }
     let newest =
         shopbip::clock::parse_datetime_ms(orders[5]["date_modified_gmt"].as_str().unwrap());
