@@ -83,15 +83,12 @@ impl Application {
         let events_wake = app.events_wake();
         let server = tokio::spawn(app.run_until_stopped());
         let deps = Arc::new(Deps::new(settings, jobs.clone(), stores.clone()));
-        let sweeper = crate::reconcile::Sweeper {
-            queue: jobs.clone(),
-            reads: jobs.clone(),
-            sweeps: jobs.clone(),
-            stores: stores.clone(),
-            client: deps.api_client.clone(),
-            owner: crate::reconcile::Sweeper::new_owner(),
-            retry: settings.worker.retry_policy(),
-        };
+        let sweeper = crate::reconcile::Sweeper::new(
+            jobs.clone(),
+            stores.clone(),
+            deps.api_client.clone(),
+            settings.worker.retry_policy(),
+        );
         let (shutdown, rx) = watch::channel(false);
         let workers = tokio::spawn(worker::run(deps.clone(), settings.worker.clone(), rx));
         let reaper = tokio::spawn(jobs::run_reaper(jobs.clone(), REAP_EVERY));

@@ -41,17 +41,12 @@ pub async fn command(settings: &Settings, args: &Args) -> anyhow::Result<()> {
         )
     })?;
     let db = crate::jobs::open(&settings.database.url, settings.worker.retry_policy()).await?;
-    let sweeper = Sweeper {
-        queue: db.clone(),
-        reads: db.clone(),
-        sweeps: db.clone(),
-        stores: std::sync::Arc::new(arc_swap::ArcSwap::from_pointee(registry)),
-        client: crate::platforms::api::client(
-            crate::invoice::fetch::FetchOptions::default().timeout,
-        ),
-        owner: Sweeper::new_owner(),
-        retry: settings.worker.retry_policy(),
-    };
+    let sweeper = Sweeper::new(
+        db.clone(),
+        std::sync::Arc::new(arc_swap::ArcSwap::from_pointee(registry)),
+        crate::platforms::api::client(crate::invoice::fetch::FetchOptions::default().timeout),
+        settings.worker.retry_policy(),
+    );
     let options = SweepOptions {
         due_only: false,
         since,

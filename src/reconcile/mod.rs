@@ -15,7 +15,7 @@ use std::time::Duration;
 use arc_swap::ArcSwap;
 use tokio::sync::watch;
 
-use crate::jobs::{JobQueue, JobReads, RetryPolicy, Sweeps};
+use crate::jobs::{JobQueue, JobReads, JobStore, RetryPolicy, Sweeps};
 use crate::stores::{Store, StoreRegistry};
 pub use health::{check_subscription, record_subscription};
 pub use sweep::{OrderOutcome, Outcome, SweepError, SweepOptions, SweepReport, sweep_store};
@@ -39,8 +39,27 @@ pub struct Sweeper {
 }
 
 impl Sweeper {
+    /// The sweeper of a process over `jobs` (each part of the store it uses), with a lease
+    /// owner of its own.
+    pub fn new(
+        jobs: Arc<dyn JobStore>,
+        stores: Arc<ArcSwap<StoreRegistry>>,
+        client: reqwest::Client,
+        retry: RetryPolicy,
+    ) -> Self {
+        Sweeper {
+            queue: jobs.clone(),
+            reads: jobs.clone(),
+            sweeps: jobs,
+            stores,
+            client,
+            owner: Self::new_owner(),
+            retry,
+        }
+    }
+
     /// A lease owner no other process (or an earlier run of this one) has.
-    pub fn new_owner() -> String {
+    fn new_owner() -> String {
         let host = std::env::var("HOSTNAME").unwrap_or_default();
         format!(
             "sweep-{host}-{}-{:x}",
