@@ -7,6 +7,12 @@ use std::str::FromStr;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
+// Named by path: the fuzz crate compiles this file as `#[path = "../../src/order.rs"]`, where
+// a child module would otherwise be looked for beside it, in `src/`.
+#[path = "order/refund.rs"]
+mod refund;
+pub use refund::{Refund, RefundWords};
+
 /// What happened to an order or invoice, whatever the platform called it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum EventKind {
@@ -114,6 +120,11 @@ pub struct Order {
     /// meta), as given: `fr`, `pt-BR`, `fr_FR`. `invoice.language = "auto"` reads it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub locale: Option<String>,
+    /// The refund this event is about, where the platform sent one with its lines: the credit
+    /// note states it instead of the whole order ([`Order::refunded_part`]), and it is
+    /// numbered and sent once per refund.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refund: Option<Refund>,
 }
 
 impl Order {
@@ -390,7 +401,8 @@ impl Order {
                     (format!("lines[{i}].unit_price"), &l.unit_price),
                     (format!("lines[{i}].total"), &l.total),
                 ]
-            }));
+            }))
+            .chain(self.refund.iter().flat_map(Refund::amounts));
         for (name, amount) in named {
             if too_big(amount) {
                 return Err(format!(

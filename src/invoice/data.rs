@@ -6,7 +6,7 @@ use serde::Serialize;
 
 pub use super::labels::{CreditNoteLabels, Labels, credit_note_labels, format_date, labels};
 use super::locale::InvoiceLocale;
-use crate::order::{Order, PaymentKind, minor_units};
+use crate::order::{Order, PaymentKind, RefundWords, minor_units};
 use crate::stores::profile::legal::{CountryRules, SellerIds, TnSection};
 
 #[derive(Debug, Clone, Serialize)]
@@ -387,8 +387,8 @@ fn tax_side(
     }
 }
 
-/// A credit note's data: the refunded order's lines and amounts (the whole order for a full
-/// refund) under the credit note's own `number`, issued at `issued_at` (ISO 8601: the day its
+/// A credit note's data: the refunded order's lines and amounts (the refund's where the order
+/// carries one, `Order::refunded_part`; else the whole order, a full refund) under the credit note's own `number`, issued at `issued_at` (ISO 8601: the day its
 /// number was taken, the same on every replay), referring to `original`. The amounts stay as
 /// the order gives them; the template words them as refunded.
 pub fn build_credit_note(
@@ -399,8 +399,14 @@ pub fn build_credit_note(
     original: &OriginalInvoice,
     logo_path: Option<&str>,
 ) -> InvoiceData {
-    let mut data = build(order, seller, number, logo_path);
-    let words = credit_note_labels(data.lang);
+    let (lang, _, _) = labels(&seller.language);
+    let words = credit_note_labels(lang);
+    // A refund the platform itemised is what the credit note states; else the whole order.
+    let part = order.refunded_part(RefundWords {
+        refund: words.refund,
+        adjustment: words.adjustment,
+    });
+    let mut data = build(&part, seller, number, logo_path);
     let original_number = original.number.clone().unwrap_or_default();
     let original_date = if original.number.is_some() {
         format_date(original.issued_at.as_deref(), data.lang)

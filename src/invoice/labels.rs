@@ -223,6 +223,10 @@ pub struct CreditNoteLabels {
     pub total_refunded: &'static str,
     /// Above the lines: what they are.
     pub refunded_lines: &'static str,
+    /// The line of a refund of money without lines (a goodwill refund).
+    pub refund: &'static str,
+    /// The line making up the difference between the lines refunded and the money given back.
+    pub adjustment: &'static str,
 }
 
 /// The credit note's words for `lang` (see [`labels`] for the languages; others: English).
@@ -236,6 +240,8 @@ pub fn credit_note_labels(lang: &str) -> CreditNoteLabels {
             for_order: "de la commande",
             total_refunded: "Total remboursé",
             refunded_lines: "Articles remboursés",
+            refund: "Remboursement",
+            adjustment: "Ajustement du remboursement",
         },
         "ar" => CreditNoteLabels {
             title: "إشعار دائن",
@@ -245,6 +251,8 @@ pub fn credit_note_labels(lang: &str) -> CreditNoteLabels {
             for_order: "للطلب",
             total_refunded: "المبلغ المسترد",
             refunded_lines: "المنتجات المستردة",
+            refund: "استرداد",
+            adjustment: "تسوية المبلغ المسترد",
         },
         "de" => CreditNoteLabels {
             title: "Gutschrift",
@@ -254,6 +262,8 @@ pub fn credit_note_labels(lang: &str) -> CreditNoteLabels {
             for_order: "zur Bestellung",
             total_refunded: "Erstatteter Betrag",
             refunded_lines: "Erstattete Artikel",
+            refund: "Erstattung",
+            adjustment: "Ausgleich der Erstattung",
         },
         "es" => CreditNoteLabels {
             title: "Factura rectificativa",
@@ -263,6 +273,8 @@ pub fn credit_note_labels(lang: &str) -> CreditNoteLabels {
             for_order: "del pedido",
             total_refunded: "Total reembolsado",
             refunded_lines: "Artículos reembolsados",
+            refund: "Reembolso",
+            adjustment: "Ajuste del reembolso",
         },
         "it" => CreditNoteLabels {
             title: "Nota di credito",
@@ -272,6 +284,8 @@ pub fn credit_note_labels(lang: &str) -> CreditNoteLabels {
             for_order: "dell'ordine",
             total_refunded: "Totale rimborsato",
             refunded_lines: "Articoli rimborsati",
+            refund: "Rimborso",
+            adjustment: "Rettifica del rimborso",
         },
         _ => CreditNoteLabels {
             title: "Credit note",
@@ -281,6 +295,8 @@ pub fn credit_note_labels(lang: &str) -> CreditNoteLabels {
             for_order: "for order",
             total_refunded: "Total refunded",
             refunded_lines: "Refunded items",
+            refund: "Refund",
+            adjustment: "Refund adjustment",
         },
     }
 }

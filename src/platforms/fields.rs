@@ -19,6 +19,10 @@ pub fn checked_sum(amounts: impl IntoIterator<Item = Decimal>) -> Result<Decimal
         .ok_or_else(out_of_range)
 }
 
+pub fn checked_add(a: Decimal, b: Decimal) -> Result<Decimal, ParseError> {
+    a.checked_add(b).ok_or_else(out_of_range)
+}
+
 pub fn checked_mul(a: Decimal, b: Decimal) -> Result<Decimal, ParseError> {
     a.checked_mul(b).ok_or_else(out_of_range)
 }

@@ -337,12 +337,12 @@ async fn take(
         })
         .await?
         .into_iter()
-        .map(|j| (j.kind.as_str().to_owned(), j.rule.key()))
+        .map(|j| (j.kind.as_str().to_owned(), j.rule.job_key(&j.order)))
         .collect();
     let missing: Vec<String> = new
         .rules
         .iter()
-        .filter(|r| !existing.contains(&(r.on.as_str().to_owned(), r.key())))
+        .filter(|r| !existing.contains(&(r.on.as_str().to_owned(), r.job_key(&new.order))))
         .map(|r| format!("{} → {}", r.on, r.templates_label()))
         .collect();
     if missing.is_empty() {

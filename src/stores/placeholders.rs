@@ -19,6 +19,7 @@ pub const KNOWN: &[&str] = &[
     "customer.full_name",
     "customer.email",
     "invoice.number",
+    "refund.amount",
     "store.id",
 ];
 
@@ -54,7 +55,12 @@ pub fn validate(text: &str) -> Result<Vec<&str>, String> {
 
 /// Placeholders whose value is an amount or its currency: a message using one is not sent
 /// for an order whose payload gave no total or no currency.
-pub const AMOUNTS: &[&str] = &["order.total", "order.subtotal", "order.currency"];
+pub const AMOUNTS: &[&str] = &[
+    "order.total",
+    "order.subtotal",
+    "order.currency",
+    "refund.amount",
+];
 
 /// Whether `text` (already validated) uses an amount.
 pub fn uses_amounts(text: &str) -> bool {
@@ -123,6 +129,13 @@ fn value(name: &str, ctx: &Context<'_>) -> String {
             .map(str::to_owned)
             .or_else(|| o.invoice_number.clone())
             .unwrap_or_else(|| o.number.clone()),
+        // What a refund gave back; the order's total for a refund of the whole order.
+        "refund.amount" => format_money(
+            o.refund
+                .as_ref()
+                .map_or(o.total, |r| r.total(o.prices_include_tax)),
+            &o.currency,
+        ),
         "store.id" => ctx.store_id.to_owned(),
         _ => String::new(),
     }

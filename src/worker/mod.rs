@@ -21,7 +21,8 @@ use crate::buzzbip::{ClientOptions, TokenCache};
 use crate::clock::now_ms;
 use crate::invoice::fetch::{self, FetchOptions};
 use crate::jobs::{
-    BuzzbipEvents, Deliveries, Failure, InvoiceNumbers, Job, JobQueue, JobState, JobStore, OptOuts,
+    BuzzbipEvents, Deliveries, Failure, InvoiceNumbers, Job, JobQueue, JobReads, JobState,
+    JobStore, OptOuts,
 };
 use crate::settings::{Settings, WorkerSettings};
 use crate::stores::StoreRegistry;
@@ -32,6 +33,8 @@ use steps::Outcome;
 /// What the steps need, shared by every job of the process.
 pub struct Deps {
     pub jobs: Arc<dyn JobQueue>,
+    /// Reads the order a refund's webhook names only (`steps::order::completed`).
+    pub reads: Arc<dyn JobReads>,
     pub invoice_numbers: Arc<dyn InvoiceNumbers>,
     pub deliveries: Arc<dyn Deliveries>,
     pub optouts: Arc<dyn OptOuts>,
@@ -63,6 +66,7 @@ impl Deps {
             deliveries: jobs.clone(),
             optouts: jobs.clone(),
             buzzbip_events: jobs.clone(),
+            reads: jobs.clone(),
             jobs,
             stores,
             stores_dir: settings.stores.dir.clone(),

@@ -53,7 +53,7 @@ impl JobQueue for PgStore {
                 .bind(&event.store_id)
                 .bind(&event.order.id)
                 .bind(rule.on.as_str())
-                .bind(rule.key())
+                .bind(rule.job_key(&event.order))
                 .bind(to_json(rule)?)
                 .bind(self.policy.max_attempts as i64)
                 .bind(now)

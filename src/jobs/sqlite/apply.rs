@@ -30,7 +30,7 @@ impl Prepared {
         let rules = event
             .rules
             .iter()
-            .map(|r| Ok((r.on.as_str(), r.key(), to_json(r)?)))
+            .map(|r| Ok((r.on.as_str(), r.job_key(&event.order), to_json(r)?)))
             .collect::<Result<_, StoreError>>()?;
         Ok(Self {
             order_json: to_json(&event.order)?,

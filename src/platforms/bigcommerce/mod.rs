@@ -235,6 +235,7 @@ fn order(
         paid_at: None,
         invoice_number: None,
         invoice_url: None,
+        refund: None,
     })
 }
 

@@ -8,6 +8,7 @@ mod payload;
 pub mod profile;
 #[cfg(not(fuzzing))]
 pub mod reconcile;
+mod refund;
 
 use std::time::Duration;
 
@@ -23,7 +24,7 @@ use super::{
     topic_delivery_key,
 };
 use crate::order::{Address, Customer, EventKind, LineItem, Order, Payment, PaymentKind, TaxLine};
-use payload::{ShopifyAddress, ShopifyLine, ShopifyOrder};
+use payload::{ShopifyAddress, ShopifyLine, ShopifyOrder, ShopifyRefund};
 
 pub const SIGNATURE: [&str; 2] = ["X-Shopify-Hmac-Sha256", "Shopify-Hmac-Sha256"];
 pub const TOPIC: [&str; 2] = ["X-Shopify-Topic", "Shopify-Topic"];
@@ -82,12 +83,14 @@ impl WebhookPlatform for Shopify {
                 reason: "topic not used by shopbip".into(),
             });
         }
-        let json = parse_json(body)?;
-        let state = State::of(&json);
-        let order = if topic == "refunds/create" {
-            refund_order(json)?
+        let (order, state) = if topic == "refunds/create" {
+            (refund_order(&super::json(body)?)?, State::default())
         } else {
-            order(json)?
+            let json = parse_json(body)?;
+            let mut state = State::of(&json);
+            let order = order(json)?;
+            state.refund = order.refund.is_some();
+            (order, state)
         };
         let Some(kinds) = event_kinds(&topic, &state) else {
             return Ok(Parsed::Ignored {
@@ -119,6 +122,9 @@ pub struct State {
     pub fulfilled: bool,
     pub cancelled: bool,
     pub refunded: bool,
+    pub partially_refunded: bool,
+    /// The order lists a refund (the event is about its newest).
+    pub refund: bool,
 }
 
 impl State {
@@ -128,15 +134,19 @@ impl State {
             fulfilled: j.fulfillment_status.is("fulfilled"),
             cancelled: j.cancelled_at.get().is_some(),
             refunded: j.financial_status.is("refunded"),
+            partially_refunded: j.financial_status.is("partially_refunded"),
+            refund: false,
         }
     }
 }
 
 /// What a topic means given the order's state: the topic's own event, and `order.paid` too
 /// when a created or fulfilled order is already paid. `orders/updated` means whatever the
-/// state is (`None`: nothing a rule can use); a cancelled or refunded order is only that.
+/// state is (`None`: nothing a rule can use); a cancelled or refunded order is only that; a
+/// partially refunded one is its newest refund (and fulfilled, when it is).
 pub fn event_kinds(topic: &str, state: &State) -> Option<Vec<EventKind>> {
     let paid = (state.paid, EventKind::OrderPaid);
+    let fulfilled = (state.fulfilled, EventKind::OrderFulfilled);
     Some(match topic {
         "orders/create" => kinds(EventKind::OrderCreated, &[paid]),
         "orders/paid" => vec![EventKind::OrderPaid],
@@ -145,6 +155,9 @@ pub fn event_kinds(topic: &str, state: &State) -> Option<Vec<EventKind>> {
         "refunds/create" => vec![EventKind::OrderRefunded],
         "orders/updated" if state.cancelled => vec![EventKind::OrderCancelled],
         "orders/updated" if state.refunded => vec![EventKind::OrderRefunded],
+        "orders/updated" if state.partially_refunded && state.refund => {
+            kinds(EventKind::OrderRefunded, &[fulfilled])
+        }
         "orders/updated" if state.fulfilled => kinds(EventKind::OrderFulfilled, &[paid]),
         "orders/updated" if state.paid => vec![EventKind::OrderPaid],
         _ => return None,
@@ -309,25 +322,40 @@ fn order(j: ShopifyOrder) -> Result<Order, ParseError> {
         },
         prices_include_tax,
         locale: j.customer_locale.get(),
+        refund: None,
     };
+    if let Some(r) = refund::newest(&j.refunds.0) {
+        order.refund = Some(refund::refund(r, &order.currency)?);
+    }
     // A trimmed payload without totals: what its lines add up to.
     order.derive_missing_total();
     Ok(order)
 }
 
-/// `refunds/create` carries the refund, not the order: the order is known by id only.
-fn refund_order(j: ShopifyOrder) -> Result<Order, ParseError> {
-    let id = j
+/// `refunds/create` carries the refund, not the order: the order is known by id only (the
+/// worker completes it, `Order::is_refund_only`), with the refund's lines and amounts. Its
+/// currency is not said: the refund's money sets name it.
+fn refund_order(r: &ShopifyRefund) -> Result<Order, ParseError> {
+    let id = r
         .order_id
         .get()
         .ok_or_else(|| ParseError::Invalid("refund without an order_id".into()))?;
+    let currency = r
+        .refund_line_items
+        .0
+        .iter()
+        .find_map(|l| l.subtotal_set.value.shop_money.value.currency_code.get())
+        .or_else(|| r.transactions.0.iter().find_map(|t| t.currency.get()))
+        .unwrap_or_default()
+        .to_ascii_uppercase();
     // The refund's own amounts are not the order's: nothing here says what the order cost.
     Ok(Order {
         number: id.clone(),
         name: id.clone(),
         id,
-        created_at: j.created_at.get(),
         total_missing: true,
+        refund: Some(refund::refund(r, &currency)?),
+        currency,
         ..Order::default()
     })
 }
@@ -374,6 +402,7 @@ mod tests {
             fulfilled,
             cancelled,
             refunded,
+            ..State::default()
         };
         let none = state(false, false, false, false);
         let paid = state(true, false, false, false);

@@ -41,6 +41,71 @@ pub(super) struct ShopifyOrder {
     pub(super) shipping_lines: List<Priced>,
     pub(super) tax_lines: List<ShopifyTax>,
     pub(super) line_items: List<ShopifyLine>,
+    /// The order's refunds so far, each as `refunds/create` sent it.
+    pub(super) refunds: List<ShopifyRefund>,
+}
+
+/// A refund, as `refunds/create` sends it and as an order's `refunds` lists it.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(super) struct ShopifyRefund {
+    pub(super) id: Id,
+    pub(super) order_id: Id,
+    pub(super) created_at: Text,
+    pub(super) processed_at: Text,
+    pub(super) refund_line_items: List<RefundLine>,
+    pub(super) transactions: List<RefundTransaction>,
+    /// Older API versions' refunded shipping (`kind: shipping_refund`, negative amounts).
+    pub(super) order_adjustments: List<Adjustment>,
+    /// Newer API versions' refunded shipping.
+    pub(super) refund_shipping_lines: List<RefundShipping>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(super) struct RefundLine {
+    pub(super) quantity: Text,
+    /// After the line's discounts, for the quantity refunded.
+    pub(super) subtotal: Text,
+    pub(super) subtotal_set: Obj<MoneySet>,
+    pub(super) total_tax: Text,
+    pub(super) total_tax_set: Obj<MoneySet>,
+    pub(super) line_item: Obj<RefundedItem>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(super) struct RefundedItem {
+    pub(super) name: Text,
+    pub(super) title: Text,
+    pub(super) sku: Text,
+    pub(super) tax_lines: List<ShopifyTax>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(super) struct RefundTransaction {
+    pub(super) kind: Text,
+    pub(super) status: Text,
+    pub(super) amount: Text,
+    pub(super) currency: Text,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(super) struct Adjustment {
+    pub(super) kind: Text,
+    pub(super) amount: Text,
+    pub(super) amount_set: Obj<MoneySet>,
+    pub(super) tax_amount: Text,
+    pub(super) tax_amount_set: Obj<MoneySet>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(super) struct RefundShipping {
+    pub(super) subtotal_amount_set: Obj<MoneySet>,
+    pub(super) tax_amount_set: Obj<MoneySet>,
 }
 
 #[derive(Debug, Default, Deserialize)]

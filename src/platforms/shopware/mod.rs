@@ -283,6 +283,7 @@ fn order(o: &SwOrder) -> Result<Order, ParseError> {
             .code
             .json_text()
             .or_else(|| o.language.value.translation_code.value.code.json_text()),
+        refund: None,
     })
 }
 

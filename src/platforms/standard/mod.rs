@@ -190,6 +190,7 @@ fn order(j: &StdOrder) -> Result<Order, ParseError> {
         paid_at: j.paid_at.json_text(),
         invoice_number: j.invoice_number.json_text(),
         invoice_url: j.invoice_url.json_text(),
+        refund: None,
     })
 }
 

@@ -300,6 +300,7 @@ fn order(inv: &Invoice) -> Result<Order, ParseError> {
         invoice_number: number,
         invoice_url: inv.invoice_pdf.json_text(),
         currency,
+        refund: None,
     })
 }
 

@@ -292,6 +292,7 @@ fn order(j: WcOrder) -> Result<Order, ParseError> {
         // The REST API's line subtotals, shipping and discount are net of tax whatever the
         // shop's display setting (`prices_include_tax`) says: taxes come on top.
         prices_include_tax: false,
+        refund: None,
     })
 }
 

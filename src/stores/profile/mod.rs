@@ -522,6 +522,20 @@ impl NotifyRule {
     pub fn key(&self) -> String {
         format!("{}:{}", self.on, self.template_id)
     }
+
+    /// What makes the rule's job for `order` one of a kind within the order (the job store's
+    /// `rule_key`: one job per store, order, event and this): the rule's [`key`](Self::key),
+    /// and for a refund the platform named, that refund too — each partial refund is its own
+    /// message and credit note, while the same refund delivered twice (its own webhook, the
+    /// order's update, a sweep) is one. A refund without an id is the order's (a full refund).
+    pub fn job_key(&self, order: &Order) -> String {
+        match &order.refund {
+            Some(refund) if self.on == EventKind::OrderRefunded => {
+                format!("{}#refund:{}", self.key(), refund.id)
+            }
+            _ => self.key(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

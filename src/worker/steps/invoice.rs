@@ -107,15 +107,20 @@ fn is_credit_note(store: &Store, job: &Job) -> bool {
     job.kind == EventKind::OrderRefunded && store.invoice.source == InvoiceSource::Generate
 }
 
-/// A credit note states what is given back: an order known by its id only (Shopify's
-/// `refunds/create` carries the refund, not the order) gives nothing to state, and no number of
-/// the series is taken for it.
+/// A credit note states what is given back: an order known by its id only gives nothing to
+/// state, nor does a refund of nothing (no lines, no shipping, no money); no number of the
+/// series is taken for either.
 fn refund_says_what(order: &Order) -> Result<(), StepError> {
-    if order.lines.is_empty() && order.total_missing {
+    let nothing = match &order.refund {
+        Some(r) => {
+            r.lines.is_empty() && r.shipping.is_zero() && r.amount.is_none_or(|a| a.is_zero())
+        }
+        None => order.lines.is_empty() && order.total_missing,
+    };
+    if nothing {
         return Err(StepError(
-            "the refund's webhook does not say what was refunded (no lines, no total): no \
-             credit note is made; a rule on a webhook that carries the order (Shopify \
-             orders/updated, refunded) gets one"
+            "the refund's webhook does not say what was refunded (no lines, no amount): no \
+             credit note is made"
                 .into(),
             Failure::Permanent,
         ));
@@ -124,11 +129,14 @@ fn refund_says_what(order: &Order) -> Result<(), StepError> {
 }
 
 /// What names a refund in the credit-note series (its own series, so the order's id does not
-/// clash with the order's invoice): the order, plus the platform's refund id where the
-/// canonical event carries one (`{order}:{refund}`). It carries none yet, so the order's id
-/// alone: a second refund webhook of the same order prints the same credit note.
+/// clash with the order's invoice): `{order}:{refund}` for a refund the platform named, so
+/// each partial refund has its own credit note and a second delivery of one finds its number
+/// again; the order's id alone for a refund of the whole order without an id.
 fn refund_key(job: &Job) -> String {
-    job.order_id.clone()
+    match &job.order.refund {
+        Some(refund) => format!("{}:{}", job.order_id, refund.id),
+        None => job.order_id.clone(),
+    }
 }
 
 /// The credit note's number in the store's credit-note series (`credit_note.number_format`),

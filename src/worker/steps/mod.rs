@@ -135,6 +135,9 @@ async fn run_steps(deps: &Deps, worker: &str, job: &Job) -> Result<Outcome, Step
     let order: &Order = if store.platform.fetches_order() {
         fetched = order::fetched(deps, &store, job, &mut steps, worker).await?;
         &fetched
+    } else if job.order.is_refund_only() {
+        fetched = order::completed(deps, &store, job, &mut steps, worker).await?;
+        &fetched
     } else {
         &job.order
     };
