@@ -42,7 +42,7 @@ async fn post_woo(p: &TestApp, body: Vec<u8>, delivery: &str) {
 }
 
 /// The PDF the sandbox received with the job's latest send, and that send's parameters.
-async fn sent_document(p: &TestApp, job: &Job) -> (String, Value) {
+pub(super) async fn sent_document(p: &TestApp, job: &Job) -> (String, Value) {
     let group = job.steps["whatsapp_bulk_group_id"].as_str().unwrap();
     let sends = p
         .sandbox

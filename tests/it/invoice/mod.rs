@@ -2,6 +2,7 @@
 //! local HTTP server.
 
 mod credit_notes;
+mod partial_refunds;
 mod facturx;
 mod fetching;
 mod legal;
