@@ -189,3 +189,152 @@ fn add_tax(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::platforms::shopify::Shopify;
+    use crate::platforms::{Headers, Parsed, WebhookPlatform};
+
+    fn d(s: &str) -> Decimal {
+        s.parse().unwrap()
+    }
+
+    /// A live shop's refund (a cancelled UK order, trimmed to the fields read): the shipping
+    /// given back as three `shipping_refund` adjustments that net to −3.95, amounts as numbers
+    /// and as strings, the line after its 25 % discount.
+    const LIVE: &str = r#"{"id":1001108635996,"order_id":6127281406300,
+        "created_at":"2024-06-05T20:46:10+01:00","note":"Order canceled",
+        "order_adjustments":[
+          {"amount":"-3.95","kind":"shipping_refund","tax_amount":"0.00"},
+          {"amount":"3.95","kind":"shipping_refund","tax_amount":"0.00"},
+          {"amount":"-3.95","kind":"shipping_refund","tax_amount":"0.00"}],
+        "transactions":[{"amount":"20.45","currency":"GBP","kind":"refund","status":"success"}],
+        "refund_line_items":[{"quantity":1,"subtotal":16.5,
+          "subtotal_set":{"shop_money":{"amount":"16.50","currency_code":"GBP"}},
+          "total_tax":0,"total_tax_set":{"shop_money":{"amount":"0.00","currency_code":"GBP"}},
+          "line_item":{"name":"Active Bath & Shower Gel - 300ml","price":"22.00","sku":"100509",
+            "tax_lines":[{"price":"0.00","rate":0.2,"title":"GB VAT"}]}}]}"#;
+
+    fn parse(topic: &str, body: &[u8]) -> crate::platforms::CanonicalEvent {
+        let headers = Headers::new([(super::super::TOPIC[0].to_owned(), topic.to_owned())]);
+        match Shopify.parse(&headers, body).unwrap() {
+            Parsed::Event(e) => *e,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_live_refund_reads_as_its_line_its_shipping_and_the_money_given_back() {
+        let event = parse("refunds/create", LIVE.as_bytes());
+        assert_eq!(event.kinds, [crate::order::EventKind::OrderRefunded]);
+        let order = &event.order;
+        assert_eq!(order.id, "6127281406300");
+        assert_eq!(order.currency, "GBP");
+        assert!(order.is_refund_only(), "{order:?}");
+        let r = order.refund.as_ref().unwrap();
+        assert_eq!(r.id, "1001108635996");
+        assert_eq!(r.lines.len(), 1);
+        assert_eq!(r.lines[0].name, "Active Bath & Shower Gel - 300ml");
+        assert_eq!(
+            (r.lines[0].quantity, r.lines[0].total),
+            (d("1"), d("16.50"))
+        );
+        assert_eq!(r.shipping, d("3.95"));
+        assert_eq!(r.tax, d("0"));
+        assert_eq!(r.amount, Some(d("20.45")));
+        // The parts make the money: no line of difference.
+        let part = order.refunded_part(crate::order::RefundWords {
+            refund: "Refund",
+            adjustment: "Adjustment",
+        });
+        assert_eq!(part.lines.len(), 1);
+        assert_eq!(part.reconcile(), Ok(()));
+    }
+
+    #[test]
+    fn tax_is_shared_by_rate_and_failed_or_foreign_transactions_are_not_money_given_back() {
+        let body = br#"{"id":7,"order_id":1,
+            "refund_shipping_lines":[{"subtotal_amount_set":{"shop_money":{"amount":"10.00"}},
+                                      "tax_amount_set":{"shop_money":{"amount":"2.00"}}}],
+            "order_adjustments":[{"amount":"-10.00","kind":"shipping_refund"}],
+            "transactions":[
+              {"amount":"99.00","currency":"EUR","kind":"refund","status":"failure"},
+              {"amount":"5.00","currency":"USD","kind":"refund","status":"success"},
+              {"amount":"1.00","currency":"EUR","kind":"sale","status":"success"}],
+            "refund_line_items":[{"quantity":2,
+              "subtotal_set":{"shop_money":{"amount":"100.00","currency_code":"EUR"}},
+              "total_tax_set":{"shop_money":{"amount":"9.00"}},
+              "line_item":{"title":"Canadian thing","tax_lines":[
+                {"title":"GST","rate":0.05,"price":"5.00"},
+                {"title":"PST","rate":0.04,"price":"4.00"}]}}]}"#;
+        let r = parse("refunds/create", body).order.refund.unwrap();
+        // Newer versions' shipping lines, not also the older adjustment.
+        assert_eq!(r.shipping, d("10.00"));
+        assert_eq!(r.lines[0].unit_price, d("50.00"));
+        assert_eq!(r.tax, d("11.00"));
+        let by_rate: Vec<_> = r
+            .taxes
+            .iter()
+            .map(|t| (t.label.as_str(), t.rate, t.amount))
+            .collect();
+        assert_eq!(
+            by_rate,
+            [
+                ("GST", Some(d("5")), d("5.00")),
+                ("PST", Some(d("4")), d("4.00")),
+                ("Tax", None, d("2.00")),
+            ]
+        );
+        assert_eq!(
+            r.amount, None,
+            "no successful refund in the order's currency"
+        );
+    }
+
+    #[test]
+    fn an_order_update_is_about_its_newest_refund() {
+        let refund = |id: u64, amount: &str| {
+            format!(
+                r#"{{"id":{id},"order_id":1,"transactions":[{{"amount":"{amount}","kind":"refund","status":"success"}}]}}"#
+            )
+        };
+        let body = format!(
+            r#"{{"id":1,"currency":"EUR","financial_status":"partially_refunded","total_price":"50.00",
+               "refunds":[{},{}]}}"#,
+            refund(11, "5.00"),
+            refund(12, "7.00")
+        );
+        let event = parse("orders/updated", body.as_bytes());
+        assert_eq!(event.kinds, [crate::order::EventKind::OrderRefunded]);
+        let r = event.order.refund.unwrap();
+        assert_eq!((r.id.as_str(), r.amount), ("12", Some(d("7.00"))));
+        // Partially refunded without a refund listed: nothing to state, nothing meant.
+        let bare = br#"{"id":1,"financial_status":"partially_refunded"}"#;
+        let headers = Headers::new([(super::super::TOPIC[0].to_owned(), "orders/updated".into())]);
+        assert!(matches!(
+            Shopify.parse(&headers, bare).unwrap(),
+            Parsed::Ignored { .. }
+        ));
+    }
+
+    #[test]
+    fn refund_amounts_past_the_decimal_range_are_refused_not_a_panic() {
+        let big = "79228162514264337593543950335";
+        for body in [
+            format!(
+                r#"{{"id":1,"order_id":1,"refund_line_items":[{{"quantity":"0.0000001","subtotal":"{big}"}}]}}"#
+            ),
+            format!(
+                r#"{{"id":1,"order_id":1,"refund_line_items":[{{"total_tax":"{big}","line_item":{{"tax_lines":[{{"price":"{big}"}},{{"price":"1"}}]}}}}]}}"#
+            ),
+            format!(
+                r#"{{"id":1,"order_id":1,"transactions":[{{"amount":"{big}","kind":"refund","status":"success"}},{{"amount":"{big}","kind":"refund","status":"success"}}]}}"#
+            ),
+        ] {
+            let headers =
+                Headers::new([(super::super::TOPIC[0].to_owned(), "refunds/create".into())]);
+            assert!(Shopify.parse(&headers, body.as_bytes()).is_err(), "{body}");
+        }
+    }
+}
