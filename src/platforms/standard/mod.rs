@@ -19,8 +19,8 @@ use super::{
     CanonicalEvent, Capabilities, DEFAULT_TOLERANCE, DeliveryKeyRule, Headers, ParseError, Parsed,
     SecretForm, SignatureScheme, Verified, VerifyError, WebhookPlatform, kinds, not_an_event,
 };
-use crate::order::{Address, Customer, EventKind, LineItem, Order, Payment, TaxLine};
-use payload::{DataOnly, Envelope, StdAddress, StdLine, StdOrder};
+use crate::order::{Address, Customer, EventKind, LineItem, Order, Payment, Refund, TaxLine};
+use payload::{DataOnly, Envelope, StdAddress, StdLine, StdOrder, StdRefund, StdTax};
 
 pub const CAPABILITIES: Capabilities = Capabilities {
     signature: SignatureScheme::StandardWebhooks,
@@ -116,16 +116,7 @@ fn order(j: &StdOrder) -> Result<Order, ParseError> {
         Some(s) => s,
         None => checked_sum(lines.iter().map(|l| l.total))?,
     };
-    let taxes: Vec<TaxLine> = j
-        .taxes
-        .0
-        .iter()
-        .map(|t| TaxLine {
-            label: t.label.json_text().unwrap_or_else(|| "Tax".into()),
-            rate: t.rate.json_money(),
-            amount: t.amount.json_money().unwrap_or_default(),
-        })
-        .collect();
+    let taxes = tax_lines(&j.taxes.0);
     let tax_total = match j.tax_total.json_money() {
         Some(t) => t,
         None => checked_sum(taxes.iter().map(|t| t.amount))?,
@@ -190,7 +181,40 @@ fn order(j: &StdOrder) -> Result<Order, ParseError> {
         paid_at: j.paid_at.json_text(),
         invoice_number: j.invoice_number.json_text(),
         invoice_url: j.invoice_url.json_text(),
-        refund: None,
+        refund: j
+            .refund
+            .present
+            .then(|| refund(&j.refund.value))
+            .transpose()?,
+    })
+}
+
+fn tax_lines(taxes: &[StdTax]) -> Vec<TaxLine> {
+    taxes
+        .iter()
+        .map(|t| TaxLine {
+            label: t.label.json_text().unwrap_or_else(|| "Tax".into()),
+            rate: t.rate.json_money(),
+            amount: t.amount.json_money().unwrap_or_default(),
+        })
+        .collect()
+}
+
+/// The order's `refund`: its lines as the order's are read; its tax, where not given, what
+/// its `taxes` add up to; `amount` (the money given back) as given, or none.
+fn refund(r: &StdRefund) -> Result<Refund, ParseError> {
+    let taxes = tax_lines(&r.taxes.0);
+    Ok(Refund {
+        id: r.id.json_id("refund")?,
+        created_at: r.created_at.json_text(),
+        lines: r.lines.0.iter().map(line).collect::<Result<_, _>>()?,
+        shipping: r.shipping.json_money().unwrap_or_default(),
+        tax: match r.tax.json_money() {
+            Some(t) => t,
+            None => checked_sum(taxes.iter().map(|t| t.amount))?,
+        },
+        taxes,
+        amount: r.amount.json_money(),
     })
 }
 
@@ -241,6 +265,29 @@ mod tests {
         assert_eq!(order, again);
         assert_eq!(order.total.to_string(), "59.90");
         assert_eq!(order.lines.len(), 2);
+    }
+
+    #[test]
+    fn a_refund_is_read_by_its_canonical_names_and_reads_back_as_itself() {
+        let j = serde_json::json!({
+            "id": "5120", "currency": "EUR", "total": "59.90",
+            "lines": [{"name": "Tea", "quantity": 2, "unit_price": "20.00"}],
+            "refund": {
+                "id": "rf-9", "lines": [{"name": "Tea", "quantity": 1, "unit_price": "20.00"}],
+                "taxes": [{"label": "TVA", "rate": 20, "amount": "4.00"}], "amount": "24.00"
+            }
+        });
+        let o = order(&j).unwrap();
+        let r = o.refund.as_ref().unwrap();
+        assert_eq!((r.id.as_str(), r.lines.len()), ("rf-9", 1));
+        assert_eq!(r.tax.to_string(), "4.00", "what its taxes add up to");
+        assert_eq!(r.amount.map(|a| a.to_string()).as_deref(), Some("24.00"));
+        assert_eq!(self::order(&serde_json::to_value(&o).unwrap()).unwrap(), o);
+        // A refund must say which: its id keys its credit note.
+        let mut no_id = j.clone();
+        no_id["refund"]["id"] = Value::Null;
+        assert!(order(&no_id).is_err());
+        assert_eq!(order(&serde_json::json!({"id": 1})).unwrap().refund, None);
     }
 
     #[test]

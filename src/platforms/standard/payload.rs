@@ -54,6 +54,21 @@ pub(super) struct StdOrder {
     pub(super) shipping: Obj<StdAddress>,
     pub(super) lines: List<StdLine>,
     pub(super) taxes: List<StdTax>,
+    /// The refund an `order.refunded` event is about, where the shop itemises it.
+    pub(super) refund: Obj<StdRefund>,
+}
+
+/// `Refund` by name: `id`, `created_at`, `lines`, `shipping`, `tax`, `taxes`, `amount`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(super) struct StdRefund {
+    pub(super) id: Text,
+    pub(super) created_at: Text,
+    pub(super) lines: List<StdLine>,
+    pub(super) shipping: Text,
+    pub(super) tax: Text,
+    pub(super) taxes: List<StdTax>,
+    pub(super) amount: Text,
 }
 
 #[derive(Debug, Default, Deserialize)]
