@@ -378,5 +378,15 @@ mod tests {
         );
         assert!(matches!(err.1, Failure::Permanent));
         assert!(refund_says_what(&crate::invoice::sample_order()).is_ok());
+        // A refund that names nothing given back (no lines, no shipping, no money) neither;
+        // its money alone is enough (a goodwill refund).
+        let mut empty = crate::invoice::sample_order();
+        empty.refund = Some(crate::order::Refund {
+            id: "r1".into(),
+            ..Default::default()
+        });
+        assert!(refund_says_what(&empty).is_err());
+        empty.refund.as_mut().unwrap().amount = Some(rust_decimal::Decimal::TEN);
+        assert!(refund_says_what(&empty).is_ok());
     }
 }
