@@ -78,6 +78,7 @@ pub async fn fetch_order(
 ) -> Result<Order, OrderFetchError> {
     match access {
         ApiAccess::Bigcommerce(api) => bigcommerce::api::fetch_order(client, api, order_id).await,
+        ApiAccess::Shopify(api) => shopify::api::fetch_order(client, api, order_id).await,
         // Their webhooks carry the whole order: their access is for the write-back only.
         other => Err(OrderFetchError::Permanent {
             order: order_id.to_owned(),

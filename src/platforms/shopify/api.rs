@@ -1,6 +1,6 @@
 //! Shopify's Admin GraphQL API: the write-back, a tag (`tagsAdd`) and a line appended to the
 //! order's note (`orderUpdate`, which replaces the note: it is read first and the merchant's
-//! own text kept), with the store's `X-Shopify-Access-Token`.
+//! own text kept), with the store's `X-Shopify-Access-Token`; and the worker's order fetch.
 
 use std::time::Duration;
 
@@ -9,7 +9,12 @@ use secrecy::ExposeSecret;
 use serde_json::{Value, json};
 use url::Url;
 
+use super::Shopify;
 use super::profile::Api;
+use crate::net::display_url;
+use crate::order::Order;
+use crate::platforms::WebhookPlatform;
+use crate::platforms::api::OrderFetchError;
 use crate::platforms::writeback::{
     Fixes, Note, WriteBackError, appended, endpoint, one_line, send,
 };
@@ -87,6 +92,49 @@ pub async fn write_back(
         }
     }
     Ok(())
+}
+
+/// Order `order_id` (its REST id, as webhooks carry it), read as the sweep reads each listed
+/// order (every line, the newest refund whole) and parsed by the webhook's own code: the
+/// order a `refunds/create` names only. `client` must not follow redirects
+/// (`platforms::api::client`).
+pub async fn fetch_order(
+    client: &reqwest::Client,
+    api: &Api,
+    order_id: &str,
+) -> Result<Order, OrderFetchError> {
+    let url = graphql_url(api)
+        .map(|u| display_url(u.as_str()))
+        .unwrap_or_else(|_| display_url(&api.base_url));
+    let permanent = |reason: String| OrderFetchError::Permanent {
+        order: order_id.to_owned(),
+        url: url.clone(),
+        reason,
+    };
+    // The id goes into a GraphQL id: only what Shopify order ids are.
+    if order_id.is_empty() || !order_id.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(permanent("not a Shopify order id".into()));
+    }
+    let rest = super::reconcile::read_order(client, api, order_id)
+        .await
+        .map_err(|e| match e {
+            WriteBackError::Transient {
+                reason,
+                retry_after,
+            } => OrderFetchError::Transient {
+                order: order_id.to_owned(),
+                url: url.clone(),
+                reason,
+                retry_after,
+            },
+            WriteBackError::Permanent(reason) => permanent(reason),
+        })?;
+    let body = serde_json::to_vec(&rest).map_err(|e| permanent(e.to_string()))?;
+    let order = Shopify
+        .parse_order(&body)
+        .map_err(|e| permanent(e.to_string()))?;
+    order.check_amounts().map_err(permanent)?;
+    Ok(order)
 }
 
 /// The Admin API's GraphQL endpoint of the store's API version.

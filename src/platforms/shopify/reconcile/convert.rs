@@ -3,6 +3,8 @@
 
 use serde_json::{Map, Value, json};
 
+use super::refunds::rest_refunds;
+
 /// The REST/webhook shape of `node`; `Err` says why it cannot be (no id).
 pub fn rest_order(node: &Value) -> Result<Value, String> {
     let id = rest_id(node).ok_or("an order without an id")?;
@@ -90,6 +92,7 @@ pub fn rest_order(node: &Value) -> Result<Value, String> {
     o.insert("tax_lines".into(), taxes.into());
     let lines: Vec<Value> = items(&node["lineItems"]).map(line).collect();
     o.insert("line_items".into(), lines.into());
+    o.insert("refunds".into(), rest_refunds(&node["refunds"]).into());
     Ok(Value::Object(o))
 }
 
@@ -180,7 +183,7 @@ fn put(o: &mut Map<String, Value>, key: &str, value: &Value) {
 /// unpaid order (cash on delivery) means nothing, and a lost creation webhook would never be
 /// recovered. Older orders are what they became (`orders/updated`), so an order made before
 /// the window and edited in it is not announced as new.
-pub fn topic(rest: &Value, created_ms: Option<i64>, since: i64) -> &'static str {
+fn topic(rest: &Value, created_ms: Option<i64>, since: i64) -> &'static str {
     let closed = !rest["cancelled_at"].is_null()
         || rest["financial_status"] == "refunded"
         || rest["fulfillment_status"] == "fulfilled";
@@ -188,6 +191,20 @@ pub fn topic(rest: &Value, created_ms: Option<i64>, since: i64) -> &'static str 
         "orders/create"
     } else {
         "orders/updated"
+    }
+}
+
+/// The topics whose webhooks the order's state stands for: [`topic`]'s, and for a new order
+/// already partly refunded, `orders/updated` too (its refund, which `orders/create` does not
+/// announce). Each is stored and deduplicated on its own, as the two webhooks would be.
+pub fn topics(rest: &Value, created_ms: Option<i64>, since: i64) -> Vec<&'static str> {
+    let first = topic(rest, created_ms, since);
+    let refunded = rest["financial_status"] == "partially_refunded"
+        && rest["refunds"].as_array().is_some_and(|r| !r.is_empty());
+    if first == "orders/create" && refunded {
+        vec![first, "orders/updated"]
+    } else {
+        vec![first]
     }
 }
 
@@ -296,6 +313,12 @@ mod tests {
         assert_eq!(topic(&cancelled, Some(2_000), since), "orders/updated");
         let shipped = json!({"fulfillment_status": "fulfilled"});
         assert_eq!(topic(&shipped, Some(2_000), since), "orders/updated");
+        let partly = json!({"financial_status": "partially_refunded", "refunds": [{"id": 1}]});
+        assert_eq!(
+            topics(&partly, Some(2_000), since),
+            ["orders/create", "orders/updated"]
+        );
+        assert_eq!(topics(&partly, Some(999), since), ["orders/updated"]);
         let status = |s| fulfillment_status(&json!(s));
         assert_eq!(status("FULFILLED"), Some("fulfilled"));
         assert_eq!(status("PARTIALLY_FULFILLED"), Some("partial"));

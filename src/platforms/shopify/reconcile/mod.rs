@@ -8,6 +8,9 @@
 //! returned only after that wait (at most [`MAX_PAGE_WAIT`]), so the next page is not refused.
 
 mod convert;
+mod query;
+mod read;
+mod refunds;
 
 use std::time::Duration;
 
@@ -24,56 +27,20 @@ use super::api::{
 use super::profile::Api;
 use super::{Shopify, TOPIC};
 use crate::clock::parse_datetime_ms;
+pub use query::ORDERS_PER_PAGE;
+use query::orders_query;
+pub(super) use read::order as read_order;
 
 const FIXES: Fixes = Fixes {
     platform: "Shopify",
-    auth: "Shopify refused the Admin API token: check shopify.admin_token (its custom app needs the read_orders scope to list orders) and shopify.shop_domain",
+    auth: "Shopify refused the Admin API token: check shopify.admin_token (its custom app needs the read_orders scope to read orders) and shopify.shop_domain",
     base_key: "shopify.shop_domain (or shopify.api_base_url)",
     reset_ms_header: None,
 };
 
-/// Orders per page and lines per order: Shopify refuses a query whose requested cost is over
-/// 1000 points, and each line costs about 3 (the line, its price set, its amount), so 100
-/// orders of 100 lines would be refused outright. 10 × 25 lines stays near 900; an order
-/// with more lines has the rest fetched on its own ([`more_lines`]).
-pub const ORDERS_PER_PAGE: usize = 10;
-const LINES_PER_ORDER: usize = 25;
-// About 3 points a line, plus the order's own objects: under Shopify's 1000.
-const _: () = assert!(ORDERS_PER_PAGE * (LINES_PER_ORDER * 3 + 20) < 1000);
-/// Lines fetched for one order at most (pages of 100): past this its invoice would be wrong,
-/// so the order is skipped rather than sent short.
-const MAX_LINES: usize = 1000;
 /// Waited at most within the listing for the budget to refill before the next page; a longer
 /// wait is the next call's `THROTTLED` (transient, waited by the sweep).
 pub const MAX_PAGE_WAIT: Duration = Duration::from_secs(10);
-
-const ADDRESS: &str = "name firstName lastName company address1 address2 city provinceCode province zip countryCodeV2 phone";
-const MONEY: &str = "shopMoney { amount currencyCode }";
-
-fn orders_query() -> String {
-    format!(
-        "query($cursor: String, $query: String) {{ orders(first: {ORDERS_PER_PAGE}, after: $cursor, sortKey: UPDATED_AT, query: $query) {{ \
-         pageInfo {{ hasNextPage endCursor }} \
-         nodes {{ id legacyResourceId name email phone createdAt updatedAt processedAt cancelledAt \
-         displayFinancialStatus displayFulfillmentStatus currencyCode presentmentCurrencyCode customerLocale \
-         taxesIncluded paymentGatewayNames \
-         customer {{ firstName lastName email phone }} \
-         billingAddress {{ {ADDRESS} }} shippingAddress {{ {ADDRESS} }} \
-         subtotalPriceSet {{ {MONEY} }} totalPriceSet {{ {MONEY} }} totalDiscountsSet {{ {MONEY} }} \
-         totalTaxSet {{ {MONEY} }} totalShippingPriceSet {{ {MONEY} }} \
-         taxLines {{ title rate priceSet {{ {MONEY} }} }} \
-         lineItems(first: {LINES_PER_ORDER}) {{ pageInfo {{ hasNextPage endCursor }} nodes {{ {LINE} }} }} }} }} }}"
-    )
-}
-
-const LINE: &str = "name title sku quantity originalUnitPriceSet { shopMoney { amount } }";
-
-fn lines_query() -> String {
-    format!(
-        "query($id: ID!, $after: String) {{ order(id: $id) {{ lineItems(first: 100, after: $after) {{ \
-         pageInfo {{ hasNextPage endCursor }} nodes {{ {LINE} }} }} }} }}"
-    )
-}
 
 const WEBHOOKS_QUERY: &str = "{ webhookSubscriptions(first: 100) { edges { node { id topic \
     endpoint { __typename ... on WebhookHttpEndpoint { callbackUrl } } } } } }";
@@ -133,79 +100,38 @@ async fn take(
         page.newest_change = page.newest_change.max(Some(at));
     }
     let id = convert::rest_id(node).unwrap_or_else(|| node["id"].to_string());
-    let mut skip = |reason: String| page.skipped.push((id.clone(), reason));
     let Some(changed_at) = changed_at else {
-        skip("no updatedAt or createdAt in the listing".into());
+        let why = "no updatedAt or createdAt in the listing";
+        page.skipped.push((id, why.into()));
         return Ok(());
     };
-    let mut rest = match convert::rest_order(node) {
+    let rest = match read::whole(client, api, url, node).await? {
         Ok(rest) => rest,
         Err(why) => {
-            skip(why);
+            page.skipped.push((id, why));
             return Ok(());
         }
     };
-    let lines = &node["lineItems"]["pageInfo"];
-    if lines["hasNextPage"] == true {
-        let after = lines["endCursor"].as_str().unwrap_or_default();
-        match more_lines(
-            client,
-            api,
-            url,
-            node["id"].as_str().unwrap_or_default(),
-            after,
-        )
-        .await?
-        {
-            Some(more) => {
-                if let Some(list) = rest["line_items"].as_array_mut() {
-                    list.extend(more);
-                }
-            }
-            None => {
-                skip(format!("more than {MAX_LINES} lines"));
-                return Ok(());
-            }
+    let body = serde_json::to_vec(&rest).unwrap_or_default();
+    let (mut found, mut ignored) = (Vec::new(), None);
+    for topic in convert::topics(&rest, text("createdAt"), since) {
+        let headers = Headers::new([(TOPIC[0].to_owned(), topic.to_owned())]);
+        match Shopify.parse(&headers, &body) {
+            Ok(Parsed::Event(event)) => found.push(Found {
+                event: *event,
+                body: Some(body.clone()),
+                changed_at,
+            }),
+            Ok(Parsed::Ignored { reason, .. }) => ignored = Some(reason),
+            Err(e) => ignored = Some(e.to_string()),
         }
     }
-    let topic = convert::topic(&rest, text("createdAt"), since);
-    let body = serde_json::to_vec(&rest).unwrap_or_default();
-    let headers = Headers::new([(TOPIC[0].to_owned(), topic.to_owned())]);
-    match Shopify.parse(&headers, &body) {
-        Ok(Parsed::Event(event)) => page.found.push(Found {
-            event: *event,
-            body: Some(body),
-            changed_at,
-        }),
-        Ok(Parsed::Ignored { reason, .. }) => skip(reason),
-        Err(e) => skip(e.to_string()),
+    // An order is found (under each topic that makes an event) or skipped, not both.
+    match ignored {
+        Some(why) if found.is_empty() => page.skipped.push((id, why)),
+        _ => page.found.extend(found),
     }
     Ok(())
-}
-
-/// The lines of order `gid` after `after`, in REST's shape; `None` past [`MAX_LINES`].
-async fn more_lines(
-    client: &reqwest::Client,
-    api: &Api,
-    url: &Url,
-    gid: &str,
-    after: &str,
-) -> Result<Option<Vec<Value>>, ApiError> {
-    let mut lines = Vec::new();
-    let mut after = after.to_owned();
-    while lines.len() < MAX_LINES {
-        let vars = json!({ "id": gid, "after": after });
-        let body = graphql(client, api, url, &lines_query(), vars).await?;
-        let items = &body["data"]["order"]["lineItems"];
-        lines.extend(convert::items(&items["nodes"]).map(convert::line));
-        match items["pageInfo"]["endCursor"].as_str() {
-            Some(end) if items["pageInfo"]["hasNextPage"] == true && end != after => {
-                after = end.to_owned();
-            }
-            _ => return Ok(Some(lines)),
-        }
-    }
-    Ok(None)
 }
 
 /// Whether the app's webhook subscriptions deliver to this store's route.
@@ -311,7 +237,7 @@ fn errors(body: &Value) -> Result<(), ApiError> {
     let access = code("ACCESS_DENIED") || said.contains("access denied") || said.contains("scope");
     Err(ApiError::Permanent(if access {
         format!(
-            "Shopify: access denied: listing orders needs the read_orders scope (and webhookSubscriptions the app's own webhooks); add it to the custom app under Settings → Apps → Develop apps → Configuration, reinstall, and put the new token in shopify.admin_token: {said}"
+            "Shopify: access denied: reading orders needs the read_orders scope (and webhookSubscriptions the app's own webhooks); add it to the custom app under Settings → Apps → Develop apps → Configuration, reinstall, and put the new token in shopify.admin_token: {said}"
         )
     } else {
         format!("Shopify: the Admin API refused the query: {said}")
