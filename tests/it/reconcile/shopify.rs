@@ -11,6 +11,8 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use shopbip::reconcile::Outcome;
 
+mod refunds;
+
 use super::{
     Once, Reply, Seen, StandIn, api_access, assert_48h_back, assert_made_nothing, assert_refused,
     job_keys, outcome_of, post_webhook, sent_per_template, stand_in, start_stores, sweep,
