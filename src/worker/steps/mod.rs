@@ -141,6 +141,11 @@ async fn run_steps(deps: &Deps, worker: &str, job: &Job) -> Result<Outcome, Step
     } else {
         &job.order
     };
+    if job.kind == crate::order::EventKind::OrderRefunded
+        && let Some(reason) = order::credited_as_whole(deps, &store, job).await?
+    {
+        return Ok(Outcome::Skipped(reason));
+    }
     let recipient = match phone::recipient(job, &store, order, &mut steps) {
         Ok(recipient) => recipient,
         Err(reason) => return Ok(Outcome::Skipped(reason)),

@@ -3,7 +3,7 @@
 //! `refunds/create`), the order as shopbip stored it before, else from the API.
 
 use super::{Deps, StepError, Steps, permanent, save, step_done};
-use crate::jobs::{Failure, Job, JobFilter};
+use crate::jobs::{Failure, Job, JobFilter, JobState};
 use crate::order::Order;
 use crate::platforms::api::{self, OrderFetchError};
 use crate::stores::Store;
@@ -126,4 +126,47 @@ async fn seen_before(deps: &Deps, store: &Store, job: &Job) -> Result<Option<Ord
             worked_from.into_iter().chain([j.order])
         })
         .find(|o| !o.is_refund_only()))
+}
+
+/// Why a refund the platform named needs no credit note of its own: the order's whole refund
+/// already got one (a sent job of the same rule without a refund: a refund webhook without its
+/// refunds, or one handled before refunds were told apart) after this refund was made. Without
+/// this, an order refunded before an upgrade and edited after it would be credited twice.
+pub(super) async fn credited_as_whole(
+    deps: &Deps,
+    store: &Store,
+    job: &Job,
+) -> Result<Option<String>, StepError> {
+    let Some(refund) = &job.order.refund else {
+        return Ok(None);
+    };
+    let made = refund
+        .created_at
+        .as_deref()
+        .and_then(crate::clock::parse_datetime_ms);
+    let jobs = deps
+        .reads
+        .list(&JobFilter {
+            store_id: Some(store.id.to_string()),
+            order_id: Some(job.order_id.clone()),
+            limit: 50,
+            ..JobFilter::default()
+        })
+        .await?;
+    Ok(jobs
+        .iter()
+        .find(|j| {
+            j.id != job.id
+                && j.kind == job.kind
+                && j.state == JobState::Done
+                && j.order.refund.is_none()
+                && j.rule.key() == job.rule.key()
+                && made.is_none_or(|m| j.created_at >= m)
+        })
+        .map(|whole| {
+            format!(
+                "refund {} is covered by the credit note of the whole order job {} sent",
+                refund.id, whole.id
+            )
+        }))
 }

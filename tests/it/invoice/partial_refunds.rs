@@ -90,7 +90,12 @@ async fn each_partial_refund_gets_its_own_credit_note_stating_what_it_gave_back(
     let paid: Value = serde_json::from_slice(&fixture("shopify/orders-paid-mad.json")).unwrap();
     post(&p, "orders/paid", &paid, "w-paid").await;
     let invoice = p.settled(1).await;
-    assert_eq!(invoice[0].state, JobState::Done, "{:?}", invoice[0].last_error);
+    assert_eq!(
+        invoice[0].state,
+        JobState::Done,
+        "{:?}",
+        invoice[0].last_error
+    );
 
     // refunds/create names the order only: the worker completes it from the order shopbip
     // stored with the payment, and the credit note states the one bottle given back.
@@ -101,7 +106,12 @@ async fn each_partial_refund_gets_its_own_credit_note_stating_what_it_gave_back(
     let (text, params) = sent_document(&p, &first).await;
     assert_eq!(params, json!(["AV-000001", "MAD 504.00"]));
     let text = squashed(&text);
-    for needle in ["CREDIT NOTE", "AV-000001", "Huile d'argan bio — 250 ml", "504.00"] {
+    for needle in [
+        "CREDIT NOTE",
+        "AV-000001",
+        "Huile d'argan bio — 250 ml",
+        "504.00",
+    ] {
         assert!(text.contains(needle), "{needle:?} missing from:\n{text}");
     }
     for not in ["1,533.00", "1533.00", "ARG-250 2", "SAV-1"] {
@@ -132,7 +142,10 @@ async fn each_partial_refund_gets_its_own_credit_note_stating_what_it_gave_back(
     for needle in ["AV-000002", "SAV-1", "45.00", "525.00"] {
         assert!(text.contains(needle), "{needle:?} missing from:\n{text}");
     }
-    assert!(!text.contains("ARG-250"), "the first refund's line in:\n{text}");
+    assert!(
+        !text.contains("ARG-250"),
+        "the first refund's line in:\n{text}"
+    );
     assert_eq!(sends(&p).await, 3);
 
     // The same refunds seen again — the order's update listing both (its event is the newest),
@@ -168,4 +181,39 @@ async fn a_refund_of_an_order_shopbip_never_saw_without_api_access_says_what_to_
     }
     assert_eq!(p.count("invoice_numbers").await, 0, "no number taken");
     assert_eq!(sends(&p).await, 0);
+}
+
+#[tokio::test]
+async fn a_refund_the_whole_orders_credit_note_already_covered_gets_none_of_its_own() {
+    let p = start(refunding_shop).await;
+    let paid: Value = serde_json::from_slice(&fixture("shopify/orders-paid-mad.json")).unwrap();
+    post(&p, "orders/paid", &paid, "w-paid").await;
+    p.settled(1).await;
+    // Refunded, the update without its refunds (a subscription trimmed with include_fields,
+    // or handled before refunds were told apart): the whole order's credit note.
+    let mut refunded = paid.clone();
+    refunded["financial_status"] = json!("refunded");
+    post(&p, "orders/updated", &refunded, "w-upd").await;
+    let whole = refunds(&p.settled(2).await).remove(0);
+    assert_eq!(whole.state, JobState::Done, "{:?}", whole.last_error);
+    assert!(whole.order.refund.is_none());
+    let (_, params) = sent_document(&p, &whole).await;
+    assert_eq!(params, json!(["AV-000001", "MAD 1,533.00"]));
+
+    // The refund's own webhook, late: it was made before that credit note, which covered it.
+    post(&p, "refunds/create", &first_refund(), "w-r1").await;
+    let jobs = p.settled(3).await;
+    let late = refunds(&jobs).remove(1);
+    assert_eq!(late.state, JobState::Skipped, "{late:#?}");
+    let reason = late.last_error.clone().unwrap_or_default();
+    assert!(
+        reason.contains("929361501") && reason.contains(&whole.id.to_string()),
+        "{reason}"
+    );
+    assert_eq!(sends(&p).await, 2);
+    assert_eq!(
+        p.count("invoice_numbers").await,
+        2,
+        "INV and AV-000001 only"
+    );
 }
