@@ -141,11 +141,11 @@ fn the_order_queries_share_their_fields_and_name_each_refund() {
     for field in [
         "refund(id: $id)",
         "legacyResourceId",
-        "refundLineItems(first: 50) { pageInfo { hasNextPage endCursor }",
+        "refundLineItems(first: 25) { pageInfo { hasNextPage endCursor }",
         "quantity subtotalSet { shopMoney { amount currencyCode } }",
         "totalTaxSet { shopMoney { amount } }",
         "lineItem { name title sku taxLines { title rate priceSet { shopMoney { amount } } } }",
-        "transactions(first: 20)",
+        "transactions(first: 10)",
         "kind status amountSet { shopMoney { amount currencyCode } }",
         "refundShippingLines(first: 10)",
         "subtotalAmountSet { shopMoney { amount } } taxAmountSet { shopMoney { amount } }",

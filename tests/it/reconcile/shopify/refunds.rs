@@ -70,9 +70,9 @@ impl Shop {
         self.refunds.lock().unwrap().push(graphql);
     }
 
-    /// The order's node: named refunds, newest first (the conversion must not rely on the
-    /// order Shopify lists them in).
-    fn node(&self) -> Value {
+    /// The order's node, its refunds named: the `first` oldest (as a list Shopify cuts short),
+    /// newest first (the conversion must not rely on the order Shopify lists them in).
+    fn node(&self, first: usize) -> Value {
         let refunds = self.refunds.lock().unwrap().clone();
         let mut rest = paid(ORDER, 1040);
         rest["financial_status"] = "partially_refunded".into();
@@ -81,7 +81,7 @@ impl Shop {
             .and_then(|r| r["createdAt"].as_str().map(str::to_owned))
             .unwrap_or_else(|| ago(3600));
         let mut node = node(&rest, &ago(72 * 3600), &updated);
-        let named: Vec<Value> = refunds
+        let named: Vec<Value> = refunds[..first.min(refunds.len())]
             .iter()
             .rev()
             .map(|r| json!({ "id": r["id"], "legacyResourceId": r["legacyResourceId"], "createdAt": r["createdAt"] }))
@@ -99,20 +99,43 @@ impl Shop {
             let body = seen.json();
             let query = body["query"].as_str().unwrap_or_default();
             let id = body["variables"]["id"].as_str().unwrap_or_default();
+            let first = query
+                .split_once("refunds(first: ")
+                .and_then(|(_, rest)| rest.split(')').next()?.parse().ok())
+                .unwrap_or(0);
             if query.contains("refund(id: $id)") {
                 let refunds = shop.refunds.lock().unwrap();
                 let found = refunds.iter().find(|r| r["id"] == id).cloned();
-                return Reply::json(json!({ "data": { "refund": found } }));
+                return Reply::json(
+                    json!({ "data": { "refund": found.map(|r| lines_page(r, query)) } }),
+                );
             }
             if query.contains("order(id: $id)") {
-                let found = (id == format!("gid://shopify/Order/{ORDER}")).then(|| shop.node());
+                let found =
+                    (id == format!("gid://shopify/Order/{ORDER}")).then(|| shop.node(first));
                 return Reply::json(json!({ "data": { "order": found } }));
             }
             Reply::json(json!({ "data": { "orders": {
                 "pageInfo": { "hasNextPage": false, "endCursor": "cursor-1" },
-                "nodes": [shop.node()] } } }))
+                "nodes": [shop.node(first)] } } }))
         })
     }
+}
+
+/// A refund's lines as a query with `first: 25` gets them: the first 25, or those after.
+fn lines_page(mut refund: Value, query: &str) -> Value {
+    let nodes = refund["refundLineItems"]["nodes"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let (page, more) = if query.contains("after: $after") {
+        (nodes[25.min(nodes.len())..].to_vec(), false)
+    } else {
+        (nodes[..25.min(nodes.len())].to_vec(), nodes.len() > 25)
+    };
+    refund["refundLineItems"] = json!({ "nodes": page,
+        "pageInfo": { "hasNextPage": more, "endCursor": if more { "rl-25" } else { "rl-end" } } });
+    refund
 }
 
 /// The store of `super`, with a credit note (the document attached) on `order.refunded`.
@@ -206,6 +229,56 @@ async fn a_partial_refund_whose_webhook_never_came_gets_one_credit_note_from_the
             ("903".into(), JobState::Done)
         ]
     );
+}
+
+/// More refunds than the listing names: they are read on their own, so the newest is not
+/// the one left out.
+#[tokio::test]
+async fn the_newest_of_more_refunds_than_a_listing_names_gets_the_credit_note() {
+    let shop = Shop::default();
+    for i in 0..11 {
+        shop.refund(refund(1001 + i, &ago(7200 - 60 * i as i64), 1).1);
+    }
+    let api = shop.api();
+    let app = refunding_store(&api).await;
+
+    let report = sweep(&app, STORE).await;
+    assert_eq!(report.error, None, "{report:?}");
+    assert_eq!(sends(&app).await.len(), 1);
+    assert_eq!(refund_jobs(&app).await, [("1011".into(), JobState::Done)]);
+    let asked: Vec<Value> = api.calls(GRAPHQL).iter().map(Seen::json).collect();
+    let queries: Vec<&str> = asked.iter().map(|c| c["query"].as_str().unwrap()).collect();
+    assert!(
+        queries.iter().any(|q| q.contains("refunds(first: 100)")),
+        "{queries:?}"
+    );
+    let newest = asked
+        .iter()
+        .filter(|c| c["variables"]["id"] == "gid://shopify/Refund/1011");
+    assert_eq!(newest.count(), 1);
+}
+
+/// A refund of more lines than one query gives is read whole: its credit note states each.
+#[tokio::test]
+async fn a_refund_of_more_lines_than_a_query_gives_is_read_whole() {
+    let shop = Shop::default();
+    // 27 pens given back (the money), one a line.
+    let mut graphql = refund(902, &ago(3600), 27).1;
+    let line = refund(902, &ago(3600), 1).1["refundLineItems"]["nodes"][0].clone();
+    graphql["refundLineItems"]["nodes"] = vec![line; 27].into();
+    shop.refund(graphql);
+    let api = shop.api();
+    let app = refunding_store(&api).await;
+
+    let report = sweep(&app, STORE).await;
+    assert_eq!(report.error, None, "{report:?}");
+    assert_eq!(sends(&app).await.len(), 1);
+    let jobs = app.jobs().await;
+    let refund = jobs[0].order.refund.as_ref().unwrap();
+    assert_eq!(refund.lines.len(), 27);
+    let asked: Vec<Value> = api.calls(GRAPHQL).iter().map(Seen::json).collect();
+    let after = asked.iter().filter(|c| c["variables"]["after"] == "rl-25");
+    assert_eq!(after.count(), 1, "the lines after the first 25, once");
 }
 
 #[tokio::test]
