@@ -194,15 +194,16 @@ fn topic(rest: &Value, created_ms: Option<i64>, since: i64) -> &'static str {
     }
 }
 
-/// The topics whose webhooks the order's state stands for: [`topic`]'s, and for a new order
-/// already partly refunded, `orders/updated` too (its refund, which `orders/create` does not
-/// announce). Each is stored and deduplicated on its own, as the two webhooks would be.
+/// The topics whose webhooks the order's state stands for: [`topic`]'s; for a new order
+/// already partly refunded, also `orders/paid` (it was paid: `orders/create` of a
+/// `partially_refunded` order does not say so) and `orders/updated` (its refund). Each is
+/// stored and deduplicated on its own, as those webhooks would have been.
 pub fn topics(rest: &Value, created_ms: Option<i64>, since: i64) -> Vec<&'static str> {
     let first = topic(rest, created_ms, since);
     let refunded = rest["financial_status"] == "partially_refunded"
         && rest["refunds"].as_array().is_some_and(|r| !r.is_empty());
     if first == "orders/create" && refunded {
-        vec![first, "orders/updated"]
+        vec![first, "orders/paid", "orders/updated"]
     } else {
         vec![first]
     }
@@ -316,7 +317,7 @@ mod tests {
         let partly = json!({"financial_status": "partially_refunded", "refunds": [{"id": 1}]});
         assert_eq!(
             topics(&partly, Some(2_000), since),
-            ["orders/create", "orders/updated"]
+            ["orders/create", "orders/paid", "orders/updated"]
         );
         assert_eq!(topics(&partly, Some(999), since), ["orders/updated"]);
         let status = |s| fulfillment_status(&json!(s));

@@ -254,7 +254,7 @@ fn an_orders_refunds_come_oldest_first_and_its_event_is_the_newest() {
     );
     assert_eq!(
         convert::topics(&open, created, since),
-        ["orders/create", "orders/updated"]
+        ["orders/create", "orders/paid", "orders/updated"]
     );
 }
 
