@@ -5,13 +5,15 @@
 
 mod shop;
 
-use serde_json::Value;
+use serde_json::{Value, json};
 use shopbip::jobs::JobState;
 use shopbip::order::EventKind;
 use shopbip::reconcile::Outcome;
 
-use super::super::{Seen, outcome_of, sent_per_template, sweep, sweep_again_changes_nothing};
-use super::{GRAPHQL, ON_CREATED, ON_PAID, STORE, ago, post};
+use super::super::{
+    Reply, Seen, outcome_of, sent_per_template, stand_in, sweep, sweep_again_changes_nothing,
+};
+use super::{GRAPHQL, ON_CREATED, ON_PAID, STORE, ago, cost, post};
 use shop::{NUMBER, ORDER, Shop, TO, refund, refund_jobs, refunding_store, sends};
 
 #[tokio::test]
@@ -234,4 +236,29 @@ async fn an_order_the_api_does_not_know_fails_the_refund_for_good_with_the_scope
         "{error}"
     );
     assert!(!error.contains("shpat_test"), "{error}");
+}
+
+/// Shopify throttling the order's read: the job waits the refill its cost extension names and
+/// is tried again (not failed), nothing sent meanwhile.
+#[tokio::test]
+async fn a_throttled_order_read_is_tried_again_after_the_budget_refills() {
+    let api = stand_in(|_: &Seen| {
+        Reply::json(json!({
+            "errors": [{ "message": "Throttled", "extensions": { "code": "THROTTLED" } }],
+            "extensions": cost(300, 100, 50),
+        }))
+    });
+    let app = refunding_store(&api).await;
+    let (rest, _) = refund(902, &ago(60), 1);
+    post(&app, "refunds/create", &rest, "w-refund-throttled").await;
+    assert!(sends(&app).await.is_empty());
+    let jobs = app.jobs().await;
+    let [job] = &jobs[..] else {
+        panic!("{jobs:?}");
+    };
+    assert_eq!((job.state, job.attempts), (JobState::Queued, 1), "{job:?}");
+    let error = job.last_error.clone().unwrap_or_default();
+    assert!(error.contains("throttled"), "{error}");
+    let wait = job.run_at - shopbip::clock::now_ms();
+    assert!(wait > 3_000, "the 4 s the budget needs: {wait} ms");
 }
