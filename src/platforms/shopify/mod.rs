@@ -130,7 +130,9 @@ pub struct State {
 impl State {
     fn of(j: &ShopifyOrder) -> Self {
         Self {
-            paid: j.financial_status.is("paid"),
+            // Partly refunded was paid first (a created or fulfilled order in that state is
+            // also `order.paid`).
+            paid: j.financial_status.is("paid") || j.financial_status.is("partially_refunded"),
             fulfilled: j.fulfillment_status.is("fulfilled"),
             cancelled: j.cancelled_at.get().is_some(),
             refunded: j.financial_status.is("refunded"),
@@ -340,12 +342,28 @@ fn refund_order(r: &ShopifyRefund) -> Result<Order, ParseError> {
         .order_id
         .get()
         .ok_or_else(|| ParseError::Invalid("refund without an order_id".into()))?;
+    // From the shop-money sets only: a transaction's currency is the customer's (presentment)
+    // one on a multi-currency shop, not the order's.
+    let shop = |set: &super::lenient::Obj<payload::MoneySet>| {
+        set.value.shop_money.value.currency_code.get()
+    };
     let currency = r
         .refund_line_items
         .0
         .iter()
-        .find_map(|l| l.subtotal_set.value.shop_money.value.currency_code.get())
-        .or_else(|| r.transactions.0.iter().find_map(|t| t.currency.get()))
+        .find_map(|l| shop(&l.subtotal_set))
+        .or_else(|| {
+            r.refund_shipping_lines
+                .0
+                .iter()
+                .find_map(|s| shop(&s.subtotal_amount_set))
+        })
+        .or_else(|| {
+            r.order_adjustments
+                .0
+                .iter()
+                .find_map(|a| shop(&a.amount_set))
+        })
         .unwrap_or_default()
         .to_ascii_uppercase();
     // The refund's own amounts are not the order's: nothing here says what the order cost.

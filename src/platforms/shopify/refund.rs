@@ -309,13 +309,14 @@ mod tests {
         assert_eq!(event.kinds, [crate::order::EventKind::OrderRefunded]);
         let r = event.order.refund.unwrap();
         assert_eq!((r.id.as_str(), r.amount), ("12", Some(d("7.00"))));
-        // Partially refunded without a refund listed: nothing to state, nothing meant.
-        let bare = br#"{"id":1,"financial_status":"partially_refunded"}"#;
-        let headers = Headers::new([(super::super::TOPIC[0].to_owned(), "orders/updated".into())]);
-        assert!(matches!(
-            Shopify.parse(&headers, bare).unwrap(),
-            Parsed::Ignored { .. }
-        ));
+        // Partially refunded without a refund listed: no refund to state, only what it was
+        // before (paid).
+        let bare = parse(
+            "orders/updated",
+            br#"{"id":1,"financial_status":"partially_refunded"}"#,
+        );
+        assert_eq!(bare.kinds, [crate::order::EventKind::OrderPaid]);
+        assert_eq!(bare.order.refund, None);
     }
 
     #[test]

@@ -98,7 +98,11 @@ pub(super) async fn completed(
         if found.is_ok() { "ok" } else { "failed" },
     );
     let mut order = found?;
-    order.refund = job.order.refund.clone();
+    // The platform's own reading of the same refund (the API's, in the shop's money) where it
+    // gave one; else the webhook's.
+    if order.refund.as_ref().map(|r| &r.id) != job.order.refund.as_ref().map(|r| &r.id) {
+        order.refund = job.order.refund.clone();
+    }
     store.complete_order(&mut order);
     steps.order = Some(serde_json::to_value(&order).map_err(|e| permanent(e.to_string()))?);
     save(deps, worker, job, steps).await?;
