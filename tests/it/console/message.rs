@@ -454,3 +454,86 @@ async fn a_refunds_credit_note_is_made_again_as_a_credit_note() {
         "{text}"
     );
 }
+
+/// A partial refund's credit note is made again from the order the worker completed (Shopify's
+/// `refunds/create` names its order only), stating that refund, identical to the one sent.
+#[tokio::test]
+async fn a_partial_refunds_credit_note_is_made_again_from_the_order_it_was_completed_with() {
+    let c = start(|_| {}).await;
+    let file = c
+        .app
+        .dir
+        .path()
+        .join("plugin-config")
+        .join("atlas-shopify.toml");
+    let profile = std::fs::read_to_string(&file).unwrap()
+        + "\n[[notify]]\non = \"order.refunded\"\ntemplate_id = 1289\n\
+           body_params = [\"{invoice.number}\", \"{refund.amount}\"]\n";
+    std::fs::write(&file, profile).unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while c
+        .app
+        .service
+        .stores
+        .load()
+        .get("atlas-shopify")
+        .unwrap()
+        .rules
+        .iter()
+        .all(|r| r.on != shopbip::order::EventKind::OrderRefunded)
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the profile was not reloaded"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    shopify_order(&c).await;
+    let body = crate::common::sign::fixture("shopify/refunds-create-partial-mad.json");
+    let headers = crate::common::sign::shopify_headers(
+        crate::common::app::SHOPIFY_SECRET,
+        "refunds/create",
+        &body,
+        "w-refund",
+    );
+    assert_eq!(
+        c.app.post("atlas-shopify", &headers, body).await.status(),
+        200
+    );
+    assert_eq!(c.app.service.run_pending_jobs().await.unwrap(), 2);
+    let job = c
+        .app
+        .jobs()
+        .await
+        .into_iter()
+        .find(|j| j.kind == shopbip::order::EventKind::OrderRefunded)
+        .unwrap();
+    assert_eq!(
+        job.steps["invoice_number"], "AV-000001",
+        "{:?}",
+        job.last_error
+    );
+    let (client, _) = session(&c, OPERATOR).await;
+    let page = c
+        .page(
+            &client,
+            &format!("/console/messages/{}", job.id),
+            StatusCode::OK,
+        )
+        .await;
+    assert!(page.contains("Identical to the document sent."), "{page}");
+    let pdf = c
+        .get(
+            &client,
+            &format!("/console/messages/{}/invoice.pdf", job.id),
+        )
+        .await
+        .bytes()
+        .await
+        .unwrap();
+    let text = crate::common::read_pdf::text(&pdf);
+    assert!(
+        text.contains("AV-000001") && text.contains("504.00") && !text.contains("SAV-NOIR"),
+        "{text}"
+    );
+}
