@@ -2,11 +2,11 @@
 //! local HTTP server.
 
 mod credit_notes;
-mod partial_refunds;
 mod facturx;
 mod fetching;
 mod legal;
 mod locale;
+mod partial_refunds;
 mod png;
 mod zatca;
 
