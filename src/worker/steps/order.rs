@@ -109,9 +109,9 @@ pub(super) async fn completed(
     Ok(order)
 }
 
-/// The newest whole order an earlier job of the same store and order worked from.
-async fn seen_before(deps: &Deps, store: &Store, job: &Job) -> Result<Option<Order>, StepError> {
-    let jobs = deps
+/// The store's jobs of `job`'s order, newest first (an order has a handful).
+async fn order_jobs(deps: &Deps, store: &Store, job: &Job) -> Result<Vec<Job>, StepError> {
+    Ok(deps
         .reads
         .list(&JobFilter {
             store_id: Some(store.id.to_string()),
@@ -119,7 +119,12 @@ async fn seen_before(deps: &Deps, store: &Store, job: &Job) -> Result<Option<Ord
             limit: 50,
             ..JobFilter::default()
         })
-        .await?;
+        .await?)
+}
+
+/// The newest whole order an earlier job of the same store and order worked from.
+async fn seen_before(deps: &Deps, store: &Store, job: &Job) -> Result<Option<Order>, StepError> {
+    let jobs = order_jobs(deps, store, job).await?;
     Ok(jobs
         .into_iter()
         .flat_map(|j| {
@@ -148,15 +153,7 @@ pub(super) async fn credited_as_whole(
         .created_at
         .as_deref()
         .and_then(crate::clock::parse_datetime_ms);
-    let jobs = deps
-        .reads
-        .list(&JobFilter {
-            store_id: Some(store.id.to_string()),
-            order_id: Some(job.order_id.clone()),
-            limit: 50,
-            ..JobFilter::default()
-        })
-        .await?;
+    let jobs = order_jobs(deps, store, job).await?;
     Ok(jobs
         .iter()
         .find(|j| {

@@ -372,16 +372,19 @@ async fn the_timeline_shows_the_delivery_and_the_note_written_back() {
     assert!(page.contains("WooCommerce refused the API keys"), "{page}");
 }
 
-/// A refund's document is a credit note: the console makes it again as one (not an invoice
-/// carrying the credit note's number) and finds it identical to the one sent.
-#[tokio::test]
-async fn a_refunds_credit_note_is_made_again_as_a_credit_note() {
-    let c = start(|_| {}).await;
-    // The store gets a refund rule (hot reload), as a merchant would add one.
-    let file = c.app.dir.path().join("plugin-config").join("acme-woo.toml");
+/// Adds a refund rule to `store`'s profile (hot reload, as a merchant would) and waits until
+/// the running service has it.
+async fn add_refund_rule(c: &Console, store: &str, body_params: &str) {
+    let file = c
+        .app
+        .dir
+        .path()
+        .join("plugin-config")
+        .join(format!("{store}.toml"));
     let profile = std::fs::read_to_string(&file).unwrap()
-        + "\n[[notify]]\non = \"order.refunded\"\ntemplate_id = 1289\n\
-           body_params = [\"{customer.first_name}\", \"{invoice.number}\"]\n";
+        + &format!(
+            "\n[[notify]]\non = \"order.refunded\"\ntemplate_id = 1289\nbody_params = {body_params}\n"
+        );
     std::fs::write(&file, profile).unwrap();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     while c
@@ -389,11 +392,11 @@ async fn a_refunds_credit_note_is_made_again_as_a_credit_note() {
         .service
         .stores
         .load()
-        .get("acme-woo")
+        .get(store)
         .unwrap()
         .rules
-        .len()
-        < 2
+        .iter()
+        .all(|r| r.on != shopbip::order::EventKind::OrderRefunded)
     {
         assert!(
             std::time::Instant::now() < deadline,
@@ -401,6 +404,56 @@ async fn a_refunds_credit_note_is_made_again_as_a_credit_note() {
         );
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
+}
+
+/// Once both jobs ran: the refund's credit note as the console makes it again (its text),
+/// after checking its number and that the page finds it identical to the one sent.
+async fn credit_note_made_again(c: &Console) -> String {
+    assert_eq!(c.app.service.run_pending_jobs().await.unwrap(), 2);
+    let job = c
+        .app
+        .jobs()
+        .await
+        .into_iter()
+        .find(|j| j.kind == shopbip::order::EventKind::OrderRefunded)
+        .unwrap();
+    assert_eq!(
+        job.steps["invoice_number"], "AV-000001",
+        "{:?}",
+        job.last_error
+    );
+    let (client, _) = session(c, OPERATOR).await;
+    let page = c
+        .page(
+            &client,
+            &format!("/console/messages/{}", job.id),
+            StatusCode::OK,
+        )
+        .await;
+    assert!(page.contains("Identical to the document sent."), "{page}");
+    let pdf = c
+        .get(
+            &client,
+            &format!("/console/messages/{}/invoice.pdf", job.id),
+        )
+        .await
+        .bytes()
+        .await
+        .unwrap();
+    crate::common::read_pdf::text(&pdf)
+}
+
+/// A refund's document is a credit note: the console makes it again as one (not an invoice
+/// carrying the credit note's number) and finds it identical to the one sent.
+#[tokio::test]
+async fn a_refunds_credit_note_is_made_again_as_a_credit_note() {
+    let c = start(|_| {}).await;
+    add_refund_rule(
+        &c,
+        "acme-woo",
+        r#"["{customer.first_name}", "{invoice.number}"]"#,
+    )
+    .await;
     woo_order(&c, "5120", None).await;
     let mut refund: serde_json::Value = serde_json::from_slice(&crate::common::sign::fixture(
         "woocommerce/order-updated-paid-tnd.json",
@@ -417,38 +470,7 @@ async fn a_refunds_credit_note_is_made_again_as_a_credit_note() {
         "d-refund",
     );
     assert_eq!(c.app.post("acme-woo", &headers, body).await.status(), 200);
-    assert_eq!(c.app.service.run_pending_jobs().await.unwrap(), 2);
-    let job = c
-        .app
-        .jobs()
-        .await
-        .into_iter()
-        .find(|j| j.kind == shopbip::order::EventKind::OrderRefunded)
-        .unwrap();
-    assert_eq!(
-        job.steps["invoice_number"], "AV-000001",
-        "{:?}",
-        job.last_error
-    );
-    let (client, _) = session(&c, OPERATOR).await;
-    let page = c
-        .page(
-            &client,
-            &format!("/console/messages/{}", job.id),
-            StatusCode::OK,
-        )
-        .await;
-    assert!(page.contains("Identical to the document sent."), "{page}");
-    let pdf = c
-        .get(
-            &client,
-            &format!("/console/messages/{}/invoice.pdf", job.id),
-        )
-        .await
-        .bytes()
-        .await
-        .unwrap();
-    let text = crate::common::read_pdf::text(&pdf);
+    let text = credit_note_made_again(&c).await;
     assert!(
         text.contains("AVOIR") && text.contains("INV-000001"),
         "{text}"
@@ -460,34 +482,12 @@ async fn a_refunds_credit_note_is_made_again_as_a_credit_note() {
 #[tokio::test]
 async fn a_partial_refunds_credit_note_is_made_again_from_the_order_it_was_completed_with() {
     let c = start(|_| {}).await;
-    let file = c
-        .app
-        .dir
-        .path()
-        .join("plugin-config")
-        .join("atlas-shopify.toml");
-    let profile = std::fs::read_to_string(&file).unwrap()
-        + "\n[[notify]]\non = \"order.refunded\"\ntemplate_id = 1289\n\
-           body_params = [\"{invoice.number}\", \"{refund.amount}\"]\n";
-    std::fs::write(&file, profile).unwrap();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while c
-        .app
-        .service
-        .stores
-        .load()
-        .get("atlas-shopify")
-        .unwrap()
-        .rules
-        .iter()
-        .all(|r| r.on != shopbip::order::EventKind::OrderRefunded)
-    {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the profile was not reloaded"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    add_refund_rule(
+        &c,
+        "atlas-shopify",
+        r#"["{invoice.number}", "{refund.amount}"]"#,
+    )
+    .await;
     shopify_order(&c).await;
     let body = crate::common::sign::fixture("shopify/refunds-create-partial-mad.json");
     let headers = crate::common::sign::shopify_headers(
@@ -500,38 +500,7 @@ async fn a_partial_refunds_credit_note_is_made_again_from_the_order_it_was_compl
         c.app.post("atlas-shopify", &headers, body).await.status(),
         200
     );
-    assert_eq!(c.app.service.run_pending_jobs().await.unwrap(), 2);
-    let job = c
-        .app
-        .jobs()
-        .await
-        .into_iter()
-        .find(|j| j.kind == shopbip::order::EventKind::OrderRefunded)
-        .unwrap();
-    assert_eq!(
-        job.steps["invoice_number"], "AV-000001",
-        "{:?}",
-        job.last_error
-    );
-    let (client, _) = session(&c, OPERATOR).await;
-    let page = c
-        .page(
-            &client,
-            &format!("/console/messages/{}", job.id),
-            StatusCode::OK,
-        )
-        .await;
-    assert!(page.contains("Identical to the document sent."), "{page}");
-    let pdf = c
-        .get(
-            &client,
-            &format!("/console/messages/{}/invoice.pdf", job.id),
-        )
-        .await
-        .bytes()
-        .await
-        .unwrap();
-    let text = crate::common::read_pdf::text(&pdf);
+    let text = credit_note_made_again(&c).await;
     assert!(
         text.contains("AV-000001") && text.contains("504.00") && !text.contains("SAV-NOIR"),
         "{text}"
