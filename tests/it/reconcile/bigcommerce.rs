@@ -67,6 +67,21 @@ fn orders() -> Vec<(i64, Value)> {
     all
 }
 
+/// What a listing call asks: `min_date_modified` (Unix ms), `page` and `limit` (BigCommerce's
+/// defaults when left out).
+fn listing_asked(seen: &Seen) -> (i64, usize, usize) {
+    let since = seen
+        .param("min_date_modified")
+        .and_then(|d| shopbip::clock::parse_datetime_ms(&d))
+        .unwrap_or(0);
+    let page = seen.param("page").and_then(|p| p.parse().ok()).unwrap_or(1);
+    let limit = seen
+        .param("limit")
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(50);
+    (since, page, limit)
+}
+
 fn bigcommerce_api(orders: Vec<(i64, Value)>) -> StandIn {
     let examples = examples();
     let by_id: HashMap<String, Value> = orders
@@ -83,15 +98,7 @@ fn bigcommerce_api(orders: Vec<(i64, Value)>) -> StandIn {
         if seen.path == listing {
             // Keyed on the call, not the page: the sweep asks page 1 of a window that moves.
             let call = calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
-            let since = seen
-                .param("min_date_modified")
-                .and_then(|d| shopbip::clock::parse_datetime_ms(&d))
-                .unwrap_or(0);
-            let page: usize = seen.param("page").and_then(|p| p.parse().ok()).unwrap_or(1);
-            let limit: usize = seen
-                .param("limit")
-                .and_then(|p| p.parse().ok())
-                .unwrap_or(50);
+            let (since, page, limit) = listing_asked(seen);
             if call == 2 && limited.first() {
                 return Reply::too_many_requests();
             }
@@ -293,15 +300,7 @@ async fn an_order_changed_between_two_pages_shifts_no_order_out_of_the_sweep() {
     let api = stand_in(move |seen: &Seen| {
         let mut orders = state.lock().unwrap();
         if seen.path == listing {
-            let since = seen
-                .param("min_date_modified")
-                .and_then(|d| shopbip::clock::parse_datetime_ms(&d))
-                .unwrap_or(0);
-            let page: usize = seen.param("page").and_then(|p| p.parse().ok()).unwrap_or(1);
-            let limit: usize = seen
-                .param("limit")
-                .and_then(|p| p.parse().ok())
-                .unwrap_or(50);
+            let (since, page, limit) = listing_asked(seen);
             let mut listed: Vec<&(i64, Value)> =
                 orders.iter().filter(|(at, _)| *at >= since).collect();
             listed.sort_by_key(|(at, _)| *at);
